@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Integration harness: build and install the collection, then drive ansible-playbook against it.
+
+Tests never import the source tree's plugins: every run goes through `ansible-galaxy collection
+build` + `install`, the way users get the collection. Set SFJWT_COLLECTIONS_PATH to reuse an
+installation made once by the test runner (tests/run.sh does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTS_DIR = REPO_ROOT / 'tests'
+PLAYBOOK_DIR = Path(__file__).resolve().parent / 'playbooks'
+CALLBACK_DIR = Path(__file__).resolve().parent / 'callback_plugins'
+BIN_DIR = Path(sys.executable).parent
+
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+
+def build_and_install(dest: Path) -> Path:
+    """Build the collection tarball from the checkout and install it under dest/collections."""
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [str(BIN_DIR / 'ansible-galaxy'), 'collection', 'build', str(REPO_ROOT), '--output-path', str(dest), '--force'],
+        check=True, capture_output=True, text=True,
+    )
+    tarballs = sorted(dest.glob('sfjwt-salesforce-*.tar.gz'))
+    collections = dest / 'collections'
+    subprocess.run(
+        [str(BIN_DIR / 'ansible-galaxy'), 'collection', 'install', str(tarballs[-1]), '-p', str(collections), '--force'],
+        check=True, capture_output=True, text=True,
+    )
+    return collections
+
+
+@pytest.fixture(scope='session')
+def installed_collections(tmp_path_factory) -> Path:
+    preset = os.environ.get('SFJWT_COLLECTIONS_PATH')
+    if preset:
+        return Path(preset)
+    return build_and_install(tmp_path_factory.mktemp('galaxy'))
+
+
+@pytest.fixture(scope='session')
+def installed_collection_dir(installed_collections) -> Path:
+    return installed_collections / 'ansible_collections' / 'sfjwt' / 'salesforce'
+
+
+@dataclass
+class PlaybookRun:
+    args: list
+    rc: int
+    stdout: str
+    stderr: str
+    records: list = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def results(self, task: str, host: str | None = None) -> list:
+        """Every recorded result of the task named `task` (loop items come as one result)."""
+        return [r for r in self.records if r['task'] == task and (host is None or r['host'] == host)]
+
+    def result(self, task: str, host: str = 'localhost') -> dict:
+        found = self.results(task, host)
+        assert len(found) == 1, 'expected one result for %r on %s, got %d:\n%s' % (task, host, len(found), self.output)
+        return found[0]['result']
+
+    def status(self, task: str, host: str = 'localhost') -> str:
+        found = self.results(task, host)
+        assert len(found) == 1, 'expected one result for %r on %s, got %d:\n%s' % (task, host, len(found), self.output)
+        return found[0]['status']
+
+
+class Ansible:
+    """Runs ansible-playbook the way a user does, against the installed collection."""
+
+    def __init__(self, collections: Path, workdir: Path):
+        self.collections = collections
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env = {}
+        self._runs = 0
+
+    def base_env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(('ANSIBLE_', 'SFJWT_'))}
+        env.update({
+            'ANSIBLE_COLLECTIONS_PATH': str(self.collections),
+            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'false',
+            'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_DIR),
+            'ANSIBLE_CALLBACKS_ENABLED': 'sfjwt_test_recorder',
+            'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+            'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-tmp'),
+            'ANSIBLE_RETRY_FILES_ENABLED': 'false',
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_HOST_KEY_CHECKING': 'false',
+            'ANSIBLE_DEPRECATION_WARNINGS': 'false',
+            'ANSIBLE_CONFIG': str(self.workdir / 'ansible.cfg'),
+            'SFJWT_CACHE_DIR': str(self.workdir / 'token-cache'),
+            'PATH': '%s%s%s' % (BIN_DIR, os.pathsep, os.environ.get('PATH', '')),
+        })
+        return env
+
+    def playbook(self, playbook, *, extra_vars: dict | None = None, env: dict | None = None,
+                 check: bool = False, diff: bool = False, verbosity: int = 0, inventory: str | None = None,
+                 forks: int | None = None, extra_args=(), timeout: int = 900) -> PlaybookRun:
+        """Run a playbook: a path, a file name under tests/integration/playbooks, or an FQCN."""
+        playbook = str(playbook)
+        if not os.path.isabs(playbook) and playbook.endswith(('.yml', '.yaml')):
+            playbook = str(PLAYBOOK_DIR / playbook)
+        self._runs += 1
+        record = self.workdir / ('record-%d.jsonl' % self._runs)
+        args = [str(BIN_DIR / 'ansible-playbook'), playbook, '-i', inventory or 'localhost,']
+        if inventory is None:
+            args += ['-c', 'local']
+        if extra_vars:
+            args += ['-e', json.dumps(extra_vars)]
+        if check:
+            args.append('--check')
+        if diff:
+            args.append('--diff')
+        if verbosity:
+            args.append('-' + 'v' * verbosity)
+        if forks:
+            args += ['--forks', str(forks)]
+        args += list(extra_args)
+        run_env = self.base_env()
+        run_env['SFJWT_TEST_RECORD'] = str(record)
+        run_env.update(self.env)
+        run_env.update(env or {})
+        proc = subprocess.run(args, cwd=str(self.workdir), env=run_env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        records = []
+        if record.exists():
+            records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        return PlaybookRun(args=args, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, records=records)
+
+
+@pytest.fixture
+def ansible(installed_collections, tmp_path) -> Ansible:
+    return Ansible(installed_collections, tmp_path / 'ansible')
