@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Loading the RSA private key, with errors a user can act on; shared by every module and plugin."""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+
+try:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+MIN_RSA_KEY_SIZE = 2048
+
+
+class KeyLoadError(Exception):
+    """The private key cannot be used; the message says why and what to do, and never holds key material."""
+
+
+def _as_bytes(value):
+    if isinstance(value, bytes):
+        return value
+    return value.encode('utf-8')
+
+
+def load_rsa_private_key(pem, passphrase=None, source='the private key'):
+    """Parse a PEM private key and check it is an RSA key Salesforce accepts.
+
+    ``source`` names where the key came from (a path, or "the private_key option") for messages.
+    """
+    pem = _as_bytes(pem)
+    password = _as_bytes(passphrase) if passphrase else None
+    if b'-----BEGIN' not in pem:
+        raise KeyLoadError('%s is not a PEM private key (no "-----BEGIN" line). '
+                           'Give the key file written by the certificate module, or a PEM key.' % source)
+    if b'-----BEGIN CERTIFICATE' in pem and b'PRIVATE KEY-----' not in pem:
+        raise KeyLoadError('%s holds a certificate, not a private key. Point it at the private key file.' % source)
+    encrypted = b'ENCRYPTED' in pem
+    try:
+        key = serialization.load_pem_private_key(pem, password=password)
+    except TypeError:
+        if encrypted:
+            raise KeyLoadError('%s is encrypted and no passphrase was given. Set private_key_passphrase.' % source) from None
+        raise KeyLoadError('%s is not encrypted, but a passphrase was given. '
+                           'Remove private_key_passphrase, or encrypt the key.' % source) from None
+    except ValueError:
+        if encrypted and password is not None:
+            raise KeyLoadError('the passphrase does not open %s (wrong private_key_passphrase).' % source) from None
+        raise KeyLoadError('%s could not be read as a PEM private key (damaged or not a key).' % source) from None
+    except Exception:  # cryptography raises assorted errors for unsupported encodings
+        raise KeyLoadError('%s could not be read as a PEM private key (unsupported format).' % source) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyLoadError('%s is %s key; Salesforce signs the JWT Bearer Flow with RS256 and needs an RSA key '
+                           'of at least %d bits.' % (source, _key_kind(key), MIN_RSA_KEY_SIZE))
+    if key.key_size < MIN_RSA_KEY_SIZE:
+        raise KeyLoadError('%s is an RSA key of %d bits; at least %d bits are required. '
+                           'Create a new key (certificate module with regenerate_key=true).'
+                           % (source, key.key_size, MIN_RSA_KEY_SIZE))
+    return key
+
+
+def _key_kind(key):
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519
+    for kind, name in ((ec.EllipticCurvePrivateKey, 'an EC'), (ed25519.Ed25519PrivateKey, 'an Ed25519'),
+                       (ed448.Ed448PrivateKey, 'an Ed448'), (dsa.DSAPrivateKey, 'a DSA')):
+        if isinstance(key, kind):
+            return name
+    return 'a non-RSA'
+
+
+def public_key_fingerprint(key):
+    """SHA-256 hex digest of the public key (DER SubjectPublicKeyInfo): identifies a key without revealing it."""
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
