@@ -14,7 +14,7 @@ import traceback
 
 try:
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:
@@ -71,7 +71,6 @@ def load_rsa_private_key(pem, passphrase=None, source='the private key'):
 
 
 def _key_kind(key):
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519
     for kind, name in ((ec.EllipticCurvePrivateKey, 'an EC'), (ed25519.Ed25519PrivateKey, 'an Ed25519'),
                        (ed448.Ed448PrivateKey, 'an Ed448'), (dsa.DSAPrivateKey, 'a DSA')):
         if isinstance(key, kind):
