@@ -144,7 +144,7 @@ class Ansible:
         run_env.update(self.env)
         run_env.update(env or {})
         proc = subprocess.run(args, cwd=str(self.workdir), env=run_env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         records = []
         if record.exists():
             records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]

@@ -1,0 +1,20 @@
+# The two commands of the README. Both install what they need into .venv/ (pinned versions).
+.PHONY: demo test sanity units integration lint docs clean
+
+# The whole flow, offline: start the bundled fake org, provision, print the org's limits, stop.
+demo:
+	bash scripts/demo.sh
+
+# Every test: lint, sanity and units and integration for ansible-core 2.16 and 2.19.
+test:
+	bash scripts/test.sh
+
+sanity units integration lint:
+	bash scripts/test.sh $@
+
+# Render the collection documentation from the plugins' own DOCUMENTATION into build/docs.
+docs:
+	bash scripts/docs.sh
+
+clean:
+	rm -rf .venv build

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# ansible-lint (production profile) on the roles and playbooks, from a staged copy of the collection.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=$("$root/scripts/venv.sh" tools)
+stage=$("$root/scripts/stage.sh" lint)
+cd "$stage"
+# Offline: ansible-lint must not try to install collections from Galaxy.
+exec "$venv/bin/ansible-lint" --offline --profile production roles/ playbooks/ "$@"

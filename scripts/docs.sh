@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Render the collection's documentation (from the plugins' own DOCUMENTATION/EXAMPLES/RETURN) to build/docs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=$("$root/scripts/venv.sh" tools)
+stage=$("$root/scripts/stage.sh" docs)
+export ANSIBLE_COLLECTIONS_PATH=${stage%/ansible_collections/sfjwt/salesforce}
+rm -rf "$root/build/docs"
+mkdir -p "$root/build/docs"
+"$venv/bin/antsibull-docs" collection --use-current --squash-hierarchy --dest-dir "$root/build/docs" sfjwt.salesforce
+echo "Rendered: $root/build/docs/index.rst"
