@@ -1,0 +1,586 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Backend of the certificate module: decide what must be (re)generated, then write key, certificate and CSR.
+
+Decisions are made before anything is written, so check mode predicts the real run and a failure writes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import re
+import stat
+import traceback
+from types import SimpleNamespace
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
+    KeyLoadError,
+    load_rsa_private_key,
+    public_key_fingerprint,
+)
+
+KEY_SIZES = (2048, 3072, 4096)
+DEFAULT_KEY_MODE = 0o600
+DEFAULT_PUBLIC_MODE = 0o644
+# Far enough for any real use, and keeps not_after inside what datetime and X.509 can hold.
+MAX_VALID_DAYS = 36500
+# BestAvailableEncryption accepts 1 to 1023 bytes.
+MAX_PASSPHRASE_BYTES = 1023
+
+# subject option key, NameOID attribute, upper bound from RFC 5280 / PKCS #9.
+SUBJECT_FIELDS = (
+    ('C', 'COUNTRY_NAME', 2),
+    ('ST', 'STATE_OR_PROVINCE_NAME', 128),
+    ('L', 'LOCALITY_NAME', 128),
+    ('O', 'ORGANIZATION_NAME', 64),
+    ('OU', 'ORGANIZATIONAL_UNIT_NAME', 64),
+    ('emailAddress', 'EMAIL_ADDRESS', 255),
+)
+MAX_COMMON_NAME = 64
+
+REPLACE_KEY_HINT = ('The existing key was left untouched. Setting regenerate_key=true replaces it with a new key '
+                    '(the old one is kept as a backup), which breaks the Salesforce app binding until the new '
+                    'certificate is uploaded to the app.')
+
+
+class CertificateError(Exception):
+    """A problem the user must fix; the message names it and the fix, and never holds key material."""
+
+
+def utc_now():
+    """Current time in UTC, to the second (X.509 times have no fractions)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _capitalize(text):
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------- options
+
+def validate_options(params):
+    """Check what the argument spec cannot express; raise CertificateError naming the option and the fix."""
+    common_name = params.get('common_name') or ''
+    if not common_name.strip():
+        raise CertificateError('common_name is empty. Give the name the certificate is for, for example the integration name.')
+    if len(common_name) > MAX_COMMON_NAME:
+        raise CertificateError('common_name is %d characters long; X.509 allows at most %d.' % (len(common_name), MAX_COMMON_NAME))
+    subject = params.get('subject') or {}
+    for field, _attribute, limit in SUBJECT_FIELDS:
+        value = subject.get(field)
+        if value in (None, ''):
+            continue
+        if field == 'C':
+            if not re.match(r'^[A-Za-z]{2}$', value):
+                raise CertificateError('subject.C must be a two-letter ISO 3166 country code such as US or DE, not "%s".' % value)
+        elif len(value) > limit:
+            raise CertificateError('subject.%s is %d characters long; X.509 allows at most %d.' % (field, len(value), limit))
+        if field == 'emailAddress' and (not _is_ascii(value) or '@' not in value):
+            raise CertificateError('subject.emailAddress "%s" is not an e-mail address (ASCII, with an @).' % value)
+    valid_days = params.get('valid_days')
+    if valid_days is None or valid_days < 1 or valid_days > MAX_VALID_DAYS:
+        raise CertificateError('valid_days must be between 1 and %d, not %s.' % (MAX_VALID_DAYS, valid_days))
+    renew_before_days = params.get('renew_before_days')
+    if renew_before_days is None or renew_before_days < 0:
+        raise CertificateError('renew_before_days must be 0 or more, not %s.' % renew_before_days)
+    if renew_before_days >= valid_days:
+        raise CertificateError('renew_before_days (%d) must be smaller than valid_days (%d), or every run would renew '
+                               'the certificate. Lower renew_before_days or raise valid_days.' % (renew_before_days, valid_days))
+    passphrase = params.get('private_key_passphrase')
+    if passphrase and len(passphrase.encode('utf-8')) > MAX_PASSPHRASE_BYTES:
+        raise CertificateError('private_key_passphrase is too long; at most %d bytes can be used.' % MAX_PASSPHRASE_BYTES)
+    paths = [(name, params.get(name)) for name in ('private_key_path', 'certificate_path', 'csr_path') if params.get(name)]
+    for index, (name, path) in enumerate(paths):
+        for other_name, other_path in paths[index + 1:]:
+            if os.path.abspath(path) == os.path.abspath(other_path):
+                raise CertificateError('%s and %s are the same file (%s); give each its own path.' % (name, other_name, path))
+
+
+def _is_ascii(value):
+    try:
+        value.encode('ascii')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_target_path(path, option):
+    """Fail early, before anything is written, when path cannot hold the file."""
+    if os.path.isdir(path):
+        raise CertificateError('%s %s is a directory. Give the path of a file, for example %s.'
+                               % (option, path, os.path.join(path, 'salesforce.%s' % ('key' if option == 'private_key_path' else 'crt'))))
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise CertificateError('%s %s exists but is not a regular file. Remove it or choose another path.' % (option, path))
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CertificateError('The directory of %s, %s, does not exist or is not a directory. Create it first '
+                               '(ansible.builtin.file with state=directory) or fix the path.' % (option, directory))
+
+
+def check_writable(path, option):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CertificateError('Cannot write %s %s: the directory %s is not writable by this user. '
+                               'Use become, or choose a directory this user can write to.' % (option, path, directory))
+
+
+# ---------------------------------------------------------------- names
+
+def build_subject(common_name, subject=None):
+    """The X.509 name, in the order `openssl req` uses: C, ST, L, O, OU, CN, emailAddress. Empty values are left out."""
+    subject = subject or {}
+    attributes = []
+    for field, attribute, _limit in SUBJECT_FIELDS:
+        if field == 'emailAddress':
+            attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+        value = subject.get(field)
+        if value not in (None, ''):
+            attributes.append(x509.NameAttribute(getattr(NameOID, attribute), value))
+    return x509.Name(attributes)
+
+
+def _name_key(name):
+    return sorted((attribute.oid.dotted_string, attribute.value) for attribute in name)
+
+
+def names_equal(first, second):
+    """Same attributes and values; order and string encoding do not matter (openssl and cryptography differ there)."""
+    return _name_key(first) == _name_key(second)
+
+
+def describe_name(name):
+    """C=US, O=Acme, CN=x, emailAddress=a@example.com: the short names users wrote in the subject option."""
+    short_names = {NameOID.COMMON_NAME.dotted_string: 'CN'}
+    short_names.update((getattr(NameOID, attribute).dotted_string, field) for field, attribute, _limit in SUBJECT_FIELDS)
+    return ', '.join('%s=%s' % (short_names.get(attribute.oid.dotted_string, attribute.oid.dotted_string), attribute.value)
+                     for attribute in name)
+
+
+# ---------------------------------------------------------------- keys, certificates, CSRs
+
+def generate_private_key(key_size):
+    return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+
+
+def private_key_pem(key, passphrase=None):
+    """PKCS #8 PEM; encrypted with the best scheme cryptography offers when a passphrase is given."""
+    if passphrase:
+        encryption = serialization.BestAvailableEncryption(passphrase.encode('utf-8'))
+    else:
+        encryption = serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def _public_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def belongs_to_key(public_key, private_key):
+    return _public_der(public_key) == _public_der(private_key.public_key())
+
+
+def build_certificate(key, subject, valid_days, now):
+    """Self-signed, SHA-256. An end-entity certificate (CA:FALSE); it still verifies against itself with openssl."""
+    public_key = key.public_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
+    )
+    return builder.sign(key, hashes.SHA256())
+
+
+def build_csr(key, subject):
+    return x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+
+
+def load_certificate(data):
+    """The certificate in a PEM file, or None when the file holds none."""
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except Exception:  # ValueError for garbage; other errors for unsupported encodings
+        return None
+
+
+def load_csr(data):
+    try:
+        return x509.load_pem_x509_csr(data)
+    except Exception:
+        return None
+
+
+def not_before(cert):
+    value = getattr(cert, 'not_valid_before_utc', None)  # cryptography >= 42
+    return value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_after(cert):
+    value = getattr(cert, 'not_valid_after_utc', None)
+    return value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def iso8601(value):
+    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def colon_hex(data):
+    """AB:CD:... as `openssl x509 -fingerprint` prints it."""
+    return ':'.join('%02X' % byte for byte in bytearray(data))
+
+
+def certificate_facts(cert):
+    """What the module returns about a certificate (nothing secret)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        'certificate': cert.public_bytes(serialization.Encoding.PEM).decode('ascii'),
+        # Salesforce metadata (ConnectedApp / certificate content) stores the bare base64 body.
+        'certificate_body': base64.b64encode(der).decode('ascii'),
+        'fingerprint_sha256': colon_hex(cert.fingerprint(hashes.SHA256())),
+        'serial_number': cert.serial_number,
+        'not_before': iso8601(not_before(cert)),
+        'not_after': iso8601(not_after(cert)),
+    }
+
+
+def certificate_renewal_reason(cert, key, subject, valid_days, renew_before_days, now):
+    """Why a new certificate is needed for this key and these options, or None when cert can be kept."""
+    if not belongs_to_key(cert.public_key(), key):
+        return 'it does not belong to the private key'
+    if not names_equal(cert.subject, subject):
+        return 'its subject is %s, the options ask for %s' % (describe_name(cert.subject), describe_name(subject))
+    span_days = round((not_after(cert) - not_before(cert)).total_seconds() / 86400)
+    if span_days != valid_days:
+        return 'it is valid for %d days, valid_days is %d' % (span_days, valid_days)
+    if not_after(cert) - now <= datetime.timedelta(days=renew_before_days):
+        return 'it expires on %s, within renew_before_days (%d)' % (iso8601(not_after(cert)), renew_before_days)
+    return None
+
+
+def csr_renewal_reason(csr, key, subject):
+    if not csr.is_signature_valid:
+        return 'its signature does not verify'
+    if not belongs_to_key(csr.public_key(), key):
+        return 'it does not belong to the private key'
+    if not names_equal(csr.subject, subject):
+        return 'its subject is %s, the options ask for %s' % (describe_name(csr.subject), describe_name(subject))
+    return None
+
+
+def assess_private_key(pem, passphrase, key_size, regenerate_key, path):
+    """Decide about an existing key file's content.
+
+    Returns (key, reason): key is the loaded key (None when unusable), reason says why a new key is made
+    (None: keep it). Raises CertificateError when the key must be kept but cannot be used with these options.
+    """
+    try:
+        key = load_rsa_private_key(pem, passphrase, source='the private key %s' % path)
+    except KeyLoadError as exc:
+        if regenerate_key:
+            return None, 'regenerate_key=true (the existing key could not be used: %s)' % exc
+        raise CertificateError('%s %s' % (_capitalize(str(exc)), REPLACE_KEY_HINT)) from None
+    if regenerate_key:
+        return key, 'regenerate_key=true'
+    if key.key_size != key_size:
+        raise CertificateError('The private key %s is a %d-bit RSA key, but key_size is %d. Set key_size to %d to keep '
+                               'using it. %s' % (path, key.key_size, key_size, key.key_size, REPLACE_KEY_HINT))
+    return key, None
+
+
+def key_summary(key, encrypted):
+    return {'key_size': key.key_size, 'encrypted': encrypted, 'public_key_sha256': public_key_fingerprint(key)}
+
+
+def certificate_summary(cert):
+    facts = certificate_facts(cert)
+    summary = {'subject': describe_name(cert.subject)}
+    summary.update((name, facts[name]) for name in ('serial_number', 'fingerprint_sha256', 'not_before', 'not_after'))
+    return summary
+
+
+# ---------------------------------------------------------------- the module run
+
+def _keep_ownership(path, previous):
+    """A rewritten file keeps its owner and group (as root can); explicit owner/group are applied afterwards."""
+    current = os.stat(path)
+    if (current.st_uid, current.st_gid) == (previous.st_uid, previous.st_gid):
+        return
+    try:
+        os.chown(path, previous.st_uid, previous.st_gid)
+    except PermissionError:
+        pass  # not root: the file belongs to the user who wrote it, as with any other write
+
+
+class _FileState:
+    """One managed file: what is there now and what this run does with it."""
+
+    def __init__(self, path, option, default_mode):
+        self.path = path
+        self.option = option
+        self.default_mode = default_mode
+        self.exists = os.path.exists(path)
+        self.final_mode = default_mode
+        self.reason = None       # why it is (re)written; None: kept
+        self.before = None       # summary for the diff
+        self.backup_file = None
+
+    @property
+    def rewrite(self):
+        return self.reason is not None
+
+    def read(self):
+        try:
+            with open(self.path, 'rb') as handle:
+                return handle.read()
+        except (IOError, OSError) as exc:
+            raise CertificateError('Cannot read %s %s: %s. Fix its permissions or use become.'
+                                   % (self.option, self.path, exc.strerror or exc)) from None
+
+
+class CertificateBackend:
+    """Runs the certificate module against an AnsibleModule (or anything with the same few methods)."""
+
+    def __init__(self, module, now=None):
+        self.module = module
+        self.params = module.params
+        self.now = now or utc_now()
+        self.passphrase = self.params.get('private_key_passphrase') or None
+        self.subject = None
+        self.key = None
+        self.cert = None
+        self.key_file = self.cert_file = self.csr_file = None
+        self.files = []
+
+    # -- decide
+
+    def assess(self):
+        params = self.params
+        validate_options(params)
+        self.subject = build_subject(params['common_name'], params.get('subject'))
+        self.key_file = _FileState(params['private_key_path'], 'private_key_path', DEFAULT_KEY_MODE)
+        self.cert_file = _FileState(params['certificate_path'], 'certificate_path', DEFAULT_PUBLIC_MODE)
+        self.csr_file = _FileState(params['csr_path'], 'csr_path', DEFAULT_PUBLIC_MODE) if params.get('csr_path') else None
+        self.files = [state for state in (self.key_file, self.cert_file, self.csr_file) if state]
+        for state in self.files:
+            check_target_path(state.path, state.option)
+            state.final_mode = self._final_mode(state)
+        self._assess_key()
+        self._assess_certificate()
+        if self.csr_file:
+            self._assess_csr()
+        for state in self.files:
+            if state.rewrite:
+                check_writable(state.path, state.option)
+
+    def _final_mode(self, state):
+        mode = self.params.get('mode')
+        if mode is None:
+            final = state.default_mode
+        elif isinstance(mode, int):
+            final = mode
+        else:
+            try:
+                final = int(mode, 8)
+            except ValueError:
+                if state.exists:
+                    path_stat = os.stat(state.path)
+                else:
+                    path_stat = SimpleNamespace(st_mode=stat.S_IFREG | state.default_mode)
+                try:
+                    final = self.module._symbolic_mode_to_octal(path_stat, mode)
+                except Exception:
+                    raise CertificateError('mode "%s" is neither an octal mode such as 0640 nor a symbolic mode such as u=rw,g=r.' % mode) from None
+        if final != stat.S_IMODE(final):
+            raise CertificateError('mode "%s" holds more than permission bits; give a mode such as 0640.' % mode)
+        if state is self.key_file and final & 0o007:
+            raise CertificateError('mode %04o would let every user on the host read or change the private key %s. Leave mode '
+                                   'unset (key 0600, certificate and CSR 0644) or give a mode without permissions for others, '
+                                   'such as 0640.' % (final, state.path))
+        return final
+
+    def _assess_key(self):
+        params, state = self.params, self.key_file
+        if not state.exists:
+            state.reason = 'the file does not exist'
+            return
+        key, state.reason = assess_private_key(state.read(), self.passphrase, params['key_size'], params['regenerate_key'], state.path)
+        if key is not None:
+            state.before = key_summary(key, encrypted=bool(self.passphrase))
+        else:
+            state.before = {'usable': False}
+        if not state.reason:
+            self.key = key
+
+    def _assess_certificate(self):
+        params, state = self.params, self.cert_file
+        cert = None
+        if state.exists:
+            cert = load_certificate(state.read())
+            if cert is not None:
+                state.before = certificate_summary(cert)
+            else:
+                state.before = {'usable': False}
+        if not state.exists:
+            state.reason = 'the file does not exist'
+        elif cert is None:
+            state.reason = 'the file does not hold a PEM certificate'
+        elif self.key_file.rewrite:
+            state.reason = 'a new private key is generated'
+        elif params['force']:
+            state.reason = 'force=true'
+        else:
+            state.reason = certificate_renewal_reason(cert, self.key, self.subject, params['valid_days'],
+                                                      params['renew_before_days'], self.now)
+        if not state.rewrite:
+            self.cert = cert
+
+    def _assess_csr(self):
+        state = self.csr_file
+        csr = None
+        if state.exists:
+            csr = load_csr(state.read())
+            state.before = {'subject': describe_name(csr.subject)} if csr is not None else {'usable': False}
+        if not state.exists:
+            state.reason = 'the file does not exist'
+        elif csr is None:
+            state.reason = 'the file does not hold a PEM certificate signing request'
+        elif self.key_file.rewrite:
+            state.reason = 'a new private key is generated'
+        else:
+            state.reason = csr_renewal_reason(csr, self.key, self.subject)
+
+    # -- act
+
+    def run(self):
+        """Assess, then (unless in check mode) back up and write; returns the module result."""
+        self.assess()
+        changed = any(state.rewrite for state in self.files)
+        if not self.module.check_mode and changed:
+            self._backup()
+            self._write()
+        diffs = []
+        for state in self.files:
+            diff = self._diff_for(state)
+            if state.exists or not self.module.check_mode:
+                file_args = self.module.load_file_common_arguments(self.params, path=state.path)
+                file_args['mode'] = state.final_mode
+                if self.module.check_mode and state.rewrite:
+                    pass  # reported as changed already; attributes are applied when the file is written
+                elif self.module.set_fs_attributes_if_different(file_args, False, diff=diff):
+                    changed = True
+            if diff['before'] != diff['after']:
+                diffs.append(diff)
+        result = {
+            'changed': changed,
+            'private_key_path': self.key_file.path,
+            'certificate_path': self.cert_file.path,
+            'csr_path': self.csr_file.path if self.csr_file else None,
+        }
+        if self.cert is not None:
+            result.update(certificate_facts(self.cert))
+        else:  # check mode, a new certificate would be issued: there is nothing true to report yet
+            result.update(dict.fromkeys(('certificate', 'certificate_body', 'fingerprint_sha256', 'serial_number',
+                                         'not_before', 'not_after')))
+        for state, name in ((self.key_file, 'private_key_backup_file'), (self.cert_file, 'certificate_backup_file'),
+                            (self.csr_file, 'csr_backup_file')):
+            if state is not None and state.backup_file:
+                result[name] = state.backup_file
+        if self.module._diff:
+            result['diff'] = diffs
+        return result
+
+    def _backup(self):
+        if self.key_file.rewrite and self.key_file.exists:
+            # Losing the key breaks the app binding: the whole old set is always kept.
+            wanted = [state for state in self.files if state.exists]
+        elif self.params['backup']:
+            wanted = [state for state in self.files if state.exists and state.rewrite]
+        else:
+            wanted = []
+        # The copy is created before its mode is copied: a strict umask keeps a key copy private meanwhile.
+        old_umask = os.umask(0o077)
+        try:
+            for state in wanted:
+                try:
+                    state.backup_file = self.module.backup_local(state.path)
+                except Exception as exc:
+                    raise CertificateError('Could not back up %s %s (%s); nothing was changed.' % (state.option, state.path, exc)) from None
+        finally:
+            os.umask(old_umask)
+
+    def _write(self):
+        params = self.params
+        written = []
+        contents = []
+        if self.key_file.rewrite:
+            self.key = generate_private_key(params['key_size'])
+            contents.append((self.key_file, private_key_pem(self.key, self.passphrase)))
+        if self.cert_file.rewrite:
+            self.cert = build_certificate(self.key, self.subject, params['valid_days'], self.now)
+            contents.append((self.cert_file, self.cert.public_bytes(serialization.Encoding.PEM)))
+        if self.csr_file and self.csr_file.rewrite:
+            csr = build_csr(self.key, self.subject)
+            contents.append((self.csr_file, csr.public_bytes(serialization.Encoding.PEM)))
+        for state, data in contents:
+            try:
+                previous = os.stat(state.path) if state.exists else None
+                write_file_atomic(state.path, data, mode=state.final_mode)
+                if previous is not None:
+                    _keep_ownership(state.path, previous)
+            except (IOError, OSError) as exc:
+                done = ', '.join(written) or 'none'
+                raise CertificateError('Writing %s %s failed: %s. Files already written in this run: %s; run the task '
+                                       'again once the problem is fixed.' % (state.option, state.path, exc.strerror or exc, done)) from None
+            written.append(state.path)
+
+    def _after(self, state):
+        if not state.rewrite:
+            return state.before
+        if state is self.key_file:
+            if self.key is not None and not self.module.check_mode:
+                return key_summary(self.key, encrypted=bool(self.passphrase))
+            return {'key_size': self.params['key_size'], 'encrypted': bool(self.passphrase), 'public_key_sha256': '(new key)'}
+        if state is self.cert_file:
+            if self.cert is not None:
+                return certificate_summary(self.cert)
+            return {'subject': describe_name(self.subject), 'serial_number': '(new)', 'fingerprint_sha256': '(new)',
+                    'not_before': iso8601(self.now),
+                    'not_after': iso8601(self.now + datetime.timedelta(days=self.params['valid_days']))}
+        return {'subject': describe_name(self.subject)}
+
+    def _diff_for(self, state):
+        header = state.path
+        if state.rewrite:
+            verb = 'create' if not state.exists else 'replace'
+            header = '%s (%s: %s)' % (state.path, verb, state.reason)
+        return {
+            'before_header': state.path,
+            'after_header': header,
+            'before': dict(state.before or {'exists': False}) if state.exists else {'exists': False},
+            'after': dict(self._after(state)),
+        }
