@@ -30,6 +30,9 @@ BIN_DIR = Path(sys.executable).parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+# The fake org's fixtures: fake_org_server (one per test session), fake_org (reset per test), fake_org_app.
+from fake_org.pytest_plugin import fake_org, fake_org_app, fake_org_server  # noqa: E402,F401 pylint: disable=unused-import
+
 
 def build_and_install(dest: Path) -> Path:
     """Build the collection tarball from the checkout and install it under dest/collections."""

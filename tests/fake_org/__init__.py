@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A fake Salesforce org over HTTPS, for the integration tests, `make demo` and the benchmarks.
+
+It behaves as ../shared/reference/salesforce-jwt.md describes Salesforce: the JWT Bearer token
+endpoint (each documented error), sessions checked by the REST API (versions, limits, SOQL query /
+queryAll with pagination, sobjects CRUD), revoke and userinfo, plus switches that make it fail on
+purpose. Test tooling, not part of the collection.
+
+    from fake_org import FakeOrg
+    with FakeOrg(tmp_path) as org:
+        org.add_user('integration@example.com', permission_sets=['SFJWT_Integration'])
+        org.add_app('CONSUMERKEY', certificate_pem, permission_sets=['SFJWT_Integration'])
+        ...  # point clients at org.url with ca_path=org.ca_path
+
+Module map: server (FakeOrg and the HTTPS plumbing), oauth (token / revoke / userinfo), rest and data
+(the REST API and its records), soql (query parser), records (Account records), identities (users and
+apps), metadata (apps from source-format files), faults (the switches), admin (the /_fake/ HTTP API),
+pytest_plugin (fixtures), __main__ (the command line).
+"""
+
+from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg
+
+__all__ = ['FakeOrg', 'LOGIN_AUDIENCE', 'SANDBOX_AUDIENCE']

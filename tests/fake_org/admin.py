@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The admin API under /_fake/: how tests, the demo and the benchmarks drive a fake org in another process.
+
+No authentication (the server only listens on loopback). Requests to /_fake/ are not recorded, not
+counted and never hit by faults. Errors answer 400 {"error": "..."}.
+
+  GET  /_fake/stats       {"token_requests", "token_requests_by_user", "sessions", "requests", "api_usage", ...}
+  GET  /_fake/received    the request log (?path_prefix=/services/oauth2 filters it)
+  POST /_fake/reset       counters, log, faults, sessions, clock offset and records; {"identities": true}
+                          also removes users and apps and restores the accepted audience
+  POST /_fake/faults      {"fail_next": {"count", "status", "html", "path_prefix"}, "latency": seconds,
+                           "slow_next": {"count", "seconds", "path_prefix"}, "reset_next": {"count", "path_prefix"},
+                           "non_json_next": {"count", "path_prefix"}, "rate_limit_logins": true | false | {"enabled", "status"},
+                           "clock_offset": seconds, "clear": true (clear the faults first)}
+  POST /_fake/config      {"accepted_audience": "https://test.salesforce.com", "clock_offset": seconds}
+  POST /_fake/users       one object or a list: {"username", "active", "permission_sets", "org_active"}
+  POST /_fake/apps        one object or a list: {"consumer_key", "certificate_pem", "admin_approved", "permission_sets",
+                           "approved_users", "ip_restricted", "invalid_app_access"}
+  POST /_fake/revoke_all  end every session (the next REST call gets 401 INVALID_SESSION_ID)
+"""
+
+from __future__ import annotations
+
+from .faults import Faults
+from .identities import App, User
+from .messages import Response, json_response
+
+PREFIX = '/_fake/'
+
+_FAULT_SWITCHES = {
+    'fail_next': ('fail_next', ('count', 'status', 'html', 'path_prefix')),
+    'slow_next': ('slow_next', ('count', 'seconds', 'path_prefix')),
+    'reset_next': ('reset_next', ('count', 'path_prefix')),
+    'non_json_next': ('non_json_next', ('count', 'path_prefix')),
+}
+_USER_KEYS = ('username', 'active', 'permission_sets', 'org_active')
+_APP_KEYS = ('consumer_key', 'certificate_pem', 'admin_approved', 'permission_sets', 'approved_users', 'ip_restricted',
+             'invalid_app_access')
+
+
+class AdminError(Exception):
+    pass
+
+
+def handle(org, request) -> Response:
+    endpoint = request.path[len(PREFIX):].rstrip('/')
+    routes = {
+        ('GET', 'stats'): _stats,
+        ('GET', 'received'): _received,
+        ('POST', 'reset'): _reset,
+        ('POST', 'faults'): _faults,
+        ('POST', 'config'): _config,
+        ('POST', 'users'): _users,
+        ('POST', 'apps'): _apps,
+        ('POST', 'revoke_all'): _revoke_all,
+    }
+    route = routes.get((request.method, endpoint))
+    if route is None:
+        known = ', '.join('%s %s%s' % (method, PREFIX, name) for method, name in routes)
+        return json_response(404, {'error': 'no admin endpoint %s %s; known: %s' % (request.method, request.path, known)})
+    if request.json_error:
+        return json_response(400, {'error': 'the body is not JSON: %s' % request.json_error})
+    try:
+        return route(org, request)
+    except (AdminError, ValueError, TypeError) as exc:
+        return json_response(400, {'error': str(exc)})
+
+
+def _stats(org, request) -> Response:
+    return json_response(200, org.stats())
+
+
+def _received(org, request) -> Response:
+    prefix = request.query.get('path_prefix', '')
+    return json_response(200, [entry for entry in org.received_log() if entry['path'].startswith(prefix)])
+
+
+def _reset(org, request) -> Response:
+    options = _object(request.json or {}, ('identities',), 'reset')
+    if options.get('identities'):
+        org.restore_defaults()
+    else:
+        org.reset()
+    return json_response(200, org.stats())
+
+
+def _faults(org, request) -> Response:
+    body = _object(request.json, tuple(_FAULT_SWITCHES) + ('latency', 'rate_limit_logins', 'clock_offset', 'clear'), 'faults')
+    offset = _number(body['clock_offset'], 'clock_offset') if 'clock_offset' in body else None
+    # Apply everything to a scratch Faults first, so a bad value changes nothing.
+    for target in (Faults(), org.faults):
+        if body.get('clear') and target is org.faults:
+            target.clear()
+        for key, (method, allowed) in _FAULT_SWITCHES.items():
+            if key in body:
+                getattr(target, method)(**_object(body[key], allowed, key))
+        if 'latency' in body:
+            target.set_latency(body['latency'])
+        if 'rate_limit_logins' in body:
+            setting = body['rate_limit_logins']
+            if isinstance(setting, bool):
+                target.rate_limit_logins(setting)
+            else:
+                target.rate_limit_logins(**_object(setting, ('enabled', 'status'), 'rate_limit_logins'))
+    if offset is not None:
+        org.clock_offset = offset
+    return json_response(200, org.faults.snapshot())
+
+
+def _config(org, request) -> Response:
+    body = _object(request.json, ('accepted_audience', 'clock_offset'), 'config')
+    if 'accepted_audience' in body:
+        if not isinstance(body['accepted_audience'], str) or not body['accepted_audience']:
+            raise AdminError('accepted_audience must be a non-empty string')
+    offset = _number(body['clock_offset'], 'clock_offset') if 'clock_offset' in body else None
+    if 'accepted_audience' in body:
+        org.accepted_audience = body['accepted_audience']
+    if offset is not None:
+        org.clock_offset = offset
+    return json_response(200, {'accepted_audience': org.accepted_audience, 'clock_offset': org.clock_offset})
+
+
+def _users(org, request) -> Response:
+    users = []
+    for spec in _list(request.json):
+        if 'username' not in _object(spec, _USER_KEYS, 'user'):
+            raise AdminError('a user needs a username')
+        users.append(User.create(**spec))
+    return json_response(200, {'users': [org.register_user(user).username for user in users]})
+
+
+def _apps(org, request) -> Response:
+    apps = []
+    for spec in _list(request.json):
+        if not {'consumer_key', 'certificate_pem'} <= set(_object(spec, _APP_KEYS, 'app')):
+            raise AdminError('an app needs a consumer_key and a certificate_pem')
+        apps.append(App.create(**spec))
+    return json_response(200, {'apps': [org.register_app(app).consumer_key for app in apps]})
+
+
+def _revoke_all(org, request) -> Response:
+    return json_response(200, {'revoked': org.revoke_all_sessions()})
+
+
+def _list(body) -> list:
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list) and body:
+        return body
+    raise AdminError('expected a JSON object or a non-empty list of objects')
+
+
+def _object(value, allowed: tuple, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise AdminError('%s: expected a JSON object, got %s' % (what, type(value).__name__))
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise AdminError('%s: unknown keys %s; allowed: %s' % (what, ', '.join(unknown), ', '.join(allowed)))
+    return value
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AdminError('%s must be a number of seconds' % what)
+    return float(value)

@@ -1,0 +1,562 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""FakeOrg: the org's state and public API, and the HTTPS server that exposes it.
+
+A request goes: _Handler (HTTP parsing) -> FakeOrg.serve (log, counters, faults) -> the endpoint
+modules (oauth, rest, admin) -> back to _Handler, which writes the answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+import trustme
+
+from . import admin, oauth, rest
+from .data import OrgData
+from .faults import TOKEN_PATH, Faults
+from .identities import App, User
+from .ids import ORG_ID_PREFIX, stable_id
+from .messages import Request, Response, RestError, json_response, not_found
+from .metadata import load_apps
+
+LOGIN_AUDIENCE = 'https://login.salesforce.com'
+SANDBOX_AUDIENCE = 'https://test.salesforce.com'
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_HANDSHAKE_TIMEOUT = 10
+_IDENTITY_PATH = re.compile(r'^/id/(?P<org_id>00D[0-9A-Za-z]{15})/(?P<user_id>005[0-9A-Za-z]{15})$')
+
+MAINTENANCE_PAGE = b"""<!DOCTYPE html>
+<html><head><title>Salesforce - Maintenance</title></head>
+<body><h1>Down for maintenance</h1>
+<p>Salesforce is temporarily unavailable due to scheduled maintenance. Please try again later.</p></body></html>
+"""
+
+
+class FakeOrg:
+    """A Salesforce org on https://localhost:<port>, for the tests, the demo and the benchmarks.
+
+    Users and apps are registered with add_user / add_app (or loaded from metadata_dir on every
+    token request); the fault switches (fail_next, slow_next, reset_next, non_json_next,
+    set_latency, rate_limit_logins, clock_offset) make it misbehave on purpose.
+    """
+
+    def __init__(self, workdir, metadata_dir=None, batch_size: int = 2000, account_count: int = 2500, *,
+                 accepted_audience: str = LOGIN_AUDIENCE, host: str = '127.0.0.1', port: int = 0, verbose: bool = False):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Settable at any time (tests point it at the project a playbook generates); None: no deployed apps.
+        self.metadata_dir = Path(metadata_dir) if metadata_dir is not None else None
+        self._default_metadata_dir = self.metadata_dir
+        self.accepted_audience = accepted_audience
+        self._default_audience = accepted_audience
+        self.clock_offset = 0.0
+        self.verbose = verbose
+        self.org_id = stable_id(ORG_ID_PREFIX, 'sfjwt.salesforce fake org')
+        self.faults = Faults()
+        self.data = OrgData(self.now, account_count=account_count, batch_size=batch_size)
+        self.metadata_warnings = []
+
+        self._lock = threading.RLock()
+        self._users = {}
+        self._apps = {}
+        self._metadata_apps = {}
+        self.sessions = {}
+        self.received = []
+        self._token_requests = Counter()
+        self._signing_secret = secrets.token_bytes(32)
+
+        self._host = host
+        self._port = port
+        self._ca = trustme.CA()
+        self._server_cert = self._ca.issue_cert('localhost', '127.0.0.1')
+        self.ca_path = str(self.workdir / 'fake-org-ca.pem')
+        self._ca.cert_pem.write_to_path(self.ca_path)
+        self._server = None
+        self._thread = None
+        self._stopping = threading.Event()
+        # Requests sleeping on latency / slow_next wait on this; reset() and stop() set it, so a request
+        # abandoned by its client (timed out) cannot wake up later and consume the next test's faults.
+        self._wakeup = threading.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> 'FakeOrg':
+        if self._server is not None:
+            return self
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._server_cert.configure_cert(context)
+        self._stopping.clear()
+        self._wakeup = threading.Event()
+        self._server = _TLSServer((self._host, self._port), context, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
+                                        name='fake-org-%d' % self.port, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._wakeup.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> 'FakeOrg':
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError('the fake org is not started')
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return 'https://localhost:%d' % self.port
+
+    @property
+    def batch_size(self) -> int:
+        return self.data.batch_size
+
+    def now(self) -> float:
+        """The server's clock: the Date header and exp checks use it; clock_offset emulates skew."""
+        return time.time() + self.clock_offset
+
+    # -- users and apps -----------------------------------------------------------------------
+
+    def add_user(self, username: str, active: bool = True, permission_sets=(), org_active: bool = True) -> User:
+        return self.register_user(User.create(username, active=active, permission_sets=permission_sets, org_active=org_active))
+
+    def add_app(self, consumer_key: str, certificate_pem, admin_approved: bool = True, permission_sets=(), approved_users=(),
+                ip_restricted: bool = False, invalid_app_access: bool = False) -> App:
+        """Register (or replace) an app; certificate_pem is PEM text or bytes, or the bare base64 body."""
+        return self.register_app(App.create(consumer_key, certificate_pem, admin_approved=admin_approved,
+                                            permission_sets=permission_sets, approved_users=approved_users,
+                                            ip_restricted=ip_restricted, invalid_app_access=invalid_app_access))
+
+    def register_user(self, user: User) -> User:
+        with self._lock:
+            self._users[user.username] = user
+        return user
+
+    def register_app(self, app: App) -> App:
+        with self._lock:
+            self._apps[app.consumer_key] = app
+        return app
+
+    @property
+    def users(self) -> dict:
+        with self._lock:
+            return dict(self._users)
+
+    @property
+    def apps(self) -> dict:
+        """Every known app: those added through the API, and over them those deployed from metadata_dir."""
+        with self._lock:
+            return {**self._apps, **self._metadata_apps}
+
+    def find_user(self, username) -> User | None:
+        with self._lock:
+            return self._users.get(username) if isinstance(username, str) else None
+
+    def find_app(self, consumer_key) -> App | None:
+        with self._lock:
+            if not isinstance(consumer_key, str):
+                return None
+            return self._metadata_apps.get(consumer_key) or self._apps.get(consumer_key)
+
+    def reload_metadata(self) -> None:
+        """Read the apps deployed under metadata_dir again (the offline `sf project deploy start`)."""
+        directory = Path(self.metadata_dir) if self.metadata_dir is not None else None
+        apps, warnings = load_apps(directory) if directory is not None and directory.is_dir() else ([], [])
+        with self._lock:
+            changed = warnings != self.metadata_warnings
+            self._metadata_apps = {app.consumer_key: app for app in apps}
+            self.metadata_warnings = warnings
+        if changed:   # always shown (once): a file the org ignores is what a demo user needs to know about
+            for warning in warnings:
+                sys.stderr.write('fake-org: metadata: %s\n' % warning)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def open_session(self, user: User, app: App) -> dict:
+        """Start a session and return the token endpoint's success body."""
+        issued_at = str(int(self.now() * 1000))
+        access_token = '%s!AQ%s' % (self.org_id, secrets.token_urlsafe(72))
+        identity_url = '%s/id/%s/%s' % (self.url, self.org_id, user.user_id)
+        digest = hmac.new(self._signing_secret, (identity_url + issued_at).encode('utf-8'), hashlib.sha256).digest()
+        with self._lock:
+            self.sessions[access_token] = {'username': user.username, 'consumer_key': app.consumer_key,
+                                           'issued_at': issued_at, 'user_id': user.user_id}
+        return {'access_token': access_token, 'signature': base64.b64encode(digest).decode('ascii'), 'scope': 'api',
+                'instance_url': self.url, 'id': identity_url, 'token_type': 'Bearer', 'issued_at': issued_at}
+
+    def session_for(self, access_token) -> dict | None:
+        with self._lock:
+            session = self.sessions.get(access_token) if access_token else None
+            return dict(session) if session else None
+
+    def close_session(self, access_token: str) -> bool:
+        with self._lock:
+            return self.sessions.pop(access_token, None) is not None
+
+    def revoke_all_sessions(self) -> int:
+        with self._lock:
+            count = len(self.sessions)
+            self.sessions.clear()
+        return count
+
+    def identity(self, session: dict, userinfo_format: bool) -> dict:
+        identity_url = '%s/id/%s/%s' % (self.url, self.org_id, session['user_id'])
+        urls = {name: '%s/services/data/v{version}/%s' % (self.url, name) for name in ('query', 'sobjects', 'limits')}
+        urls['rest'] = '%s/services/data/v{version}/' % self.url
+        common = {'user_id': session['user_id'], 'organization_id': self.org_id, 'active': True, 'user_type': 'STANDARD',
+                  'email': session['username'], 'urls': urls}
+        if userinfo_format:
+            return {'sub': identity_url, 'preferred_username': session['username'], 'nickname': session['username'].split('@')[0],
+                    'name': session['username'], 'email_verified': True, **common}
+        return {'id': identity_url, 'asserted_user': True, 'username': session['username'],
+                'display_name': session['username'], **common}
+
+    # -- counters and the request log ---------------------------------------------------------
+
+    @property
+    def token_requests(self) -> int:
+        """POSTs to the token endpoint, whatever their outcome (faults included)."""
+        with self._lock:
+            return sum(self._token_requests.values())
+
+    def token_requests_by(self, username: str) -> int:
+        with self._lock:
+            return self._token_requests.get(username, 0)
+
+    def received_log(self) -> list:
+        with self._lock:
+            return [dict(entry) for entry in self.received]
+
+    def stats(self) -> dict:
+        with self._lock:
+            by_user = {user: count for user, count in self._token_requests.items() if user is not None}
+            return {'token_requests': sum(self._token_requests.values()), 'token_requests_by_user': by_user,
+                    'sessions': len(self.sessions), 'requests': len(self.received), 'api_usage': self.data.api_usage,
+                    'users': sorted(self._users), 'apps': sorted({**self._apps, **self._metadata_apps}),
+                    'accepted_audience': self.accepted_audience, 'clock_offset': self.clock_offset,
+                    'metadata_warnings': list(self.metadata_warnings), 'faults': self.faults.snapshot()}
+
+    def reset(self) -> None:
+        """Forget counters, the request log, faults, clock offset, sessions and record changes; keep users and apps.
+
+        Requests still sleeping on a fault are dropped without an answer.
+        """
+        wakeup, self._wakeup = self._wakeup, threading.Event()
+        wakeup.set()
+        self.faults.clear()
+        self.data.reset()
+        with self._lock:
+            self.clock_offset = 0.0
+            self.sessions.clear()
+            self.received.clear()
+            self._token_requests.clear()
+
+    def restore_defaults(self) -> None:
+        """reset(), and also remove every user and app and restore the accepted audience and metadata_dir."""
+        self.reset()
+        with self._lock:
+            self.metadata_dir = self._default_metadata_dir
+            self._users.clear()
+            self._apps.clear()
+            self._metadata_apps.clear()
+            self.metadata_warnings = []
+            self.accepted_audience = self._default_audience
+
+    # -- fault switches (see faults.Faults) ---------------------------------------------------
+
+    def fail_next(self, count: int, status: int = 500, html: bool = False, path_prefix: str = TOKEN_PATH) -> None:
+        self.faults.fail_next(count, status=status, html=html, path_prefix=path_prefix)
+
+    def slow_next(self, count: int, seconds: float, path_prefix: str = TOKEN_PATH) -> None:
+        self.faults.slow_next(count, seconds, path_prefix=path_prefix)
+
+    def reset_next(self, count: int, path_prefix: str = TOKEN_PATH) -> None:
+        self.faults.reset_next(count, path_prefix=path_prefix)
+
+    def non_json_next(self, count: int, path_prefix: str = TOKEN_PATH) -> None:
+        self.faults.non_json_next(count, path_prefix=path_prefix)
+
+    def set_latency(self, seconds: float) -> None:
+        self.faults.set_latency(seconds)
+
+    def rate_limit_logins(self, enabled: bool = True, status: int = 400) -> None:
+        self.faults.rate_limit_logins(enabled, status=status)
+
+    # -- request pipeline ---------------------------------------------------------------------
+
+    def serve(self, request: Request) -> Response | None:
+        """Answer one request; None means: drop the connection without an answer."""
+        if request.path.startswith(admin.PREFIX):
+            return admin.handle(self, request)
+        entry = self._record(request)
+        response = self._faulty_response(request)
+        if response is None and not self._stopping.is_set():
+            response = self._route(request)
+        if response is _DROP:
+            response = None
+        with self._lock:
+            entry['status'] = response.status if response is not None else None
+        return response
+
+    def _record(self, request: Request) -> dict:
+        headers = {name: ('Bearer <redacted>' if name.lower() == 'authorization' else value) for name, value in request.headers.items()}
+        form, query = request.form, dict(request.query)
+        if request.path == '/services/oauth2/revoke':   # the token to revoke is a live access token
+            form = dict(form, token='<redacted>') if form and 'token' in form else form
+            query = dict(query, token='<redacted>') if 'token' in query else query
+        entry = {'method': request.method, 'path': request.path, 'query': query, 'headers': headers,
+                 'form': dict(form) if form is not None else None, 'json': request.json, 'status': None}
+        username = None
+        if request.path == TOKEN_PATH and request.method == 'POST':
+            username = _unverified_subject((request.form or {}).get('assertion'))
+        with self._lock:
+            self.received.append(entry)
+            if request.path == TOKEN_PATH and request.method == 'POST':
+                self._token_requests[username] += 1
+        return entry
+
+    def _faulty_response(self, request: Request):
+        """Apply the fault switches; return a Response to send instead of the real one, _DROP, or None."""
+        path = request.path
+        wakeup = self._wakeup
+        latency = self.faults.latency
+        if latency and wakeup.wait(latency):
+            return _DROP
+        slow = self.faults.take('slow', path)
+        if slow is not None and wakeup.wait(slow['seconds']):
+            return _DROP
+        if self.faults.take('reset', path) is not None:
+            return _DROP
+        fail = self.faults.take('fail', path)
+        if fail is not None:
+            return _error_page(path, fail['status'], fail['html'])
+        if self.faults.take('non_json', path) is not None:
+            return Response(200, b'<<fake org: this body is deliberately not JSON>>\n', 'text/plain;charset=UTF-8')
+        return None
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path == TOKEN_PATH:
+            self.reload_metadata()
+            return oauth.token(self, request)
+        if path == '/services/oauth2/revoke':
+            return oauth.revoke(self, request)
+        if path == '/services/oauth2/userinfo':
+            return oauth.userinfo(self, request)
+        match = _IDENTITY_PATH.match(path)
+        if match:
+            return oauth.identity(self, request, match.group('org_id'), match.group('user_id'))
+        if path == rest.API_PREFIX or path.startswith(rest.API_PREFIX + '/'):
+            return rest.handle(self, request)
+        return not_found().response()
+
+    def log_line(self, message: str) -> None:
+        if self.verbose:
+            sys.stderr.write('fake-org: %s\n' % message)
+
+
+_DROP = Response(0)   # sentinel: close the connection without answering
+
+
+def _error_page(path: str, status: int, html: bool) -> Response:
+    if html:
+        return Response(status, MAINTENANCE_PAGE, 'text/html;charset=UTF-8')
+    if path.startswith('/services/oauth2/'):
+        return json_response(status, {'error': 'unknown_error', 'error_description': 'retry your request'})
+    code = 'SERVER_UNAVAILABLE' if status == 503 else 'UNKNOWN_EXCEPTION'
+    return RestError(status, code, 'An unexpected error occurred (fake org fault, HTTP %d). Please retry.' % status).response()
+
+
+def _unverified_subject(assertion) -> str | None:
+    try:
+        subject = jwt.decode(assertion or '', options={'verify_signature': False}).get('sub')
+    except jwt.PyJWTError:
+        return None
+    return subject if isinstance(subject, str) else None
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """One thread per connection; the TLS handshake runs in that thread, never in the accept loop."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, ssl_context: ssl.SSLContext, org: FakeOrg):
+        self.ssl_context = ssl_context
+        self.org = org
+        super().__init__(address, _Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); loopback needs none.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = 'localhost'
+        self.server_port = self.server_address[1]
+
+    def finish_request(self, request, client_address):
+        try:
+            request.settimeout(_HANDSHAKE_TIMEOUT)
+            # Headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add 40 ms a request.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return   # e.g. a client that does not trust our CA: its handshake fails, as it should
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            try:
+                connection.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
+            return   # clients that time out or go away are part of the tests
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'FakeSalesforce'
+    timeout = 30   # idle keep-alive connections end after this
+
+    def answer(self):
+        org = self.server.org
+        try:
+            request = self._read_request()
+            if request is None:
+                return
+            response = org.serve(request)
+            if response is None:
+                self._drop_connection()
+                return
+            self._send(response)
+        except (ConnectionError, TimeoutError, ssl.SSLError):
+            self.close_connection = True
+        except Exception:   # a bug in the fake org: answer 500 like Salesforce would, and show the traceback
+            traceback.print_exc()
+            self.close_connection = True
+            self._send(RestError(500, 'UNKNOWN_EXCEPTION', 'fake org internal error, see its stderr').response())
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = answer
+
+    def _read_request(self) -> Request | None:
+        body = self._read_body()
+        if body is None:
+            return None
+        url = urlsplit(self.path)
+        content_type = (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
+        request = Request(method=self.command, path=url.path, query=dict(parse_qsl(url.query, keep_blank_values=True)),
+                          headers=dict(self.headers.items()), body=body)
+        if content_type == 'application/x-www-form-urlencoded':
+            request.form = dict(parse_qsl(body.decode('utf-8', errors='replace'), keep_blank_values=True))
+        elif body and (content_type in ('', 'application/json') or content_type.endswith('+json')):
+            try:
+                request.json = json.loads(body.decode('utf-8'))
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                request.json_error = 'The request body is not valid JSON: %s' % exc
+        return request
+
+    def _read_body(self) -> bytes | None:
+        if 'chunked' in (self.headers.get('Transfer-Encoding') or '').lower():
+            return self._read_chunked()
+        try:
+            length = int(self.headers.get('Content-Length') or 0)
+        except ValueError:
+            self._refuse(400, 'Content-Length is not a number')
+            return None
+        if length > MAX_BODY_BYTES:
+            self._refuse(413, 'the request body is larger than %d bytes' % MAX_BODY_BYTES)
+            return None
+        return self.rfile.read(length) if length > 0 else b''
+
+    def _read_chunked(self) -> bytes | None:
+        chunks = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                chunk_size = int(line.split(b';')[0].strip() or b'0', 16)
+            except ValueError:
+                self._refuse(400, 'malformed chunked body')
+                return None
+            if chunk_size == 0:
+                while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
+                    pass   # trailers
+                return b''.join(chunks)
+            size += chunk_size
+            if size > MAX_BODY_BYTES:
+                self._refuse(413, 'the request body is larger than %d bytes' % MAX_BODY_BYTES)
+                return None
+            chunks.append(self.rfile.read(chunk_size))
+            self.rfile.readline(1024)
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.close_connection = True
+        code = 'REQUEST_ENTITY_TOO_LARGE' if status == 413 else 'BAD_REQUEST'
+        self._send(RestError(status, code, message).response())
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header('Content-Type', response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.status != 204:
+            self.send_header('Content-Length', str(len(response.body)))
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        if self.command != 'HEAD' and response.body:
+            self.wfile.write(response.body)
+
+    def _drop_connection(self) -> None:
+        # SO_LINGER 0 + close without a TLS close_notify: the client sees a TCP reset mid-request.
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        self.connection.close()
+
+    def version_string(self):
+        return self.server_version
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(self.server.org.now() if timestamp is None else timestamp, usegmt=True)
+
+    def log_message(self, format, *args):
+        self.server.org.log_line('%s %s' % (self.address_string(), format % args))
