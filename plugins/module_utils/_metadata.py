@@ -1,0 +1,525 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Salesforce app metadata in source format (External Client App, legacy Connected App), built with ElementTree.
+
+Every file is rendered from a tree, never from a string template, so any value (label, e-mail, URL)
+is escaped by the XML serializer. Rendering is deterministic, which is what makes the module idempotent:
+a file is rewritten only when its bytes differ.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+import string
+import traceback
+import xml.etree.ElementTree as ET
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+
+METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+CONSUMER_KEY_RE = re.compile(r'^[A-Za-z0-9]{8,256}$')
+API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+API_VERSION_RE = re.compile(r'^[1-9][0-9]{1,2}\.[0-9]$')
+PERMISSION_SET_RE = API_NAME_RE
+DEFAULT_SCOPES = ('Api', 'RefreshToken', 'OfflineAccess')
+# External Client Apps exist from API 59.0 (their policies file, ExtlClntAppConfigurablePolicies, from 60.0).
+MIN_ECA_API_VERSION = (60, 0)
+MAX_API_NAME_LENGTH = 40
+GENERATED_CONSUMER_KEY_LENGTH = 64
+
+# metadata type -> (source folder, file suffix); as the Salesforce CLI's registry knows them.
+ECA = 'ExternalClientApplication'
+ECA_OAUTH = 'ExtlClntAppOauthSettings'
+ECA_GLOBAL_OAUTH = 'ExtlClntAppGlobalOauthSettings'
+ECA_OAUTH_POLICIES = 'ExtlClntAppOauthConfigurablePolicies'
+ECA_POLICIES = 'ExtlClntAppConfigurablePolicies'
+CONNECTED_APP = 'ConnectedApp'
+SOURCE_LAYOUT = {
+    ECA: ('externalClientApps', '.eca-meta.xml'),
+    ECA_OAUTH: ('extlClntAppOauthSettings', '.ecaOauth-meta.xml'),
+    ECA_GLOBAL_OAUTH: ('extlClntAppGlobalOauthSets', '.ecaGlblOauth-meta.xml'),
+    ECA_OAUTH_POLICIES: ('extlClntAppOauthPolicies', '.ecaOauthPlcy-meta.xml'),
+    ECA_POLICIES: ('extlClntAppPolicies', '.ecaPlcy-meta.xml'),
+    CONNECTED_APP: ('connectedApps', '.connectedApp-meta.xml'),
+}
+ECA_TYPES = (ECA, ECA_OAUTH, ECA_GLOBAL_OAUTH, ECA_OAUTH_POLICIES, ECA_POLICIES)
+# Files holding the consumer key (and, once retrieved, the consumer secret): never in source control.
+SENSITIVE_TYPES = (ECA_GLOBAL_OAUTH,)
+GITIGNORE_ENTRY = '**/extlClntAppGlobalOauthSets/'
+
+# ipRelaxationPolicyType of an External Client App, and the ConnectedApp ipRelaxation it corresponds to.
+IP_RELAXATION = {
+    'enforce': ('Enforce', 'ENFORCE'),
+    'bypass': ('Bypass', 'BYPASS'),
+    'bypass_2factor': ('Bypass_2factor', 'BYPASS_2FACTOR'),
+    'enforce_relax_refresh': ('Enforce_RelaxRefresh', 'ENFORCE_ACTIVATED_DEVICES'),
+}
+# Connected App scope names for the ECA scope names (the legacy type spells them the same).
+CONNECTED_APP_SCOPES = ('Address', 'Api', 'Basic', 'Chatter', 'CustomApplications', 'CustomPermissions', 'Email',
+                        'Full', 'OfflineAccess', 'OpenID', 'Phone', 'Profile', 'RefreshToken', 'Wave', 'Web')
+
+PEM_CERT_RE = re.compile(r'-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----', re.S)
+
+
+class MetadataError(Exception):
+    """An input cannot become valid metadata; the message names the value and the fix."""
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+def validate_api_name(name, what='name'):
+    if not isinstance(name, str) or not API_NAME_RE.match(name) or '__' in name or name.endswith('_'):
+        raise MetadataError('%s %r is not a valid Salesforce API name: start with a letter, then letters, digits and '
+                            'single underscores, not ending with an underscore (for example MyIntegration).'
+                            % (what, name))
+    if len(name) > MAX_API_NAME_LENGTH:
+        raise MetadataError('%s %r is %d characters long; Salesforce API names have at most %d.'
+                            % (what, name, len(name), MAX_API_NAME_LENGTH))
+    return name
+
+
+def validate_consumer_key(consumer_key):
+    if not isinstance(consumer_key, str) or not CONSUMER_KEY_RE.match(consumer_key):
+        length = len(consumer_key) if isinstance(consumer_key, str) else 0
+        raise MetadataError('consumer_key must be 8 to 256 letters and digits (A-Z, a-z, 0-9), as Salesforce requires; '
+                            'the value given has %d characters%s. Give another consumer_key, or leave it unset '
+                            'to have one generated.'
+                            % (length, ' and other characters' if length and not consumer_key.isalnum() else ''))
+    return consumer_key
+
+
+def parse_api_version(version, what='api_version'):
+    """'62.0' -> (62, 0); rejects anything that is not NN.N."""
+    text = str(version).strip()
+    if text[:1] in ('v', 'V'):
+        text = text[1:]
+    if not API_VERSION_RE.match(text):
+        raise MetadataError('%s %r is not a Salesforce API version; use the form NN.N, for example 62.0.' % (what, version))
+    major, minor = text.split('.')
+    return int(major), int(minor)
+
+
+def format_api_version(version_tuple):
+    return '%d.%d' % version_tuple
+
+
+def validate_callback_url(url):
+    if not isinstance(url, str) or not re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*$', url):
+        raise MetadataError('callback_url %r is not an absolute URL. The JWT Bearer Flow never calls it, but Salesforce '
+                            'requires one: https://login.salesforce.com/services/oauth2/success is the usual value.'
+                            % (url,))
+    return url
+
+
+def validate_email(email):
+    if not isinstance(email, str) or not re.match(r'^[^@\s]+@[^@\s]+\.[^@\s]+$', email):
+        raise MetadataError('contact_email %r is not an e-mail address; Salesforce requires a contact e-mail '
+                            'for the app.' % (email,))
+    return email
+
+
+def certificate_body(certificate):
+    """Base64 body of a PEM certificate without BEGIN/END lines, on one line, as Salesforce metadata stores it.
+
+    Accepts the PEM text or the bare base64 body (as the certificate module returns it).
+    """
+    if not isinstance(certificate, str) or not certificate.strip():
+        raise MetadataError('certificate is empty: give the PEM certificate (the certificate module returns it as '
+                            'certificate) or certificate_path.')
+    text = certificate.strip()
+    if '-----BEGIN' in text:
+        found = PEM_CERT_RE.findall(text)
+        if not found:
+            raise MetadataError('certificate holds PEM data, but no "-----BEGIN CERTIFICATE-----" block: '
+                                'give the certificate, not a key or a CSR.')
+        if len(found) > 1:
+            raise MetadataError('certificate holds %d certificates; Salesforce takes exactly one, the self-signed '
+                                'certificate of the JWT signing key.' % len(found))
+        text = found[0]
+    body = ''.join(text.split())
+    try:
+        der = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise MetadataError('certificate is neither a PEM certificate nor its base64 body.') from None
+    if not der:
+        raise MetadataError('certificate is empty: give the PEM certificate or certificate_path.')
+    return body
+
+
+def certificate_fingerprint(body):
+    """SHA-256 fingerprint (hex, colon-separated) of a certificate body; fails when it is not an X.509 certificate."""
+    der = base64.b64decode(body)
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise MetadataError('certificate does not decode to an X.509 certificate: give the certificate written by '
+                            'the certificate module.') from None
+    return ':'.join('%02X' % b for b in certificate.fingerprint(hashes.SHA256()))
+
+
+def generate_consumer_key():
+    """A new consumer key: letters and digits only, as Salesforce requires (settable only when the app is created)."""
+    alphabet = string.ascii_letters + string.digits
+    return ''.join(secrets.choice(alphabet) for dummy in range(GENERATED_CONSUMER_KEY_LENGTH))
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+def _element(tag, children):
+    """Build <tag xmlns=...> with child elements in the given order; None values are left out, bools lowercased."""
+    root = ET.Element(tag, {'xmlns': METADATA_NS})
+    for name, value in children:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                ET.SubElement(root, name).text = _text(item)
+        elif isinstance(value, ET.Element):
+            root.append(value)
+        else:
+            ET.SubElement(root, name).text = _text(value)
+    return root
+
+
+def _sub_element(tag, children):
+    element = ET.Element(tag)
+    for name, value in children:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                ET.SubElement(element, name).text = _text(item)
+        else:
+            ET.SubElement(element, name).text = _text(value)
+    return element
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def _indent(element, level=0):
+    """Pretty-print in place with four spaces, the Salesforce CLI's layout (ET.indent needs Python 3.9)."""
+    pad = '\n' + '    ' * level
+    children = list(element)
+    if children:
+        if not (element.text or '').strip():
+            element.text = pad + '    '
+        for child in children:
+            _indent(child, level + 1)
+            if not (child.tail or '').strip():
+                child.tail = pad + '    '
+        children[-1].tail = pad
+    if level and not (element.tail or '').strip():
+        element.tail = pad
+
+
+def render(root):
+    """Serialize a metadata tree: XML declaration, four-space indent, UTF-8, final newline."""
+    _indent(root)
+    return XML_DECLARATION + ET.tostring(root, encoding='utf-8') + b'\n'
+
+
+class AppSpec:
+    """Validated inputs for one app's metadata."""
+
+    def __init__(self, name, label, contact_email, consumer_key, certificate, callback_url, permission_sets=(),
+                 profiles=(), scopes=DEFAULT_SCOPES, description=None, ip_relaxation='enforce', api_version='62.0',
+                 external_client_app=True, connected_app=False):
+        self.name = validate_api_name(name)
+        self.label = label or name
+        self.contact_email = validate_email(contact_email)
+        self.consumer_key = validate_consumer_key(consumer_key)
+        self.certificate = certificate_body(certificate)
+        self.certificate_fingerprint = certificate_fingerprint(self.certificate)
+        self.callback_url = validate_callback_url(callback_url)
+        self.permission_sets = [validate_api_name(p, 'permission set') for p in (permission_sets or [])]
+        self.profiles = list(profiles or [])
+        for profile in self.profiles:
+            if not isinstance(profile, str) or not profile.strip():
+                raise MetadataError('profiles must be profile names (for example "System Administrator").')
+        self.scopes = list(scopes or [])
+        if not self.scopes:
+            raise MetadataError('scopes must name at least one OAuth scope; the JWT Bearer Flow needs Api.')
+        for scope in self.scopes:
+            if scope not in CONNECTED_APP_SCOPES:
+                raise MetadataError('scope %r is not a Salesforce OAuth scope name; use one of %s.'
+                                    % (scope, ', '.join(CONNECTED_APP_SCOPES)))
+        self.description = description
+        if ip_relaxation not in IP_RELAXATION:
+            raise MetadataError('ip_relaxation must be one of %s.' % ', '.join(sorted(IP_RELAXATION)))
+        self.ip_relaxation = ip_relaxation
+        self.api_version = format_api_version(parse_api_version(api_version))
+        self.external_client_app = external_client_app
+        self.connected_app = connected_app
+        if not external_client_app and not connected_app:
+            raise MetadataError('Nothing to write: enable external_client_app, connected_app, or both.')
+        if external_client_app and parse_api_version(api_version) < MIN_ECA_API_VERSION:
+            raise MetadataError('External Client App metadata needs api_version %s or later; %s was given.'
+                                % (format_api_version(MIN_ECA_API_VERSION), self.api_version))
+        if self.profiles and not connected_app:
+            # An External Client App is pre-authorized through permission sets; profiles are for the legacy app.
+            raise MetadataError('profiles apply only to the legacy Connected App (connected_app=true); an External '
+                                'Client App is pre-authorized through permission_sets.')
+
+    def types(self):
+        selected = []
+        if self.external_client_app:
+            selected.extend(ECA_TYPES)
+        if self.connected_app:
+            selected.append(CONNECTED_APP)
+        return selected
+
+
+def build_documents(spec):
+    """{metadata type: XML bytes} for every file the spec asks for."""
+    documents = {}
+    if spec.external_client_app:
+        documents[ECA] = render(_element(ECA, [
+            ('contactEmail', spec.contact_email),
+            ('description', spec.description),
+            ('distributionState', 'Local'),
+            ('isProtected', False),
+            ('label', spec.label),
+        ]))
+        documents[ECA_OAUTH] = render(_element(ECA_OAUTH, [
+            ('commaSeparatedOauthScopes', ', '.join(spec.scopes)),
+            ('externalClientApplication', spec.name),
+            ('label', spec.label),
+        ]))
+        documents[ECA_GLOBAL_OAUTH] = render(_element(ECA_GLOBAL_OAUTH, [
+            ('callbackUrl', spec.callback_url),
+            ('certificate', spec.certificate),
+            ('consumerKey', spec.consumer_key),
+            ('externalClientApplication', spec.name),
+            ('label', spec.label),
+        ]))
+        documents[ECA_OAUTH_POLICIES] = render(_element(ECA_OAUTH_POLICIES, [
+            ('commaSeparatedPermissionSet', ','.join(spec.permission_sets) or None),
+            ('externalClientApplication', spec.name),
+            ('ipRelaxationPolicyType', IP_RELAXATION[spec.ip_relaxation][0]),
+            ('label', spec.label),
+            ('permittedUsersPolicyType', 'AdminApprovedPreAuthorized'),
+        ]))
+        documents[ECA_POLICIES] = render(_element(ECA_POLICIES, [
+            ('externalClientApplication', spec.name),
+            ('isEnabled', True),
+            ('isOauthPluginEnabled', True),
+            ('label', spec.label),
+        ]))
+    if spec.connected_app:
+        oauth_config = _sub_element('oauthConfig', [
+            ('callbackUrl', spec.callback_url),
+            ('certificate', spec.certificate),
+            ('consumerKey', spec.consumer_key),
+            ('isAdminApproved', True),
+            ('scopes', spec.scopes),
+        ])
+        oauth_policy = _sub_element('oauthPolicy', [
+            ('ipRelaxation', IP_RELAXATION[spec.ip_relaxation][1]),
+            ('refreshTokenPolicy', 'infinite'),
+        ])
+        documents[CONNECTED_APP] = render(_element(CONNECTED_APP, [
+            ('contactEmail', spec.contact_email),
+            ('description', spec.description),
+            ('label', spec.label),
+            ('oauthConfig', oauth_config),
+            ('oauthPolicy', oauth_policy),
+            ('permissionSetName', spec.permission_sets),
+            ('profileName', spec.profiles),
+        ]))
+    return documents
+
+
+def build_package_xml(spec):
+    types = []
+    for metadata_type in sorted(spec.types()):
+        types.append(_sub_element('types', [('members', spec.name), ('name', metadata_type)]))
+    root = ET.Element('Package', {'xmlns': METADATA_NS})
+    for element in types:
+        root.append(element)
+    ET.SubElement(root, 'version').text = spec.api_version
+    return render(root)
+
+
+def build_sfdx_project(existing, package_directory, api_version):
+    """sfdx-project.json content: the existing project kept as is when it already lists the package directory.
+
+    Returns bytes, or None when the existing file needs no change.
+    """
+    if existing is None:
+        project = {
+            'packageDirectories': [{'path': package_directory, 'default': True}],
+            'name': 'sfjwt',
+            'namespace': '',
+            'sfdcLoginUrl': 'https://login.salesforce.com',
+            'sourceApiVersion': api_version,
+        }
+        return (json.dumps(project, indent=2) + '\n').encode('utf-8')
+    try:
+        project = json.loads(existing.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MetadataError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc) from None
+    if not isinstance(project, dict):
+        raise MetadataError('sfdx-project.json exists but is not a JSON object; fix or remove it.')
+    directories = project.get('packageDirectories')
+    if not isinstance(directories, list):
+        directories = []
+    paths = [d.get('path', '').strip('/') for d in directories if isinstance(d, dict)]
+    changed = False
+    if package_directory.strip('/') not in paths:
+        directories.append({'path': package_directory, 'default': not directories})
+        project['packageDirectories'] = directories
+        changed = True
+    if not project.get('sourceApiVersion'):
+        project['sourceApiVersion'] = api_version
+        changed = True
+    if not changed:
+        return None
+    return (json.dumps(project, indent=2) + '\n').encode('utf-8')
+
+
+def update_gitignore(existing):
+    """Content of .gitignore with the entry that keeps the global OAuth settings out of git; None when present."""
+    text = existing.decode('utf-8', errors='replace') if existing else ''
+    lines = [line.strip() for line in text.splitlines()]
+    if GITIGNORE_ENTRY in lines or GITIGNORE_ENTRY.rstrip('/') in lines:
+        return None
+    if text and not text.endswith('\n'):
+        text += '\n'
+    text += ('# Written by sfjwt.salesforce.app_metadata: the External Client App global OAuth settings\n'
+             '# hold the consumer key (and, when retrieved, the consumer secret). Never commit them.\n'
+             '%s\n' % GITIGNORE_ENTRY)
+    return text.encode('utf-8')
+
+
+def read_consumer_key(path):
+    """consumerKey of an existing settings file (ECA global OAuth settings or Connected App), or None."""
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError):
+        return None
+    for element in tree.iter():
+        if element.tag.rsplit('}', 1)[-1] == 'consumerKey' and element.text and CONSUMER_KEY_RE.match(element.text.strip()):
+            return element.text.strip()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- project files
+
+def component_path(project_dir, package_directory, metadata_type, name):
+    folder, suffix = SOURCE_LAYOUT[metadata_type]
+    return os.path.join(project_dir, package_directory, 'main', 'default', folder, name + suffix)
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise MetadataError('%s is a directory; it must be a file (or absent).' % path) from None
+    except OSError as exc:
+        raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
+
+
+class PlannedFile:
+    def __init__(self, path, content, mode, kind):
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.kind = kind
+        self.before = _read(path)
+
+    @property
+    def changed(self):
+        return self.before != self.content
+
+
+def existing_consumer_key(project_dir, package_directory, name):
+    for metadata_type in (ECA_GLOBAL_OAUTH, CONNECTED_APP):
+        found = read_consumer_key(component_path(project_dir, package_directory, metadata_type, name))
+        if found:
+            return found
+    return None
+
+
+def plan_files(spec, project_dir, package_directory='force-app', manifest='manifest/package.xml', gitignore=True):
+    """Every file to write, with its current content, in writing order (the manifest last)."""
+    if os.path.isabs(package_directory) or '..' in package_directory.split('/'):
+        raise MetadataError('package_directory %r must be a path inside project_dir.' % package_directory)
+    if os.path.isabs(manifest) or '..' in manifest.split('/'):
+        raise MetadataError('manifest %r must be a path inside project_dir.' % manifest)
+    planned = []
+    documents = build_documents(spec)
+    for metadata_type in spec.types():
+        mode = 0o600 if metadata_type in SENSITIVE_TYPES else 0o644
+        planned.append(PlannedFile(component_path(project_dir, package_directory, metadata_type, spec.name),
+                                   documents[metadata_type], mode, metadata_type))
+    sfdx_path = os.path.join(project_dir, 'sfdx-project.json')
+    sfdx_before = _read(sfdx_path)
+    sfdx_content = build_sfdx_project(sfdx_before, package_directory, spec.api_version)
+    planned.append(PlannedFile(sfdx_path, sfdx_before if sfdx_content is None else sfdx_content, 0o644, 'sfdx-project'))
+    if gitignore and spec.external_client_app:
+        gitignore_path = os.path.join(project_dir, '.gitignore')
+        before = _read(gitignore_path)
+        content = update_gitignore(before)
+        planned.append(PlannedFile(gitignore_path, before if content is None else content, 0o644, 'gitignore'))
+    planned.append(PlannedFile(os.path.join(project_dir, manifest), build_package_xml(spec), 0o644, 'package.xml'))
+    return planned
+
+
+def write_planned(planned):
+    for item in planned:
+        if not item.changed:
+            continue
+        directory = os.path.dirname(item.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise MetadataError('cannot create directory %s: %s' % (directory, exc.strerror)) from None
+        mode = item.mode
+        if item.before is not None and item.kind in ('sfdx-project', 'gitignore'):
+            # A file the user already has keeps its permissions.
+            mode = os.stat(item.path).st_mode & 0o7777
+        try:
+            write_file_atomic(item.path, item.content, mode=mode)
+        except OSError as exc:
+            raise MetadataError('cannot write %s: %s' % (item.path, exc.strerror)) from None
+
+
+def diff_entries(planned):
+    entries = []
+    for item in planned:
+        if item.changed:
+            entries.append({
+                'before_header': item.path,
+                'after_header': item.path,
+                'before': (item.before or b'').decode('utf-8', errors='replace'),
+                'after': item.content.decode('utf-8', errors='replace'),
+            })
+    return entries

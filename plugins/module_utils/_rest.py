@@ -1,0 +1,465 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Calls to the Salesforce REST API with a session from the auth core (or a token given directly).
+
+What it adds over a plain HTTP call: the API version ('latest' discovered once per identity and kept
+with the cached session), SOQL pagination, one renewal of a session Salesforce rejects as invalid,
+and errors that quote Salesforce's errorCode and message. Access tokens never leave this module
+other than in the Authorization header.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
+    HttpError,
+    build_http_session,
+    send,
+    url_origin,
+)
+
+try:
+    from requests import Request
+except ImportError:  # reported by _http.HAS_REQUESTS through the module
+    Request = None
+
+LATEST = 'latest'
+API_VERSION_RE = re.compile(r'^[vV]?([1-9][0-9]{1,2}\.[0-9])$')
+WRITE_METHODS = ('POST', 'PATCH', 'PUT', 'DELETE')
+READ_METHODS = ('GET', 'HEAD')
+METHODS = READ_METHODS + WRITE_METHODS
+BODY_METHODS = ('POST', 'PATCH', 'PUT')
+DEFAULT_STATUS_CODES = (200, 201, 204)
+# Status retries are only safe for requests that can be repeated: a POST or PATCH that reached
+# Salesforce may have been applied even though the answer was a 5xx. Connection errors are always retried.
+IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
+# Non-JSON bodies are returned as text up to this many characters (a binary download is not for a result).
+MAX_CONTENT_CHARS = 1024 * 1024
+# A runaway nextRecordsUrl loop stops here (Salesforce returns at most 2,000 records a batch).
+MAX_QUERY_PAGES = 100000
+LIMIT_INFO_RE = re.compile(r'(?:^|[,;\s])api-usage=(\d+)/(\d+)')
+TITLE_RE = re.compile(r'<title[^>]*>(.*?)</title>', re.I | re.S)
+
+
+class RestError(Exception):
+    """A REST call failed; ``msg`` is for the user, ``details`` go into the module result."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+def normalize_api_version(value):
+    """'latest', or 'NN.N' from 'NN.N' / 'vNN.N'; anything else is refused."""
+    if value is None:
+        return LATEST
+    text = str(value).strip()
+    if text.lower() == LATEST:
+        return LATEST
+    match = API_VERSION_RE.match(text)
+    if not match:
+        raise RestError('api_version %r is not a Salesforce API version: use latest, or the form NN.N '
+                        '(for example 62.0).' % (value,))
+    return match.group(1)
+
+
+def version_key(version):
+    major, minor = version.split('.')
+    return int(major), int(minor)
+
+
+def latest_version(versions_json):
+    """The highest version in the answer to GET /services/data/."""
+    versions = []
+    if isinstance(versions_json, list):
+        for entry in versions_json:
+            if isinstance(entry, dict) and isinstance(entry.get('version'), str) and API_VERSION_RE.match(entry['version']):
+                versions.append(API_VERSION_RE.match(entry['version']).group(1))
+    if not versions:
+        return None
+    return max(versions, key=version_key)
+
+
+def parse_limit_info(header):
+    """{'used': n, 'max': m} from 'Sforce-Limit-Info: api-usage=n/m[, per-app-api-usage=...]', or None."""
+    if not header:
+        return None
+    match = LIMIT_INFO_RE.search(header)
+    if not match:
+        return None
+    return {'used': int(match.group(1)), 'max': int(match.group(2))}
+
+
+def normalize_instance_url(url):
+    if not isinstance(url, str) or not url.strip():
+        raise RestError('instance_url is empty: give the instance_url returned with the access token.')
+    url = url.strip().rstrip('/')
+    parts = urlsplit(url)
+    if parts.scheme != 'https' or not parts.hostname:
+        raise RestError('instance_url %r must be an https:// URL (the instance_url returned with the access token); '
+                        'Salesforce serves its API over HTTPS only.' % url)
+    if parts.path or parts.query or parts.fragment:
+        raise RestError('instance_url %r must be the instance origin only (https://host), without a path.' % url)
+    return url
+
+
+def encode_body(body):
+    """The JSON text to send for a body given as data or as JSON text."""
+    if body is None:
+        return None
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode('utf-8')
+    if isinstance(body, str):
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise RestError('body is a string but not valid JSON (%s); give the body as a mapping or as JSON text.' % exc) from None
+        return body
+    try:
+        return json.dumps(body)
+    except (TypeError, ValueError) as exc:
+        raise RestError('body cannot be encoded as JSON: %s' % exc) from None
+
+
+def _is_json(response):
+    content_type = response.headers.get('Content-Type', '')
+    return 'json' in content_type.split(';', 1)[0].lower()
+
+
+def decode_json(response):
+    """(parsed JSON or None, error text or None); an empty body is None."""
+    if not response.content:
+        return None, None
+    try:
+        return response.json(), None
+    except ValueError as exc:
+        return None, 'the body is not valid JSON (%s)' % type(exc).__name__
+
+
+def salesforce_errors(payload):
+    """[{errorCode, message, fields}] from the error bodies Salesforce uses."""
+    errors = []
+    if isinstance(payload, dict):
+        payload = [payload]
+    if isinstance(payload, list):
+        for entry in payload:
+            if not isinstance(entry, dict):
+                continue
+            code = entry.get('errorCode') or entry.get('error')
+            message = entry.get('message') or entry.get('error_description')
+            if code or message:
+                error = {'errorCode': code, 'message': message}
+                if entry.get('fields'):
+                    error['fields'] = entry['fields']
+                errors.append(error)
+    return errors
+
+
+def describe_answer(response, payload=None):
+    """'INVALID_FIELD: No such column ...' for a Salesforce error body, or a short description of anything else."""
+    errors = salesforce_errors(payload)
+    if errors:
+        parts = []
+        for error in errors:
+            text = '%s: %s' % (error['errorCode'] or 'ERROR', error['message'] or '(no message)')
+            if error.get('fields'):
+                text += ' (fields: %s)' % ', '.join(str(f) for f in error['fields'])
+            parts.append(text)
+        return '; '.join(parts)
+    text = response.text if response.content else ''
+    if not text.strip():
+        return 'an empty body'
+    content_type = response.headers.get('Content-Type', '').split(';', 1)[0] or 'no content type'
+    if 'html' in content_type.lower() or text.lstrip()[:1] == '<':
+        title = TITLE_RE.search(text)
+        if title:
+            return 'an HTML page titled "%s" (maintenance or an error page)' % ' '.join(title.group(1).split())[:200]
+        return 'an HTML page (maintenance or an error page)'
+    snippet = ' '.join(text.split())[:300]
+    return '%s: %s' % (content_type, snippet)
+
+
+def invalid_session(response, payload):
+    return response.status_code == 401 and any(e['errorCode'] == 'INVALID_SESSION_ID' for e in salesforce_errors(payload))
+
+
+def build_rest_http_session(options):
+    """The auth core's HTTP settings (TLS, timeout, retries) with status retries limited to idempotent methods."""
+    session = build_http_session(validate_certs=options.validate_certs, ca_path=options.ca_path, timeout=options.timeout,
+                                 retries=options.retries, on_retry=options.warn)
+    for prefix in ('https://', 'http://'):
+        adapter = session.get_adapter(prefix)
+        adapter.max_retries = adapter.max_retries.new(allowed_methods=IDEMPOTENT_METHODS)
+    return session
+
+
+# ---------------------------------------------------------------------------------------------- credentials
+
+class StaticCredentials:
+    """access_token + instance_url given directly: used as they are, never renewed."""
+
+    renewable = False
+
+    def __init__(self, access_token, instance_url):
+        if not access_token:
+            raise RestError('access_token is empty.')
+        self.access_token = access_token
+        self.instance_url = normalize_instance_url(instance_url)
+
+    def cached_api_version(self):
+        return None
+
+    def remember_api_version(self, version):
+        pass
+
+    def renew(self):
+        raise RestError('Salesforce rejected the access_token given (401 INVALID_SESSION_ID: expired or revoked). '
+                        'Get a new one with sfjwt.salesforce.token, or give the auth options (consumer_key, username, '
+                        'private key) instead of access_token so that the module renews the session itself.',
+                        status=401)
+
+
+class SessionCredentials:
+    """A session from the auth core (cache included); renewed once when Salesforce rejects it."""
+
+    renewable = True
+
+    def __init__(self, options, auth):
+        self.options = options
+        self.auth = auth
+        self.session = auth.get_session(options)
+        self.instance_url = normalize_instance_url(self.session.instance_url)
+        self._version = None
+
+    @property
+    def access_token(self):
+        return self.session.access_token
+
+    def cached_api_version(self):
+        extra = getattr(self.session, 'extra', None) or {}
+        version = extra.get('api_version')
+        if isinstance(version, str) and API_VERSION_RE.match(version):
+            # Kept so that a renewed session carries it too.
+            self._version = API_VERSION_RE.match(version).group(1)
+            return self._version
+        return None
+
+    def remember_api_version(self, version):
+        self._version = version
+        self.auth.update_session_extra(self.options, self.session, api_version=version)
+
+    def renew(self):
+        self.auth.invalidate_session(self.options, self.session)
+        self.session = self.auth.get_session(self.options)
+        self.instance_url = normalize_instance_url(self.session.instance_url)
+        if self._version:
+            self.auth.update_session_extra(self.options, self.session, api_version=self._version)
+
+
+# ---------------------------------------------------------------------------------------------- the client
+
+class RestClient:
+    def __init__(self, credentials, http, api_version=LATEST, warn=None):
+        self.credentials = credentials
+        self.http = http
+        self.requested_version = normalize_api_version(api_version)
+        self.version = None if self.requested_version == LATEST else self.requested_version
+        self.warn = warn or (lambda message: None)
+        self.renewed = False
+
+    # -- URLs --------------------------------------------------------------------------------
+
+    def api_version(self):
+        """The API version to use: the fixed one, the one cached with the session, or discovered once."""
+        if self.version:
+            return self.version
+        self.version = self.credentials.cached_api_version()
+        if self.version:
+            return self.version
+        url = self.credentials.instance_url + '/services/data/'
+        try:
+            response = send(self.http, 'GET', url, headers={'Accept': 'application/json'}, verify=self.http.verify)
+        except HttpError as exc:
+            raise RestError('Cannot discover the latest API version: %s Or set api_version to a fixed version '
+                            '(for example 62.0).' % exc) from None
+        payload, dummy = decode_json(response)
+        version = latest_version(payload) if response.status_code == 200 else None
+        if not version:
+            raise RestError('Cannot discover the latest API version: GET %s/services/data/ answered HTTP %d with %s. '
+                            'Set api_version to a fixed version (for example 62.0).'
+                            % (url_origin(url), response.status_code, describe_answer(response, payload)),
+                            status=response.status_code)
+        self.version = version
+        self.credentials.remember_api_version(version)
+        return version
+
+    def resolve(self, path):
+        """Full URL for a path: '/services/...' from the instance root, anything else under /services/data/vNN.N/."""
+        if not isinstance(path, str) or not path.strip():
+            raise RestError('path is empty: give a path such as limits, sobjects/Account or /services/data/.')
+        path = path.strip()
+        if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
+            raise RestError('path %r is a URL; give only the path (the host is the session\'s instance_url), '
+                            'for example /services/data/ or limits.' % path)
+        if path.startswith('/services/') or path == '/services':
+            return self.credentials.instance_url + path
+        return '%s/services/data/v%s/%s' % (self.credentials.instance_url, self.api_version(), path.lstrip('/'))
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _headers(self, with_body):
+        headers = {
+            'Authorization': 'Bearer %s' % self.credentials.access_token,
+            'Accept': 'application/json',
+        }
+        if with_body:
+            headers['Content-Type'] = 'application/json'
+        return headers
+
+    def send(self, method, path, params=None, body=None):
+        """One call, renewing a rejected session once per client. Returns (response, payload, json_error)."""
+        while True:
+            url = self.resolve(path)
+            try:
+                # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
+                response = send(self.http, method, url, params=params, data=body, verify=self.http.verify,
+                                headers=self._headers(body is not None), allow_redirects=False)
+            except HttpError as exc:
+                raise RestError(str(exc)) from None
+            payload, json_error = (None, None)
+            if method != 'HEAD' and (_is_json(response) or response.status_code == 401):
+                payload, json_error = decode_json(response)
+            if invalid_session(response, payload) and not self.renewed:
+                self.renewed = True
+                self.credentials.renew()
+                self.warn('Salesforce rejected the cached session (INVALID_SESSION_ID: expired or revoked); '
+                          'a new one was obtained and the call repeated.')
+                continue
+            return response, payload, json_error
+
+    def known_version(self):
+        """The API version in use, or known with the session, without asking the org."""
+        return self.version or self.credentials.cached_api_version()
+
+    def planned_url(self, method, path, params=None):
+        """The URL a call would use, for check mode (no request sent)."""
+        url = self.resolve(path)
+        if not params:
+            return url
+        return Request(method, url, params=params).prepare().url
+
+    def failure(self, method, response, payload, accepted):
+        path = urlsplit(response.url).path
+        status = response.status_code
+        answer = describe_answer(response, payload)
+        hint = ''
+        if status == 401:
+            if invalid_session(response, payload):
+                hint = (' Salesforce rejected a freshly minted session as well: check that the app\'s OAuth scopes '
+                        'include Api and that the session is valid for the REST API.' if self.renewed else '')
+            else:
+                hint = (' This 401 is not an expired session, so it was not retried: check the app\'s OAuth scopes '
+                        '(Api is needed for the REST API) and the user\'s "API Enabled" permission.')
+        elif status == 403:
+            hint = ' The user lacks a permission for this call (check the profile / permission sets, and "API Enabled").'
+        elif status == 300:
+            hint = ' Several records match an external id: choose one.'
+        elif 300 <= status < 400:
+            hint = ' Salesforce redirected to %s; use that path.' % response.headers.get('Location', '(no Location)')
+        msg = '%s %s answered HTTP %d (accepted: %s) with %s.%s' % (
+            method, path, status, ', '.join(str(s) for s in accepted), answer, hint)
+        details = dict(status=status, errors=salesforce_errors(payload), url=response.url)
+        if payload is not None and not details['errors']:
+            details['json'] = payload
+        return RestError(msg, **details)
+
+    # -- public operations -------------------------------------------------------------------
+
+    def call(self, method, path, params=None, body=None, accepted=DEFAULT_STATUS_CODES, check_mode=False):
+        method = method.upper()
+        if method not in METHODS:
+            raise RestError('method %s is not supported; use one of %s.' % (method, ', '.join(METHODS)))
+        if body is not None and method not in BODY_METHODS:
+            raise RestError('body is sent only with %s; %s takes none.' % (', '.join(BODY_METHODS), method))
+        data = encode_body(body)
+        write = method in WRITE_METHODS
+        if write and check_mode:
+            url = self.planned_url(method, path, params)
+            return dict(changed=True, status=None, json=None, url=url, api_version=self.known_version(), limit_info=None)
+        response, payload, json_error = self.send(method, path, params=params, body=data)
+        if response.status_code not in accepted:
+            raise self.failure(method, response, payload, accepted)
+        result = dict(
+            changed=write and 200 <= response.status_code < 300,
+            status=response.status_code,
+            url=response.url,
+            api_version=self.known_version(),
+            limit_info=parse_limit_info(response.headers.get('Sforce-Limit-Info')),
+            json=payload,
+        )
+        if json_error:
+            path = urlsplit(response.url).path
+            raise RestError('%s %s answered HTTP %d, but %s.' % (method, path, response.status_code, json_error),
+                            status=response.status_code, url=response.url)
+        if method != 'HEAD' and payload is None and response.content and not _is_json(response):
+            text = response.text
+            if len(text) > MAX_CONTENT_CHARS:
+                self.warn('The answer has %d characters; content holds the first %d.' % (len(text), MAX_CONTENT_CHARS))
+                text = text[:MAX_CONTENT_CHARS]
+                result['content_truncated'] = True
+            result['content'] = text
+            result['content_type'] = response.headers.get('Content-Type')
+        return result
+
+    def query(self, soql, query_all=False, accepted=DEFAULT_STATUS_CODES):
+        """Run SOQL and follow nextRecordsUrl until done; every record is returned."""
+        if not isinstance(soql, str) or not soql.strip():
+            raise RestError('query is empty: give a SOQL statement such as SELECT Id, Name FROM Account.')
+        resource = 'queryAll' if query_all else 'query'
+        response, payload, json_error = self.send('GET', resource, params={'q': soql})
+        first_url = response.url
+        records = []
+        total_size = None
+        pages = 0
+        seen = set()
+        while True:
+            if response.status_code not in accepted:
+                raise self.failure('GET', response, payload, accepted)
+            if json_error or not isinstance(payload, dict) or not isinstance(payload.get('records'), list):
+                raise RestError('GET %s answered HTTP %d with %s, not a query result.'
+                                % (urlsplit(response.url).path, response.status_code,
+                                   json_error or describe_answer(response, payload)),
+                                status=response.status_code, url=response.url)
+            pages += 1
+            records.extend(payload['records'])
+            if total_size is None:
+                total_size = payload.get('totalSize', len(payload['records']))
+            next_url = payload.get('nextRecordsUrl')
+            if payload.get('done', True) or not next_url:
+                break
+            if next_url in seen or pages >= MAX_QUERY_PAGES:
+                raise RestError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)
+            seen.add(next_url)
+            response, payload, json_error = self.send('GET', next_url)
+        return dict(
+            changed=False,
+            status=response.status_code,
+            url=first_url,
+            api_version=self.version,
+            limit_info=parse_limit_info(response.headers.get('Sforce-Limit-Info')),
+            records=records,
+            total_size=total_size,
+            done=True,
+            pages=pages,
+        )

@@ -1,0 +1,360 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: app_metadata
+short_description: Write the Salesforce app metadata for the JWT Bearer Flow, ready to deploy
+version_added: 0.1.0
+description:
+  - Writes, in Salesforce source format, the metadata of an app that lets a user get tokens with the
+    JWT Bearer Flow and a certificate, ready for C(sf project deploy start).
+  - "An External Client App (the default): C(externalClientApps/<name>.eca-meta.xml),
+    C(extlClntAppOauthSettings/<name>.ecaOauth-meta.xml) (scopes), C(extlClntAppGlobalOauthSets/<name>.ecaGlblOauth-meta.xml)
+    (callback URL, consumer key, certificate), C(extlClntAppOauthPolicies/<name>.ecaOauthPlcy-meta.xml) (admin approved
+    users are pre-authorized, through O(permission_sets)) and C(extlClntAppPolicies/<name>.ecaPlcy-meta.xml) (OAuth plugin on)."
+  - On request (O(connected_app=true)) the legacy Connected App, C(connectedApps/<name>.connectedApp-meta.xml).
+  - Also writes the manifest (O(manifest), C(package.xml)) and C(sfdx-project.json) when the project has none
+    (an existing one is kept; the package directory is added to it when missing).
+  - The global OAuth settings file holds the consumer key and must not be committed to source control; the module
+    adds it to the project's C(.gitignore) (see O(gitignore)) and warns when it writes it. It is not added to
+    C(.forceignore), which would keep it out of the deployment that needs it.
+  - Files are written atomically and only when their content changes; check mode and diff mode are supported.
+author:
+  - sfjwt.salesforce contributors (@sfjwt)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  project_dir:
+    description:
+      - The Salesforce DX project directory; created when missing.
+    type: path
+    required: true
+  name:
+    description:
+      - API name of the app (letters, digits and single underscores, starting with a letter, at most 40 characters).
+      - Used for the file names and as the full name of every component.
+    type: str
+    required: true
+  label:
+    description:
+      - Label of the app as Setup shows it. Defaults to O(name).
+    type: str
+  description:
+    description:
+      - Description of the app.
+    type: str
+  contact_email:
+    description:
+      - Contact e-mail of the app, required by Salesforce.
+    type: str
+    required: true
+  consumer_key:
+    description:
+      - The consumer key (client id) of the app, 8 to 256 letters and digits. Salesforce takes it only when
+        the app is created.
+      - When not set (neither here nor in E(SFJWT_CONSUMER_KEY)), the key already in the project's settings file is kept,
+        and a new random one is generated when there is none. RV(consumer_key) returns it.
+    type: str
+  certificate:
+    description:
+      - The certificate of the JWT signing key, in PEM or as its base64 body (RV(sfjwt.salesforce.certificate#module:certificate)
+        or RV(sfjwt.salesforce.certificate#module:certificate_body) of the certificate module).
+      - Exactly one of O(certificate) and O(certificate_path) is required.
+    type: str
+  certificate_path:
+    description:
+      - Path of the PEM certificate of the JWT signing key, on the host the module runs on.
+    type: path
+  callback_url:
+    description:
+      - The OAuth callback URL. The JWT Bearer Flow never uses it, but Salesforce requires one;
+        it is also the C(redirect_uri) of the one-time approval URL.
+    type: str
+    default: https://login.salesforce.com/services/oauth2/success
+  scopes:
+    description:
+      - OAuth scopes of the app, as Salesforce metadata names them. The JWT Bearer Flow needs V(Api);
+        V(RefreshToken) and V(OfflineAccess) correspond to "refresh_token, offline_access".
+    type: list
+    elements: str
+    default: [Api, RefreshToken, OfflineAccess]
+  permission_sets:
+    description:
+      - API names of the permission sets whose users are pre-authorized ("admin approved users are pre-authorized").
+      - The user of the JWT Bearer Flow must be assigned one of them, or the token request fails with
+        "user hasn't approved this consumer".
+    type: list
+    elements: str
+    default: []
+  profiles:
+    description:
+      - Profile names pre-authorized on the legacy Connected App (O(connected_app=true) only).
+    type: list
+    elements: str
+    default: []
+  ip_relaxation:
+    description:
+      - IP restrictions policy of the app.
+    type: str
+    choices: [enforce, bypass, bypass_2factor, enforce_relax_refresh]
+    default: enforce
+  api_version:
+    description:
+      - Metadata API version written to the manifest and to a new C(sfdx-project.json). External Client Apps need 60.0 or later.
+    type: str
+    default: '62.0'
+  external_client_app:
+    description:
+      - Write the External Client App files.
+    type: bool
+    default: true
+  connected_app:
+    description:
+      - Also write a legacy Connected App. Salesforce restricts creating Connected Apps from Spring '26 on;
+        use it for orgs that still take them.
+    type: bool
+    default: false
+  package_directory:
+    description:
+      - Package directory, relative to O(project_dir); the files go to its C(main/default/) tree.
+    type: str
+    default: force-app
+  manifest:
+    description:
+      - Path of the generated manifest (C(package.xml)), relative to O(project_dir). The module owns this file.
+    type: str
+    default: manifest/package.xml
+  gitignore:
+    description:
+      - Add C(**/extlClntAppGlobalOauthSets/) to C(.gitignore) in O(project_dir) so that git never commits the global
+        OAuth settings. Existing content of C(.gitignore) is kept.
+    type: bool
+    default: true
+notes:
+  - "Deploy with C(sf project deploy start --manifest manifest/package.xml --target-org <alias>) from O(project_dir).
+    Deploying the global OAuth settings needs the org permission to access OAuth consumer secrets via the Metadata API."
+  - "Write a legacy Connected App only when the org still allows creating them."
+seealso:
+  - module: sfjwt.salesforce.certificate
+  - module: sfjwt.salesforce.token
+'''
+
+EXAMPLES = r'''
+- name: Create the key and certificate
+  sfjwt.salesforce.certificate:
+    private_key_path: sfjwt/server.key
+    certificate_path: sfjwt/server.crt
+    common_name: ansible-integration
+  register: cert
+
+- name: Write the External Client App for this certificate
+  sfjwt.salesforce.app_metadata:
+    project_dir: sfjwt/project
+    name: AnsibleIntegration
+    label: Ansible integration
+    contact_email: admin@example.com
+    certificate: "{{ cert.certificate }}"
+    permission_sets:
+      - Ansible_Integration
+  register: app
+
+- name: Tell what to deploy
+  ansible.builtin.debug:
+    msg: "cd {{ app.project_dir }} && {{ app.deploy_command }}"
+
+- name: Also a legacy Connected App, with a consumer key chosen here
+  sfjwt.salesforce.app_metadata:
+    project_dir: sfjwt/project
+    name: AnsibleIntegration
+    contact_email: admin@example.com
+    consumer_key: 3MVGAnsibleIntegration0000000001
+    certificate_path: sfjwt/server.crt
+    connected_app: true
+    profiles:
+      - System Administrator
+'''
+
+RETURN = r'''
+project_dir:
+  description: Absolute path of the project directory.
+  returned: success
+  type: str
+  sample: /home/me/sfjwt/project
+files:
+  description: Path of every file the module manages (whether or not it changed), by kind.
+  returned: success
+  type: dict
+  sample:
+    ExternalClientApplication: /home/me/sfjwt/project/force-app/main/default/externalClientApps/AnsibleIntegration.eca-meta.xml
+    package.xml: /home/me/sfjwt/project/manifest/package.xml
+changed_files:
+  description: Paths of the files written (or, in check mode, that would be written).
+  returned: success
+  type: list
+  elements: str
+not_for_source_control:
+  description: Paths of the files that must not be committed to source control (the global OAuth settings).
+  returned: success
+  type: list
+  elements: str
+consumer_key:
+  description: The consumer key written to the metadata.
+  returned: success
+  type: str
+  sample: 3MVGAnsibleIntegration0000000001
+consumer_key_source:
+  description:
+    - Where the consumer key came from, V(option) (O(consumer_key) or E(SFJWT_CONSUMER_KEY)), V(existing)
+      (the project's settings file) or V(generated).
+  returned: success
+  type: str
+  sample: existing
+certificate_fingerprint_sha256:
+  description: SHA-256 fingerprint of the certificate written to the metadata, colon-separated upper-case hex.
+  returned: success
+  type: str
+manifest:
+  description: Absolute path of the generated C(package.xml).
+  returned: success
+  type: str
+api_version:
+  description: The Metadata API version written to the manifest.
+  returned: success
+  type: str
+  sample: '62.0'
+deploy_command:
+  description: The Salesforce CLI command that deploys the app, to run from RV(project_dir).
+  returned: success
+  type: str
+  sample: sf project deploy start --manifest manifest/package.xml --target-org <alias>
+'''
+
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as metadata
+
+
+def _argument_spec():
+    return dict(
+        project_dir=dict(type='path', required=True),
+        name=dict(type='str', required=True),
+        label=dict(type='str'),
+        description=dict(type='str'),
+        contact_email=dict(type='str', required=True),
+        consumer_key=dict(type='str', no_log=False, fallback=(env_fallback, ['SFJWT_CONSUMER_KEY'])),
+        certificate=dict(type='str'),
+        certificate_path=dict(type='path'),
+        callback_url=dict(type='str', default='https://login.salesforce.com/services/oauth2/success'),
+        scopes=dict(type='list', elements='str', default=list(metadata.DEFAULT_SCOPES)),
+        permission_sets=dict(type='list', elements='str', default=[]),
+        profiles=dict(type='list', elements='str', default=[]),
+        ip_relaxation=dict(type='str', default='enforce', choices=sorted(metadata.IP_RELAXATION)),
+        api_version=dict(type='str', default='62.0'),
+        external_client_app=dict(type='bool', default=True),
+        connected_app=dict(type='bool', default=False),
+        package_directory=dict(type='str', default='force-app'),
+        manifest=dict(type='str', default='manifest/package.xml'),
+        gitignore=dict(type='bool', default=True),
+    )
+
+
+def _read_certificate(module, path):
+    try:
+        with open(path, 'r') as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg='cannot read certificate_path %s: %s. Point it at the certificate written by the '
+                             'certificate module.' % (path, getattr(exc, 'strerror', None) or exc))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=_argument_spec(),
+        mutually_exclusive=[('certificate', 'certificate_path')],
+        required_one_of=[('certificate', 'certificate_path')],
+        supports_check_mode=True,
+    )
+    if not metadata.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=metadata.CRYPTOGRAPHY_IMPORT_ERROR)
+    params = module.params
+    project_dir = os.path.abspath(params['project_dir'])
+    certificate = params['certificate']
+    if certificate is None:
+        certificate = _read_certificate(module, params['certificate_path'])
+
+    existing_key = None
+    try:
+        metadata.validate_api_name(params['name'])
+        existing_key = metadata.existing_consumer_key(project_dir, params['package_directory'], params['name'])
+    except metadata.MetadataError as exc:
+        module.fail_json(msg=str(exc))
+    if params['consumer_key']:
+        consumer_key, source = params['consumer_key'], 'option'
+        if existing_key and existing_key != consumer_key:
+            module.warn('The consumer key of %s changes. Salesforce takes the consumer key only when the app is '
+                        'created: an app already deployed keeps its old key.' % params['name'])
+    elif existing_key:
+        consumer_key, source = existing_key, 'existing'
+    else:
+        consumer_key, source = metadata.generate_consumer_key(), 'generated'
+
+    try:
+        spec = metadata.AppSpec(
+            name=params['name'], label=params['label'], contact_email=params['contact_email'],
+            consumer_key=consumer_key, certificate=certificate, callback_url=params['callback_url'],
+            permission_sets=params['permission_sets'], profiles=params['profiles'], scopes=params['scopes'],
+            description=params['description'], ip_relaxation=params['ip_relaxation'],
+            api_version=params['api_version'], external_client_app=params['external_client_app'],
+            connected_app=params['connected_app'],
+        )
+        planned = metadata.plan_files(spec, project_dir, params['package_directory'], params['manifest'],
+                                      params['gitignore'])
+    except metadata.MetadataError as exc:
+        module.fail_json(msg=str(exc))
+
+    changed_items = [item for item in planned if item.changed]
+    if changed_items and not module.check_mode:
+        try:
+            metadata.write_planned(planned)
+        except metadata.MetadataError as exc:
+            module.fail_json(msg=str(exc), exception=traceback.format_exc())
+
+    sensitive = [item.path for item in planned if item.kind in metadata.SENSITIVE_TYPES]
+    if any(item.kind in metadata.SENSITIVE_TYPES for item in changed_items) or (sensitive and not params['gitignore']):
+        module.warn('%s holds the consumer key: do not commit it to source control (the global OAuth settings of an '
+                    'External Client App are secret).' % ', '.join(sensitive))
+
+    manifest_path = os.path.join(project_dir, params['manifest'])
+    result = dict(
+        changed=bool(changed_items),
+        project_dir=project_dir,
+        files=dict((item.kind, item.path) for item in planned),
+        changed_files=[item.path for item in changed_items],
+        not_for_source_control=sensitive,
+        consumer_key=consumer_key,
+        consumer_key_source=source,
+        certificate_fingerprint_sha256=spec.certificate_fingerprint,
+        manifest=manifest_path,
+        api_version=spec.api_version,
+        deploy_command='sf project deploy start --manifest %s --target-org <alias>' % params['manifest'],
+    )
+    if module._diff:
+        result['diff'] = metadata.diff_entries(planned)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""App metadata in source format: validation, the XML documents field by field, files, idempotence."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+
+NS = '{http://soap.sforce.com/2006/04/metadata}'
+CONSUMER_KEY = '3MVG9AnsibleIntegration0001'
+
+
+@pytest.fixture(scope='module')
+def certificate():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-unit')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+    body = ''.join(line for line in pem.splitlines() if not line.startswith('-----'))
+    fingerprint = ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode('ascii')
+    return {'pem': pem, 'body': body, 'fingerprint': fingerprint, 'key_pem': key_pem}
+
+
+def make_spec(cert, **overrides):
+    values = dict(name='AnsibleIntegration', label='Ansible <Integration> & "Co"', contact_email='admin@example.com',
+                  consumer_key=CONSUMER_KEY, certificate=cert['pem'],
+                  callback_url='https://login.salesforce.com/services/oauth2/success?a=1&b=2',
+                  permission_sets=['Ansible_Integration', 'Second_Set'])
+    values.update(overrides)
+    return md.AppSpec(**values)
+
+
+def parse(document):
+    assert document.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    return ET.fromstring(document)
+
+
+def fields(root):
+    """{local name: text} of the root's children (repeated names become lists)."""
+    found = {}
+    for child in root:
+        name = child.tag[len(NS):]
+        value = child.text if len(child) == 0 else child
+        if name in found:
+            found[name] = (found[name] if isinstance(found[name], list) else [found[name]]) + [value]
+        else:
+            found[name] = value
+    return found
+
+
+# -- validation ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('consumer_key', ['short7x', 'x' * 257, 'has-dash-0001', 'has space 0001', '', None])
+def test_consumer_key_must_be_8_to_256_alphanumerics(certificate, consumer_key):
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, consumer_key=consumer_key)
+    assert '8 to 256 letters and digits' in str(excinfo.value)
+
+
+@pytest.mark.parametrize('consumer_key', ['abcd1234', 'A' * 256])
+def test_consumer_key_limits_accepted(certificate, consumer_key):
+    assert make_spec(certificate, consumer_key=consumer_key).consumer_key == consumer_key
+
+
+def test_generated_consumer_key_is_valid_and_random():
+    first, second = md.generate_consumer_key(), md.generate_consumer_key()
+    assert md.validate_consumer_key(first) == first
+    assert len(first) == md.GENERATED_CONSUMER_KEY_LENGTH
+    assert first != second
+
+
+@pytest.mark.parametrize('name', ['1App', 'My App', 'My__App', 'MyApp_', 'X' * 41, 'App<x>', ''])
+def test_api_name_is_validated(certificate, name):
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, name=name)
+    assert 'name' in str(excinfo.value)
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'contact_email': 'not-an-address'}, 'contact_email'),
+    ({'callback_url': 'not a url'}, 'callback_url'),
+    ({'scopes': ['Api', 'Everything']}, "scope 'Everything'"),
+    ({'scopes': []}, 'at least one OAuth scope'),
+    ({'permission_sets': ['Bad Name']}, 'permission set'),
+    ({'profiles': ['System Administrator']}, 'profiles apply only to the legacy Connected App'),
+    ({'api_version': '59.0'}, 'needs api_version 60.0 or later'),
+    ({'api_version': '62'}, 'NN.N'),
+    ({'ip_relaxation': 'sometimes'}, 'ip_relaxation'),
+    ({'external_client_app': False, 'connected_app': False}, 'Nothing to write'),
+])
+def test_bad_inputs_name_the_problem(certificate, overrides, message):
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, **overrides)
+    assert message in str(excinfo.value)
+
+
+def test_certificate_from_pem_or_body(certificate):
+    assert md.certificate_body(certificate['pem']) == certificate['body']
+    assert md.certificate_body(certificate['body']) == certificate['body']
+    wrapped = '\n'.join(certificate['body'][i:i + 64] for i in range(0, len(certificate['body']), 64))
+    assert md.certificate_body(wrapped) == certificate['body']
+    assert make_spec(certificate).certificate_fingerprint == certificate['fingerprint']
+
+
+@pytest.mark.parametrize('kind', ['key', 'two', 'garbage', 'empty', 'not_a_certificate'])
+def test_certificate_refused(certificate, kind):
+    value = {
+        'key': certificate['key_pem'],
+        'two': certificate['pem'] + certificate['pem'],
+        'garbage': 'not base64 at all!',
+        'empty': '  ',
+        'not_a_certificate': 'QUJDRA==',
+    }[kind]
+    with pytest.raises(md.MetadataError):
+        make_spec(certificate, certificate=value)
+
+
+# -- documents -------------------------------------------------------------------------------------------
+
+def test_external_client_app_documents_field_by_field(certificate):
+    spec = make_spec(certificate, description='Tokens for Ansible')
+    documents = md.build_documents(spec)
+    assert sorted(documents) == sorted(md.ECA_TYPES)
+
+    eca = parse(documents[md.ECA])
+    assert eca.tag == NS + 'ExternalClientApplication'
+    assert fields(eca) == {'contactEmail': 'admin@example.com', 'description': 'Tokens for Ansible',
+                           'distributionState': 'Local', 'isProtected': 'false', 'label': 'Ansible <Integration> & "Co"'}
+
+    oauth = parse(documents[md.ECA_OAUTH])
+    assert oauth.tag == NS + 'ExtlClntAppOauthSettings'
+    assert fields(oauth) == {'commaSeparatedOauthScopes': 'Api, RefreshToken, OfflineAccess',
+                             'externalClientApplication': 'AnsibleIntegration', 'label': 'Ansible <Integration> & "Co"'}
+
+    glbl = parse(documents[md.ECA_GLOBAL_OAUTH])
+    assert glbl.tag == NS + 'ExtlClntAppGlobalOauthSettings'
+    assert fields(glbl) == {'callbackUrl': 'https://login.salesforce.com/services/oauth2/success?a=1&b=2',
+                            'certificate': certificate['body'], 'consumerKey': CONSUMER_KEY,
+                            'externalClientApplication': 'AnsibleIntegration', 'label': 'Ansible <Integration> & "Co"'}
+
+    policy = parse(documents[md.ECA_OAUTH_POLICIES])
+    assert policy.tag == NS + 'ExtlClntAppOauthConfigurablePolicies'
+    assert fields(policy) == {'commaSeparatedPermissionSet': 'Ansible_Integration,Second_Set',
+                              'externalClientApplication': 'AnsibleIntegration', 'ipRelaxationPolicyType': 'Enforce',
+                              'label': 'Ansible <Integration> & "Co"', 'permittedUsersPolicyType': 'AdminApprovedPreAuthorized'}
+
+    plugins = parse(documents[md.ECA_POLICIES])
+    assert plugins.tag == NS + 'ExtlClntAppConfigurablePolicies'
+    assert fields(plugins) == {'externalClientApplication': 'AnsibleIntegration', 'isEnabled': 'true',
+                               'isOauthPluginEnabled': 'true', 'label': 'Ansible <Integration> & "Co"'}
+
+
+def test_values_are_escaped_not_templated(certificate):
+    spec = make_spec(certificate, label='</label><injected>x</injected>')
+    document = md.build_documents(spec)[md.ECA]
+    assert b'<injected>' not in document
+    assert fields(parse(document))['label'] == '</label><injected>x</injected>'
+
+
+def test_no_permission_set_leaves_the_element_out(certificate):
+    policy = parse(md.build_documents(make_spec(certificate, permission_sets=[]))[md.ECA_OAUTH_POLICIES])
+    assert 'commaSeparatedPermissionSet' not in fields(policy)
+
+
+def test_connected_app_document(certificate):
+    spec = make_spec(certificate, connected_app=True, profiles=['System Administrator'], ip_relaxation='bypass',
+                     scopes=['Api', 'RefreshToken'])
+    root = parse(md.build_documents(spec)[md.CONNECTED_APP])
+    assert root.tag == NS + 'ConnectedApp'
+    top = fields(root)
+    assert top['contactEmail'] == 'admin@example.com'
+    assert top['label'] == 'Ansible <Integration> & "Co"'
+    assert top['permissionSetName'] == ['Ansible_Integration', 'Second_Set']
+    assert top['profileName'] == 'System Administrator'
+    assert fields(top['oauthConfig']) == {'callbackUrl': 'https://login.salesforce.com/services/oauth2/success?a=1&b=2',
+                                          'certificate': certificate['body'], 'consumerKey': CONSUMER_KEY,
+                                          'isAdminApproved': 'true', 'scopes': ['Api', 'RefreshToken']}
+    assert fields(top['oauthPolicy']) == {'ipRelaxation': 'BYPASS', 'refreshTokenPolicy': 'infinite'}
+    assert [child.tag[len(NS):] for child in root] == sorted(child.tag[len(NS):] for child in root)
+
+
+def test_package_xml_lists_every_component(certificate):
+    spec = make_spec(certificate, connected_app=True, api_version='v61.0')
+    root = parse(md.build_package_xml(spec))
+    assert root.tag == NS + 'Package'
+    types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in root.findall(NS + 'types')}
+    assert types == {name: ['AnsibleIntegration'] for name in md.ECA_TYPES + (md.CONNECTED_APP,)}
+    assert root.find(NS + 'version').text == '61.0'
+
+
+def test_rendering_is_deterministic(certificate):
+    assert md.build_documents(make_spec(certificate)) == md.build_documents(make_spec(certificate))
+
+
+# -- files -----------------------------------------------------------------------------------------------
+
+def test_files_written_with_paths_modes_and_idempotence(certificate, tmp_path):
+    spec = make_spec(certificate)
+    planned = md.plan_files(spec, str(tmp_path))
+    assert all(item.changed for item in planned)
+    md.write_planned(planned)
+    base = tmp_path / 'force-app' / 'main' / 'default'
+    expected = {
+        md.ECA: base / 'externalClientApps' / 'AnsibleIntegration.eca-meta.xml',
+        md.ECA_OAUTH: base / 'extlClntAppOauthSettings' / 'AnsibleIntegration.ecaOauth-meta.xml',
+        md.ECA_GLOBAL_OAUTH: base / 'extlClntAppGlobalOauthSets' / 'AnsibleIntegration.ecaGlblOauth-meta.xml',
+        md.ECA_OAUTH_POLICIES: base / 'extlClntAppOauthPolicies' / 'AnsibleIntegration.ecaOauthPlcy-meta.xml',
+        md.ECA_POLICIES: base / 'extlClntAppPolicies' / 'AnsibleIntegration.ecaPlcy-meta.xml',
+        'sfdx-project': tmp_path / 'sfdx-project.json',
+        'gitignore': tmp_path / '.gitignore',
+        'package.xml': tmp_path / 'manifest' / 'package.xml',
+    }
+    assert {item.kind: item.path for item in planned} == {kind: str(path) for kind, path in expected.items()}
+    for kind, path in expected.items():
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == (0o600 if kind == md.ECA_GLOBAL_OAUTH else 0o644), kind
+    project = json.loads((tmp_path / 'sfdx-project.json').read_text())
+    assert project['packageDirectories'] == [{'path': 'force-app', 'default': True}]
+    assert project['sourceApiVersion'] == '62.0'
+    assert md.GITIGNORE_ENTRY in (tmp_path / '.gitignore').read_text().splitlines()
+    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+
+    before = {path: os.stat(path).st_mtime_ns for path in expected.values()}
+    again = md.plan_files(make_spec(certificate), str(tmp_path))
+    assert not any(item.changed for item in again)
+    md.write_planned(again)
+    assert {path: os.stat(path).st_mtime_ns for path in expected.values()} == before
+    assert md.diff_entries(again) == []
+
+
+def test_changed_certificate_rewrites_only_the_files_that_hold_it(certificate, tmp_path):
+    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path)))
+    other = md.plan_files(make_spec(certificate, consumer_key='OtherKey0001'), str(tmp_path))
+    assert [item.kind for item in other if item.changed] == [md.ECA_GLOBAL_OAUTH]
+    diff = md.diff_entries(other)
+    assert len(diff) == 1 and 'OtherKey0001' in diff[0]['after'] and CONSUMER_KEY in diff[0]['before']
+
+
+def test_existing_project_files_are_kept(certificate, tmp_path):
+    (tmp_path / '.gitignore').write_text('node_modules/')
+    os.chmod(tmp_path / '.gitignore', 0o664)
+    original = {'packageDirectories': [{'path': 'src', 'default': True}], 'sourceApiVersion': '58.0', 'name': 'mine'}
+    (tmp_path / 'sfdx-project.json').write_text(json.dumps(original))
+    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path), package_directory='src'))
+    assert (tmp_path / '.gitignore').read_text().startswith('node_modules/\n# Written by sfjwt.salesforce.app_metadata')
+    assert stat.S_IMODE(os.stat(tmp_path / '.gitignore').st_mode) == 0o664
+    assert json.loads((tmp_path / 'sfdx-project.json').read_text()) == original
+    assert (tmp_path / 'src' / 'main' / 'default' / 'externalClientApps' / 'AnsibleIntegration.eca-meta.xml').exists()
+
+
+def test_package_directory_added_to_an_existing_project(tmp_path, certificate):
+    (tmp_path / 'sfdx-project.json').write_text(json.dumps({'packageDirectories': [{'path': 'src', 'default': True}]}))
+    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path)))
+    project = json.loads((tmp_path / 'sfdx-project.json').read_text())
+    assert project['packageDirectories'] == [{'path': 'src', 'default': True}, {'path': 'force-app', 'default': False}]
+    assert project['sourceApiVersion'] == '62.0'
+
+
+def test_broken_sfdx_project_is_reported(tmp_path, certificate):
+    (tmp_path / 'sfdx-project.json').write_text('{not json')
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.plan_files(make_spec(certificate), str(tmp_path))
+    assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
+
+
+@pytest.mark.parametrize('kwargs', [{'package_directory': '../outside'}, {'manifest': '/etc/package.xml'}])
+def test_paths_stay_inside_the_project(tmp_path, certificate, kwargs):
+    with pytest.raises(md.MetadataError):
+        md.plan_files(make_spec(certificate), str(tmp_path), **kwargs)
+
+
+def test_gitignore_entry_added_once():
+    first = md.update_gitignore(b'')
+    assert md.update_gitignore(first) is None
+    assert md.update_gitignore(b'**/extlClntAppGlobalOauthSets\n') is None

@@ -1,0 +1,510 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The REST client without a network: URLs, API version discovery, pagination, session renewal, errors."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+
+INSTANCE = 'https://acme.my.salesforce.com'
+TOKEN = '00Dxx0000001gPL!AQ-first-token'
+NEW_TOKEN = '00Dxx0000001gPL!AQ-second-token'
+INVALID_SESSION = [{'message': 'Session expired or invalid', 'errorCode': 'INVALID_SESSION_ID'}]
+VERSIONS = [{'label': "Summer '14", 'url': '/services/data/v31.0', 'version': '31.0'},
+            {'label': "Winter '25", 'url': '/services/data/v62.0', 'version': '62.0'},
+            {'label': "Spring '15", 'url': '/services/data/v33.0', 'version': '33.0'}]
+
+
+def make_response(status, body=None, url=INSTANCE + '/', headers=None, content_type='application/json;charset=UTF-8'):
+    response = requests.Response()
+    response.status_code = status
+    response.url = url
+    response.encoding = 'utf-8'
+    response.headers = CaseInsensitiveDict(headers or {})
+    if body is None:
+        response._content = b''
+    elif isinstance(body, bytes):
+        response._content = body
+        if content_type:
+            response.headers['Content-Type'] = content_type
+    else:
+        response._content = json.dumps(body).encode('utf-8')
+        response.headers['Content-Type'] = content_type
+    return response
+
+
+class FakeHttp:
+    """Stands in for the requests.Session: answers from a handler, records every call."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.calls = []
+        self.verify = '/path/to/ca.pem'
+
+    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
+        full_url = requests.Request(method, url, params=params).prepare().url
+        call = {'method': method, 'url': full_url, 'path': urlsplit(full_url).path, 'params': params, 'data': data,
+                'headers': dict(headers or {}), 'verify': kwargs.get('verify')}
+        self.calls.append(call)
+        response = self.handler(call)
+        response.url = full_url
+        return response
+
+    def paths(self):
+        return [(c['method'], c['path']) for c in self.calls]
+
+
+class FakeSession:
+    def __init__(self, access_token, extra=None):
+        self.access_token = access_token
+        self.instance_url = INSTANCE
+        self.extra = dict(extra or {})
+
+
+class FakeAuth:
+    """The auth core's API as _rest uses it; counts what is asked."""
+
+    def __init__(self, tokens=(TOKEN, NEW_TOKEN), extra=None):
+        self.tokens = list(tokens)
+        self.extra = dict(extra or {})
+        self.minted = 0
+        self.invalidated = []
+        self.updates = []
+
+    def get_session(self, options):
+        token = self.tokens[min(self.minted, len(self.tokens) - 1)]
+        self.minted += 1
+        return FakeSession(token, self.extra)
+
+    def invalidate_session(self, options, session):
+        self.invalidated.append(session.access_token)
+        self.extra = {}
+
+    def update_session_extra(self, options, session, **values):
+        session.extra.update(values)
+        self.extra.update(values)
+        self.updates.append(values)
+
+
+def bearer(call):
+    return call['headers'].get('Authorization', '').replace('Bearer ', '')
+
+
+def session_client(handler, api_version='62.0', auth=None, warnings=None):
+    auth = auth or FakeAuth()
+    credentials = rest.SessionCredentials(AuthOptions(), auth)
+    http = FakeHttp(handler)
+    client = rest.RestClient(credentials, http, api_version=api_version,
+                             warn=(warnings.append if warnings is not None else None))
+    return client, http, auth
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('value, expected', [
+    (None, 'latest'), ('latest', 'latest'), ('LATEST', 'latest'), ('62.0', '62.0'), ('v62.0', '62.0'), (' 59.0 ', '59.0'),
+    ('100.0', '100.0'),
+])
+def test_normalize_api_version_accepts(value, expected):
+    assert rest.normalize_api_version(value) == expected
+
+
+@pytest.mark.parametrize('value', ['62', '62.00', '62.0.1', 'v', 'newest', '6.0', '062.0', 62])
+def test_normalize_api_version_refuses_with_the_form(value):
+    with pytest.raises(rest.RestError) as excinfo:
+        rest.normalize_api_version(value)
+    assert 'NN.N' in excinfo.value.msg
+
+
+def test_latest_version_compares_numerically():
+    assert rest.latest_version(VERSIONS) == '62.0'
+    assert rest.latest_version([{'version': '9.0'}, {'version': '100.0'}, {'version': '62.0'}]) == '100.0'
+    assert rest.latest_version([]) is None
+    assert rest.latest_version({'not': 'a list'}) is None
+
+
+@pytest.mark.parametrize('header, expected', [
+    ('api-usage=10018/100000', {'used': 10018, 'max': 100000}),
+    ('api-usage=18/5000, per-app-api-usage=17/250(appName=sample-connected-app)', {'used': 18, 'max': 5000}),
+    ('per-app-api-usage=17/250(appName=x)', None),
+    ('', None),
+    (None, None),
+])
+def test_parse_limit_info(header, expected):
+    assert rest.parse_limit_info(header) == expected
+
+
+@pytest.mark.parametrize('url', ['http://acme.my.salesforce.com', 'acme.my.salesforce.com', '', 'https://acme.my.salesforce.com/x'])
+def test_instance_url_must_be_an_https_origin(url):
+    with pytest.raises(rest.RestError):
+        rest.normalize_instance_url(url)
+
+
+def test_instance_url_trailing_slash_dropped():
+    assert rest.normalize_instance_url('https://acme.my.salesforce.com/') == INSTANCE
+
+
+def test_encode_body():
+    assert json.loads(rest.encode_body({'Name': 'Acme & "Co"'})) == {'Name': 'Acme & "Co"'}
+    assert rest.encode_body('{"Name": "Acme"}') == '{"Name": "Acme"}'
+    assert rest.encode_body(None) is None
+    with pytest.raises(rest.RestError) as excinfo:
+        rest.encode_body('Name=Acme')
+    assert 'not valid JSON' in excinfo.value.msg
+
+
+def test_rest_http_session_retries_statuses_only_for_idempotent_methods():
+    session = rest.build_rest_http_session(AuthOptions(retries=2))
+    retry = session.get_adapter('https://').max_retries
+    assert retry.total == 2
+    assert 'GET' in retry.allowed_methods and 'PUT' in retry.allowed_methods
+    assert 'POST' not in retry.allowed_methods and 'PATCH' not in retry.allowed_methods
+
+
+# -- URLs ------------------------------------------------------------------------------------------------
+
+def test_paths_relative_absolute_and_urls():
+    client, http, dummy = session_client(lambda call: make_response(200, {}))
+    assert client.resolve('limits') == INSTANCE + '/services/data/v62.0/limits'
+    assert client.resolve('/sobjects/Account') == INSTANCE + '/services/data/v62.0/sobjects/Account'
+    assert client.resolve('/services/apexrest/Orders') == INSTANCE + '/services/apexrest/Orders'
+    with pytest.raises(rest.RestError) as excinfo:
+        client.resolve('https://evil.example.com/services/data/')
+    assert 'is a URL' in excinfo.value.msg
+    with pytest.raises(rest.RestError):
+        client.resolve('  ')
+    assert http.calls == []
+
+
+# -- calls -----------------------------------------------------------------------------------------------
+
+def test_get_returns_json_and_limit_info_and_sends_the_bearer_token():
+    limits = {'DailyApiRequests': {'Max': 5000, 'Remaining': 4937}}
+    client, http, dummy = session_client(lambda call: make_response(200, limits, headers={'Sforce-Limit-Info': 'api-usage=63/5000'}))
+    result = client.call('GET', 'limits')
+    assert result['changed'] is False
+    assert result['status'] == 200
+    assert result['json'] == limits
+    assert result['limit_info'] == {'used': 63, 'max': 5000}
+    assert result['api_version'] == '62.0'
+    assert result['url'] == INSTANCE + '/services/data/v62.0/limits'
+    assert TOKEN not in json.dumps(result)
+    call = http.calls[0]
+    assert call['headers']['Authorization'] == 'Bearer ' + TOKEN
+    assert call['headers']['Accept'] == 'application/json'
+    assert 'Content-Type' not in call['headers']
+    # The CA bundle is passed per request: requests would let REQUESTS_CA_BUNDLE override a session's verify.
+    assert call['verify'] == '/path/to/ca.pem'
+
+
+def test_post_sends_json_and_reports_changed():
+    client, http, dummy = session_client(lambda call: make_response(201, {'id': '001xx0000000001AAA', 'success': True, 'errors': []}))
+    result = client.call('POST', 'sobjects/Account', body={'Name': 'Acme'})
+    assert result['changed'] is True
+    assert result['status'] == 201
+    assert json.loads(http.calls[0]['data']) == {'Name': 'Acme'}
+    assert http.calls[0]['headers']['Content-Type'] == 'application/json'
+
+
+def test_patch_204_no_content():
+    client, dummy, dummy2 = session_client(lambda call: make_response(204))
+    result = client.call('PATCH', 'sobjects/Account/001xx0000000001AAA', body={'Industry': 'Energy'})
+    assert result == dict(result, changed=True, status=204, json=None)
+    assert 'content' not in result
+
+
+def test_accepted_error_status_is_not_a_change():
+    client, dummy, dummy2 = session_client(lambda call: make_response(404, [{'errorCode': 'NOT_FOUND', 'message': 'gone'}]))
+    result = client.call('DELETE', 'sobjects/Account/001xx0000000001AAA', accepted=[204, 404])
+    assert result['changed'] is False
+    assert result['status'] == 404
+
+
+def test_check_mode_does_not_send_writes():
+    client, http, dummy = session_client(lambda call: pytest.fail('nothing may be sent'))
+    result = client.call('POST', 'sobjects/Account', params={'a': 'b c'}, body={'Name': 'Acme'}, check_mode=True)
+    assert result['changed'] is True
+    assert result['status'] is None
+    assert result['url'] == INSTANCE + '/services/data/v62.0/sobjects/Account?a=b+c'
+    assert http.calls == []
+
+
+def test_check_mode_still_reads():
+    client, http, dummy = session_client(lambda call: make_response(200, {'ok': True}))
+    result = client.call('GET', 'limits', check_mode=True)
+    assert result['json'] == {'ok': True}
+    assert len(http.calls) == 1
+
+
+def test_body_refused_for_reads():
+    client, http, dummy = session_client(lambda call: make_response(200, {}))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits', body={'x': 1})
+    assert 'body is sent only with' in excinfo.value.msg
+    assert http.calls == []
+
+
+def test_error_quotes_salesforce_error_code_and_message():
+    body = [{'message': "No such column 'Nme' on entity 'Account'.", 'errorCode': 'INVALID_FIELD', 'fields': ['Nme']}]
+    client, dummy, dummy2 = session_client(lambda call: make_response(400, body))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('POST', 'sobjects/Account', body={'Nme': 'x'})
+    error = excinfo.value
+    assert error.msg.startswith('POST /services/data/v62.0/sobjects/Account answered HTTP 400 (accepted: 200, 201, 204) with ')
+    assert "INVALID_FIELD: No such column 'Nme' on entity 'Account'. (fields: Nme)" in error.msg
+    assert error.details['status'] == 400
+    assert error.details['errors'] == [{'errorCode': 'INVALID_FIELD', 'message': body[0]['message'], 'fields': ['Nme']}]
+    assert TOKEN not in error.msg
+
+
+def test_html_maintenance_page_is_described_by_its_title():
+    page = b'<!DOCTYPE html><html><head><title>Salesforce - Maintenance</title></head><body>' + b'x' * 100000 + b'</body></html>'
+    client, dummy, dummy2 = session_client(lambda call: make_response(503, page, content_type='text/html'))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert 'HTTP 503' in excinfo.value.msg
+    assert 'an HTML page titled "Salesforce - Maintenance"' in excinfo.value.msg
+    assert len(excinfo.value.msg) < 500
+
+
+def test_non_json_body_returned_as_content_and_cut(monkeypatch):
+    monkeypatch.setattr(rest, 'MAX_CONTENT_CHARS', 10)
+    warnings = []
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, b'a,b,c\n1,2,3\n4,5,6\n', content_type='text/csv'),
+                                           warnings=warnings)
+    result = client.call('GET', '/services/data/v62.0/jobs/query/750xx/results')
+    assert result['json'] is None
+    assert result['content'] == 'a,b,c\n1,2,'
+    assert result['content_truncated'] is True
+    assert result['content_type'] == 'text/csv'
+    assert warnings and 'characters' in warnings[0]
+
+
+def test_invalid_json_with_a_json_content_type_fails_cleanly():
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, b'{"truncated": ', content_type='application/json'))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert 'not valid JSON' in excinfo.value.msg
+
+
+def test_head_has_no_body():
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, None, headers={'Sforce-Limit-Info': 'api-usage=1/10'}))
+    result = client.call('HEAD', 'limits')
+    assert result['changed'] is False and result['json'] is None and result['limit_info'] == {'used': 1, 'max': 10}
+
+
+def test_unsupported_method():
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, {}))
+    with pytest.raises(rest.RestError):
+        client.call('TRACE', 'limits')
+
+
+# -- session renewal -------------------------------------------------------------------------------------
+
+def test_invalid_session_is_renewed_once_and_the_call_repeated():
+    def handler(call):
+        if bearer(call) == TOKEN:
+            return make_response(401, INVALID_SESSION)
+        return make_response(200, {'ok': True})
+    warnings = []
+    client, http, auth = session_client(handler, warnings=warnings)
+    result = client.call('GET', 'limits')
+    assert result['json'] == {'ok': True}
+    assert [bearer(c) for c in http.calls] == [TOKEN, NEW_TOKEN]
+    assert auth.invalidated == [TOKEN]
+    assert auth.minted == 2
+    assert any('INVALID_SESSION_ID' in w for w in warnings)
+
+
+def test_a_second_invalid_session_is_reported_not_retried_again():
+    client, http, auth = session_client(lambda call: make_response(401, INVALID_SESSION))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert len(http.calls) == 2
+    assert auth.minted == 2
+    assert 'INVALID_SESSION_ID: Session expired or invalid' in excinfo.value.msg
+    assert 'freshly minted session' in excinfo.value.msg
+    assert NEW_TOKEN not in excinfo.value.msg and TOKEN not in excinfo.value.msg
+
+
+def test_other_401_is_reported_without_renewal():
+    body = [{'message': 'This session is not valid for use with the REST API', 'errorCode': 'INVALID_SESSION_ID_FOR_REST'}]
+    client, http, auth = session_client(lambda call: make_response(401, body))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert len(http.calls) == 1
+    assert auth.invalidated == []
+    assert 'This session is not valid for use with the REST API' in excinfo.value.msg
+    assert 'not retried' in excinfo.value.msg
+
+
+def test_static_token_is_not_renewed():
+    credentials = rest.StaticCredentials(TOKEN, INSTANCE + '/')
+    http = FakeHttp(lambda call: make_response(401, INVALID_SESSION))
+    client = rest.RestClient(credentials, http, api_version='62.0')
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert len(http.calls) == 1
+    assert 'rejected the access_token given' in excinfo.value.msg
+    assert TOKEN not in excinfo.value.msg
+
+
+def test_renewal_keeps_the_discovered_version_with_the_new_session():
+    def handler(call):
+        if call['path'] == '/services/data/':
+            return make_response(200, VERSIONS)
+        if bearer(call) == TOKEN:
+            return make_response(401, INVALID_SESSION)
+        return make_response(200, {})
+    client, http, auth = session_client(handler, api_version='latest')
+    client.call('GET', 'limits')
+    assert auth.updates == [{'api_version': '62.0'}, {'api_version': '62.0'}]
+    assert http.paths().count(('GET', '/services/data/')) == 1
+
+
+def test_renewal_keeps_a_version_that_came_from_the_cache():
+    def handler(call):
+        if bearer(call) == TOKEN:
+            return make_response(401, INVALID_SESSION)
+        return make_response(200, {})
+    client, http, auth = session_client(handler, api_version='latest', auth=FakeAuth(extra={'api_version': '60.0'}))
+    assert client.call('GET', 'limits')['api_version'] == '60.0'
+    assert http.paths() == [('GET', '/services/data/v60.0/limits'), ('GET', '/services/data/v60.0/limits')]
+    assert auth.updates == [{'api_version': '60.0'}]
+
+
+# -- API version -----------------------------------------------------------------------------------------
+
+def test_latest_version_discovered_once_and_kept_with_the_session():
+    def handler(call):
+        if call['path'] == '/services/data/':
+            assert 'Authorization' not in call['headers']
+            return make_response(200, VERSIONS)
+        return make_response(200, {})
+    client, http, auth = session_client(handler, api_version='latest')
+    assert client.call('GET', 'limits')['api_version'] == '62.0'
+    client.call('GET', 'sobjects')
+    assert http.paths() == [('GET', '/services/data/'), ('GET', '/services/data/v62.0/limits'), ('GET', '/services/data/v62.0/sobjects')]
+    assert auth.updates == [{'api_version': '62.0'}]
+
+    # A later client (another task) with the same cached session does not ask again.
+    client2, http2, dummy = session_client(handler, api_version='latest', auth=auth)
+    assert client2.call('GET', 'limits')['api_version'] == '62.0'
+    assert http2.paths() == [('GET', '/services/data/v62.0/limits')]
+
+
+def test_fixed_version_does_not_discover():
+    client, http, auth = session_client(lambda call: make_response(200, {}), api_version='59.0')
+    assert client.call('GET', 'limits')['api_version'] == '59.0'
+    assert http.paths() == [('GET', '/services/data/v59.0/limits')]
+    assert auth.updates == []
+
+
+def test_absolute_path_needs_no_version():
+    client, http, dummy = session_client(lambda call: make_response(200, VERSIONS), api_version='latest')
+    result = client.call('GET', '/services/data/')
+    assert http.paths() == [('GET', '/services/data/')]
+    assert result['api_version'] is None
+
+
+def test_discovery_failure_says_how_to_pin_the_version():
+    client, dummy, dummy2 = session_client(lambda call: make_response(503, b'<html><title>Down</title></html>', content_type='text/html'),
+                                           api_version='latest')
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', 'limits')
+    assert 'Cannot discover the latest API version' in excinfo.value.msg
+    assert 'api_version to a fixed version' in excinfo.value.msg
+
+
+# -- queries ---------------------------------------------------------------------------------------------
+
+def paged_query_handler(total, batch):
+    records = [{'attributes': {'type': 'Account'}, 'Id': '001%015d' % i, 'Name': 'Account %d' % i} for i in range(total)]
+
+    def page(offset):
+        chunk = records[offset:offset + batch]
+        body = {'totalSize': total, 'done': offset + batch >= total, 'records': chunk}
+        if not body['done']:
+            body['nextRecordsUrl'] = '/services/data/v62.0/query/01gxx0000000001AAA-%d' % (offset + batch)
+        return body
+
+    def handler(call):
+        if call['path'] in ('/services/data/v62.0/query', '/services/data/v62.0/queryAll'):
+            return make_response(200, page(0), headers={'Sforce-Limit-Info': 'api-usage=1/100'})
+        offset = int(call['path'].rsplit('-', 1)[1])
+        return make_response(200, page(offset), headers={'Sforce-Limit-Info': 'api-usage=%d/100' % (offset // batch + 1)})
+    return handler, records
+
+
+def test_query_follows_next_records_url_until_done():
+    handler, records = paged_query_handler(4500, 2000)
+    client, http, dummy = session_client(handler)
+    result = client.query('SELECT Id, Name FROM Account')
+    assert result['records'] == records
+    assert result['total_size'] == 4500
+    assert result['pages'] == 3
+    assert result['done'] is True
+    assert result['changed'] is False
+    assert result['limit_info'] == {'used': 3, 'max': 100}
+    assert http.paths() == [('GET', '/services/data/v62.0/query'),
+                            ('GET', '/services/data/v62.0/query/01gxx0000000001AAA-2000'),
+                            ('GET', '/services/data/v62.0/query/01gxx0000000001AAA-4000')]
+    assert parse_qs(urlsplit(result['url']).query) == {'q': ['SELECT Id, Name FROM Account']}
+
+
+def test_query_all_uses_the_query_all_resource():
+    handler, records = paged_query_handler(3, 2000)
+    client, http, dummy = session_client(handler)
+    result = client.query('SELECT Id FROM Account', query_all=True)
+    assert len(result['records']) == 3
+    assert http.paths() == [('GET', '/services/data/v62.0/queryAll')]
+
+
+def test_query_renews_an_invalid_session_between_pages():
+    handler, records = paged_query_handler(4001, 2000)
+
+    def revoking(call):
+        if '-2000' in call['path'] and bearer(call) == TOKEN:
+            return make_response(401, INVALID_SESSION)
+        return handler(call)
+    client, http, auth = session_client(revoking)
+    result = client.query('SELECT Id FROM Account')
+    assert result['records'] == records
+    assert [bearer(c) for c in http.calls] == [TOKEN, TOKEN, NEW_TOKEN, NEW_TOKEN]
+
+
+def test_query_error_quotes_salesforce():
+    body = [{'message': "unexpected token: 'FORM'", 'errorCode': 'MALFORMED_QUERY'}]
+    client, dummy, dummy2 = session_client(lambda call: make_response(400, body))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.query('SELECT Id FORM Account')
+    assert "MALFORMED_QUERY: unexpected token: 'FORM'" in excinfo.value.msg
+
+
+def test_query_that_never_finishes_is_stopped():
+    def handler(call):
+        return make_response(200, {'totalSize': 5, 'done': False, 'records': [{'Id': 'x'}],
+                                   'nextRecordsUrl': '/services/data/v62.0/query/01gSAME-1'})
+    client, http, dummy = session_client(handler)
+    with pytest.raises(rest.RestError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert 'did not finish' in excinfo.value.msg
+    assert len(http.calls) == 2
+
+
+def test_query_answer_that_is_not_a_query_result():
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, {'unexpected': True}))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert 'not a query result' in excinfo.value.msg
