@@ -5,5 +5,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$root/scripts/venv.sh" tools)
 stage=$("$root/scripts/stage.sh" lint)
 cd "$stage"
-# Offline: ansible-lint must not try to install collections from Galaxy.
-exec "$venv/bin/ansible-lint" --offline --profile production roles/ playbooks/ "$@"
+# Offline: ansible-lint must not try to install collections from Galaxy; it finds this one through the stage.
+ANSIBLE_COLLECTIONS_PATH="${stage%/ansible_collections/sfjwt/salesforce}" exec "$venv/bin/ansible-lint" --offline --profile production roles/ playbooks/ "$@"

@@ -23,6 +23,8 @@ run_stage() {
 lint() {
     local venv
     venv=$(scripts/venv.sh tools) || return 1
+    # antsibull-docs runs ansible-doc, which must be the tools venv's.
+    local PATH="$venv/bin:$PATH"
     "$venv/bin/antsibull-changelog" lint || return 1
     "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$(scripts/stage.sh docs-lint)" || return 1
     scripts/ansible-lint.sh || return 1
@@ -43,8 +45,11 @@ units() {
 }
 
 integration() {
-    local venv dest
+    local venv dest tools
     venv=$(scripts/venv.sh "$1") || return 1
+    # The execution-environment tests run ansible-builder from the tools venv.
+    tools=$(scripts/venv.sh tools) || return 1
+    export ANSIBLE_BUILDER="$tools/bin/ansible-builder"
     dest=$(mktemp -d "${TMPDIR:-/tmp}/sfjwt-galaxy-XXXXXX")
     # Build and install once; every test then runs ansible-playbook against the installed collection.
     SFJWT_COLLECTIONS_PATH=$("$venv/bin/python" -c "
