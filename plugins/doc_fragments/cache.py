@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment(object):
+
+    # Options for modules. Every option falls back to its SFJWT_* environment variable.
+    DOCUMENTATION = r'''
+options:
+  cache:
+    description:
+      - Reuse access tokens through an on-disk cache shared by all tasks, hosts and runs of the same user on this machine.
+      - Salesforce allows about 3,600 logins per user and hour (C(LOGIN_RATE_EXCEEDED)), and Ansible runs each task of each
+        host in its own process, so keep this on. Processes that need a token for the same user, app, key and token host
+        wait for each other, and only the first one requests a token.
+      - Tokens are stored one file per identity, named by a SHA-256 hash of the token host, audience, consumer key,
+        username and public key fingerprint, as mode 0600 JSON files in a mode 0700 directory.
+      - If not set, the environment variable E(SFJWT_CACHE) is used.
+    type: bool
+    default: true
+  cache_ttl:
+    description:
+      - Seconds a cached token is reused. Salesforce sessions last at least 15 minutes after their last use
+        (the org's or app's session timeout), so the default stays below that.
+      - A token rejected before then (for example after the sessions were revoked) is dropped and replaced
+        by M(sfjwt.salesforce.rest).
+      - If not set, the environment variable E(SFJWT_CACHE_TTL) is used.
+    type: int
+    default: 600
+  cache_dir:
+    description:
+      - Directory of the token cache. Defaults to C($XDG_CACHE_HOME/sfjwt.salesforce), or C(~/.cache/sfjwt.salesforce)
+        when E(XDG_CACHE_HOME) is not set.
+      - Created with mode 0700 if missing. An existing directory must belong to the user running the task and must not be
+        accessible to group or others; otherwise the task fails and says how to fix it (it is not changed silently).
+      - If not set, the environment variable E(SFJWT_CACHE_DIR) is used.
+    type: path
+'''
+
+    # Adds the environment variable and Ansible variable sources for plugins (lookups).
+    PLUGINS = r'''
+options:
+  cache:
+    env:
+      - name: SFJWT_CACHE
+    vars:
+      - name: sfjwt_cache
+  cache_ttl:
+    env:
+      - name: SFJWT_CACHE_TTL
+    vars:
+      - name: sfjwt_cache_ttl
+  cache_dir:
+    env:
+      - name: SFJWT_CACHE_DIR
+    vars:
+      - name: sfjwt_cache_dir
+'''

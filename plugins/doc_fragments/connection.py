@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment(object):
+
+    # Options for modules. Every option falls back to its SFJWT_* environment variable.
+    DOCUMENTATION = r'''
+options:
+  validate_certs:
+    description:
+      - Verify the TLS certificates of Salesforce (token host and instance).
+      - Set to V(false) only for tests; prefer O(ca_path) for a private or corporate CA.
+      - If not set, the environment variable E(SFJWT_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM file of CA certificates to verify the servers with, instead of the system's trust store.
+        For TLS-inspecting proxies and test servers.
+      - Ignored when O(validate_certs=false).
+      - If not set, the environment variable E(SFJWT_CA_PATH) is used.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for a connection, and then for an answer, per attempt.
+      - If not set, the environment variable E(SFJWT_TIMEOUT) is used.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How often a request is retried after a connection error, a timeout, or an HTTP 429, 500, 502, 503 or 504 answer,
+        with exponential backoff (0, 2, 4, ... seconds) and honouring C(Retry-After) (up to 60 seconds).
+        Each retry is reported as a warning.
+      - The token request is retried too; repeating it is safe. V(0) disables retries.
+      - If not set, the environment variable E(SFJWT_RETRIES) is used.
+    type: int
+    default: 3
+'''
+
+    # Adds the environment variable and Ansible variable sources for plugins (lookups).
+    PLUGINS = r'''
+options:
+  validate_certs:
+    env:
+      - name: SFJWT_VALIDATE_CERTS
+    vars:
+      - name: sfjwt_validate_certs
+  ca_path:
+    env:
+      - name: SFJWT_CA_PATH
+    vars:
+      - name: sfjwt_ca_path
+  timeout:
+    env:
+      - name: SFJWT_TIMEOUT
+    vars:
+      - name: sfjwt_timeout
+  retries:
+    env:
+      - name: SFJWT_RETRIES
+    vars:
+      - name: sfjwt_retries
+'''

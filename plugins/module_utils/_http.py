@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""The HTTP layer shared by the token request and the REST calls: retries, TLS settings, timeouts,
+and failures translated into messages that name the host but never a credential."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import traceback
+import warnings
+from urllib.parse import urlsplit
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import InsecureRequestWarning
+    from urllib3.util.retry import Retry
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    Retry = object
+    requests = None
+
+DEFAULT_TIMEOUT = 30
+DEFAULT_RETRIES = 3
+# Salesforce answers 429/5xx (and 503 maintenance pages) during incidents: worth retrying.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A JWT-bearer token POST is safe to repeat (each attempt just mints a session), so POST is retried too.
+RETRY_METHODS = frozenset(('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'))
+BACKOFF_FACTOR = 1.0
+# A Retry-After header is honoured, but never with a wait longer than this (seconds).
+RETRY_AFTER_MAX = 60
+
+
+class HttpError(Exception):
+    """A request could not be completed; the message is for the user and holds no credential."""
+
+
+def url_origin(url):
+    """'https://host[:port]' of a URL: what messages show of a URL (never a path, query or credential)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ''
+    if ':' in host:
+        host = '[%s]' % host
+    scheme = (parts.scheme or 'https').lower()
+    if parts.port and (scheme, parts.port) not in (('https', 443), ('http', 80)):
+        host = '%s:%d' % (host, parts.port)
+    return '%s://%s' % (scheme, host)
+
+
+class _SalesforceRetry(Retry):
+    """urllib3 Retry that caps Retry-After and reports each retry through an optional callback."""
+
+    def __init__(self, *args, **kwargs):
+        self.on_retry = kwargs.pop('on_retry', None)
+        super().__init__(*args, **kwargs)
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.on_retry = self.on_retry
+        return retry
+
+    def get_retry_after(self, response):
+        retry_after = super().get_retry_after(response)
+        if retry_after is None:
+            return None
+        return min(retry_after, RETRY_AFTER_MAX)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        retry = super().increment(method=method, url=url, response=response, error=error, _pool=_pool, _stacktrace=_stacktrace)
+        if self.on_retry is not None:
+            if response is not None and getattr(response, 'status', None):
+                reason = 'HTTP %s' % response.status
+            else:
+                reason = _short_reason(error)
+            where = url_origin('%s://%s:%s' % (getattr(_pool, 'scheme', 'https'), _pool.host, _pool.port)) if _pool is not None else 'the server'
+            path = (url or '').split('?', 1)[0]
+            self.on_retry('%s %s%s failed (%s); retry %d of %d.'
+                          % (method or 'request', where, path, reason, len(retry.history), len(retry.history) + (retry.total or 0)))
+        return retry
+
+
+def _short_reason(error):
+    if error is None:
+        return 'no answer'
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return 'DNS lookup failed'
+        if isinstance(cause, ConnectionRefusedError):
+            return 'connection refused'
+        if isinstance(cause, ConnectionResetError):
+            return 'connection reset'
+        if isinstance(cause, (socket.timeout, TimeoutError)) or type(cause).__name__.endswith('TimeoutError'):
+            return 'timed out'
+    return type(error).__name__
+
+
+class SalesforceHttpSession(requests.Session if HAS_REQUESTS else object):
+    """A requests.Session whose requests default to the configured timeout and TLS verification."""
+
+    def __init__(self, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES):
+        super().__init__()
+        self.default_timeout = timeout
+        self.retries = retries
+
+    def request(self, method, url, *args, **kwargs):  # pylint: disable=arguments-differ
+        kwargs.setdefault('timeout', self.default_timeout)
+        # Passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a Session's verify,
+        # which would silently ignore ca_path. (With verify=True those variables still apply, as users expect.)
+        kwargs.setdefault('verify', self.verify)
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_http_session(validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, on_retry=None,
+                       retry_methods=RETRY_METHODS):
+    """A requests.Session for Salesforce: urllib3 retries with backoff on connection errors and 429/5xx
+    (Retry-After honoured), TLS verification against ca_path or the system store, a default timeout.
+
+    Answers with a retryable status are returned after the last retry (not raised), so the caller can
+    say what the server sent. on_retry(message) is called before each retry. retry_methods are the methods
+    retried after a read error or a retryable status (connection failures are retried for every method).
+    """
+    if not HAS_REQUESTS:
+        raise HttpError('the Python library "requests" is required')
+    session = SalesforceHttpSession(timeout=timeout, retries=retries)
+    retry = _SalesforceRetry(
+        total=retries, connect=retries, read=retries, status=retries, other=0,
+        backoff_factor=BACKOFF_FACTOR,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset(retry_methods),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        on_retry=on_retry,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
+    if not validate_certs:
+        session.verify = False
+        # The user turned verification off explicitly; urllib3's per-request warning would only be noise.
+        warnings.simplefilter('ignore', InsecureRequestWarning)
+    elif ca_path:
+        session.verify = ca_path
+    else:
+        session.verify = True
+    return session
+
+
+def retries_used(response):
+    """How many retries urllib3 made before this response (0 when unknown)."""
+    retries = getattr(getattr(response, 'raw', None), 'retries', None)
+    history = getattr(retries, 'history', None)
+    return len(history) if history else 0
+
+
+def send(session, method, url, **kwargs):
+    """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message."""
+    try:
+        return session.request(method, url, **kwargs)
+    except Exception as exc:  # requests / urllib3 / ssl raise a wide variety; all become one clear message
+        if HAS_REQUESTS and not isinstance(exc, (requests.RequestException, OSError, ValueError)):
+            raise
+        raise HttpError(describe_request_error(exc, url, timeout=kwargs.get('timeout', getattr(session, 'default_timeout', None)),
+                                               retries=getattr(session, 'retries', None))) from None
+
+
+def _causes(exc):
+    """The exception and everything it wraps (urllib3 nests reasons in .reason, args, __cause__ and __context__)."""
+    seen = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen or not isinstance(current, BaseException):
+            continue
+        seen.add(id(current))
+        yield current
+        pending.append(getattr(current, 'reason', None))
+        pending.extend(arg for arg in getattr(current, 'args', ()) if isinstance(arg, BaseException))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+
+
+def _ssl_reason(cause):
+    reason = getattr(cause, 'verify_message', None) or getattr(cause, 'reason', None)
+    if isinstance(reason, str) and reason:
+        return reason.replace('_', ' ').lower() if reason.isupper() else reason
+    text = str(cause)
+    return text[:200] if text else type(cause).__name__
+
+
+def describe_request_error(exc, url, timeout=None, retries=None):
+    """A message for a failed request naming the host, what went wrong and what to do."""
+    origin = url_origin(url)
+    causes = list(_causes(exc))
+    attempts = ''
+    if retries:
+        attempts = ' (after %d attempts)' % (retries + 1)
+
+    def has(kind):
+        return any(isinstance(cause, kind) for cause in causes)
+
+    def named(*names):
+        return any(type(cause).__name__ in names for cause in causes)
+
+    ssl_errors = [cause for cause in causes if isinstance(cause, ssl.SSLError)]
+    cert_errors = [cause for cause in ssl_errors if isinstance(cause, ssl.SSLCertVerificationError)]
+    if cert_errors or (HAS_REQUESTS and has(requests.exceptions.SSLError) and
+                       any('CERTIFICATE_VERIFY_FAILED' in str(cause) for cause in causes)):
+        reason = _ssl_reason(cert_errors[0]) if cert_errors else 'certificate verify failed'
+        return ('TLS certificate verification failed for %s: %s. If the server presents a certificate from a private '
+                'or corporate CA (for example a TLS-inspecting proxy), set ca_path to a PEM file of that CA; '
+                'validate_certs=false turns verification off (never do that in production).' % (origin, reason))
+    if ssl_errors or (HAS_REQUESTS and has(requests.exceptions.SSLError)):
+        reason = _ssl_reason(ssl_errors[0]) if ssl_errors else 'handshake failed'
+        return ('The TLS handshake with %s failed: %s. Check that the URL is an https:// Salesforce endpoint '
+                'and that no proxy interferes with TLS.' % (origin, reason))
+    if has(socket.gaierror) or named('NameResolutionError', 'LocationParseError'):
+        return ('Cannot resolve the host name of %s (DNS lookup failed). Check the URL (login_url or instance_url) '
+                'and this machine\'s DNS and proxy settings.' % origin)
+    if HAS_REQUESTS and has(requests.exceptions.ProxyError):
+        return ('The proxy failed to connect to %s%s. Check the HTTPS_PROXY / NO_PROXY environment variables '
+                'and the proxy itself.' % (origin, attempts))
+    if (HAS_REQUESTS and has(requests.exceptions.Timeout)) or has(socket.timeout) or has(TimeoutError) or \
+            named('ConnectTimeoutError', 'ReadTimeoutError'):
+        seconds = (' within %s second%s' % (timeout, '' if timeout == 1 else 's')) if timeout else ''
+        return ('%s did not answer%s%s. Raise the timeout option, or check the network path (proxy, firewall) '
+                'to the host.' % (origin, seconds, attempts))
+    if has(ConnectionRefusedError):
+        return ('The connection to %s was refused%s: nothing accepts connections on that port. Check the URL '
+                '(host and port) and any firewall or proxy in between.' % (origin, attempts))
+    if has(ConnectionResetError) or has(BrokenPipeError) or named('RemoteDisconnected', 'ProtocolError', 'ChunkedEncodingError'):
+        return ('The connection to %s was reset or closed before a complete answer came%s. A proxy, firewall or '
+                'load balancer may be dropping connections; try again, or raise the retries option.' % (origin, attempts))
+    if HAS_REQUESTS and has(requests.exceptions.InvalidURL):
+        return 'The URL %s is not valid. Check the host name.' % origin
+    if has(ValueError) and not has(OSError):
+        return 'The request to %s could not be sent: %s' % (origin, type(exc).__name__)
+    return ('The request to %s failed%s: %s. Check the URL and the network path to the host.'
+            % (origin, attempts, type(causes[-1] if len(causes) > 1 else exc).__name__))

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""The option adapter: one ``AuthOptions`` built from a module's params or a plugin's get_option(),
+so the module, the lookup and the rest module share one auth code path.
+
+Option names, defaults and environment variables are defined here once; the doc fragments
+(plugins/doc_fragments/auth.py, connection.py, cache.py) document the same values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from ansible.module_utils.common.parameters import env_fallback
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    build_http_session,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import DEFAULT_TTL
+
+DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
+ENV_PREFIX = 'SFJWT_'
+VARS_PREFIX = 'sfjwt_'
+
+AUTH_OPTION_NAMES = ('consumer_key', 'username', 'private_key_path', 'private_key', 'private_key_passphrase',
+                     'login_url', 'audience', 'certificate_path')
+CONNECTION_OPTION_NAMES = ('validate_certs', 'ca_path', 'timeout', 'retries')
+CACHE_OPTION_NAMES = ('cache', 'cache_ttl', 'cache_dir')
+OPTION_NAMES = AUTH_OPTION_NAMES + CONNECTION_OPTION_NAMES + CACHE_OPTION_NAMES
+
+DEFAULTS = {
+    'login_url': DEFAULT_LOGIN_URL,
+    'validate_certs': True,
+    'timeout': DEFAULT_TIMEOUT,
+    'retries': DEFAULT_RETRIES,
+    'cache': True,
+    'cache_ttl': DEFAULT_TTL,
+}
+
+
+def env_var(option):
+    """The environment variable an option falls back to: SFJWT_<OPTION>."""
+    return ENV_PREFIX + option.upper()
+
+
+def var_name(option):
+    """The Ansible variable lookups read an option from: sfjwt_<option>."""
+    return VARS_PREFIX + option
+
+
+def _spec(option, option_type, **extra):
+    spec = dict(type=option_type, fallback=(env_fallback, [env_var(option)]))
+    if option in DEFAULTS:
+        spec['default'] = DEFAULTS[option]
+    spec.update(extra)
+    return spec
+
+
+# Argument spec pieces for modules; every option falls back to its SFJWT_* environment variable.
+# no_log=False is explicit where a name looks secret but the value is not (consumer key, paths).
+AUTH_ARGUMENT_SPEC = dict(
+    consumer_key=_spec('consumer_key', 'str', no_log=False),
+    username=_spec('username', 'str'),
+    private_key_path=_spec('private_key_path', 'path', no_log=False),
+    private_key=_spec('private_key', 'str', no_log=True),
+    private_key_passphrase=_spec('private_key_passphrase', 'str', no_log=True),
+    login_url=_spec('login_url', 'str'),
+    audience=_spec('audience', 'str'),
+    certificate_path=_spec('certificate_path', 'path'),
+)
+CONNECTION_ARGUMENT_SPEC = dict(
+    validate_certs=_spec('validate_certs', 'bool'),
+    ca_path=_spec('ca_path', 'path'),
+    timeout=_spec('timeout', 'int'),
+    retries=_spec('retries', 'int'),
+)
+CACHE_ARGUMENT_SPEC = dict(
+    cache=_spec('cache', 'bool'),
+    cache_ttl=_spec('cache_ttl', 'int'),
+    cache_dir=_spec('cache_dir', 'path'),
+)
+
+
+def argument_spec(**module_specific):
+    """A fresh module argument spec: auth + connection + cache options, plus the module's own."""
+    spec = copy.deepcopy(AUTH_ARGUMENT_SPEC)
+    spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
+    spec.update(copy.deepcopy(CACHE_ARGUMENT_SPEC))
+    spec.update(module_specific)
+    return spec
+
+
+def _ignore(message):  # pylint: disable=unused-argument
+    return None
+
+
+@dataclass
+class AuthOptions:
+    """Everything the auth core needs. Values are as the user gave them; _auth validates them."""
+
+    consumer_key: Optional[str] = None
+    username: Optional[str] = None
+    private_key_path: Optional[str] = None
+    private_key: Optional[str] = field(default=None, repr=False)
+    private_key_passphrase: Optional[str] = field(default=None, repr=False)
+    login_url: str = DEFAULT_LOGIN_URL
+    audience: Optional[str] = None
+    certificate_path: Optional[str] = None
+    validate_certs: bool = True
+    ca_path: Optional[str] = None
+    timeout: int = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    cache: bool = True
+    cache_ttl: int = DEFAULT_TTL
+    cache_dir: Optional[str] = None
+    # Where warnings go (module.warn, Display().warning); messages never hold a secret.
+    warn: Callable[[str], Any] = field(default=_ignore, repr=False, compare=False)
+    _http: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def http(self):
+        """The configured requests.Session (retries, TLS verification, timeout), built once; for REST calls too."""
+        if self._http is None:
+            self._http = build_http_session(validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.timeout,
+                                            retries=self.retries, on_retry=self.warn)
+        return self._http
+
+    @http.setter
+    def http(self, session):
+        self._http = session
+
+
+def options_from_mapping(values, warn=None):
+    """AuthOptions from a dict of option values; missing or None values take the defaults."""
+    kwargs = {}
+    for name in OPTION_NAMES:
+        value = values.get(name)
+        if value is None:
+            value = DEFAULTS.get(name)
+        if value is not None:
+            kwargs[name] = value
+    if isinstance(kwargs.get('private_key'), bytes):
+        kwargs['private_key'] = kwargs['private_key'].decode('utf-8')
+    return AuthOptions(warn=warn or _ignore, **kwargs)
+
+
+def options_from_module(module):
+    """AuthOptions from an AnsibleModule built with ``argument_spec()`` (env fallbacks already applied)."""
+    return options_from_mapping(module.params, warn=module.warn)
+
+
+def options_from_plugin(plugin, warn=None):
+    """AuthOptions from a plugin whose options were set with set_options() (direct, vars, env and defaults)."""
+    values = {}
+    for name in OPTION_NAMES:
+        values[name] = plugin.get_option(name)
+    return options_from_mapping(values, warn=warn)

@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""On-disk cache of access tokens, shared by every process on the machine that runs as the same user.
+
+Ansible runs every task of every host in a fresh forked worker and re-evaluates lookups at each reference,
+while Salesforce allows only about 3,600 logins per user and hour. So tokens live on disk, one JSON entry
+per identity, and workers wanting a token for the same identity serialize on a per-entry file lock: the
+first one mints, the others read what it stored.
+
+Security: the directory is created 0700 and must belong to the current user and not be accessible to
+group or others (an existing directory that is, is refused with the chmod that fixes it, rather than
+silently changed: it may be a directory the user did not mean to dedicate to tokens). Entries are 0600,
+written atomically; an entry that is not a private regular file of the current user is ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import time
+from contextlib import contextmanager
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+
+DEFAULT_TTL = 600
+DEFAULT_LOCK_TIMEOUT = 60
+CACHE_DIR_NAME = 'sfjwt.salesforce'
+ENTRY_VERSION = 1
+LOCK_POLL_INTERVAL = 0.05
+# An entry stored "in the future" by more than this (clock stepped back) is not trusted.
+FUTURE_TOLERANCE = 5
+
+
+class TokenCacheError(Exception):
+    """The cache cannot be used safely; the message says why and how to fix it."""
+
+
+class SharedFailure(Exception):
+    """Another process for the same identity just failed to get a token while this one waited for it.
+
+    ``record`` is what that process stored (see ``get_or_mint``); the caller turns it back into its own error.
+    """
+
+    def __init__(self, record):
+        super().__init__(record.get('message', 'token request failed'))
+        self.record = record
+
+
+def default_cache_dir():
+    """$XDG_CACHE_HOME/sfjwt.salesforce, else ~/.cache/sfjwt.salesforce (relative XDG paths are ignored, as the spec says)."""
+    base = os.environ.get('XDG_CACHE_HOME')
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, CACHE_DIR_NAME)
+
+
+def cache_key(token_host, audience, consumer_key, username, key_fingerprint):
+    """The entry name for one identity: a hash, so the directory listing reveals no user or app."""
+    material = json.dumps([token_host, audience, consumer_key, username, key_fingerprint], separators=(',', ':'))
+    return hashlib.sha256(material.encode('utf-8')).hexdigest()
+
+
+class TokenCache:
+    """A directory of token entries. ``get_or_mint`` is the only way in that mints."""
+
+    def __init__(self, directory=None, ttl=DEFAULT_TTL, lock_timeout=DEFAULT_LOCK_TIMEOUT, clock=time.time):
+        self.directory = os.path.abspath(os.path.expanduser(directory or default_cache_dir()))
+        self.ttl = ttl
+        self.lock_timeout = lock_timeout
+        self.clock = clock
+        self._directory_checked = False
+
+    # -- paths and directory ---------------------------------------------------------------------------
+
+    def entry_path(self, key):
+        return os.path.join(self.directory, key + '.json')
+
+    def lock_path(self, key):
+        return os.path.join(self.directory, key + '.lock')
+
+    def ensure_directory(self):
+        """Create the directory 0700, or check an existing one is private to the current user."""
+        if self._directory_checked:
+            return
+        path = self.directory
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            info = os.stat(path)
+        except OSError as exc:
+            raise TokenCacheError('Cannot create the token cache directory %s: %s. Set cache_dir (or SFJWT_CACHE_DIR) to a '
+                                  'writable directory, or turn the cache off with cache=false.'
+                                  % (path, exc.strerror or exc)) from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise TokenCacheError('The token cache path %s exists but is not a directory. Set cache_dir to a directory.' % path)
+        if info.st_uid != os.geteuid():
+            raise TokenCacheError('The token cache directory %s belongs to another user (uid %d): access tokens are not kept '
+                                  'there. Set cache_dir (or SFJWT_CACHE_DIR) to a directory of your own.' % (path, info.st_uid))
+        if info.st_mode & 0o077:
+            raise TokenCacheError('The token cache directory %s is accessible to other users (mode %04o); access tokens must '
+                                  'stay private. Run "chmod 0700 %s", or set cache_dir to a private directory.'
+                                  % (path, stat.S_IMODE(info.st_mode), path))
+        self._directory_checked = True
+
+    # -- entries ---------------------------------------------------------------------------------------
+
+    def _read_raw(self, key):
+        """The stored entry as a dict, or None when missing, unreadable, corrupted or not private."""
+        try:
+            fd = os.open(self.entry_path(key), os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0))
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+                return None
+            with os.fdopen(fd, 'rb') as handle:
+                fd = None
+                data = json.loads(handle.read().decode('utf-8'))
+        except (OSError, ValueError):
+            return None
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if not isinstance(data, dict) or data.get('version') != ENTRY_VERSION:
+            return None
+        return data
+
+    def _fresh(self, entry):
+        if not entry or not isinstance(entry.get('session'), dict) or not entry['session'].get('access_token'):
+            return False
+        stored_at = entry.get('stored_at')
+        if not isinstance(stored_at, (int, float)):
+            return False
+        age = self.clock() - stored_at
+        return -FUTURE_TOLERANCE <= age < self.ttl
+
+    def read(self, key):
+        """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None."""
+        entry = self._read_raw(key)
+        if not self._fresh(entry):
+            return None
+        if not isinstance(entry.get('extra'), dict):
+            entry['extra'] = {}
+        return entry
+
+    def _write(self, key, entry):
+        entry = dict(entry, version=ENTRY_VERSION)
+        try:
+            write_file_atomic(self.entry_path(key), json.dumps(entry, sort_keys=True).encode('utf-8'), mode=0o600)
+        except OSError as exc:
+            raise TokenCacheError('Cannot write to the token cache directory %s: %s. Set cache_dir to a writable '
+                                  'directory, or turn the cache off with cache=false.' % (self.directory, exc.strerror or exc)) from None
+
+    # -- locking ---------------------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, key):
+        """Hold the entry's lock (flock on <key>.lock, so a killed holder releases it); bounded by lock_timeout."""
+        self.ensure_directory()
+        path = self.lock_path(key)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        except OSError as exc:
+            raise TokenCacheError('Cannot open the token cache lock %s: %s. Set cache_dir to a writable directory, '
+                                  'or turn the cache off with cache=false.' % (path, exc.strerror or exc)) from None
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                        raise TokenCacheError('Cannot lock the token cache entry %s: %s.' % (path, exc.strerror or exc)) from None
+                if time.monotonic() >= deadline:
+                    raise TokenCacheError('Gave up after %g seconds waiting for the token cache lock %s: another process (%s) '
+                                          'is still requesting a token for the same user and app. If that process hangs, '
+                                          'stop it; the lock is released as soon as it exits.'
+                                          % (self.lock_timeout, path, _lock_holder(fd)))
+                time.sleep(LOCK_POLL_INTERVAL)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode('ascii'), 0)
+            except OSError:
+                pass  # the pid is only informative
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    # -- the operations --------------------------------------------------------------------------------
+
+    def get_or_mint(self, key, mint):
+        """Return (entry, from_cache). ``mint()`` returns a session dict; it runs at most once at a time per key.
+
+        If ``mint()`` raises an exception whose ``cache_record()`` method returns a dict (an answer or failure of
+        the server, not a local problem), the record is stored so that processes which waited meanwhile raise
+        ``SharedFailure(record)`` instead of asking again. A later call always asks again.
+        """
+        self.ensure_directory()
+        entry = self.read(key)
+        if entry is not None:
+            return entry, True
+        waiting_since = self.clock()
+        with self.locked(key):
+            raw = self._read_raw(key)
+            if self._fresh(raw):
+                return self.read(key), True
+            failure = (raw or {}).get('failure')
+            if isinstance(failure, dict) and isinstance(failure.get('at'), (int, float)) and failure['at'] >= waiting_since:
+                raise SharedFailure(failure)
+            try:
+                session = mint()
+            except Exception as exc:
+                record = getattr(exc, 'cache_record', None)
+                record = record() if callable(record) else None
+                if isinstance(record, dict):
+                    self._write(key, {'failure': dict(record, at=self.clock())})
+                raise
+            entry = {'stored_at': self.clock(), 'session': session, 'extra': {}}
+            self._write(key, entry)
+            return entry, False
+
+    def invalidate(self, key, access_token):
+        """Drop the entry if it still holds ``access_token`` (a newer token stored meanwhile is kept). True if dropped."""
+        with self.locked(key):
+            raw = self._read_raw(key)
+            if not raw or (raw.get('session') or {}).get('access_token') != access_token:
+                return False
+            try:
+                os.unlink(self.entry_path(key))
+            except FileNotFoundError:
+                return False
+            except OSError as exc:
+                raise TokenCacheError('Cannot remove the token cache entry %s: %s.' % (self.entry_path(key), exc.strerror or exc)) from None
+            return True
+
+    def update_extra(self, key, access_token, values):
+        """Store ``values`` with the entry if it still holds ``access_token``. True if stored."""
+        with self.locked(key):
+            entry = self.read(key)
+            if entry is None or entry['session'].get('access_token') != access_token:
+                return False
+            entry['extra'].update(values)
+            self._write(key, entry)
+            return True
+
+
+def _lock_holder(fd):
+    try:
+        pid = os.pread(fd, 32, 0).decode('ascii', 'replace').strip()
+    except OSError:
+        pid = ''
+    return 'pid %s' % pid if pid.isdigit() else 'unknown pid'

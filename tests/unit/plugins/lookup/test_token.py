@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The token lookup, loaded through ansible-core's plugin loader (so its documented options are its config)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible.errors import AnsibleLookupError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+from ansible_collections.sfjwt.salesforce.plugins.lookup import token as token_lookup
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, TokenSession
+
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+
+SESSION = TokenSession(access_token='00DLOOKUP!token', instance_url='https://acme.my.salesforce.com',
+                       id='https://login.salesforce.com/id/00Dxx0000001gPLEAY/005xx000001Sv6eAAC', org_id='00Dxx0000001gPLEAY',
+                       user_id='005xx000001Sv6eAAC', scope='api', token_type='Bearer', from_cache=True)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def collection_loader():
+    """The plugin loader needs ansible-core's collection finder, which ansible-test units installs before importing tests
+    (with plain pytest: -p ansible_test._util.target.pytest.plugins.ansible_pytest_collections)."""
+    assert AnsibleCollectionConfig.collection_finder is not None, 'run under ansible-test units (collection finder missing)'
+
+
+@pytest.fixture(autouse=True)
+def no_sfjwt_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith('SFJWT_'):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def seen(monkeypatch):
+    """Replace the auth core: record the options the lookup built, answer with SESSION."""
+    calls = []
+
+    def fake_get_session(options):
+        calls.append(options)
+        return SESSION
+
+    monkeypatch.setattr(token_lookup, 'get_session', fake_get_session)
+    return calls
+
+
+def load(name):
+    loader = DataLoader()
+    plugin = lookup_loader.get(name, loader=loader, templar=Templar(loader=loader))
+    assert plugin is not None, name
+    return plugin
+
+
+@pytest.fixture
+def lookup():
+    return load('sfjwt.salesforce.token')
+
+
+def test_returns_the_access_token(lookup, seen):
+    assert lookup.run([], variables={}, consumer_key='CK', username='u@acme.example') == ['00DLOOKUP!token']
+    [options] = seen
+    assert (options.consumer_key, options.username, options.login_url, options.cache, options.cache_ttl, options.timeout) == (
+        'CK', 'u@acme.example', 'https://login.salesforce.com', True, 600, 30)
+
+
+def test_output_choices(lookup, seen):
+    assert lookup.run([], variables={}, output='instance_url') == ['https://acme.my.salesforce.com']
+    assert lookup.run([], variables={}, output='session') == [SESSION.as_result()]
+    with pytest.raises(Exception) as caught:
+        lookup.run([], variables={}, output='refresh_token')
+    assert 'refresh_token' in str(caught.value)
+
+
+def test_option_sources_and_precedence(lookup, seen, monkeypatch):
+    monkeypatch.setenv('SFJWT_CONSUMER_KEY', 'EnvKey')
+    monkeypatch.setenv('SFJWT_USERNAME', 'env@acme.example')
+    monkeypatch.setenv('SFJWT_LOGIN_URL', 'https://env.my.salesforce.com')
+    monkeypatch.setenv('SFJWT_PRIVATE_KEY_PASSPHRASE', 'env-phrase')
+    monkeypatch.setenv('SFJWT_CACHE_TTL', '300')
+    monkeypatch.setenv('SFJWT_VALIDATE_CERTS', 'false')
+    variables = {'sfjwt_username': 'vars@acme.example', 'sfjwt_login_url': 'https://vars.my.salesforce.com',
+                 'sfjwt_private_key_path': '/vars/server.key', 'sfjwt_retries': 1}
+    lookup.run([], variables=variables, login_url='https://direct.my.salesforce.com')
+    [options] = seen
+    assert options.login_url == 'https://direct.my.salesforce.com'   # keyword wins
+    assert options.username == 'vars@acme.example'                   # then variables
+    assert options.consumer_key == 'EnvKey'                          # then environment
+    assert options.private_key_path == '/vars/server.key'
+    assert options.private_key_passphrase == 'env-phrase'
+    assert (options.cache_ttl, options.validate_certs, options.retries) == (300, False, 1)
+
+
+def test_every_option_has_env_and_vars(lookup):
+    from ansible import constants as C
+    definitions = C.config.get_configuration_definitions('lookup', lookup._load_name)
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES
+    for name in OPTION_NAMES:
+        assert definitions[name]['env'] == [{'name': 'SFJWT_' + name.upper()}], name
+        assert definitions[name]['vars'] == [{'name': 'sfjwt_' + name}], name
+    assert definitions['output']['default'] == 'access_token'
+
+
+def test_terms_are_refused(lookup, seen):
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup.run(['something'], variables={})
+    assert str(caught.value) == ('The sfjwt.salesforce.token lookup takes no positional terms; give options as keywords, for '
+                                 'example lookup("sfjwt.salesforce.token", username="integration@acme.com").')
+    assert seen == []
+
+
+def test_auth_error_becomes_lookup_error(lookup, monkeypatch):
+    def refuse(options):
+        raise SalesforceAuthError('User u has not approved the app.')
+    monkeypatch.setattr(token_lookup, 'get_session', refuse)
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup.run([], variables={})
+    assert str(caught.value) == 'User u has not approved the app.'
+
+
+def test_short_name_from_lookup_plugins_directory(seen):
+    """lookup('sfjwt.token') resolves by file name in a lookup_plugins directory and is the same lookup."""
+    lookup_loader.add_directory(os.path.join(COLLECTION_ROOT, 'playbooks', 'lookup_plugins'))
+    short = load('sfjwt.token')
+    assert type(short).__name__ == 'LookupModule' and isinstance(short, token_lookup.LookupModule)
+    assert short.run([], variables={'sfjwt_consumer_key': 'VarsKey'}, output='instance_url') == ['https://acme.my.salesforce.com']
+    assert seen[0].consumer_key == 'VarsKey'

@@ -1,0 +1,625 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The auth core without a network: assertion, request, answer parsing, error messages, cache use."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import os
+from urllib.parse import parse_qs
+
+import jwt
+import pytest
+import requests
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+
+CONSUMER_KEY = '3MVG9unitTestConsumerKey'
+USERNAME = 'integration@acme.example'
+PASSPHRASE = 'Unit-Passphrase-7f3e9'
+TOKEN = '00DUNIT0000001!AQ0AQSecretAccessTokenValue'
+ID_URL = 'https://login.salesforce.com/id/00Dxx0000001gPLEAY/005xx000001Sv6eAAC'
+
+
+@pytest.fixture(scope='module')
+def key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='module')
+def other_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key, passphrase=None):
+    encryption = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def certificate_pem(key):
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'unit')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    return cert, cert.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture
+def key_path(tmp_path, key):
+    path = tmp_path / 'server.key'
+    path.write_bytes(pem(key))
+    path.chmod(0o600)
+    return str(path)
+
+
+def response(status=200, body=None, text=None, content_type='application/json;charset=UTF-8', headers=None, reason=None):
+    """A requests.Response as the HTTP layer would return it."""
+    result = requests.Response()
+    result.status_code = status
+    result.reason = reason
+    if body is not None:
+        result._content = json.dumps(body).encode('utf-8')
+    else:
+        result._content = (text or '').encode('utf-8')
+    if content_type:
+        result.headers['Content-Type'] = content_type
+    result.headers.update(headers or {})
+    result.encoding = 'utf-8'
+    return result
+
+
+def success_body(**overrides):
+    body = {'access_token': TOKEN, 'scope': 'api', 'instance_url': 'https://acme.my.salesforce.com',
+            'id': ID_URL, 'token_type': 'Bearer'}
+    body.update(overrides)
+    return body
+
+
+class FakeHttp:
+    """Stands in for the requests.Session: records each request, answers from a list (or raises)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def request(self, method, url, **kwargs):
+        self.calls.append(dict(kwargs, method=method, url=url))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def make_options(tmp_path, key_path=None, answers=(), **overrides):
+    values = dict(consumer_key=CONSUMER_KEY, username=USERNAME, private_key_path=key_path,
+                  cache_dir=str(tmp_path / 'cache'))
+    values.update(overrides)
+    options = AuthOptions(**values)
+    options.http = FakeHttp(*(answers or (response(body=success_body()),)))
+    return options
+
+
+def error_message(options):
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.get_session(options)
+    return str(caught.value)
+
+
+# ---------------------------------------------------------------- login_url and audience
+
+@pytest.mark.parametrize('login_url, audience', [
+    ('https://login.salesforce.com', 'https://login.salesforce.com'),
+    ('https://test.salesforce.com', 'https://test.salesforce.com'),
+    ('https://TEST.salesforce.com/', 'https://test.salesforce.com'),
+    ('https://acme--uat.sandbox.my.salesforce.com', 'https://test.salesforce.com'),
+    ('https://acme.my.salesforce.com', 'https://login.salesforce.com'),
+    ('https://acme.my.site.com', 'https://login.salesforce.com'),
+    ('https://sandbox.my.salesforce.com.evil.example', 'https://login.salesforce.com'),
+])
+def test_default_audience(login_url, audience):
+    assert _auth.default_audience(login_url) == audience
+
+
+@pytest.mark.parametrize('given, normalized', [
+    ('https://acme.my.salesforce.com', 'https://acme.my.salesforce.com'),
+    ('https://acme.my.salesforce.com/', 'https://acme.my.salesforce.com'),
+    ('  https://Login.Salesforce.com//  ', 'https://login.salesforce.com'),
+    ('https://acme.my.salesforce.com/services/oauth2/token', 'https://acme.my.salesforce.com'),
+    ('https://localhost:8443/', 'https://localhost:8443'),
+    ('https://acme.force.com/customers/', 'https://acme.force.com/customers'),
+    ('https://acme.force.com/customers/services/oauth2/token?x=1', 'https://acme.force.com/customers'),
+])
+def test_normalize_login_url(given, normalized):
+    assert _auth.normalize_login_url(given) == normalized
+
+
+def test_http_login_url_is_refused():
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url('http://login.salesforce.com/')
+    assert str(caught.value) == ('login_url http://login.salesforce.com/ uses http://, but Salesforce accepts token requests '
+                                 'only over HTTPS. Use https://login.salesforce.com.')
+
+
+def test_http_login_url_message_hides_url_credentials():
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url('http://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
+    assert str(caught.value) == ('login_url http://acme.my.salesforce.com:8080/x/ uses http://, but Salesforce accepts token '
+                                 'requests only over HTTPS. Use https://acme.my.salesforce.com:8080/x.')
+
+
+@pytest.mark.parametrize('given', ['login.salesforce.com', 'ftp://login.salesforce.com', 'https://'])
+def test_login_url_without_https_scheme_is_refused(given):
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url(given)
+    assert str(caught.value) == ('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
+                                 'https://login.salesforce.com or https://acme.my.salesforce.com.' % given)
+
+
+def test_approval_url():
+    assert _auth.approval_url('https://acme.my.salesforce.com/', 'KEY.1', 'https://cb.example/x?y') == (
+        'https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=KEY.1'
+        '&redirect_uri=https%3A%2F%2Fcb.example%2Fx%3Fy')
+
+
+# ---------------------------------------------------------------- the assertion and the request
+
+def test_assertion_is_rs256_with_required_claims(tmp_path, key, key_path):
+    identity = _auth.prepare(make_options(tmp_path, key_path, login_url='https://acme--uat.sandbox.my.salesforce.com'))
+    assertion = _auth.build_assertion(identity, now=1_900_000_000)
+    assert jwt.get_unverified_header(assertion)['alg'] == 'RS256'
+    claims = jwt.decode(assertion, key.public_key(), algorithms=['RS256'], audience='https://test.salesforce.com',
+                        options={'verify_exp': False, 'verify_iat': False})
+    assert claims == {'iss': CONSUMER_KEY, 'sub': USERNAME, 'aud': 'https://test.salesforce.com',
+                      'iat': 1_900_000_000, 'exp': 1_900_000_180}
+
+
+def test_assertion_lifetime_never_exceeds_180_seconds(tmp_path, key_path):
+    identity = _auth.prepare(make_options(tmp_path, key_path))
+    claims = jwt.decode(_auth.build_assertion(identity, now=1000, lifetime=3600), options={'verify_signature': False})
+    assert claims['exp'] - claims['iat'] == 180
+    claims = jwt.decode(_auth.build_assertion(identity, now=1000, lifetime=60), options={'verify_signature': False})
+    assert claims['exp'] - claims['iat'] == 60
+
+
+def test_token_request_and_answer(tmp_path, key, key_path):
+    options = make_options(tmp_path, key_path, cache=False, login_url='https://acme.my.salesforce.com/',
+                           answers=(response(body=success_body(issued_at='1717000000000', signature='sig')),))
+    session = _auth.get_session(options)
+    [call] = options.http.calls
+    assert call['method'] == 'POST'
+    assert call['url'] == 'https://acme.my.salesforce.com/services/oauth2/token'
+    assert call['headers'] == {'Accept': 'application/json'}
+    assert call['allow_redirects'] is False
+    assert call['data']['grant_type'] == 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+    claims = jwt.decode(call['data']['assertion'], key.public_key(), algorithms=['RS256'], audience='https://login.salesforce.com')
+    assert claims['iss'] == CONSUMER_KEY and claims['sub'] == USERNAME
+    assert session.as_result() == {
+        'access_token': TOKEN, 'instance_url': 'https://acme.my.salesforce.com', 'id': ID_URL,
+        'org_id': '00Dxx0000001gPLEAY', 'user_id': '005xx000001Sv6eAAC', 'scope': 'api', 'token_type': 'Bearer',
+        'issued_at': '1717000000000', 'from_cache': False,
+    }
+    assert TOKEN not in repr(session)
+
+
+def test_issued_at_only_when_sent(tmp_path, key_path):
+    session = _auth.get_session(make_options(tmp_path, key_path, cache=False))
+    assert 'issued_at' not in session.as_result()
+
+
+def test_explicit_audience_is_used(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, cache=False, login_url='https://acme.my.site.com',
+                           audience='https://site.force.com/customers/')
+    _auth.get_session(options)
+    claims = jwt.decode(options.http.calls[0]['data']['assertion'], options={'verify_signature': False})
+    assert claims['aud'] == 'https://site.force.com/customers'
+
+
+def test_encrypted_key_content(tmp_path, key):
+    options = make_options(tmp_path, private_key=pem(key, PASSPHRASE).decode(), private_key_passphrase=PASSPHRASE, cache=False)
+    assert _auth.get_session(options).access_token == TOKEN
+
+
+# ---------------------------------------------------------------- local problems, before any request
+
+@pytest.mark.parametrize('missing, message', [
+    ('consumer_key', 'consumer_key is required: the Consumer Key of the Connected App or External Client App. Set the option '
+                     'consumer_key (or the environment variable SFJWT_CONSUMER_KEY; lookups also read the variable sfjwt_consumer_key).'),
+    ('username', 'username is required: the Salesforce username the token is for. Set the option username (or the environment '
+                 'variable SFJWT_USERNAME; lookups also read the variable sfjwt_username).'),
+])
+def test_required_options(tmp_path, key_path, missing, message):
+    options = make_options(tmp_path, key_path, **{missing: '  '})
+    assert error_message(options) == message
+    assert options.http.calls == []
+
+
+def test_no_key(tmp_path):
+    assert error_message(make_options(tmp_path)) == (
+        'A private key is required: set private_key_path to the key file (or private_key to the PEM content), or the environment '
+        'variable SFJWT_PRIVATE_KEY_PATH (SFJWT_PRIVATE_KEY).')
+
+
+def test_both_keys(tmp_path, key, key_path):
+    assert error_message(make_options(tmp_path, key_path, private_key=pem(key).decode())) == (
+        'Both private_key_path and private_key are set (check also SFJWT_PRIVATE_KEY_PATH and SFJWT_PRIVATE_KEY); give only one.')
+
+
+def test_missing_key_file(tmp_path):
+    path = str(tmp_path / 'nope.key')
+    assert error_message(make_options(tmp_path, path)) == (
+        'private_key_path %s does not exist. Point it at the key the app\'s certificate was made from '
+        '(the sfjwt.salesforce.certificate module creates both).' % path)
+
+
+def test_key_path_is_a_directory(tmp_path):
+    assert error_message(make_options(tmp_path, str(tmp_path))) == (
+        'private_key_path %s is a directory; point it at the private key file.' % tmp_path)
+
+
+def test_encrypted_key_without_passphrase(tmp_path, key):
+    path = tmp_path / 'enc.key'
+    path.write_bytes(pem(key, PASSPHRASE))
+    assert error_message(make_options(tmp_path, str(path))) == (
+        'the private key %s is encrypted and no passphrase was given. Set private_key_passphrase.' % path)
+
+
+def test_wrong_passphrase_is_not_echoed(tmp_path, key):
+    path = tmp_path / 'enc.key'
+    path.write_bytes(pem(key, PASSPHRASE))
+    message = error_message(make_options(tmp_path, str(path), private_key_passphrase='Wrong-Passphrase-123'))
+    assert message == 'the passphrase does not open the private key %s (wrong private_key_passphrase).' % path
+    assert 'Wrong-Passphrase-123' not in message
+
+
+def test_not_a_key(tmp_path):
+    message = error_message(make_options(tmp_path, private_key='hello'))
+    assert message == ('the private_key option is not a PEM private key (no "-----BEGIN" line). '
+                       'Give the key file written by the certificate module, or a PEM key.')
+
+
+@pytest.mark.parametrize('name, value, minimum', [('timeout', 0, 1), ('retries', -1, 0), ('cache_ttl', 0, 1)])
+def test_numeric_limits(tmp_path, key_path, name, value, minimum):
+    assert error_message(make_options(tmp_path, key_path, **{name: value})) == (
+        '%s must be an integer of at least %d (got %r).' % (name, minimum, value))
+
+
+def test_missing_ca_path(tmp_path, key_path):
+    path = str(tmp_path / 'ca.pem')
+    assert error_message(make_options(tmp_path, key_path, ca_path=path)) == (
+        'ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that issued the server\'s certificate.' % path)
+
+
+# ---------------------------------------------------------------- Salesforce's refusals
+
+def refusal(error, description, status=400, headers=None):
+    return response(status, body={'error': error, 'error_description': description}, headers=headers)
+
+
+def test_invalid_client_id(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_client_id', 'client identifier invalid'),))
+    assert error_message(options) == (
+        'Salesforce at https://login.salesforce.com does not know the consumer key 3MVG9unitTestConsumerKey (invalid_client_id: '
+        'client identifier invalid). Check that consumer_key is the app\'s Consumer Key and that login_url points at the org '
+        'that has the app; a new app can take up to 10 minutes to become usable.')
+
+
+def test_not_approved_gives_approval_url(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com',
+                           answers=(refusal('invalid_grant', "user hasn't approved this consumer"),))
+    assert error_message(options) == (
+        "User integration@acme.example has not approved the app with consumer key 3MVG9unitTestConsumerKey (invalid_grant: "
+        "user hasn't approved this consumer). Either pre-authorize the user: in the app's OAuth policies set Permitted Users "
+        "to \"Admin approved users are pre-authorized\" and assign the user a profile or permission set of the app; or approve "
+        "the app once, logged in as integration@acme.example, in a browser: https://acme.my.salesforce.com/services/oauth2/"
+        "authorize?response_type=code&client_id=3MVG9unitTestConsumerKey&redirect_uri=<callback URL> (redirect_uri must be "
+        "the app's callback URL). The same error comes when the token host (https://acme.my.salesforce.com) and the audience "
+        "(https://login.salesforce.com) are for different kinds of org (production or sandbox).")
+
+
+def test_not_admin_approved(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_app_access', 'user is not admin approved to access this app'),))
+    assert error_message(options) == (
+        'User integration@acme.example may not use the app with consumer key 3MVG9unitTestConsumerKey (invalid_app_access: '
+        'user is not admin approved to access this app). The app admits only admin-approved users: assign the user a profile '
+        'or permission set listed in the app\'s policies (Permitted Users: "Admin approved users are pre-authorized").')
+
+
+@pytest.mark.parametrize('description', ['audience is invalid', 'Audience validation failed'])
+def test_audience_invalid(tmp_path, key_path, description):
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com', audience='https://acme.my.salesforce.com',
+                           answers=(refusal('invalid_grant', description),))
+    assert error_message(options) == (
+        'Salesforce at https://acme.my.salesforce.com rejected the audience https://acme.my.salesforce.com (invalid_grant: %s) '
+        '(set by the audience option). The audience (aud claim) is not the token host: it is https://login.salesforce.com for '
+        'production and developer orgs, https://test.salesforce.com for sandboxes and https://site.force.com/customers for '
+        'Experience Cloud sites, even when login_url is a My Domain. Set the audience option accordingly.' % description)
+
+
+def test_audience_invalid_derived(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, login_url='https://test.salesforce.com',
+                           answers=(refusal('invalid_grant', 'audience is invalid'),))
+    assert 'rejected the audience https://test.salesforce.com (invalid_grant: audience is invalid) (derived from login_url)' \
+        in error_message(options)
+
+
+def test_invalid_assertion_names_public_key_fingerprint(tmp_path, key, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'invalid assertion'),))
+    assert error_message(options) == (
+        'Salesforce could not verify the assertion for consumer key 3MVG9unitTestConsumerKey and user integration@acme.example '
+        '(invalid_grant: invalid assertion): the certificate uploaded to the app ("Use digital signatures") does not belong '
+        'to this private key. This key\'s public key SHA-256 fingerprint is %s. Upload the certificate made from this key to '
+        'the app, or use the key the uploaded certificate was made from.' % public_key_fingerprint(key))
+
+
+def test_invalid_assertion_with_matching_certificate(tmp_path, key, key_path):
+    cert, data = certificate_pem(key)
+    cert_path = tmp_path / 'server.crt'
+    cert_path.write_bytes(data)
+    fingerprint = ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256()))
+    options = make_options(tmp_path, key_path, certificate_path=str(cert_path), answers=(refusal('invalid_grant', 'invalid assertion'),))
+    assert ('The certificate %s (SHA-256 fingerprint %s) belongs to this key: that is the one to upload. '
+            % (cert_path, fingerprint)) in error_message(options)
+
+
+def test_invalid_assertion_with_foreign_certificate(tmp_path, other_key, key_path):
+    cert, data = certificate_pem(other_key)
+    cert_path = tmp_path / 'other.crt'
+    cert_path.write_bytes(data)
+    fingerprint = ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256()))
+    options = make_options(tmp_path, key_path, certificate_path=str(cert_path), answers=(refusal('invalid_grant', 'invalid assertion'),))
+    assert ('The certificate %s (SHA-256 fingerprint %s) does not belong to this key either: make a new certificate from this '
+            'key (the sfjwt.salesforce.certificate module does). ' % (cert_path, fingerprint)) in error_message(options)
+
+
+@pytest.mark.parametrize('server_offset, expected', [
+    (600, 'this machine\'s clock is 600 seconds behind Salesforce\'s'),
+    (-420, 'this machine\'s clock is 420 seconds ahead of Salesforce\'s'),
+])
+def test_expired_reports_clock_skew(tmp_path, key_path, monkeypatch, server_offset, expected):
+    local = 1_900_000_000
+    monkeypatch.setattr(_auth.time, 'time', lambda: local)
+    date = email.utils.formatdate(local + server_offset, usegmt=True)
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code', headers={'Date': date}),))
+    server = datetime.datetime.fromtimestamp(local + server_offset, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    assert error_message(options) == (
+        'Salesforce rejected the assertion as expired (invalid_grant: expired authorization code). The assertion is valid for '
+        '180 seconds by this machine\'s clock; %s (local time 2030-03-17T17:46:40Z, Salesforce\'s Date header %s). '
+        'Synchronize this machine\'s clock (NTP, chrony or systemd-timesyncd) and try again.' % (expected, server))
+
+
+def test_expired_without_skew(tmp_path, key_path, monkeypatch):
+    monkeypatch.setattr(_auth.time, 'time', lambda: 1_900_000_000)
+    date = email.utils.formatdate(1_900_000_001, usegmt=True)
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code', headers={'Date': date}),))
+    assert 'this machine\'s clock agrees with Salesforce\'s within 1 seconds' in error_message(options)
+
+
+def test_expired_without_date_header(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code'),))
+    assert error_message(options).endswith(
+        'Salesforce\'s answer carried no usable Date header to compare clocks with. Check that this machine\'s clock is '
+        'synchronized (NTP, chrony or systemd-timesyncd) and try again.')
+
+
+@pytest.mark.parametrize('description, message', [
+    ('ip restricted', 'Salesforce refused the login of integration@acme.example from this machine\'s IP address '
+                      '(invalid_grant: ip restricted). Add the machine\'s public IP address to the Login IP Ranges of the '
+                      'user\'s profile, or relax IP restrictions in the app\'s policies (IP Relaxation).'),
+    ('inactive user', 'User integration@acme.example is inactive in the org at https://login.salesforce.com (invalid_grant: '
+                      'inactive user). Activate the user, or use another username.'),
+    ('inactive organization', 'The org at https://login.salesforce.com is inactive (invalid_grant: inactive organization) '
+                              '(an expired trial, or a locked or deleted org). Check that login_url points at the right org.'),
+    ('authentication failure', 'Salesforce at https://login.salesforce.com refused the token request for user '
+                               'integration@acme.example and consumer key 3MVG9unitTestConsumerKey with HTTP 400 Bad Request '
+                               '(invalid_grant: authentication failure).'),
+])
+def test_other_refusals(tmp_path, key_path, description, message):
+    answer = refusal('invalid_grant', description)
+    answer.reason = 'Bad Request'
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == message
+
+
+@pytest.mark.parametrize('status', [400, 403])
+def test_login_rate_exceeded(tmp_path, key_path, status):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'LOGIN_RATE_EXCEEDED', status=status),))
+    assert error_message(options) == (
+        'Salesforce refused the login of integration@acme.example: LOGIN_RATE_EXCEEDED, more than about 3,600 logins for this '
+        'user within an hour. Tokens must be reused, not requested for every task or host. Keep the token cache on and use one '
+        'cache_dir for all runs on this machine. Other tools logging in as the same user count too. The limit clears within an hour.')
+
+
+def test_login_rate_exceeded_in_rest_style_body_without_cache(tmp_path, key_path):
+    answer = response(403, body=[{'errorCode': 'LOGIN_RATE_EXCEEDED', 'message': 'too many logins'}])
+    message = error_message(make_options(tmp_path, key_path, cache=False, answers=(answer,)))
+    assert 'The token cache is off (cache=false): turn it on. ' in message
+
+
+def test_maintenance_page_after_retries(tmp_path, key_path):
+    answer = response(503, text='<html><head><title>Down for\n Maintenance</title></head><body>sorry</body></html>',
+                      content_type='text/html', reason='Service Unavailable')
+
+    class Raw:
+        class retries:  # noqa: N801 - mimics urllib3's Retry object
+            history = ('one', 'two', 'three')
+    answer.raw = Raw
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'Salesforce\'s token endpoint https://login.salesforce.com answered HTTP 503 Service Unavailable after 3 retries, a page '
+        'titled "Down for Maintenance". Salesforce may be down for maintenance or having an incident (see '
+        'https://status.salesforce.com); try again later, or raise retries.')
+
+
+def test_server_error_with_json_body(tmp_path, key_path):
+    answer = refusal('unknown_error', 'retry your request', status=500)
+    answer.reason = 'Internal Server Error'
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'Salesforce\'s token endpoint https://login.salesforce.com answered HTTP 500 Internal Server Error (unknown_error: retry '
+        'your request). Salesforce may be down for maintenance or having an incident (see https://status.salesforce.com); try '
+        'again later, or raise retries.')
+
+
+def test_too_many_requests(tmp_path, key_path):
+    answer = response(429, text='slow down', content_type='text/plain', reason='Too Many Requests')
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'Salesforce\'s token endpoint https://login.salesforce.com answered HTTP 429 Too Many Requests: too many requests. Wait a '
+        'few minutes and try again; keep the token cache on (cache=true) so tokens are reused.')
+
+
+def test_html_page_with_200(tmp_path, key_path):
+    answer = response(200, text='<!DOCTYPE html><html><title>Login | Acme Portal</title></html>', content_type='text/html', reason='OK')
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'https://login.salesforce.com answered the token request with HTTP 200 OK, a page titled "Login | Acme Portal", not '
+        'Salesforce\'s JSON answer. login_url must be a Salesforce token host (https://login.salesforce.com, '
+        'https://test.salesforce.com, your My Domain or Experience Cloud site), not a web page or proxy; during Salesforce '
+        'maintenance this is a maintenance page, so try again later.')
+
+
+def test_non_json_body(tmp_path, key_path):
+    answer = response(200, text='access_token=abc', content_type='text/plain', reason='OK')
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'https://login.salesforce.com answered the token request with HTTP 200 OK and a body that is not JSON (text/plain, '
+        '16 bytes). Check that login_url is a Salesforce token host.')
+
+
+def test_redirect(tmp_path, key_path):
+    answer = response(302, text='', content_type=None, headers={'Location': 'https://acme.my.salesforce.com/services/oauth2/token'},
+                      reason='Found')
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'https://login.salesforce.com answered the token request with a redirect (HTTP 302 Found) to '
+        'https://acme.my.salesforce.com. Set login_url to the host that answers directly, probably https://acme.my.salesforce.com.')
+
+
+def test_network_failure_message_passes_through(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(requests.exceptions.ConnectTimeout('boom'),))
+    options.http.default_timeout = 7
+    options.http.retries = 2
+    assert error_message(options) == (
+        'https://login.salesforce.com did not answer within 7 seconds (after 3 attempts). Raise the timeout option, or check the '
+        'network path (proxy, firewall) to the host.')
+
+
+def test_refusal_details(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'inactive user'),))
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.get_session(options)
+    assert caught.value.details == {'status_code': 400, 'salesforce_error': 'invalid_grant',
+                                    'salesforce_error_description': 'inactive user'}
+
+
+def test_no_secret_in_any_message(tmp_path, key):
+    """Every refusal message, with an encrypted key given as content: no token, key, passphrase or assertion in it."""
+    key_pem = pem(key, PASSPHRASE).decode()
+    refusals = [refusal('invalid_grant', text) for text in (
+        "user hasn't approved this consumer", 'audience is invalid', 'invalid assertion', 'expired authorization code',
+        'ip restricted', 'inactive user', 'LOGIN_RATE_EXCEEDED', 'whatever')]
+    for answer in refusals:
+        options = make_options(tmp_path, private_key=key_pem, private_key_passphrase=PASSPHRASE, cache=False, answers=(answer,))
+        message = error_message(options)
+        assertion = options.http.calls[0]['data']['assertion']
+        for secret in (PASSPHRASE, key_pem[40:120], assertion, assertion.split('.')[2]):
+            assert secret not in message
+
+
+# ---------------------------------------------------------------- the cache through the public API
+
+def test_second_session_comes_from_cache(tmp_path, key_path):
+    options = make_options(tmp_path, key_path)
+    first = _auth.get_session(options)
+    second = _auth.get_session(options)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert second.as_result() == dict(first.as_result(), from_cache=True)
+    assert len(options.http.calls) == 1
+    entries = sorted(os.listdir(tmp_path / 'cache'))
+    assert entries == [first.cache_key + '.json', first.cache_key + '.lock']
+
+
+def test_identity_parts_make_separate_entries(tmp_path, key_path, other_key):
+    options = make_options(tmp_path, key_path)
+    keys = {_auth.get_session(options).cache_key}
+    for change in ({'username': 'other@acme.example'}, {'consumer_key': 'OtherKey'}, {'login_url': 'https://acme.my.salesforce.com'},
+                   {'audience': 'https://test.salesforce.com'}, {'private_key_path': None, 'private_key': pem(other_key).decode()}):
+        changed = make_options(tmp_path, key_path, **change)
+        session = _auth.get_session(changed)
+        assert not session.from_cache
+        keys.add(session.cache_key)
+    assert len(keys) == 6
+
+
+def test_cache_off_always_requests(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, cache=False)
+    assert not _auth.get_session(options).from_cache
+    assert not _auth.get_session(options).from_cache
+    assert len(options.http.calls) == 2
+    assert not (tmp_path / 'cache').exists()
+
+
+def test_invalidate_then_new_token(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body()), response(body=success_body(access_token='00DNEW!x'))))
+    old = _auth.get_session(options)
+    assert _auth.invalidate_session(options, old) is True
+    new = _auth.get_session(options)
+    assert (new.access_token, new.from_cache) == ('00DNEW!x', False)
+    # the stale session cannot evict the newer token that replaced it
+    assert _auth.invalidate_session(options, old) is False
+    assert _auth.get_session(options).access_token == '00DNEW!x'
+    assert len(options.http.calls) == 2
+
+
+def test_update_session_extra(tmp_path, key_path):
+    options = make_options(tmp_path, key_path)
+    session = _auth.get_session(options)
+    assert _auth.update_session_extra(options, session, api_version='61.0') is True
+    assert session.extra == {'api_version': '61.0'}
+    assert _auth.get_session(options).extra == {'api_version': '61.0'}
+
+
+def test_invalidate_without_cache_is_a_no_op(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, cache=False)
+    session = _auth.get_session(options)
+    assert _auth.invalidate_session(options, session) is False
+    assert _auth.update_session_extra(options, session, api_version='61.0') is False
+    assert session.extra == {'api_version': '61.0'}
+
+
+def test_failure_is_not_cached_for_later_calls(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'inactive user'), response(body=success_body())))
+    with pytest.raises(SalesforceAuthError):
+        _auth.get_session(options)
+    assert _auth.get_session(options).access_token == TOKEN
+
+
+def test_http_error_is_shareable():
+    error = SalesforceAuthError('x', shareable=True)
+    assert error.cache_record() == {'message': 'x', 'details': {}}
+    assert SalesforceAuthError('local').cache_record() is None
+    assert str(SalesforceAuthError.from_record({'message': 'x', 'details': {'status_code': 503}})) == 'x'
+
+
+def test_build_http_session_is_the_options_session(tmp_path):
+    options = AuthOptions(validate_certs=False, timeout=9, retries=1)
+    session = _auth.build_http_session(options)
+    assert session is options.http
+    assert (session.verify, session.default_timeout) == (False, 9)
+    assert isinstance(HttpError('x'), Exception)
+
+
+def test_form_is_url_encoded_by_requests(tmp_path, key_path):
+    """The POST body requests builds from data= is a form: grant_type and assertion only."""
+    options = make_options(tmp_path, key_path, cache=False)
+    _auth.get_session(options)
+    prepared = requests.Request('POST', 'https://x/services/oauth2/token', data=options.http.calls[0]['data']).prepare()
+    form = parse_qs(prepared.body)
+    assert sorted(form) == ['assertion', 'grant_type']
