@@ -6,7 +6,8 @@ version=${1:?usage: scripts/ansible-test.sh <core version> <ansible-test args...
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$root/scripts/venv.sh" "$version")
-stage=$("$root/scripts/stage.sh" "core-$version")
+stage=$("$root/scripts/stage.sh")
+trap 'rm -rf "${stage%/ansible_collections/sfjwt/salesforce}"' EXIT
 
 # ansible-test bootstraps pip in its virtual environments with a script it downloads from a host this
 # network does not reach; it uses a cached copy first, so put the offline stand-in there.
@@ -15,4 +16,4 @@ mkdir -p "$HOME/.ansible/test/cache"
 cp "$root/scripts/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
 cd "$stage"
-exec "$venv/bin/ansible-test" "$@"
+"$venv/bin/ansible-test" "$@"

@@ -3,8 +3,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$root/scripts/venv.sh" tools)
-stage=$("$root/scripts/stage.sh" docs)
+stage=$("$root/scripts/stage.sh")
 export ANSIBLE_COLLECTIONS_PATH=${stage%/ansible_collections/sfjwt/salesforce}
+trap 'rm -rf "$ANSIBLE_COLLECTIONS_PATH"' EXIT
 rm -rf "$root/build/docs"
 mkdir -p "$root/build/docs"
 "$venv/bin/antsibull-docs" collection --use-current --squash-hierarchy --dest-dir "$root/build/docs" sfjwt.salesforce

@@ -4,7 +4,7 @@
 # Usage: scripts/test.sh [stage ...]   (stages: lint sanity units integration; default: all)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 CORE_VERSIONS=${SFJWT_CORE_VERSIONS:-"2.16 2.19"}
 stages=${*:-lint sanity units integration}
 failed=()
@@ -26,7 +26,11 @@ lint() {
     # antsibull-docs runs ansible-doc, which must be the tools venv's.
     local PATH="$venv/bin:$PATH"
     "$venv/bin/antsibull-changelog" lint || return 1
-    "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$(scripts/stage.sh docs-lint)" || return 1
+    local stage rc=0
+    stage=$(scripts/stage.sh) || return 1
+    "$venv/bin/antsibull-docs" lint-collection-docs --plugin-docs --skip-rstcheck "$stage" || rc=1
+    rm -rf "${stage%/ansible_collections/sfjwt/salesforce}"
+    [ $rc -eq 0 ] || return 1
     scripts/ansible-lint.sh || return 1
 }
 

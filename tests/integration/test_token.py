@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from fake_org import SANDBOX_AUDIENCE
 from fake_org.pytest_plugin import DEFAULT_PERMISSION_SET, generate_key_and_certificate
-from fake_org.pytest_plugin import fake_org, fake_org_app, fake_org_server  # noqa: F401 pylint: disable=unused-import
 
 PASSPHRASE = 'Token-Passphrase-c0ffee'
 WRONG_PASSPHRASE = 'Wrong-Passphrase-f00d'
