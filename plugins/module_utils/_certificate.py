@@ -31,7 +31,7 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
     KeyLoadError,
     load_rsa_private_key,
@@ -41,6 +41,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
 KEY_SIZES = (2048, 3072, 4096)
 DEFAULT_KEY_MODE = 0o600
 DEFAULT_PUBLIC_MODE = 0o644
+# Directories the module creates (create_directories=true) hold a private key: closed to others.
+DIRECTORY_MODE = 0o700
 # Far enough for any real use, and keeps not_after inside what datetime and X.509 can hold.
 MAX_VALID_DAYS = 36500
 # BestAvailableEncryption accepts 1 to 1023 bytes.
@@ -123,7 +125,21 @@ def _is_ascii(value):
     return True
 
 
-def check_target_path(path, option):
+def split_missing_directories(directory):
+    """(missing, nearest): the directories to create for directory to exist, outermost first, and the nearest path
+    that exists (a directory, or whatever blocks the way)."""
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.isdir(current) and not os.path.lexists(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return list(reversed(missing)), current
+
+
+def check_target_path(path, option, create_directories=False):
     """Fail early, before anything is written, when path cannot hold the file."""
     if os.path.isdir(path):
         raise CertificateError('%s %s is a directory. Give the path of a file, for example %s.'
@@ -131,16 +147,40 @@ def check_target_path(path, option):
     if os.path.lexists(path) and not os.path.isfile(path):
         raise CertificateError('%s %s exists but is not a regular file. Remove it or choose another path.' % (option, path))
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
+    if os.path.isdir(directory):
+        return
+    if not create_directories:
         raise CertificateError('The directory of %s, %s, does not exist or is not a directory. Create it first '
                                '(ansible.builtin.file with state=directory) or fix the path.' % (option, directory))
+    dummy, nearest = split_missing_directories(directory)
+    if not os.path.isdir(nearest):
+        raise CertificateError('The directory of %s, %s, cannot be created: %s exists and is not a directory. Fix the path.'
+                               % (option, directory, nearest))
 
 
 def check_writable(path, option):
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise CertificateError('Cannot write %s %s: the directory %s is not writable by this user. '
-                               'Use become, or choose a directory this user can write to.' % (option, path, directory))
+    if os.path.isdir(directory):
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise CertificateError('Cannot write %s %s: the directory %s is not writable by this user. '
+                                   'Use become, or choose a directory this user can write to.' % (option, path, directory))
+        return
+    missing, nearest = split_missing_directories(directory)
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise CertificateError('Cannot create the directory %s for %s %s: the directory %s is not writable by this user. '
+                               'Use become, or choose a directory this user can write to.' % (missing[0], option, path, nearest))
+
+
+def create_missing_directories(directory):
+    """Create directory and its missing parents, each DIRECTORY_MODE whatever the umask."""
+    for path in split_missing_directories(directory)[0]:
+        try:
+            os.mkdir(path, DIRECTORY_MODE)
+        except FileExistsError:
+            if os.path.isdir(path):
+                continue  # made by a concurrent run meanwhile
+            raise
+        os.chmod(path, DIRECTORY_MODE)
 
 
 # ---------------------------------------------------------------- names
@@ -387,7 +427,7 @@ class CertificateBackend:
         self.csr_file = _FileState(params['csr_path'], 'csr_path', DEFAULT_PUBLIC_MODE) if params.get('csr_path') else None
         self.files = [state for state in (self.key_file, self.cert_file, self.csr_file) if state]
         for state in self.files:
-            check_target_path(state.path, state.option)
+            check_target_path(state.path, state.option, params.get('create_directories'))
             state.final_mode = self._final_mode(state)
         self._assess_key()
         self._assess_certificate()
@@ -483,6 +523,9 @@ class CertificateBackend:
         if not self.module.check_mode and changed:
             self._backup()
             self._write()
+        if not self.module.check_mode:
+            for state in self.files:
+                remove_stale_temp_files(state.path)
         diffs = []
         for state in self.files:
             diff = self._diff_for(state)
@@ -537,6 +580,14 @@ class CertificateBackend:
         params = self.params
         written = []
         contents = []
+        for state in self.files:
+            if state.rewrite and params.get('create_directories'):
+                directory = os.path.dirname(os.path.abspath(state.path))
+                try:
+                    create_missing_directories(directory)
+                except OSError as exc:
+                    raise CertificateError('Creating the directory %s for %s %s failed: %s. No file was written; run the task '
+                                           'again once the problem is fixed.' % (directory, state.option, state.path, exc.strerror or exc)) from None
         if self.key_file.rewrite:
             self.key = generate_private_key(params['key_size'])
             contents.append((self.key_file, private_key_pem(self.key, self.passphrase)))

@@ -9,25 +9,42 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import stat
 import tempfile
+import time
+
+TEMP_SUFFIX = '.tmp'
+# A temporary file is taken for a killed run's leftover only when it is unlocked AND at least this old; the age covers
+# the instant between its creation and its writer taking the lock.
+STALE_TEMP_SECONDS = 3600
+# The random part tempfile.mkstemp puts in a name: 8 characters of [a-z0-9_].
+_RANDOM_PART = re.compile(r'^[a-z0-9_]{8}$')
+
+
+def _temp_prefix(path):
+    return '.%s.' % os.path.basename(path)
 
 
 def write_file_atomic(path, data, mode=0o600):
     """Write ``data`` (bytes) to ``path`` so that readers see the old file or the new one, never a part.
 
     The temporary file is created 0600 by ``mkstemp`` in the target directory, so a secret is never
-    world-readable, not even for an instant; its final mode is applied before the rename.
+    world-readable, not even for an instant; its final mode is applied before the rename. The writer holds
+    an exclusive lock on it until the rename, which tells remove_stale_temp_files() it is in flight.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    fd, tmp_path = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, 'wb') as handle:
+            _lock_if_possible(handle.fileno())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_path, mode)
-        os.replace(tmp_path, path)
+            os.fchmod(handle.fileno(), mode)
+            os.replace(tmp_path, path)
     except BaseException:
         try:
             os.unlink(tmp_path)
@@ -35,6 +52,62 @@ def write_file_atomic(path, data, mode=0o600):
             pass
         raise
     _fsync_directory(directory)
+
+
+def _lock_if_possible(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # no locks on this filesystem: the age rule alone then protects the file
+
+
+def remove_stale_temp_files(path, max_age=STALE_TEMP_SECONDS):
+    """Remove what write_file_atomic(path) left behind when its process was killed; returns the removed paths.
+
+    Only names write_file_atomic makes for this path are considered, and one is removed only when it is older than
+    max_age seconds and nobody holds its lock (a writer holds it until its rename; the kernel drops it when the process
+    dies). Best effort: a file that cannot be checked is left alone.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    oldest_allowed = time.time() - max_age
+    removed = []
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)
+                and _RANDOM_PART.match(name[len(prefix):-len(TEMP_SUFFIX)])):
+            continue
+        candidate = os.path.join(directory, name)
+        if _remove_if_stale(candidate, oldest_allowed):
+            removed.append(candidate)
+    return removed
+
+
+def _remove_if_stale(path, oldest_allowed):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or opened.st_mtime > oldest_allowed:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # its writer is still running, or locks cannot tell here
+        current = os.lstat(path)
+        if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _fsync_directory(directory):

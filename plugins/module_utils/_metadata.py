@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import os
 import re
@@ -33,7 +34,8 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import iso8601, not_after, not_before, utc_now
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
 
 METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -80,6 +82,11 @@ CONNECTED_APP_SCOPES = ('Address', 'Api', 'Basic', 'Chatter', 'CustomApplication
                         'Full', 'OfflineAccess', 'OpenID', 'Phone', 'Profile', 'RefreshToken', 'Wave', 'Web')
 
 PEM_CERT_RE = re.compile(r'-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----', re.S)
+# How messages name a certificate given as content rather than as a path.
+CERTIFICATE_OPTION = 'given in the certificate option'
+# A certificate issued a moment ago on a host whose clock runs ahead is not refused as "not yet valid".
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+RENEW_WITH = 'sfjwt.salesforce.certificate with force=true, or ansible-playbook sfjwt.salesforce.rotate_certificate'
 
 
 class MetadataError(Exception):
@@ -167,15 +174,34 @@ def certificate_body(certificate):
     return body
 
 
-def certificate_fingerprint(body):
-    """SHA-256 fingerprint (hex, colon-separated) of a certificate body; fails when it is not an X.509 certificate."""
-    der = base64.b64decode(body)
+def load_certificate_body(body):
+    """The X.509 certificate of a certificate body; fails when it is not one."""
     try:
-        certificate = x509.load_der_x509_certificate(der)
+        return x509.load_der_x509_certificate(base64.b64decode(body))
     except ValueError:
         raise MetadataError('certificate does not decode to an X.509 certificate: give the certificate written by '
                             'the certificate module.') from None
-    return ':'.join('%02X' % b for b in certificate.fingerprint(hashes.SHA256()))
+
+
+def certificate_fingerprint(body):
+    """SHA-256 fingerprint (hex, colon-separated) of a certificate body; fails when it is not an X.509 certificate."""
+    return ':'.join('%02X' % b for b in load_certificate_body(body).fingerprint(hashes.SHA256()))
+
+
+def check_certificate_validity(certificate, source=CERTIFICATE_OPTION, now=None):
+    """Refuse a certificate that has expired or is not valid yet: an app must not be written with it.
+
+    source names the certificate in the message: its path, or CERTIFICATE_OPTION.
+    """
+    now = now or utc_now()
+    if not_after(certificate) <= now:
+        raise MetadataError('The certificate %s expired on %s. Issue a new certificate for the same key (%s) and write '
+                            'the metadata with it. Nothing was written.' % (source, iso8601(not_after(certificate)), RENEW_WITH))
+    if not_before(certificate) > now + CLOCK_SKEW:
+        raise MetadataError('The certificate %s is not valid before %s; it is %s on this host. Check the clock of this host '
+                            'and of the host that issued the certificate, or issue a new certificate for the same key (%s) '
+                            'and write the metadata with it. Nothing was written.'
+                            % (source, iso8601(not_before(certificate)), iso8601(now), RENEW_WITH))
 
 
 def generate_consumer_key():
@@ -244,17 +270,25 @@ def render(root):
 
 
 class AppSpec:
-    """Validated inputs for one app's metadata."""
+    """Validated inputs for one app's metadata.
+
+    certificate None validates everything else (the certificate is not known yet); such a spec cannot be rendered.
+    certificate_source names the certificate in messages (its path); now is the time its validity is checked against.
+    """
 
     def __init__(self, name, label, contact_email, consumer_key, certificate, callback_url, permission_sets=(),
                  profiles=(), scopes=DEFAULT_SCOPES, description=None, ip_relaxation='enforce', api_version='62.0',
-                 external_client_app=True, connected_app=False):
+                 external_client_app=True, connected_app=False, certificate_source=CERTIFICATE_OPTION, now=None):
         self.name = validate_api_name(name)
         self.label = label or name
         self.contact_email = validate_email(contact_email)
         self.consumer_key = validate_consumer_key(consumer_key)
-        self.certificate = certificate_body(certificate)
-        self.certificate_fingerprint = certificate_fingerprint(self.certificate)
+        self.certificate = self.certificate_fingerprint = None
+        if certificate is not None:
+            self.certificate = certificate_body(certificate)
+            loaded = load_certificate_body(self.certificate)
+            check_certificate_validity(loaded, certificate_source, now)
+            self.certificate_fingerprint = ':'.join('%02X' % b for b in loaded.fingerprint(hashes.SHA256()))
         self.callback_url = validate_callback_url(callback_url)
         self.permission_sets = [validate_api_name(p, 'permission set') for p in (permission_sets or [])]
         self.profiles = list(profiles or [])
@@ -296,6 +330,8 @@ class AppSpec:
 
 def build_documents(spec):
     """{metadata type: XML bytes} for every file the spec asks for."""
+    if spec.certificate is None:
+        raise MetadataError('No certificate: give certificate or certificate_path.')
     documents = {}
     if spec.external_client_app:
         documents[ECA] = render(_element(ECA, [
@@ -468,12 +504,21 @@ def existing_consumer_key(project_dir, package_directory, name):
     return None
 
 
-def plan_files(spec, project_dir, package_directory='force-app', manifest='manifest/package.xml', gitignore=True):
-    """Every file to write, with its current content, in writing order (the manifest last)."""
+def check_project(project_dir, package_directory='force-app', manifest='manifest/package.xml', api_version='62.0'):
+    """Refuse project paths and an existing project the files cannot be written to; reads, never writes."""
     if os.path.isabs(package_directory) or '..' in package_directory.split('/'):
         raise MetadataError('package_directory %r must be a path inside project_dir.' % package_directory)
     if os.path.isabs(manifest) or '..' in manifest.split('/'):
         raise MetadataError('manifest %r must be a path inside project_dir.' % manifest)
+    if os.path.lexists(project_dir) and not os.path.isdir(project_dir):
+        raise MetadataError('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
+                            % project_dir)
+    build_sfdx_project(_read(os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
+
+
+def plan_files(spec, project_dir, package_directory='force-app', manifest='manifest/package.xml', gitignore=True):
+    """Every file to write, with its current content, in writing order (the manifest last)."""
+    check_project(project_dir, package_directory, manifest, spec.api_version)
     planned = []
     documents = build_documents(spec)
     for metadata_type in spec.types():
@@ -510,6 +555,12 @@ def write_planned(planned):
             write_file_atomic(item.path, item.content, mode=mode)
         except OSError as exc:
             raise MetadataError('cannot write %s: %s' % (item.path, exc.strerror)) from None
+
+
+def remove_stale_temp_files_of(planned):
+    """Remove the temporary files killed runs left next to the planned files (see _io.remove_stale_temp_files)."""
+    for item in planned:
+        remove_stale_temp_files(item.path)
 
 
 def diff_entries(planned):

@@ -22,6 +22,10 @@ description:
     adds it to the project's C(.gitignore) (see O(gitignore)) and warns when it writes it. It is not added to
     C(.forceignore), which would keep it out of the deployment that needs it.
   - Files are written atomically and only when their content changes; check mode and diff mode are supported.
+    Temporary files that a killed run left next to them (an hour old and no longer held by a write) are removed.
+  - Every input is checked before anything is written; a certificate that has expired or is not valid yet is refused.
+  - With O(validate_only=true) the module only checks the options, for a role or playbook that wants to stop on bad input
+    before it creates anything (the certificate may not exist yet then).
 author:
   - sfjwt.salesforce contributors (@sfjwt)
 extends_documentation_fragment:
@@ -69,7 +73,10 @@ options:
     description:
       - The certificate of the JWT signing key, in PEM or as its base64 body (RV(sfjwt.salesforce.certificate#module:certificate)
         or RV(sfjwt.salesforce.certificate#module:certificate_body) of the certificate module).
-      - Exactly one of O(certificate) and O(certificate_path) is required.
+      - It must be valid now, neither expired nor valid only from a later date. To renew an expired one for the same key,
+        run M(sfjwt.salesforce.certificate) with O(sfjwt.salesforce.certificate#module:force=true), or the
+        C(sfjwt.salesforce.rotate_certificate) playbook.
+      - Exactly one of O(certificate) and O(certificate_path) is required, unless O(validate_only=true).
     type: str
   certificate_path:
     description:
@@ -140,6 +147,13 @@ options:
         OAuth settings. Existing content of C(.gitignore) is kept.
     type: bool
     default: true
+  validate_only:
+    description:
+      - Only check the options, as a run would, and write nothing (whether or not in check mode). O(certificate) and
+        O(certificate_path) may then be left out; when given, the certificate is checked too.
+      - The result is V(changed=false) and holds only RV(project_dir).
+    type: bool
+    default: false
 notes:
   - "Deploy with C(sf project deploy start --manifest manifest/package.xml --target-org <alias>) from O(project_dir).
     Deploying the global OAuth settings needs the org permission to access OAuth consumer secrets via the Metadata API."
@@ -192,49 +206,49 @@ project_dir:
   sample: /home/me/sfjwt/project
 files:
   description: Path of every file the module manages (whether or not it changed), by kind.
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: dict
   sample:
     ExternalClientApplication: /home/me/sfjwt/project/force-app/main/default/externalClientApps/AnsibleIntegration.eca-meta.xml
     package.xml: /home/me/sfjwt/project/manifest/package.xml
 changed_files:
   description: Paths of the files written (or, in check mode, that would be written).
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: list
   elements: str
 not_for_source_control:
   description: Paths of the files that must not be committed to source control (the global OAuth settings).
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: list
   elements: str
 consumer_key:
   description: The consumer key written to the metadata.
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
   sample: 3MVGAnsibleIntegration0000000001
 consumer_key_source:
   description:
     - Where the consumer key came from, V(option) (O(consumer_key) or E(SFJWT_CONSUMER_KEY)), V(existing)
       (the project's settings file) or V(generated).
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
   sample: existing
 certificate_fingerprint_sha256:
   description: SHA-256 fingerprint of the certificate written to the metadata, colon-separated upper-case hex.
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
 manifest:
   description: Absolute path of the generated C(package.xml).
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
 api_version:
   description: The Metadata API version written to the manifest.
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
   sample: '62.0'
 deploy_command:
   description: The Salesforce CLI command that deploys the app, to run from RV(project_dir).
-  returned: success
+  returned: success, unless O(validate_only=true)
   type: str
   sample: sf project deploy start --manifest manifest/package.xml --target-org <alias>
 '''
@@ -268,6 +282,7 @@ def _argument_spec():
         package_directory=dict(type='str', default='force-app'),
         manifest=dict(type='str', default='manifest/package.xml'),
         gitignore=dict(type='bool', default=True),
+        validate_only=dict(type='bool', default=False),
     )
 
 
@@ -284,16 +299,17 @@ def main():
     module = AnsibleModule(
         argument_spec=_argument_spec(),
         mutually_exclusive=[('certificate', 'certificate_path')],
-        required_one_of=[('certificate', 'certificate_path')],
+        required_if=[('validate_only', False, ('certificate', 'certificate_path'), True)],
         supports_check_mode=True,
     )
     if not metadata.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=metadata.CRYPTOGRAPHY_IMPORT_ERROR)
     params = module.params
+    validate_only = params['validate_only']
     project_dir = os.path.abspath(params['project_dir'])
-    certificate = params['certificate']
-    if certificate is None:
-        certificate = _read_certificate(module, params['certificate_path'])
+    certificate, certificate_source = params['certificate'], metadata.CERTIFICATE_OPTION
+    if params['certificate_path']:
+        certificate, certificate_source = _read_certificate(module, params['certificate_path']), params['certificate_path']
 
     existing_key = None
     try:
@@ -303,7 +319,7 @@ def main():
         module.fail_json(msg=str(exc))
     if params['consumer_key']:
         consumer_key, source = params['consumer_key'], 'option'
-        if existing_key and existing_key != consumer_key:
+        if existing_key and existing_key != consumer_key and not validate_only:
             module.warn('The consumer key of %s changes. Salesforce takes the consumer key only when the app is '
                         'created: an app already deployed keeps its old key.' % params['name'])
     elif existing_key:
@@ -318,19 +334,24 @@ def main():
             permission_sets=params['permission_sets'], profiles=params['profiles'], scopes=params['scopes'],
             description=params['description'], ip_relaxation=params['ip_relaxation'],
             api_version=params['api_version'], external_client_app=params['external_client_app'],
-            connected_app=params['connected_app'],
+            connected_app=params['connected_app'], certificate_source=certificate_source,
         )
+        if validate_only:
+            metadata.check_project(project_dir, params['package_directory'], params['manifest'], spec.api_version)
+            module.exit_json(changed=False, project_dir=project_dir)
         planned = metadata.plan_files(spec, project_dir, params['package_directory'], params['manifest'],
                                       params['gitignore'])
     except metadata.MetadataError as exc:
         module.fail_json(msg=str(exc))
 
     changed_items = [item for item in planned if item.changed]
-    if changed_items and not module.check_mode:
-        try:
-            metadata.write_planned(planned)
-        except metadata.MetadataError as exc:
-            module.fail_json(msg=str(exc), exception=traceback.format_exc())
+    if not module.check_mode:
+        if changed_items:
+            try:
+                metadata.write_planned(planned)
+            except metadata.MetadataError as exc:
+                module.fail_json(msg=str(exc), exception=traceback.format_exc())
+        metadata.remove_stale_temp_files_of(planned)
 
     sensitive = [item.path for item in planned if item.kind in metadata.SENSITIVE_TYPES]
     if any(item.kind in metadata.SENSITIVE_TYPES for item in changed_items) or (sensitive and not params['gitignore']):

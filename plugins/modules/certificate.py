@@ -24,6 +24,8 @@ description:
   - The CSR, when O(csr_path) is set, is written again when it does not exist, does not belong to the key or its subject differs.
   - Files are written atomically (a temporary file in the same directory, renamed over the target) and get their final
     permissions before the content is written, so a crash leaves the old file or the new one, and a key is never readable by others.
+  - "Temporary files that a killed run left next to the files (C(.<name>.<random>.tmp), mode 0600) are removed by the next
+    run that is not in check mode, once they are an hour old and no running write holds them."
   - The certificate is an end-entity certificate (C(CA:FALSE)) with subject and authority key identifiers; being
     self-signed, C(openssl verify -CAfile cert.pem cert.pem) accepts it.
 author:
@@ -34,13 +36,13 @@ options:
   private_key_path:
     description:
       - Path of the PEM private key (PKCS#8). Created when missing; an existing key is used as it is.
-      - The directory must exist.
+      - The directory must exist, unless O(create_directories=true).
     type: path
     required: true
   certificate_path:
     description:
       - Path of the PEM self-signed certificate to upload to the Salesforce app.
-      - The directory must exist.
+      - The directory must exist, unless O(create_directories=true).
     type: path
     required: true
   csr_path:
@@ -48,6 +50,15 @@ options:
       - Path of a PEM certificate signing request for the same key and subject, for when a certificate authority
         should sign the certificate instead. Not written when unset.
     type: path
+  create_directories:
+    description:
+      - Create the missing directories of O(private_key_path), O(certificate_path) and O(csr_path), with mode V(0700)
+        and owned by the user the module runs as (O(mode), O(owner) and O(group) apply to the files only).
+      - They are created after every check passed, right before the files are written, so a run that fails (bad options,
+        an existing key that cannot be used) creates nothing. Check mode reports the files as to be created and creates nothing.
+      - When V(false), a missing directory makes the module fail.
+    type: bool
+    default: false
   key_size:
     description:
       - Size in bits of a new RSA key.
@@ -310,6 +321,7 @@ def main():
             private_key_path=dict(type='path', required=True),
             certificate_path=dict(type='path', required=True),
             csr_path=dict(type='path'),
+            create_directories=dict(type='bool', default=False),
             key_size=dict(type='int', default=2048, choices=list(KEY_SIZES)),
             private_key_passphrase=dict(type='str', no_log=True),
             common_name=dict(type='str', required=True),

@@ -381,3 +381,72 @@ def test_bad_input_and_unusable_keys_fail_clearly_and_write_nothing(ansible, tmp
     assert after == before
     for secret in (WRONG_PASSPHRASE, SURPLUS_PASSPHRASE, RIGHT_PASSPHRASE):
         assert secret not in run.output and secret not in json.dumps(run.records)
+
+
+DIRECTORIES_PLAYBOOK = '''---
+- name: Certificate in directories that do not exist yet
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    sfjwt.salesforce.certificate:
+      private_key_path: "{{ dir }}/new/keys/sf.key"
+      certificate_path: "{{ dir }}/new/certs/sf.crt"
+      common_name: directories.example.com
+      create_directories: true
+  tasks:
+    - name: Existing EC key, certificate in a directory still to create
+      sfjwt.salesforce.certificate:
+        private_key_path: "{{ dir }}/ec.pem"
+        certificate_path: "{{ dir }}/ec/sf.crt"
+      ignore_errors: true
+
+    - name: Create (check)
+      sfjwt.salesforce.certificate: {}
+      check_mode: true
+
+    - name: Create
+      sfjwt.salesforce.certificate: {}
+
+    - name: Leftovers of a killed run, an hour old, and a write in flight
+      ansible.builtin.file:
+        path: "{{ dir }}/new/keys/.sf.key.{{ item.random }}.tmp"
+        state: touch
+        mode: "0600"
+        modification_time: "{{ item.time }}"
+      loop:
+        - {random: k1ll3d_x, time: "202001010000.00"}
+        - {random: fl1ght_x, time: now}
+
+    - name: Create again (check)
+      sfjwt.salesforce.certificate: {}
+      check_mode: true
+
+    - name: Create again
+      sfjwt.salesforce.certificate: {}
+'''
+
+
+def test_create_directories_only_when_every_check_passed(ansible, tmp_path):
+    directory = tmp_path / 'dirs'
+    directory.mkdir()
+    playbook = tmp_path / 'certificate_directories.yml'
+    playbook.write_text(DIRECTORIES_PLAYBOOK)
+    openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', str(directory / 'ec.pem'))
+
+    run = ansible.playbook(playbook, extra_vars={'dir': str(directory)})
+    assert run.rc == 0, run.output
+    assert run.status('Existing EC key, certificate in a directory still to create') == 'failed'
+    assert 'The private key %s/ec.pem is an EC key' % directory in run.result('Existing EC key, certificate in a directory still to create')['msg']
+    assert not (directory / 'ec').exists()
+    check = run.result('Create (check)')
+    assert check['changed'] is True and check['certificate'] is None
+    assert run.result('Create')['changed'] is True
+    for task in ('Create again (check)', 'Create again'):
+        assert run.result(task)['changed'] is False
+        assert run.result(task)['fingerprint_sha256'] == run.result('Create')['fingerprint_sha256']
+    for path in ('new', 'new/keys', 'new/certs'):
+        assert stat.S_IMODE(os.stat(directory / path).st_mode) == 0o700, path
+    # the killed run's leftover is gone, the young one (it may be a write in flight) is kept
+    assert sorted(os.listdir(directory / 'new' / 'keys')) == ['.sf.key.fl1ght_x.tmp', 'sf.key']
+    assert os.listdir(directory / 'new' / 'certs') == ['sf.crt']
+    assert_key_matches_certificate(str(directory / 'new' / 'keys' / 'sf.key'), str(directory / 'new' / 'certs' / 'sf.crt'))

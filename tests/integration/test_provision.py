@@ -23,6 +23,7 @@ import pytest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 NS = '{http://soap.sforce.com/2006/04/metadata}'
 USERNAME = 'integration@example.com'
@@ -89,7 +90,10 @@ def test_provision_check_real_idempotent(ansible, provision_org):
     assert check.rc == 0, check.output
     assert not base.exists()
     assert org.token_requests == 0
-    assert check.status(ROLE + 'Ensure the private key and the certificate (an existing key is kept)') == 'skipped'
+    # the certificate module predicts the key, the certificate and their directory; no metadata without a certificate
+    predicted = check.result(ROLE + 'Ensure the private key and the certificate (an existing key is kept)')
+    assert predicted['changed'] is True and predicted['certificate'] is None
+    assert check.status(ROLE + 'Write the app metadata for this certificate') == 'skipped'
 
     # 2. real run
     real = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), diff=True)
@@ -233,3 +237,29 @@ def test_inputs_are_validated(ansible, provision_org):
     assert run.rc != 0
     assert 'sfjwt_provision_contact_email is empty' in run.result(ROLE + 'Check that the app has a contact e-mail')['msg']
     assert not (ansible.workdir / 'sfjwt').exists()
+
+
+def test_bad_input_stops_the_role_before_it_creates_anything(ansible, provision_org, tmp_path):
+    """Every input that can be checked is checked before step 1: no key, certificate, directory or project is left."""
+    ec_key = tmp_path / 'ec.key'
+    ec_key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ec_key_bytes = ec_key.read_bytes()
+    cases = [
+        ({'sfjwt_provision_consumer_key': 'ROLE KEY 0001'}, 'Check the app metadata options (writes nothing)',
+         'consumer_key must be 8 to 256 letters and digits (A-Z, a-z, 0-9), as Salesforce requires; the value given has '
+         '13 characters and other characters.'),
+        ({'sfjwt_provision_login_url': provision_org.url.replace('https://', 'http://')},
+         'Check that the token host is an https:// URL',
+         'sfjwt_provision_login_url is not an https:// URL (its scheme is http): Salesforce accepts token requests only over HTTPS.'),
+        ({'sfjwt_provision_private_key_path': str(ec_key)}, 'Ensure the private key and the certificate (an existing key is kept)',
+         'The private key %s is an EC key' % ec_key),
+    ]
+    for extra, task, message in cases:
+        run = ansible.playbook('provision_facts.yml', env=org_env(provision_org), extra_vars=role_vars(provision_org, **extra))
+        assert run.rc != 0
+        assert run.status(ROLE + task) == 'failed', run.output
+        assert message in run.result(ROLE + task)['msg']
+        assert not (ansible.workdir / 'sfjwt').exists(), (extra, sorted((ansible.workdir / 'sfjwt').rglob('*')))
+    assert ec_key.read_bytes() == ec_key_bytes
+    assert provision_org.token_requests == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import fcntl
 import os
 import shutil
 import stat
@@ -22,6 +23,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _certificate as backend
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import CertificateError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
 
 NOW = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -441,3 +443,122 @@ def test_directory_problems_fail_before_writing(tmp_path):
         run(tmp_path, csr_path=str(tmp_path / 'afile' / 'req.csr'))
     assert str(exc.value).startswith('The directory of csr_path, %s, does not exist or is not a directory.' % (tmp_path / 'afile'))
     assert sorted(os.listdir(tmp_path)) == ['afile', 'dir.pem']
+
+
+# ---------------------------------------------------------------- create_directories
+
+def test_missing_directories_created_0700_only_by_a_real_run(tmp_path):
+    nested = tmp_path / 'a' / 'b'
+    paths = {'private_key_path': str(nested / 'key.pem'), 'certificate_path': str(tmp_path / 'c' / 'cert.pem'),
+             'csr_path': str(nested / 'req.csr'), 'create_directories': True}
+    result = run(tmp_path, check_mode=True, **paths)
+    assert result['changed'] and os.listdir(tmp_path) == []
+    old_umask = os.umask(0o022)
+    try:
+        result = run(tmp_path, **paths)
+    finally:
+        os.umask(old_umask)
+    assert result['changed']
+    for directory in (tmp_path / 'a', nested, tmp_path / 'c'):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700, directory
+    assert sorted(os.listdir(nested)) == ['key.pem', 'req.csr'] and os.listdir(tmp_path / 'c') == ['cert.pem']
+    assert stat.S_IMODE(os.stat(nested / 'key.pem').st_mode) == 0o600
+    for check_mode in (True, False):
+        assert not run(tmp_path, check_mode=check_mode, **paths)['changed']
+
+
+@pytest.mark.parametrize('make, passphrase, message', [
+    (lambda: ec.generate_private_key(ec.SECP256R1()), None, 'is an EC key'),
+    (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), 'wrong', 'is not encrypted, but a passphrase'),
+])
+def test_unusable_existing_key_creates_no_directory(tmp_path, make, passphrase, message):
+    key_path = tmp_path / 'existing.key'
+    key_path.write_bytes(backend.private_key_pem(make()))
+    with pytest.raises(CertificateError) as exc:
+        run(tmp_path, private_key_path=str(key_path), certificate_path=str(tmp_path / 'new' / 'cert.pem'),
+            csr_path=str(tmp_path / 'new' / 'sub' / 'req.csr'), private_key_passphrase=passphrase, create_directories=True)
+    assert message in str(exc.value)
+    assert os.listdir(tmp_path) == ['existing.key']
+
+
+def test_bad_options_create_no_directory(tmp_path):
+    with pytest.raises(CertificateError):
+        run(tmp_path, private_key_path=str(tmp_path / 'new' / 'key.pem'), certificate_path=str(tmp_path / 'new' / 'cert.pem'),
+            valid_days=0, create_directories=True)
+    assert os.listdir(tmp_path) == []
+
+
+def test_directory_that_cannot_be_created_fails_before_writing(tmp_path):
+    (tmp_path / 'afile').write_text('x')
+    with pytest.raises(CertificateError) as exc:
+        run(tmp_path, certificate_path=str(tmp_path / 'afile' / 'sub' / 'cert.pem'), create_directories=True)
+    assert str(exc.value) == ('The directory of certificate_path, %s, cannot be created: %s exists and is not a directory. '
+                              'Fix the path.' % (tmp_path / 'afile' / 'sub', tmp_path / 'afile'))
+    assert sorted(os.listdir(tmp_path)) == ['afile']
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root may write anywhere')
+def test_directory_in_an_unwritable_parent_fails_before_writing(tmp_path):
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    try:
+        with pytest.raises(CertificateError) as exc:
+            run(tmp_path, certificate_path=str(locked / 'sub' / 'cert.pem'), create_directories=True)
+    finally:
+        locked.chmod(0o700)
+    assert str(exc.value) == ('Cannot create the directory %s for certificate_path %s: the directory %s is not writable by '
+                              'this user. Use become, or choose a directory this user can write to.'
+                              % (locked / 'sub', locked / 'sub' / 'cert.pem', locked))
+    assert os.listdir(tmp_path) == ['locked'] and os.listdir(locked) == []
+
+
+# ---------------------------------------------------------------- temporary files of killed runs
+
+def temporary(directory, name, random_part, age=0):
+    path = directory / ('.%s.%s.tmp' % (name, random_part))
+    path.write_bytes(b'-----BEGIN ENCRYPTED PRIVATE KEY-----\npartial')
+    path.chmod(0o600)
+    if age:
+        when = os.stat(path).st_mtime - age
+        os.utime(path, (when, when))
+    return path
+
+
+def test_stale_temporary_files_removed_by_the_next_real_run_only(tmp_path):
+    run(tmp_path)
+    stale = temporary(tmp_path, 'key.pem', 'k1ll3d_a', age=3601)
+    stale_cert = temporary(tmp_path, 'cert.pem', 'k1ll3d_b', age=7200)
+    young = temporary(tmp_path, 'key.pem', 'y0ung__a', age=60)
+    not_ours = [temporary(tmp_path, 'key.pem', 'backup', age=7200), temporary(tmp_path, 'other.pem', 'k1ll3d_c', age=7200)]
+    assert not run(tmp_path, check_mode=True)['changed'] and stale.exists() and stale_cert.exists()
+    assert not run(tmp_path)['changed']  # leftovers are not managed state: removing them is no change
+    assert not stale.exists() and not stale_cert.exists()
+    assert young.exists() and all(path.exists() for path in not_ours)
+
+
+def test_stale_temporary_file_still_locked_by_its_writer_is_kept(tmp_path):
+    run(tmp_path)
+    held = temporary(tmp_path, 'key.pem', 'h3ld_by_', age=7200)
+    with open(held, 'rb') as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as a running write_file_atomic holds it
+        run(tmp_path)
+        assert held.exists()
+    run(tmp_path)
+    assert not held.exists()
+
+
+def test_in_flight_write_is_never_taken_for_a_leftover(tmp_path, monkeypatch):
+    target = tmp_path / 'key.pem'
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync_then_sweep(fd):
+        real_fsync(fd)
+        if not seen:  # the temporary file's fsync: the write is in flight
+            seen.append([name for name in os.listdir(tmp_path) if name.endswith('.tmp')])
+            seen.append(remove_stale_temp_files(str(target), max_age=0))
+
+    monkeypatch.setattr(os, 'fsync', fsync_then_sweep)
+    write_file_atomic(str(target), b'new content')
+    assert len(seen[0]) == 1 and seen[1] == []
+    assert target.read_bytes() == b'new content' and os.listdir(tmp_path) == ['key.pem']

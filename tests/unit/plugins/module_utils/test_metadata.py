@@ -136,6 +136,109 @@ def test_certificate_refused(certificate, kind):
         make_spec(certificate, certificate=value)
 
 
+# -- certificate validity --------------------------------------------------------------------------------
+
+NOW = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.fixture(scope='module')
+def signing_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem_valid_between(key, not_before, not_after):
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-validity')])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(not_before)
+            .not_valid_after(not_after).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def test_expired_certificate_is_refused_with_its_path_date_and_the_fix(certificate, signing_key):
+    expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=400), NOW - datetime.timedelta(days=35))
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, certificate=expired, certificate_source='/srv/sfjwt/server.crt', now=NOW)
+    assert str(excinfo.value) == (
+        'The certificate /srv/sfjwt/server.crt expired on 2030-04-27T12:00:00Z. Issue a new certificate for the same key '
+        '(sfjwt.salesforce.certificate with force=true, or ansible-playbook sfjwt.salesforce.rotate_certificate) and write '
+        'the metadata with it. Nothing was written.')
+
+
+def test_expired_certificate_given_as_content_is_named_as_the_option(certificate, signing_key):
+    expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW - datetime.timedelta(seconds=1))
+    body = ''.join(line for line in expired.splitlines() if not line.startswith('-----'))
+    for value in (expired, body):
+        with pytest.raises(md.MetadataError) as excinfo:
+            make_spec(certificate, certificate=value, now=NOW)
+        assert str(excinfo.value).startswith('The certificate given in the certificate option expired on 2030-06-01T11:59:59Z.')
+
+
+def test_certificate_expiring_this_very_second_is_refused_and_one_second_later_is_kept(certificate, signing_key):
+    pem = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW)
+    with pytest.raises(md.MetadataError):
+        make_spec(certificate, certificate=pem, now=NOW)
+    pem = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW + datetime.timedelta(seconds=1))
+    assert make_spec(certificate, certificate=pem, now=NOW).certificate_fingerprint
+
+
+def test_certificate_not_valid_yet_is_refused(certificate, signing_key):
+    future = pem_valid_between(signing_key, NOW + datetime.timedelta(days=2), NOW + datetime.timedelta(days=30))
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, certificate=future, certificate_source='/srv/sfjwt/server.crt', now=NOW)
+    message = str(excinfo.value)
+    assert message.startswith('The certificate /srv/sfjwt/server.crt is not valid before 2030-06-03T12:00:00Z; '
+                              'it is 2030-06-01T12:00:00Z on this host.')
+    assert 'force=true' in message and 'rotate_certificate' in message
+
+
+def test_certificate_from_a_host_a_little_ahead_is_accepted(certificate, signing_key):
+    ahead = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW, NOW + datetime.timedelta(days=30))
+    assert make_spec(certificate, certificate=ahead, now=NOW).certificate_fingerprint
+    too_far = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW + datetime.timedelta(seconds=1), NOW + datetime.timedelta(days=30))
+    with pytest.raises(md.MetadataError):
+        make_spec(certificate, certificate=too_far, now=NOW)
+
+
+def test_expired_certificate_fails_before_the_project_is_touched(certificate, signing_key, tmp_path):
+    expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=400), NOW - datetime.timedelta(days=35))
+    with pytest.raises(md.MetadataError):
+        md.plan_files(make_spec(certificate, certificate=expired), str(tmp_path / 'project'))
+    assert os.listdir(tmp_path) == []
+
+
+# -- validation without a certificate (validate_only) ----------------------------------------------------
+
+def test_spec_without_certificate_validates_the_rest_but_cannot_be_rendered(certificate):
+    spec = make_spec(certificate, certificate=None)
+    assert spec.certificate is None and spec.certificate_fingerprint is None
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.build_documents(spec)
+    assert 'No certificate' in str(excinfo.value)
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, certificate=None, consumer_key='ROLE KEY 0001')
+    assert '8 to 256 letters and digits' in str(excinfo.value)
+
+
+def test_check_project_reads_and_never_writes(tmp_path):
+    project = tmp_path / 'project'
+    md.check_project(str(project))
+    assert os.listdir(tmp_path) == []
+    project.write_text('a file')
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.check_project(str(project))
+    assert str(excinfo.value) == ('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
+                                  % project)
+    project.unlink()
+    project.mkdir()
+    (project / 'sfdx-project.json').write_text('{not json')
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.check_project(str(project))
+    assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
+    with pytest.raises(md.MetadataError):
+        md.check_project(str(tmp_path / 'other'), package_directory='../outside')
+    assert sorted(os.listdir(tmp_path)) == ['project'] and os.listdir(project) == ['sfdx-project.json']
+
+
 # -- documents -------------------------------------------------------------------------------------------
 
 def test_external_client_app_documents_field_by_field(certificate):
@@ -294,3 +397,22 @@ def test_gitignore_entry_added_once():
     first = md.update_gitignore(b'')
     assert md.update_gitignore(first) is None
     assert md.update_gitignore(b'**/extlClntAppGlobalOauthSets\n') is None
+
+
+def test_stale_temporary_files_of_killed_runs_are_removed_and_others_kept(certificate, tmp_path):
+    planned = md.plan_files(make_spec(certificate), str(tmp_path))
+    md.write_planned(planned)
+    glbl = next(item.path for item in planned if item.kind == md.ECA_GLOBAL_OAUTH)
+    directory = os.path.dirname(glbl)
+    name = os.path.basename(glbl)
+    stale, young = os.path.join(directory, '.%s.k1ll3d_x.tmp' % name), os.path.join(directory, '.%s.y0ung_xx.tmp' % name)
+    foreign = os.path.join(directory, '.%s.mine.tmp' % name)
+    for path in (stale, young, foreign):
+        with open(path, 'wb') as handle:
+            handle.write(b'<partial')
+    hour_ago = os.stat(stale).st_mtime - 3601
+    os.utime(stale, (hour_ago, hour_ago))
+    os.utime(foreign, (hour_ago, hour_ago))
+    md.remove_stale_temp_files_of(planned)
+    assert not os.path.exists(stale)
+    assert os.path.exists(young) and os.path.exists(foreign)
