@@ -12,12 +12,13 @@ options:
   consumer_key:
     description:
       - The Consumer Key (client ID) of the Connected App or External Client App that holds the certificate
-        of O(private_key_path). Sent as the C(iss) claim of the assertion.
+        of O(private_key_path). Sent as the C(iss) claim of the assertion. Must not contain whitespace.
       - Required to get a token. If not set, the environment variable E(SFJWT_CONSUMER_KEY) is used.
     type: str
   username:
     description:
       - The Salesforce username the token is issued for (the C(sub) claim), for example V(integration@acme.com).
+        Must not contain whitespace.
       - The user must be pre-authorized for the app (a profile or permission set of the app), or have approved it once.
       - Required to get a token. If not set, the environment variable E(SFJWT_USERNAME) is used.
     type: str

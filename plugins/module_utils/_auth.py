@@ -75,6 +75,9 @@ EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
 ASSERTION_LIFETIME = 180
 # Clock differences up to this many seconds are reported as "in agreement".
 CLOCK_TOLERANCE = 5
+# A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
+# seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
+RATE_LIMIT_BACKOFF = 300
 
 SESSION_FIELDS = ('access_token', 'instance_url', 'id', 'org_id', 'user_id', 'scope', 'token_type', 'issued_at')
 
@@ -83,24 +86,31 @@ class SalesforceAuthError(Exception):
     """A token could not be obtained. The message is for the user and never holds a secret.
 
     ``details`` holds machine-readable facts for results (status_code, salesforce_error,
-    salesforce_error_description) when Salesforce answered.
+    salesforce_error_description) when Salesforce answered. ``hold`` (seconds) marks a rate-limit refusal that
+    the token cache keeps for every later caller (see RATE_LIMIT_BACKOFF).
     """
 
-    def __init__(self, message, details=None, shareable=False):
+    def __init__(self, message, details=None, shareable=False, hold=None):
         super().__init__(message)
         self.message = message
         self.details = dict(details or {})
         self.shareable = shareable
+        self.hold = hold
 
     def cache_record(self):
-        """What concurrent waiters on the token cache get instead of asking again (only for answers from the server)."""
+        """What concurrent waiters on the token cache get instead of asking again (only for answers from the server).
+        Holds no secret: it is stored in the cache."""
         if not self.shareable:
             return None
-        return {'message': self.message, 'details': self.details}
+        record = {'message': self.message, 'details': self.details}
+        if self.hold:
+            record['hold'] = self.hold
+        return record
 
     @classmethod
-    def from_record(cls, record):
-        return cls(record.get('message') or 'The token request failed.', details=record.get('details'))
+    def from_record(cls, record, note=''):
+        message = record.get('message') or 'The token request failed.'
+        return cls(message + note, details=record.get('details'))
 
 
 def missing_requirements():
@@ -239,6 +249,42 @@ def _require(options, name, what):
     return value.strip() if isinstance(value, str) else value
 
 
+def _whitespace_name(character):
+    if character == ' ':
+        return 'a space'
+    if character == '\t':
+        return 'a tab'
+    if character in '\r\n':
+        return 'a line break'
+    return 'whitespace (U+%04X)' % ord(character)
+
+
+# Why whitespace cannot belong in the value, and how to give it right.
+_NO_WHITESPACE = {
+    'consumer_key': 'A Consumer Key never contains whitespace: copy it again from the app\'s settings (Consumer Key and '
+                    'Secret), without spaces or line breaks.',
+    'username': 'A Salesforce username has the form of an e-mail address and never contains whitespace: give it without '
+                'spaces or line breaks.',
+}
+
+
+def _refuse_whitespace(name, value):
+    """Refuse a value with whitespace anywhere: Salesforce would only answer with a refusal that counts as a login."""
+    if not isinstance(value, str):
+        return
+    position = next((index for index, character in enumerate(value) if character.isspace()), None)
+    if position is None:
+        return
+    character = _whitespace_name(value[position])
+    if not value[:position]:
+        where = 'starts with %s' % character
+    elif not value[position:].strip():
+        where = 'ends with %s' % character
+    else:
+        where = 'contains %s (character %d)' % (character, position + 1)
+    raise SalesforceAuthError('%s %r %s. %s' % (name, value, where, _NO_WHITESPACE[name]))
+
+
 def _load_key(options):
     if options.private_key_path and options.private_key:
         raise SalesforceAuthError('Both private_key_path and private_key are set (check also %s and %s); give only one.'
@@ -279,6 +325,8 @@ def prepare(options):
                                   % (missing[0][0], missing[0][0]))
     consumer_key = _require(options, 'consumer_key', 'the Consumer Key of the Connected App or External Client App')
     username = _require(options, 'username', 'the Salesforce username the token is for')
+    for name in ('consumer_key', 'username'):
+        _refuse_whitespace(name, getattr(options, name))
     login_url = normalize_login_url(options.login_url)
     for name, minimum in (('timeout', 1), ('retries', 0), ('cache_ttl', 1)):
         value = getattr(options, name)
@@ -373,13 +421,13 @@ def parse_token_response(options, identity, response):
     raise _error_for(options, identity, response, body)
 
 
-def _fail(message, response, error=None, description=None):
+def _fail(message, response, error=None, description=None, hold=None):
     details = {'status_code': response.status_code}
     if error is not None:
         details['salesforce_error'] = error
     if description is not None:
         details['salesforce_error_description'] = description
-    return SalesforceAuthError(message, details=details, shareable=True)
+    return SalesforceAuthError(message, details=details, shareable=True, hold=hold)
 
 
 def _error_for(options, identity, response, body):
@@ -400,7 +448,7 @@ def _error_for(options, identity, response, body):
         description = _text(body[0].get('message') or body[0].get('error_description'))
     rate_text = ' '.join(filter(None, (error, description))) if body is not None else (response.text or '')[:2000]
     if 'login_rate_exceeded' in rate_text.lower():
-        return _fail(_rate_exceeded_message(options, identity), response, error, description)
+        return _fail(_rate_exceeded_message(options, identity), response, error, description, hold=RATE_LIMIT_BACKOFF)
     retried = retries_used(response)
     after = (' after %d %s' % (retried, 'retry' if retried == 1 else 'retries')) if retried else ''
     title = _html_title(response.text) if _looks_like_html(response) else None
@@ -410,7 +458,7 @@ def _error_for(options, identity, response, body):
     if status == 429:
         return _fail('Salesforce\'s token endpoint %s answered %s%s%s: too many requests. Wait a few minutes and try again; '
                      'keep the token cache on (cache=true) so tokens are reused.' % (where, _status_text(response), after, page),
-                     response, error, description)
+                     response, error, description, hold=RATE_LIMIT_BACKOFF)
     if status >= 500:
         return _fail('Salesforce\'s token endpoint %s answered %s%s%s. Salesforce may be down for maintenance or having an '
                      'incident (see https://status.salesforce.com); try again later, or raise retries.'
@@ -560,15 +608,31 @@ def _token_cache(options):
     return TokenCache(options.cache_dir, ttl=options.cache_ttl, lock_timeout=_lock_timeout(options))
 
 
+def _held_note(cache, key, record):
+    """What a remembered rate-limit refusal adds to its message: until when, and how to ask sooner."""
+    until = record.get('until')
+    if not isinstance(until, (int, float)):
+        return ''
+    seconds = max(1, int(round(until - cache.clock())))
+    return (' This refusal is remembered in the token cache until %s (%d more second%s): until then, tasks on this machine '
+            'that need a token for this user and app fail with this message without logging in again. To ask Salesforce '
+            'sooner, delete the cache entry %s, or set cache=false.'
+            % (_iso(until), seconds, '' if seconds == 1 else 's', cache.entry_path(key)))
+
+
 def get_session(options):
-    """A TokenSession for the options' identity: from the cache while fresh, else minted (once per identity at a time)."""
+    """A TokenSession for the options' identity: from the cache while fresh, else minted (once per identity at a time).
+
+    A rate-limit refusal is remembered for min(cache_ttl, RATE_LIMIT_BACKOFF) seconds: meanwhile every call for the
+    identity fails with it without asking Salesforce (unless cache=false)."""
     identity = prepare(options)
     if not options.cache:
         return request_token(options, identity)
+    cache = _token_cache(options)
     try:
-        entry, from_cache = _token_cache(options).get_or_mint(identity.cache_key, lambda: request_token(options, identity).to_cache())
+        entry, from_cache = cache.get_or_mint(identity.cache_key, lambda: request_token(options, identity).to_cache())
     except SharedFailure as exc:
-        raise SalesforceAuthError.from_record(exc.record) from None
+        raise SalesforceAuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
     except TokenCacheError as exc:
         raise SalesforceAuthError(str(exc)) from None
     return TokenSession.from_cache_entry(entry['session'], extra=entry.get('extra'), from_cache=from_cache, cache_key=identity.cache_key)

@@ -10,6 +10,7 @@ and failures translated into messages that name the host but never a credential.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import traceback
@@ -38,6 +39,9 @@ RETRY_METHODS = frozenset(('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 
 BACKOFF_FACTOR = 1.0
 # A Retry-After header is honoured, but never with a wait longer than this (seconds).
 RETRY_AFTER_MAX = 60
+# A request body at least this large that the server cuts off while it is being sent is probably over the size
+# Salesforce accepts (it answers 413 and closes the connection without reading the rest).
+LARGE_BODY_BYTES = 1024 * 1024
 
 
 class HttpError(Exception):
@@ -197,10 +201,81 @@ def _ssl_reason(cause):
     return text[:200] if text else type(cause).__name__
 
 
+def _frames(exc):
+    """(file name, function name) of each frame the exception passed through, outermost first."""
+    frames = []
+    trace = getattr(exc, '__traceback__', None)
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        frames.append((os.path.basename(code.co_filename), code.co_name))
+        trace = trace.tb_next
+    return frames
+
+
+_SENDING_FRAMES = (('client.py', 'send'), ('ssl.py', 'sendall'), ('ssl.py', 'send'), ('ssl.py', 'write'))
+
+
+def _broken_connection_frames(causes):
+    """The frames of each low-level connection failure among the causes (not certificate verification)."""
+    return [_frames(cause) for cause in causes
+            if isinstance(cause, (ConnectionError, ssl.SSLError)) and not isinstance(cause, ssl.SSLCertVerificationError)]
+
+
+def _during_handshake(causes):
+    return any(name == 'do_handshake' for frames in _broken_connection_frames(causes) for dummy, name in frames)
+
+
+def _broken_while_sending(causes):
+    """True when the connection broke while the request was being written, i.e. after the TLS handshake.
+
+    urllib3 wraps a failure of the handshake and one of sending the body in the same SSLError; only where the
+    underlying error was raised (ssl's do_handshake, or http.client's / ssl's send) tells them apart.
+    """
+    if _during_handshake(causes):
+        return False
+    return any(frame in _SENDING_FRAMES for frames in _broken_connection_frames(causes) for frame in frames)
+
+
+def request_body_size(exc):
+    """Bytes of the body of the request that failed (requests attaches the prepared request), or None."""
+    for cause in _causes(exc):
+        request = getattr(cause, 'request', None)
+        headers = getattr(request, 'headers', None)
+        if request is None or headers is None:
+            continue
+        length = str(headers.get('Content-Length') or '')
+        if length.isdigit():
+            return int(length)
+        body = getattr(request, 'body', None)
+        if isinstance(body, str):
+            return len(body.encode('utf-8'))
+        if isinstance(body, (bytes, bytearray)):
+            return len(body)
+    return None
+
+
+def _size_text(size):
+    if size >= 1024 * 1024:
+        return '%d bytes, %.1f MiB' % (size, size / (1024.0 * 1024))
+    return '%d bytes' % size
+
+
+def _too_large_hint(size):
+    return ('The body is probably too large for Salesforce, which refuses a request over its size limit with HTTP 413 '
+            '(Request Entity Too Large) and closes the connection without reading the rest: send less data per request '
+            '(split the records over several calls; upload large files in parts).' if size >= LARGE_BODY_BYTES else
+            'A proxy, firewall or load balancer may be dropping connections; try again, or raise the retries option.')
+
+
 def describe_request_error(exc, url, timeout=None, retries=None):
     """A message for a failed request naming the host, what went wrong and what to do."""
     origin = url_origin(url)
     causes = list(_causes(exc))
+    body_size = request_body_size(exc)
+    if body_size and _broken_while_sending(causes):
+        # The handshake succeeded; the server (or a proxy) hung up while the body was on its way.
+        return ('The connection to %s was closed while the request body (%s) was being sent. %s'
+                % (origin, _size_text(body_size), _too_large_hint(body_size)))
     attempts = ''
     if retries:
         attempts = ' (after %d attempts)' % (retries + 1)
@@ -238,6 +313,12 @@ def describe_request_error(exc, url, timeout=None, retries=None):
         return ('The connection to %s was refused%s: nothing accepts connections on that port. Check the URL '
                 '(host and port) and any firewall or proxy in between.' % (origin, attempts))
     if has(ConnectionResetError) or has(BrokenPipeError) or named('RemoteDisconnected', 'ProtocolError', 'ChunkedEncodingError'):
+        if body_size and body_size >= LARGE_BODY_BYTES and not _during_handshake(causes):
+            # urllib3 ignores a connection reset while sending and fails when reading the answer instead.
+            return ('The connection to %s was reset or closed before a complete answer came%s; the request body was %s. '
+                    'If the server cut it off for its size, it is too large for Salesforce (HTTP 413 Request Entity Too '
+                    'Large): send less data per request. Otherwise a proxy, firewall or load balancer may be dropping '
+                    'connections; try again, or raise the retries option.' % (origin, attempts, _size_text(body_size)))
         return ('The connection to %s was reset or closed before a complete answer came%s. A proxy, firewall or '
                 'load balancer may be dropping connections; try again, or raise the retries option.' % (origin, attempts))
     if HAS_REQUESTS and has(requests.exceptions.InvalidURL):

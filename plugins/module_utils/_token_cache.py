@@ -16,6 +16,10 @@ Security: the directory is created 0700 and must belong to the current user and 
 group or others (an existing directory that is, is refused with the chmod that fixes it, rather than
 silently changed: it may be a directory the user did not mean to dedicate to tokens). Entries are 0600,
 written atomically; an entry that is not a private regular file of the current user is ignored and replaced.
+
+A refusal for rate limiting (LOGIN_RATE_EXCEEDED) is kept in the entry for a bounded back-off, and every
+caller gets it: asking again while Salesforce counts logins would only prolong the lockout. Other failures
+are shared only with the processes that waited for them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ ENTRY_VERSION = 1
 LOCK_POLL_INTERVAL = 0.05
 # An entry stored "in the future" by more than this (clock stepped back) is not trusted.
 FUTURE_TOLERANCE = 5
+# A held failure never keeps callers away longer than this (Salesforce's login rate limit clears within an hour).
+MAX_FAILURE_HOLD = 3600
 
 
 class TokenCacheError(Exception):
@@ -45,9 +51,10 @@ class TokenCacheError(Exception):
 
 
 class SharedFailure(Exception):
-    """Another process for the same identity just failed to get a token while this one waited for it.
+    """A stored failure for the identity: another process failed to get a token while this one waited for it,
+    or a failure held for a back-off period (its record has ``until``, the time the next request may be made).
 
-    ``record`` is what that process stored (see ``get_or_mint``); the caller turns it back into its own error.
+    ``record`` is what was stored (see ``get_or_mint``); the caller turns it back into its own error.
     """
 
     def __init__(self, record):
@@ -134,6 +141,20 @@ class TokenCache:
             return None
         return data
 
+    def held_failure(self, raw):
+        """The failure record of a raw entry while its back-off lasts, else None."""
+        failure = (raw or {}).get('failure')
+        if not isinstance(failure, dict):
+            return None
+        at, until = failure.get('at'), failure.get('until')
+        if not isinstance(at, (int, float)) or not isinstance(until, (int, float)):
+            return None
+        now = self.clock()
+        # A record stored "in the future" (clock stepped back) is not trusted to keep anyone waiting.
+        if at - FUTURE_TOLERANCE <= now < until <= at + MAX_FAILURE_HOLD:
+            return failure
+        return None
+
     def _fresh(self, entry):
         if not entry or not isinstance(entry.get('session'), dict) or not entry['session'].get('access_token'):
             return False
@@ -145,7 +166,9 @@ class TokenCache:
 
     def read(self, key):
         """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None."""
-        entry = self._read_raw(key)
+        return self._fresh_entry(self._read_raw(key))
+
+    def _fresh_entry(self, entry):
         if not self._fresh(entry):
             return None
         if not isinstance(entry.get('extra'), dict):
@@ -203,27 +226,43 @@ class TokenCache:
 
         If ``mint()`` raises an exception whose ``cache_record()`` method returns a dict (an answer or failure of
         the server, not a local problem), the record is stored so that processes which waited meanwhile raise
-        ``SharedFailure(record)`` instead of asking again. A later call always asks again.
+        ``SharedFailure(record)`` instead of asking again; a later call asks again. A record with ``hold``
+        (seconds, for rate limiting) is kept for min(hold, ttl, MAX_FAILURE_HOLD) seconds: until then every call raises
+        ``SharedFailure(record)``, the minting one included, with ``until`` (epoch seconds) in the record.
         """
         self.ensure_directory()
-        entry = self.read(key)
-        if entry is not None:
-            return entry, True
+        raw = self._read_raw(key)
+        if self._fresh(raw):
+            return self._fresh_entry(raw), True
+        held = self.held_failure(raw)
+        if held is not None:
+            raise SharedFailure(held)
         waiting_since = self.clock()
         with self.locked(key):
             raw = self._read_raw(key)
             if self._fresh(raw):
-                return self.read(key), True
+                return self._fresh_entry(raw), True
+            held = self.held_failure(raw)
+            if held is not None:
+                raise SharedFailure(held)
             failure = (raw or {}).get('failure')
-            if isinstance(failure, dict) and isinstance(failure.get('at'), (int, float)) and failure['at'] >= waiting_since:
+            if isinstance(failure, dict) and isinstance(failure.get('at'), (int, float)) and \
+                    waiting_since <= failure['at'] <= self.clock() + FUTURE_TOLERANCE:
                 raise SharedFailure(failure)
             try:
                 session = mint()
             except Exception as exc:
                 record = getattr(exc, 'cache_record', None)
                 record = record() if callable(record) else None
-                if isinstance(record, dict):
-                    self._write(key, {'failure': dict(record, at=self.clock())})
+                if not isinstance(record, dict):
+                    raise
+                failure = dict(record, at=self.clock())
+                hold = failure.pop('hold', None)
+                if isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold > 0:
+                    failure['until'] = failure['at'] + min(hold, self.ttl, MAX_FAILURE_HOLD)
+                self._write(key, {'failure': failure})
+                if 'until' in failure:
+                    raise SharedFailure(failure) from exc
                 raise
             entry = {'stored_at': self.clock(), 'session': session, 'extra': {}}
             self._write(key, entry)

@@ -337,12 +337,18 @@ def test_expired_assertion_reports_clock_skew(ansible, fake_org_app):
 
 @pytest.mark.parametrize('status', [400, 403])
 def test_login_rate_exceeded(ansible, fake_org_app, status):
+    """The refusal is remembered: the lookup after the module fails with it without logging in again."""
     fake_org_app.org.rate_limit_logins(True, status=status)
     run, messages = run_cases(ansible, fake_org_app, one_case(fake_org_app))
-    assert_messages(messages, {'case': (
+    assert_messages(messages, {'case': re.compile(re.escape(
         "Salesforce refused the login of %s: LOGIN_RATE_EXCEEDED, more than about 3,600 logins for this user within an hour. "
         "Tokens must be reused, not requested for every task or host. Keep the token cache on and use one cache_dir for all runs "
-        "on this machine. Other tools logging in as the same user count too. The limit clears within an hour." % fake_org_app.username)})
+        "on this machine. Other tools logging in as the same user count too. The limit clears within an hour. This refusal is "
+        "remembered in the token cache until " % fake_org_app.username) + r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ more seconds?\)' +
+        re.escape(": until then, tasks on this machine that need a token for this user and app fail with this message without "
+                  "logging in again. To ask Salesforce sooner, delete the cache entry ") + r'/\S+/[0-9a-f]{64}\.json' +
+        re.escape(", or set cache=false."))})
+    assert fake_org_app.org.token_requests_by(fake_org_app.username) == 1
 
 
 TRANSPORT_FAULTS = {

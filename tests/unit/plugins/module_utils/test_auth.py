@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import functools
 import json
 import os
 from urllib.parse import parse_qs
@@ -247,6 +248,33 @@ def test_required_options(tmp_path, key_path, missing, message):
     assert options.http.calls == []
 
 
+@pytest.mark.parametrize('name, value, problem', [
+    ('consumer_key', '3MVG9unitTe stConsumerKey', 'contains a space (character 12)'),
+    ('consumer_key', ' 3MVG9unitTestConsumerKey', 'starts with a space'),
+    ('consumer_key', '3MVG9unitTestConsumerKey\n', 'ends with a line break'),
+    ('consumer_key', '3MVG9unit\tTestConsumerKey', 'contains a tab (character 10)'),
+    ('consumer_key', '3MVG9unitTestConsumerKey\u00a0', 'ends with whitespace (U+00A0)'),
+    ('username', 'integration @acme.example', 'contains a space (character 12)'),
+    ('username', 'integration@acme.example ', 'ends with a space'),
+])
+def test_whitespace_in_consumer_key_or_username_is_refused_without_a_request(tmp_path, key_path, name, value, problem):
+    why = {'consumer_key': 'A Consumer Key never contains whitespace: copy it again from the app\'s settings (Consumer Key and '
+                           'Secret), without spaces or line breaks.',
+           'username': 'A Salesforce username has the form of an e-mail address and never contains whitespace: give it without '
+                       'spaces or line breaks.'}[name]
+    options = make_options(tmp_path, key_path, **{name: value})
+    assert error_message(options) == '%s %r %s. %s' % (name, value, problem, why)
+    assert options.http.calls == []
+    assert not (tmp_path / 'cache').exists()
+
+
+def test_real_consumer_key_characters_are_accepted(tmp_path, key_path):
+    consumer_key = '3MVG9_XwsRgC.abc_DEF.0123456789xyz'
+    options = make_options(tmp_path, key_path, consumer_key=consumer_key, cache=False)
+    _auth.get_session(options)
+    assert jwt.decode(options.http.calls[0]['data']['assertion'], options={'verify_signature': False})['iss'] == consumer_key
+
+
 def test_no_key(tmp_path):
     assert error_message(make_options(tmp_path)) == (
         'A private key is required: set private_key_path to the key file (or private_key to the PEM content), or the environment '
@@ -433,19 +461,117 @@ def test_other_refusals(tmp_path, key_path, description, message):
     assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == message
 
 
+RATE_EXCEEDED = ('Salesforce refused the login of integration@acme.example: LOGIN_RATE_EXCEEDED, more than about 3,600 logins '
+                 'for this user within an hour. Tokens must be reused, not requested for every task or host. Keep the token '
+                 'cache on and use one cache_dir for all runs on this machine. Other tools logging in as the same user count '
+                 'too. The limit clears within an hour.')
+
+
+NOW = 1_900_000_000.0
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The token cache's clock stands still, so the end of a back-off and the seconds left are exact."""
+    monkeypatch.setattr(_auth, 'TokenCache', functools.partial(_auth.TokenCache, clock=lambda: NOW))
+
+
+def held_failure(options):
+    """The failure record stored in the options' cache directory (the only entry), and the entry's path."""
+    entries = [name for name in os.listdir(options.cache_dir) if name.endswith('.json')]
+    assert len(entries) == 1
+    path = os.path.join(options.cache_dir, entries[0])
+    with open(path) as handle:
+        return json.load(handle)['failure'], path
+
+
+def held_note(until, path, seconds):
+    return (' This refusal is remembered in the token cache until %s (%d more seconds): until then, tasks on this machine that '
+            'need a token for this user and app fail with this message without logging in again. To ask Salesforce sooner, '
+            'delete the cache entry %s, or set cache=false.' % (_auth._iso(until), seconds, path))
+
+
 @pytest.mark.parametrize('status', [400, 403])
+@pytest.mark.usefixtures('frozen_clock')
 def test_login_rate_exceeded(tmp_path, key_path, status):
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'LOGIN_RATE_EXCEEDED', status=status),))
-    assert error_message(options) == (
-        'Salesforce refused the login of integration@acme.example: LOGIN_RATE_EXCEEDED, more than about 3,600 logins for this '
-        'user within an hour. Tokens must be reused, not requested for every task or host. Keep the token cache on and use one '
-        'cache_dir for all runs on this machine. Other tools logging in as the same user count too. The limit clears within an hour.')
+    message = error_message(options)
+    failure, path = held_failure(options)
+    assert (failure['at'], failure['until'], _auth.RATE_LIMIT_BACKOFF) == (NOW, NOW + 300, 300)
+    assert message == RATE_EXCEEDED + held_note(NOW + 300, path, 300)
+
+
+@pytest.mark.usefixtures('frozen_clock')
+def test_login_rate_exceeded_is_remembered_for_every_later_caller(tmp_path, key, key_path):
+    """Later tasks for the identity fail with the refusal without asking Salesforce, also with the key given otherwise."""
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'LOGIN_RATE_EXCEEDED'),))
+    first = error_message(options)
+    failure, path = held_failure(options)
+    # the record holds the message and Salesforce's answer, nothing secret, and is private like the tokens
+    assert failure == {'message': RATE_EXCEEDED, 'at': NOW, 'until': NOW + 300,
+                       'details': {'status_code': 400, 'salesforce_error': 'invalid_grant',
+                                   'salesforce_error_description': 'LOGIN_RATE_EXCEEDED'}}
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    later = make_options(tmp_path, private_key=pem(key).decode(), answers=(response(body=success_body()),))
+    for dummy in range(3):
+        with pytest.raises(SalesforceAuthError) as caught:
+            _auth.get_session(later)
+        assert caught.value.message == first
+        assert caught.value.details == failure['details']
+    assert later.http.calls == []
+    # as the message says, deleting the entry asks again
+    os.unlink(path)
+    assert _auth.get_session(later).access_token == TOKEN
+    assert len(later.http.calls) == 1
+
+
+@pytest.mark.usefixtures('frozen_clock')
+def test_remembered_refusal_expires(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'LOGIN_RATE_EXCEEDED'), response(body=success_body())))
+    error_message(options)
+    failure, path = held_failure(options)
+    with open(path, 'w') as handle:  # as if the back-off had passed
+        json.dump({'version': 1, 'failure': dict(failure, at=failure['at'] - 300, until=failure['at'])}, handle)
+    assert _auth.get_session(options).access_token == TOKEN
+    assert len(options.http.calls) == 2
+
+
+@pytest.mark.usefixtures('frozen_clock')
+def test_remembered_refusal_is_bounded_by_cache_ttl(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, cache_ttl=45, answers=(refusal('invalid_grant', 'LOGIN_RATE_EXCEEDED'),))
+    message = error_message(options)
+    failure, path = held_failure(options)
+    assert failure['until'] == NOW + 45
+    assert message == RATE_EXCEEDED + held_note(NOW + 45, path, 45)
 
 
 def test_login_rate_exceeded_in_rest_style_body_without_cache(tmp_path, key_path):
     answer = response(403, body=[{'errorCode': 'LOGIN_RATE_EXCEEDED', 'message': 'too many logins'}])
-    message = error_message(make_options(tmp_path, key_path, cache=False, answers=(answer,)))
-    assert 'The token cache is off (cache=false): turn it on. ' in message
+    options = make_options(tmp_path, key_path, cache=False, answers=(answer,))
+    message = error_message(options)
+    assert message.endswith('The token cache is off (cache=false): turn it on. Other tools logging in as the same user count '
+                            'too. The limit clears within an hour.')
+    # without the cache nothing is remembered: every call asks
+    assert error_message(options) == message
+    assert len(options.http.calls) == 2
+    assert not (tmp_path / 'cache').exists()
+
+
+@pytest.mark.parametrize('answer', [
+    refusal('unknown_error', 'retry your request', status=500),
+    response(503, text='<html><title>Maintenance</title></html>', content_type='text/html'),
+    refusal('invalid_client_id', 'client identifier invalid'),
+    refusal('invalid_grant', 'invalid assertion'),
+    refusal('invalid_grant', 'audience is invalid'),
+    requests.exceptions.ConnectTimeout('boom'),
+], ids=['500', '503 page', 'invalid_client_id', 'invalid assertion', 'audience', 'timeout'])
+def test_other_failures_are_not_remembered(tmp_path, key_path, answer):
+    """Outages pass and configuration errors get fixed within the run: the next task asks again."""
+    options = make_options(tmp_path, key_path, answers=(answer, response(body=success_body())))
+    message = error_message(options)
+    assert 'remembered' not in message
+    assert _auth.get_session(options).access_token == TOKEN
+    assert len(options.http.calls) == 2
 
 
 def test_maintenance_page_after_retries(tmp_path, key_path):
@@ -471,11 +597,18 @@ def test_server_error_with_json_body(tmp_path, key_path):
         'again later, or raise retries.')
 
 
+@pytest.mark.usefixtures('frozen_clock')
 def test_too_many_requests(tmp_path, key_path):
+    """429 is rate limiting too: remembered like LOGIN_RATE_EXCEEDED."""
     answer = response(429, text='slow down', content_type='text/plain', reason='Too Many Requests')
-    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+    options = make_options(tmp_path, key_path, answers=(answer, response(body=success_body())))
+    message = error_message(options)
+    failure, path = held_failure(options)
+    assert message == (
         'Salesforce\'s token endpoint https://login.salesforce.com answered HTTP 429 Too Many Requests: too many requests. Wait a '
-        'few minutes and try again; keep the token cache on (cache=true) so tokens are reused.')
+        'few minutes and try again; keep the token cache on (cache=true) so tokens are reused.' + held_note(NOW + 300, path, 300))
+    assert error_message(options) == message
+    assert len(options.http.calls) == 1
 
 
 def test_html_page_with_200(tmp_path, key_path):

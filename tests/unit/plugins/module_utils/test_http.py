@@ -7,12 +7,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
+import threading
 
 import pytest
 import requests
+import trustme
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, describe_request_error, url_origin
@@ -141,3 +145,144 @@ def test_retry_methods_can_be_limited():
     retry = _http.build_http_session(retry_methods=('GET', 'PUT')).get_adapter('https://x').max_retries
     assert retry.allowed_methods == frozenset(('GET', 'PUT'))
     assert 'POST' in _http.build_http_session().get_adapter('https://x').max_retries.allowed_methods
+
+
+# ---------------------------------------------------------------- a connection closed while the body is sent
+
+# Well above what the loopback socket buffers take in before the server has hung up.
+LARGE_BODY = 16 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def local_server(behaviour):
+    """A server on 127.0.0.1 for one test; yields (url, CA file). behaviour(raw socket, TLS context) serves a connection."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert('127.0.0.1').configure_cert(context)
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                raw, dummy = listener.accept()
+            except OSError:
+                continue
+            with raw:
+                try:
+                    behaviour(raw, context)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with ca.cert_pem.tempfile() as ca_path:
+            yield 'https://127.0.0.1:%d' % listener.getsockname()[1], ca_path
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def answer_413_and_close(raw, context):
+    """What Salesforce (and the fake org) do with a request over the size limit: answer 413 after the headers, hang up."""
+    connection = context.wrap_socket(raw, server_side=True)
+    received = b''
+    while b'\r\n\r\n' not in received:
+        received += connection.recv(65536)
+    body = b'[{"errorCode":"REQUEST_ENTITY_TOO_LARGE","message":"the request body is too large"}]'
+    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
+                       b'Connection: close\r\n\r\n%s' % (len(body), body))
+    connection.close()
+
+
+def not_tls(raw, context):  # pylint: disable=unused-argument
+    raw.recv(1024)
+    raw.sendall(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')
+
+
+def hang_up(raw, context):  # pylint: disable=unused-argument
+    raw.recv(16)  # the rest of the ClientHello is left unread: the close sends a reset in the middle of the handshake
+
+
+def test_body_cut_off_by_the_server_is_reported_with_its_size_not_as_a_handshake_failure():
+    with local_server(answer_413_and_close) as (url, ca_path):
+        session = _http.build_http_session(ca_path=ca_path, retries=2, timeout=10)
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'POST', url + '/services/data/v62.0/sobjects/Account', data=b'x' * LARGE_BODY,
+                       headers={'Content-Type': 'application/json'})
+    assert str(caught.value) == (
+        'The connection to %s was closed while the request body (16777216 bytes, 16.0 MiB) was being sent. The body is probably '
+        'too large for Salesforce, which refuses a request over its size limit with HTTP 413 (Request Entity Too Large) and '
+        'closes the connection without reading the rest: send less data per request (split the records over several calls; '
+        'upload large files in parts).' % url)
+
+
+def test_handshake_failure_with_a_large_body_is_still_a_handshake_failure():
+    with local_server(not_tls) as (url, ca_path):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=10)
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'POST', url + '/x', data=b'x' * LARGE_BODY)
+    assert str(caught.value) == (
+        'The TLS handshake with %s failed: wrong version number. Check that the URL is an https:// Salesforce endpoint and that '
+        'no proxy interferes with TLS.' % url)
+
+
+def test_reset_during_the_handshake_says_nothing_about_the_body():
+    with local_server(hang_up) as (url, ca_path):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=10)
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'POST', url + '/x', data=b'x' * LARGE_BODY)
+    assert str(caught.value) == (
+        'The connection to %s was reset or closed before a complete answer came. A proxy, firewall or load balancer may be '
+        'dropping connections; try again, or raise the retries option.' % url)
+
+
+def raised_in(filename, function, error):
+    """error, raised from a function named like the standard library's (the frames tell where a connection broke)."""
+    namespace = {}
+    exec(compile('def %s(error):\n    raise error\n' % function, filename, 'exec'), namespace)  # pylint: disable=exec-used
+    try:
+        namespace[function](error)
+    except type(error) as exc:
+        return exc
+    raise AssertionError('not raised')
+
+
+def failed_request(cause, body, outer=requests.exceptions.SSLError):
+    prepared = requests.Request('POST', URL, data=body).prepare()
+    return outer(MaxRetryError(None, '/services/oauth2/token', Urllib3SSLError(cause)), request=prepared)
+
+
+def test_small_body_cut_off_is_not_called_too_large():
+    cause = raised_in('/usr/lib/python3/ssl.py', 'sendall', ssl.SSLEOFError(8, 'EOF occurred in violation of protocol'))
+    assert describe_request_error(failed_request(cause, b'{"Name": "Acme"}'), URL, retries=3) == (
+        'The connection to https://acme.my.salesforce.com:8443 was closed while the request body (16 bytes) was being sent. '
+        'A proxy, firewall or load balancer may be dropping connections; try again, or raise the retries option.')
+
+
+def test_connection_reset_while_sending_over_plain_sockets():
+    cause = raised_in('/usr/lib/python3/http/client.py', 'send', ConnectionResetError(104, 'Connection reset by peer'))
+    error = failed_request(cause, 'é' * (LARGE_BODY // 2), outer=requests.exceptions.ConnectionError)
+    assert describe_request_error(error, URL).startswith(
+        'The connection to https://acme.my.salesforce.com:8443 was closed while the request body (16777216 bytes, 16.0 MiB) '
+        'was being sent. The body is probably too large for Salesforce')
+
+
+def test_reset_when_reading_the_answer_to_a_large_body_mentions_its_size():
+    """urllib3 ignores a reset while sending and fails reading the answer: the size is given as a possible cause."""
+    error = requests.exceptions.ConnectionError(ProtocolError('Connection aborted.', ConnectionResetError(104, 'reset')),
+                                                request=requests.Request('POST', URL, data=b'x' * LARGE_BODY).prepare())
+    assert describe_request_error(error, URL, retries=0) == (
+        'The connection to https://acme.my.salesforce.com:8443 was reset or closed before a complete answer came; the request '
+        'body was 16777216 bytes, 16.0 MiB. If the server cut it off for its size, it is too large for Salesforce (HTTP 413 '
+        'Request Entity Too Large): send less data per request. Otherwise a proxy, firewall or load balancer may be dropping '
+        'connections; try again, or raise the retries option.')
+
+
+def test_handshake_failure_is_told_apart_by_where_it_was_raised():
+    cause = raised_in('/usr/lib/python3/ssl.py', 'do_handshake', ssl.SSLEOFError(8, 'EOF occurred in violation of protocol'))
+    assert describe_request_error(failed_request(cause, b'x' * LARGE_BODY), URL).startswith(
+        'The TLS handshake with https://acme.my.salesforce.com:8443 failed: EOF occurred in violation of protocol')

@@ -8,10 +8,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import trustme
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
@@ -508,3 +512,56 @@ def test_query_answer_that_is_not_a_query_result():
     with pytest.raises(rest.RestError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert 'not a query result' in excinfo.value.msg
+
+
+# -- a body over Salesforce's size limit, against a local TLS server ----------------------------------------
+
+@pytest.fixture
+def refuses_large_bodies():
+    """An instance at https://127.0.0.1:<port> that answers 413 after the request headers and hangs up, as Salesforce
+    does with a body over its limit; yields (instance_url, CA file)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert('127.0.0.1').configure_cert(context)
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                raw, dummy = listener.accept()
+            except OSError:
+                continue
+            try:
+                with context.wrap_socket(raw, server_side=True) as connection:
+                    received = b''
+                    while b'\r\n\r\n' not in received:
+                        received += connection.recv(65536)
+                    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+            except OSError:
+                raw.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with ca.cert_pem.tempfile() as ca_path:
+        yield 'https://127.0.0.1:%d' % listener.getsockname()[1], ca_path
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_body_too_large_is_reported_as_such(refuses_large_bodies):
+    instance_url, ca_path = refuses_large_bodies
+    http = rest.build_rest_http_session(AuthOptions(ca_path=ca_path, retries=3, timeout=10))
+    client = rest.RestClient(rest.StaticCredentials(TOKEN, instance_url), http, api_version='62.0')
+    body = {'Name': 'Huge', 'Description': 'x' * (16 * 1024 * 1024)}
+    size = len(json.dumps(body))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('POST', 'sobjects/Account', body=body)
+    assert excinfo.value.msg == (
+        'The connection to %s was closed while the request body (%d bytes, 16.0 MiB) was being sent. The body is probably too '
+        'large for Salesforce, which refuses a request over its size limit with HTTP 413 (Request Entity Too Large) and closes '
+        'the connection without reading the rest: send less data per request (split the records over several calls; upload '
+        'large files in parts).' % (instance_url, size))
+    assert TOKEN not in excinfo.value.msg

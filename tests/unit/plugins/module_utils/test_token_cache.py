@@ -205,6 +205,95 @@ def test_failure_is_shared_only_with_those_who_waited(tmp_path):
     assert (from_cache, entry['session']) == (False, SESSION)
 
 
+class RateRefusal(Refusal):
+    def __init__(self, message, hold=300):
+        super().__init__(message)
+        self.hold = hold
+
+    def cache_record(self):
+        return dict(super().cache_record(), hold=self.hold)
+
+
+def stored(cache):
+    with open(cache.entry_path(KEY)) as handle:
+        return json.load(handle)
+
+
+def test_held_failure_is_shared_with_every_later_caller_until_it_expires(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), ttl=600, clock=clock)
+    # The caller that got the refusal gets it as stored, with the time the identity may be asked again.
+    with pytest.raises(SharedFailure) as caught:
+        cache.get_or_mint(KEY, raiser(RateRefusal('LOGIN_RATE_EXCEEDED')))
+    assert caught.value.record == {'message': 'LOGIN_RATE_EXCEEDED', 'details': {'status_code': 400},
+                                   'at': clock.now, 'until': clock.now + 300}
+    assert isinstance(caught.value.__cause__, RateRefusal)
+    assert stored(cache) == {'version': 1, 'failure': caught.value.record}
+    assert mode(cache.entry_path(KEY)) == 0o600
+    # Later callers (not only those who waited) get it without asking, until the back-off ends.
+    for elapsed in (1, 150, 299):
+        clock.now = caught.value.record['at'] + elapsed
+        with pytest.raises(SharedFailure) as again:
+            cache.get_or_mint(KEY, lambda: pytest.fail('must not ask while the refusal is held'))
+        assert again.value.record == caught.value.record
+    clock.now = caught.value.record['until']
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert (from_cache, entry['session']) == (False, SESSION)
+    assert 'failure' not in stored(cache)
+
+
+@pytest.mark.parametrize('ttl, hold, held', [(60, 300, 60), (600, 300, 300), (86400, 7200, _token_cache.MAX_FAILURE_HOLD)])
+def test_hold_is_bounded_by_the_ttl_and_an_hour(tmp_path, ttl, hold, held):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), ttl=ttl, clock=clock)
+    with pytest.raises(SharedFailure) as caught:
+        cache.get_or_mint(KEY, raiser(RateRefusal('LOGIN_RATE_EXCEEDED', hold=hold)))
+    assert caught.value.record['until'] == clock.now + held
+
+
+def test_held_failure_longer_than_an_hour_is_not_trusted(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    cache.ensure_directory()
+    with open(cache.entry_path(KEY), 'w') as handle:
+        json.dump({'version': 1, 'failure': {'message': 'x', 'at': clock.now, 'until': clock.now + 10 ** 9}}, handle)
+    os.chmod(cache.entry_path(KEY), 0o600)
+    clock.now += 1
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert not from_cache
+
+
+@pytest.mark.parametrize('hold', [0, None, -5, True, 'forever'])
+def test_failure_without_a_usable_hold_is_not_held(tmp_path, hold):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    with pytest.raises(RateRefusal):
+        cache.get_or_mint(KEY, raiser(RateRefusal('refused', hold=hold)))
+    assert 'until' not in stored(cache)['failure'] and 'hold' not in stored(cache)['failure']
+    clock.now += 1
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert not from_cache
+
+
+def test_held_failure_from_the_future_is_not_trusted(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    with pytest.raises(SharedFailure):
+        cache.get_or_mint(KEY, raiser(RateRefusal('LOGIN_RATE_EXCEEDED')))
+    clock.now -= 3600  # the clock was stepped back: the record cannot say how long is left
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert not from_cache
+
+
+def test_deleting_the_entry_clears_a_held_failure(tmp_path):
+    cache = TokenCache(str(tmp_path), clock=Clock())
+    with pytest.raises(SharedFailure):
+        cache.get_or_mint(KEY, raiser(RateRefusal('LOGIN_RATE_EXCEEDED')))
+    os.unlink(cache.entry_path(KEY))
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert not from_cache
+
+
 def test_local_failure_is_not_stored(tmp_path):
     cache = TokenCache(str(tmp_path), clock=Clock())
     with pytest.raises(RuntimeError):
