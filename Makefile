@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need into .venv/ (pinned versions).
-.PHONY: demo test sanity units integration lint docs clean
+.PHONY: demo test sanity units integration lint docs benchmark clean
 
 # The whole flow, offline: start the bundled fake org, provision, print the org's limits, stop.
 demo:
@@ -11,6 +11,10 @@ test:
 
 sanity units integration lint:
 	bash scripts/test.sh $@
+
+# Benchmarks against the manual procedure and community.crypto (not a test; see docs/performance.md).
+benchmark:
+	bash tests/benchmarks/run.sh
 
 # Render the collection documentation from the plugins' own DOCUMENTATION into build/docs.
 docs:

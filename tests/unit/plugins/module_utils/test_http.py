@@ -7,19 +7,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
-import threading
 
 import pytest
 import requests
-import trustme
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, describe_request_error, url_origin
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import answer_413_and_close, local_server
 
 URL = 'https://acme.my.salesforce.com:8443/services/oauth2/token?secret=never-shown'
 
@@ -151,51 +149,6 @@ def test_retry_methods_can_be_limited():
 
 # Well above what the loopback socket buffers take in before the server has hung up.
 LARGE_BODY = 16 * 1024 * 1024
-
-
-@contextlib.contextmanager
-def local_server(behaviour):
-    """A server on 127.0.0.1 for one test; yields (url, CA file). behaviour(raw socket, TLS context) serves a connection."""
-    ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert('127.0.0.1').configure_cert(context)
-    listener = socket.create_server(('127.0.0.1', 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                raw, dummy = listener.accept()
-            except OSError:
-                continue
-            with raw:
-                try:
-                    behaviour(raw, context)
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        with ca.cert_pem.tempfile() as ca_path:
-            yield 'https://127.0.0.1:%d' % listener.getsockname()[1], ca_path
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-
-
-def answer_413_and_close(raw, context):
-    """What Salesforce (and the fake org) do with a request over the size limit: answer 413 after the headers, hang up."""
-    connection = context.wrap_socket(raw, server_side=True)
-    received = b''
-    while b'\r\n\r\n' not in received:
-        received += connection.recv(65536)
-    body = b'[{"errorCode":"REQUEST_ENTITY_TOO_LARGE","message":"the request body is too large"}]'
-    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
-                       b'Connection: close\r\n\r\n%s' % (len(body), body))
-    connection.close()
 
 
 def not_tls(raw, context):  # pylint: disable=unused-argument

@@ -8,18 +8,15 @@
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import trustme
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import answer_413_and_close, local_server
 
 INSTANCE = 'https://acme.my.salesforce.com'
 TOKEN = '00Dxx0000001gPL!AQ-first-token'
@@ -518,37 +515,10 @@ def test_query_answer_that_is_not_a_query_result():
 
 @pytest.fixture
 def refuses_large_bodies():
-    """An instance at https://127.0.0.1:<port> that answers 413 after the request headers and hangs up, as Salesforce
-    does with a body over its limit; yields (instance_url, CA file)."""
-    ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert('127.0.0.1').configure_cert(context)
-    listener = socket.create_server(('127.0.0.1', 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                raw, dummy = listener.accept()
-            except OSError:
-                continue
-            try:
-                with context.wrap_socket(raw, server_side=True) as connection:
-                    received = b''
-                    while b'\r\n\r\n' not in received:
-                        received += connection.recv(65536)
-                    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
-            except OSError:
-                raw.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    with ca.cert_pem.tempfile() as ca_path:
-        yield 'https://127.0.0.1:%d' % listener.getsockname()[1], ca_path
-    stop.set()
-    thread.join(5)
-    listener.close()
+    """An instance that answers 413 after the request headers and hangs up, as Salesforce does with a body over its
+    limit; yields (instance_url, CA file)."""
+    with local_server(answer_413_and_close) as server:
+        yield server
 
 
 def test_body_too_large_is_reported_as_such(refuses_large_bodies):
