@@ -53,11 +53,6 @@ notes:
   - Failures explain what to do, for example the approval URL when the user has not approved the app,
     the audience and token host when the audience is refused, and the clock difference to Salesforce when
     the assertion is reported expired. The messages never contain a token, key or passphrase.
-  - When Salesforce refuses a login for rate limiting (C(LOGIN_RATE_EXCEEDED), or HTTP 429), the refusal is remembered in
-    the token cache for the smaller of O(cache_ttl) and 300 seconds. Until then every task that needs a token for that user
-    and app on this machine fails with the same message, without logging in again (each attempt would prolong the lockout);
-    the message says when the next login will be tried. To try sooner, delete the cache entry the message names, or set
-    O(cache=false). Other failures, such as outages or configuration errors, are not remembered.
 seealso:
   - module: sfjwt.salesforce.token
 '''

@@ -95,11 +95,6 @@ notes:
     C(requests) is installed on the target."
   - Tokens never appear in the result or in error messages; the result holds no secret unless the called resource returns one.
   - With O(access_token), api_version V(latest) is discovered at each call (there is no session cache to keep it in).
-  - When Salesforce refuses a login for rate limiting (C(LOGIN_RATE_EXCEEDED), or HTTP 429), the refusal is remembered in
-    the token cache for the smaller of O(cache_ttl) and 300 seconds. Until then every task that needs a token for that user
-    and app on this machine fails with the same message, without logging in again (each attempt would prolong the lockout);
-    the message says when the next login will be tried. To try sooner, delete the cache entry the message names, or set
-    O(cache=false). Other failures, such as outages or configuration errors, are not remembered.
   - A body larger than Salesforce accepts is refused with HTTP 413, and the connection is closed while the body is still
     being sent; the failure says so, with the size of the body.
 requirements:
