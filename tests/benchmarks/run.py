@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""sfjwt.salesforce benchmarks: one command, one table of ratios against baselines measured in the same run.
+
+    bash tests/benchmarks/run.sh [--repeat N] [--only 1,3] [--workdir DIR]      (`make benchmark`)
+
+run.sh prepares the pinned .venv/bench (ansible-core 2.19 plus the `ansible` package for community.crypto) and
+runs this file with it. The collection is built and installed as the integration tests do it, a fake org runs in
+its own process, and every playbook goes through the integration tests' ansible-playbook driver.
+What is measured and why: docs/performance.md. This is not a test: nothing here judges a duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parents[1]
+PLAYBOOKS = BENCH_DIR / 'playbooks'
+MANUAL_PROCEDURE = BENCH_DIR / 'manual_procedure.sh'
+sys.path.insert(0, str(REPO_ROOT / 'tests' / 'integration'))
+
+# The integration harness, reused: build + install as the tests do, and its ansible-playbook driver. It puts tests/ on sys.path.
+from conftest import CALLBACK_DIR, Ansible, build_and_install
+from fake_org import LOGIN_AUDIENCE
+from fake_org.pytest_plugin import DEFAULT_PERMISSION_SET, DEFAULT_USERNAME, generate_key_and_certificate, write_private_file
+
+from fake_org_process import FakeOrgProcess
+from machine import describe_machine
+
+CONSUMER_KEY = 'SFJWTBENCHMARKAPP0001'
+SHAPES = ((1, 1), (10, 10), (50, 20))      # benchmark 1: hosts x tasks
+MAX_FORKS = 50
+LOOP_ITEMS = 1000                          # benchmark 2
+LATENCIES = (0.0, 0.150)                   # benchmark 3, seconds added by the fake org to every request
+IDENTITIES, IDENTITY_FORKS, IDENTITY_LATENCY = 100, 50, 0.150   # benchmark 5
+ROUND_TRIPS_PER_IDENTITY = 2               # benchmark 5: the token request, then one API call
+
+# Added to the integration harness's environment: our timing callback next to its recorder, and the timing lookup.
+BENCH_ENV = {
+    'ANSIBLE_CALLBACK_PLUGINS': os.pathsep.join([str(CALLBACK_DIR), str(BENCH_DIR / 'callback_plugins')]),
+    'ANSIBLE_CALLBACKS_ENABLED': 'sfjwt_test_recorder,sfjwt_bench_timer',
+    'ANSIBLE_LOOKUP_PLUGINS': str(BENCH_DIR / 'lookup_plugins'),
+}
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class BenchmarkError(Exception):
+    """A run did not do what the comparison assumes (a failed playbook, a wrong request count): no result."""
+
+
+@dataclass
+class Row:
+    number: int
+    measurement: str
+    ours: float
+    baseline: float
+    unit: str          # 'requests', 's' or 'ms'
+    runs: int
+
+    def cells(self) -> list:
+        return [str(self.number), self.measurement, _value(self.ours, self.unit), _value(self.baseline, self.unit),
+                _ratio(self.ours, self.baseline), str(self.runs)]
+
+
+@dataclass
+class Timed:
+    run: object        # conftest.PlaybookRun
+    wall: float        # seconds, the whole ansible-playbook process
+    timings: dict      # from the sfjwt_bench_timer callback
+
+    def task_seconds(self, name: str) -> float:
+        return sum(task['seconds'] for task in self.timings['tasks'] if task['name'] == name)
+
+    @property
+    def play_seconds(self) -> float:
+        return self.timings['play_seconds']
+
+
+@dataclass
+class Bench:
+    workdir: Path
+    collections: Path
+    org: FakeOrgProcess
+    key_path: Path
+    repeat: int = 1
+    notes: list = field(default_factory=list)
+    _dirs: int = 0
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def fresh_dir(self, name: str) -> Path:
+        self._dirs += 1
+        path = self.workdir / ('%s-%03d' % (name, self._dirs))
+        path.mkdir(parents=True)
+        return path
+
+    def playbook(self, name: str, *, env: dict | None = None, **kwargs) -> Timed:
+        """Run tests/benchmarks/playbooks/<name> (or a path) in a fresh directory, so with an empty token cache."""
+        ansible = Ansible(self.collections, self.fresh_dir('ansible'))
+        timings_file = ansible.workdir / 'timings.json'
+        run_env = dict(BENCH_ENV, SFJWT_BENCH_TIMINGS=str(timings_file), **(env or {}))
+        start = time.perf_counter()
+        run = ansible.playbook(str(PLAYBOOKS / name), env=run_env, **kwargs)
+        wall = time.perf_counter() - start
+        progress('  %s: %.1f s' % (Path(name).name, wall))
+        if run.rc != 0:
+            raise BenchmarkError('%s failed (exit status %d):\n%s' % (name, run.rc, run.output[-6000:]))
+        return Timed(run, wall, json.loads(timings_file.read_text()))
+
+    def identity_vars(self, with_username: bool = True) -> dict:
+        """The app and user as the benchmark playbooks' sf_* variables (the module tasks take them as options)."""
+        values = {'sf_url': self.org.url, 'sf_ca_path': self.org.ca_path, 'sf_consumer_key': CONSUMER_KEY,
+                  'sf_key_path': str(self.key_path)}
+        if with_username:
+            values['sf_username'] = DEFAULT_USERNAME
+        return values
+
+    def lookup_vars(self, **more) -> dict:
+        """The same identity as the lookup's sfjwt_* variables."""
+        values = {'sfjwt_consumer_key': CONSUMER_KEY, 'sfjwt_username': DEFAULT_USERNAME, 'sfjwt_private_key_path': str(self.key_path),
+                  'sfjwt_login_url': self.org.url, 'sfjwt_ca_path': self.org.ca_path}
+        values.update(more)
+        return values
+
+    def inventory(self, hosts: int, usernames=None) -> str:
+        """An INI inventory of local hosts; with usernames, each host gets its own sf_username."""
+        lines = ['[bench]']
+        for index in range(hosts):
+            line = 'bench-host-%03d ansible_connection=local' % (index + 1)
+            if usernames:
+                line += ' sf_username=%s' % usernames[index]
+            lines.append(line)
+        path = self.fresh_dir('inventory') / 'hosts.ini'
+        path.write_text('\n'.join(lines) + '\n')
+        return str(path)
+
+    def manual_procedure(self, runs: int = 1, parallel: int = 1) -> list:
+        """Run the openssl + curl script `runs` times (`parallel` at once); return each run's wall time in seconds."""
+        command = [str(MANUAL_PROCEDURE), CONSUMER_KEY, DEFAULT_USERNAME, LOGIN_AUDIENCE, str(self.key_path), self.org.url,
+                   self.org.ca_path]
+
+        def once(_index):
+            start = time.perf_counter()
+            process = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+            seconds = time.perf_counter() - start
+            if process.returncode != 0 or '"access_token"' not in process.stdout:
+                # A failure answer holds no token, so showing it is safe.
+                raise BenchmarkError('the manual procedure failed (exit status %d): %s %s'
+                                     % (process.returncode, process.stderr.strip(), process.stdout.strip()[:500]))
+            return seconds
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            walls = list(pool.map(once, range(runs)))
+        progress('  manual procedure x%d: %.1f s' % (runs, time.perf_counter() - start))
+        return walls
+
+    def expect_token_requests(self, expected: int, what: str) -> dict:
+        stats = self.org.stats()
+        if stats['token_requests'] != expected:
+            raise BenchmarkError('%s: expected %d token requests, the fake org counted %d' % (what, expected, stats['token_requests']))
+        return stats
+
+
+# -- the five measurements ------------------------------------------------------------------------------
+
+def token_requests(bench: Bench) -> list:
+    """1. Token requests of H hosts x T tasks using the lookup (cache on, cache off) against the manual procedure."""
+    rows = []
+    for hosts, tasks in SHAPES:
+        forks = min(hosts, MAX_FORKS)
+        inventory = bench.inventory(hosts)
+        playbook = _lookup_tasks_playbook(bench.fresh_dir('playbook') / 'lookup_tasks.yml', tasks)
+        counts = {}
+        for variant, options in (('cache on', {}), ('cache off', {'sfjwt_cache': False})):
+            bench.org.reset()
+            bench.playbook(playbook, inventory=inventory, forks=forks, extra_vars=bench.lookup_vars(**options))
+            counts[variant] = bench.org.token_requests()
+        bench.org.reset()
+        bench.manual_procedure(runs=hosts * tasks, parallel=forks)   # one script run per host and task
+        manual = bench.org.token_requests()
+        shape = '%d×%d (hosts×tasks, forks %d)' % (hosts, tasks, forks)
+        rows.append(Row(1, 'token requests, %s: lookup, cache on / manual procedure' % shape, counts['cache on'], manual, 'requests', 1))
+        rows.append(Row(1, 'token requests, %s: lookup, cache off / manual procedure' % shape, counts['cache off'], manual, 'requests', 1))
+    return rows
+
+
+def lookup_cost(bench: Bench) -> list:
+    """2. Median cost of a cached token lookup against ansible.builtin.env, both timed in each item of one loop."""
+    token_medians, env_medians = [], []
+    for _run in range(bench.repeat):
+        bench.org.reset()
+        timed = bench.playbook('lookup_loop.yml', extra_vars=bench.lookup_vars(loop_items=LOOP_ITEMS))
+        items = timed.run.result('Time both lookups for each item')['results']
+        if len(items) != LOOP_ITEMS:
+            raise BenchmarkError('the lookup loop ran %d items, not %d' % (len(items), LOOP_ITEMS))
+        bench.expect_token_requests(1, 'the lookup loop (every lookup after the first is a cache hit)')
+        token_medians.append(statistics.median(float(item['msg']['token']) for item in items))
+        env_medians.append(statistics.median(float(item['msg']['env']) for item in items))
+    return [Row(2, 'median time per call in a %s-item loop: cached token lookup / ansible.builtin.env lookup' % format(LOOP_ITEMS, ','),
+                statistics.median(token_medians) * 1000, statistics.median(env_medians) * 1000, 'ms', bench.repeat)]
+
+
+def first_token(bench: Bench) -> list:
+    """3. Time to the first token with an empty cache: the token module against the openssl + curl script."""
+    walls, tasks, scripts = ({latency: [] for latency in LATENCIES} for _variant in range(3))
+    pings = []
+    for _run in range(bench.repeat):   # everything interleaved, so all variants see the same machine state
+        for latency in LATENCIES:
+            bench.org.reset(latency)
+            timed = bench.playbook('first_token.yml', extra_vars=bench.identity_vars())
+            bench.expect_token_requests(1, 'the token module, cold')
+            walls[latency].append(timed.wall)
+            tasks[latency].append(timed.task_seconds('Get a token'))
+            bench.org.reset(latency)
+            scripts[latency].append(bench.manual_procedure()[0])
+        # Ansible's fixed cost of any module task: what the token task costs beyond it.
+        pings.append(bench.playbook('ping.yml').task_seconds('Ping'))
+    rows = []
+    for latency in LATENCIES:
+        label = 'first token, cold, fake org +%d ms: token module, ' % round(latency * 1000)
+        task, script = statistics.median(tasks[latency]), statistics.median(scripts[latency])
+        rows.append(Row(3, label + 'ansible-playbook wall / openssl + curl script', statistics.median(walls[latency]), script, 's',
+                        bench.repeat))
+        rows.append(Row(3, label + 'task alone / openssl + curl script', task, script, 's', bench.repeat))
+        if latency == 0:
+            rows.append(Row(3, label + 'task alone / ansible.builtin.ping task alone', task, statistics.median(pings), 's', bench.repeat))
+    return rows
+
+
+def certificate(bench: Bench) -> list:
+    """4. Key + CSR + self-signed certificate, first run and idempotent rerun: our one task against the community.crypto trio."""
+    variants = {'ours': 'certificate_sfjwt.yml', 'trio': 'certificate_community_crypto.yml'}
+    # community.crypto comes with the `ansible` package, in the benchmark venv's site-packages.
+    env = {'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'true'}
+    samples = {(variant, phase, clock): [] for variant in variants for phase in ('first', 'rerun') for clock in ('wall', 'tasks')}
+    for _run in range(bench.repeat):
+        for variant, playbook in variants.items():
+            cert_dir = bench.fresh_dir('certificate-%s' % variant)
+            for phase in ('first', 'rerun'):
+                timed = bench.playbook(playbook, env=env, extra_vars={'cert_dir': str(cert_dir)})
+                changed = [record['result'].get('changed') for record in timed.run.records]
+                if changed != [phase == 'first'] * len(changed):
+                    raise BenchmarkError('%s, %s run: expected every task %s, got changed=%s'
+                                         % (playbook, phase, 'changed' if phase == 'first' else 'unchanged', changed))
+                samples[(variant, phase, 'wall')].append(timed.wall)
+                samples[(variant, phase, 'tasks')].append(timed.play_seconds)
+    rows = []
+    for phase, phase_label in (('first', 'first run'), ('rerun', 'idempotent rerun')):
+        for clock, clock_label in (('wall', 'ansible-playbook wall'), ('tasks', 'tasks alone')):
+            rows.append(Row(4, 'certificate, %s, %s: sfjwt.salesforce.certificate / community.crypto trio' % (phase_label, clock_label),
+                            statistics.median(samples[('ours', phase, clock)]), statistics.median(samples[('trio', phase, clock)]),
+                            's', bench.repeat))
+    return rows
+
+
+def many_identities(bench: Bench) -> list:
+    """5. One identity per host, 100 hosts, forks 50, 150 ms latency: wall time against two round trips per fork batch."""
+    usernames = ['bench-%03d@example.com' % (index + 1) for index in range(IDENTITIES)]
+    bench.org.add_users(usernames, [DEFAULT_PERMISSION_SET])
+    inventory = bench.inventory(IDENTITIES, usernames)
+    floor = math.ceil(IDENTITIES / IDENTITY_FORKS) * ROUND_TRIPS_PER_IDENTITY * IDENTITY_LATENCY
+    walls, plays = [], []
+    for _run in range(bench.repeat):
+        bench.org.reset(IDENTITY_LATENCY)
+        timed = bench.playbook('identities.yml', inventory=inventory, forks=IDENTITY_FORKS, extra_vars=bench.identity_vars(with_username=False))
+        stats = bench.expect_token_requests(IDENTITIES, '%d identities' % IDENTITIES)
+        by_user = stats['token_requests_by_user']
+        if sorted(by_user) != usernames or set(by_user.values()) != {1}:
+            raise BenchmarkError('expected one token request per identity, got %s' % by_user)
+        if stats['requests'] != IDENTITIES * ROUND_TRIPS_PER_IDENTITY:
+            raise BenchmarkError('expected %d requests to the org, got %d' % (IDENTITIES * ROUND_TRIPS_PER_IDENTITY, stats['requests']))
+        walls.append(timed.wall)
+        plays.append(timed.play_seconds)
+    bench.notes.append('5: every run made exactly one token request per identity (%d) and %d requests to the org in all.'
+                       % (IDENTITIES, IDENTITIES * ROUND_TRIPS_PER_IDENTITY))
+    label = '%d identities (one per host), forks %d, fake org +%d ms: ' % (IDENTITIES, IDENTITY_FORKS, round(IDENTITY_LATENCY * 1000))
+    floor_label = 'floor (%d fork batches × %d round trips)' % (math.ceil(IDENTITIES / IDENTITY_FORKS), ROUND_TRIPS_PER_IDENTITY)
+    return [Row(5, label + 'ansible-playbook wall / ' + floor_label, statistics.median(walls), floor, 's', bench.repeat),
+            Row(5, label + 'task alone / ' + floor_label, statistics.median(plays), floor, 's', bench.repeat)]
+
+
+MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities}
+# Runs per timed measurement (medians are reported). Token counts (1) need one run; the lookup loop (2) is one run
+# whose median is already over 1,000 paired samples, and a run takes a minute.
+DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3}
+
+
+# -- the table ------------------------------------------------------------------------------------------
+
+def _lookup_tasks_playbook(path: Path, tasks: int) -> str:
+    """A play over all hosts with `tasks` tasks, each evaluating the token lookup once (a fresh worker per host and task)."""
+    play = {'name': 'Token lookup in %d tasks' % tasks, 'hosts': 'all', 'gather_facts': False,
+            'tasks': [{'name': 'Lookup %d' % number,
+                       'ansible.builtin.assert': {'that': "lookup('sfjwt.salesforce.token') | length > 0", 'quiet': True}}
+                      for number in range(1, tasks + 1)]}
+    path.write_text('---\n' + yaml.safe_dump([play], sort_keys=False))
+    return str(path)
+
+
+def _value(value: float, unit: str) -> str:
+    if unit == 'requests':
+        return '%d' % value
+    if unit == 'ms':
+        return '%.3f ms' % value
+    return '%.2f s' % value
+
+
+def _ratio(ours: float, baseline: float) -> str:
+    if not baseline:
+        return 'n/a'
+    ratio = ours / baseline
+    return ('%.3f×' if ratio < 0.1 else '%.2f×' if ratio < 10 else '%.1f×') % ratio
+
+
+def render_table(rows: list) -> str:
+    header = ['#', 'measurement: sfjwt.salesforce / baseline', 'sfjwt.salesforce', 'baseline', 'ratio', 'runs']
+    body = [row.cells() for row in rows]
+    widths = [max(len(line[column]) for line in [header] + body) for column in range(len(header))]
+    right = {2, 3, 4, 5}
+
+    def line(cells):
+        return '| ' + ' | '.join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)) + ' |'
+
+    rule = '|' + '|'.join('-' * (width + 1) + (':' if i in right else '-') for i, width in enumerate(widths)) + '|'
+    return '\n'.join([line(header), rule] + [line(cells) for cells in body])
+
+
+# -- main -----------------------------------------------------------------------------------------------
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Benchmark sfjwt.salesforce against the manual procedure and community.crypto.')
+    parser.add_argument('--repeat', type=int, help='runs per timed measurement; medians are reported (default: %s)'
+                        % ', '.join('%d for %d' % (runs, number) for number, runs in DEFAULT_RUNS.items()))
+    parser.add_argument('--only', default=','.join(str(number) for number in MEASUREMENTS),
+                        help='comma-separated measurement numbers to run (default: all, %(default)s)')
+    parser.add_argument('--workdir', type=Path, help='keep playbooks, inventories and files here (default: a temporary directory)')
+    args = parser.parse_args(argv)
+    try:
+        args.only = sorted({int(number) for number in args.only.split(',')})
+    except ValueError:
+        parser.error('--only takes measurement numbers separated by commas, e.g. 1,3')
+    unknown = [number for number in args.only if number not in MEASUREMENTS]
+    if unknown or (args.repeat is not None and args.repeat < 1):
+        parser.error('measurements are numbered 1 to %d and --repeat must be at least 1' % len(MEASUREMENTS))
+    return args
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()
+    if load_at_start[0] > (os.cpu_count() or 1):
+        progress('Note: the machine is busy (load average %.1f on %d cores); times will be noisy. The table header shows the load.'
+                 % (load_at_start[0], os.cpu_count() or 1))
+    progress('Building and installing the collection...')
+    collections = build_and_install(workdir / 'galaxy')
+    key_pem, cert_pem = generate_key_and_certificate('sfjwt-benchmark')
+    key_path = workdir / 'server.key'
+    write_private_file(key_path, key_pem)
+    with FakeOrgProcess(workdir / 'fake-org') as org:
+        org.add_app(CONSUMER_KEY, cert_pem.decode('ascii'), [DEFAULT_PERMISSION_SET])
+        bench = Bench(workdir=workdir, collections=collections, org=org, key_path=key_path)
+        rows = []
+        for number in args.only:
+            bench.repeat = args.repeat or DEFAULT_RUNS.get(number, 1)
+            progress('Measurement %d: %s' % (number, MEASUREMENTS[number].__doc__.split('. ', 1)[1]))
+            rows.extend(MEASUREMENTS[number](bench))
+    print(describe_machine(load_at_start))
+    print()
+    print(render_table(rows))
+    print()
+    print('ratio = sfjwt.salesforce / baseline (below 1: fewer requests or less time). Times are medians of the runs; '
+          'the fake org runs on the same machine.')
+    for note in bench.notes:
+        print(note)
+    print('Benchmark wall time: %.0f s.' % (time.perf_counter() - started))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            return run(args, args.workdir.resolve())
+        with tempfile.TemporaryDirectory(prefix='sfjwt-bench-') as workdir:
+            return run(args, Path(workdir))
+    except BenchmarkError as exc:
+        print('benchmark aborted: %s' % exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
