@@ -5,6 +5,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$root/scripts/venv.sh" tools)
 stage=$("$root/scripts/stage.sh")
 export ANSIBLE_COLLECTIONS_PATH=${stage%/ansible_collections/sfjwt/salesforce}
+# antsibull-docs runs ansible-doc, which must be the tools venv's.
+export PATH="$venv/bin:$PATH"
 trap 'rm -rf "$ANSIBLE_COLLECTIONS_PATH"' EXIT
 rm -rf "$root/build/docs"
 mkdir -p "$root/build/docs"
