@@ -97,16 +97,12 @@ _raw:
   elements: raw
 '''
 
-from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.module_utils.basic import missing_required_lib
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
-    SalesforceAuthError,
-    get_session,
-    missing_requirements,
-)
+# Standard library only until a token has to be minted: a cached token costs no import of requests or cryptography.
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, options_from_plugin, var_name
 
 display = Display()
@@ -118,8 +114,6 @@ class LookupModule(LookupBase):
         if terms:
             raise AnsibleLookupError('The sfjwt.salesforce.token lookup takes no positional terms; give options as keywords, '
                                      'for example lookup("sfjwt.salesforce.token", username="integration@acme.com").')
-        for library, dummy in missing_requirements():
-            raise AnsibleError(missing_required_lib(library))
         self.set_options(var_options=self._option_variables(variables), direct=kwargs)
         options = options_from_plugin(self, warn=display.warning)
         try:

@@ -8,52 +8,23 @@
 """The auth core: Salesforce OAuth 2.0 JWT Bearer Flow, shared by the token module, the token lookup
 and the rest module.
 
-Loads the key, builds and signs the assertion (PyJWT, RS256), POSTs it to <login_url>/services/oauth2/token,
-parses the answer, and turns every refusal into a message that says what happened and what to do.
-``get_session`` reuses tokens through the on-disk cache (see _token_cache) so that concurrent Ansible
-workers for one identity mint one token between them.
+This module validates the options, names the identity (user, app, token host, audience, key) and serves
+sessions from the on-disk token cache (see _token_cache), so that concurrent Ansible workers for one identity
+mint one token between them. It imports only the standard library: a cache hit must stay cheap in every worker
+process. Minting (key loading, signing with PyJWT, the POST with requests, every refusal turned into a message
+that says what to do) lives in _token_request, imported on a cache miss.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import html
-import json
 import os
-import re
-import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 from urllib.parse import quote, urlsplit
 
-try:
-    import jwt
-    HAS_PYJWT = True
-    PYJWT_IMPORT_ERROR = None
-except ImportError:
-    HAS_PYJWT = False
-    PYJWT_IMPORT_ERROR = traceback.format_exc()
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    RETRY_AFTER_MAX,
-    HttpError,
-    retries_used,
-    send,
-    url_origin,
-)
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-    KeyLoadError,
-    load_rsa_private_key,
-    public_key_fingerprint,
-)
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import env_var, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import RETRY_AFTER_MAX, env_var, var_name
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import (
     DEFAULT_LOCK_TIMEOUT,
     SharedFailure,
@@ -61,20 +32,12 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
     TokenCacheError,
     cache_key,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
-if HAS_CRYPTOGRAPHY:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-
-GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 TOKEN_PATH = '/services/oauth2/token'
 PRODUCTION_AUDIENCE = 'https://login.salesforce.com'
 SANDBOX_AUDIENCE = 'https://test.salesforce.com'
 EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
-# Salesforce documents exp as "within 3 minutes".
-ASSERTION_LIFETIME = 180
-# Clock differences up to this many seconds are reported as "in agreement".
-CLOCK_TOLERANCE = 5
 # A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
 # seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
 RATE_LIMIT_BACKOFF = 300
@@ -111,18 +74,6 @@ class SalesforceAuthError(Exception):
     def from_record(cls, record, note=''):
         message = record.get('message') or 'The token request failed.'
         return cls(message + note, details=record.get('details'))
-
-
-def missing_requirements():
-    """[(library, traceback)] of the Python libraries the auth core needs but cannot import."""
-    missing = []
-    if not HAS_CRYPTOGRAPHY:
-        missing.append(('cryptography', CRYPTOGRAPHY_IMPORT_ERROR))
-    if not HAS_PYJWT:
-        missing.append(('PyJWT', PYJWT_IMPORT_ERROR))
-    if not HAS_REQUESTS:
-        missing.append(('requests', REQUESTS_IMPORT_ERROR))
-    return missing
 
 
 # -- URLs and audience --------------------------------------------------------------------------------
@@ -225,16 +176,22 @@ def split_identity_url(identity_url):
 
 @dataclass
 class Identity:
-    """Validated options for one token request. Holds the key object: never log or return it."""
+    """Validated options for one token request. Holds the key's PEM and passphrase: never log or return it.
+
+    The key is parsed (and its RSA parameters checked, the costly part) only when a token is minted:
+    _token_request.load_key fills in ``key``.
+    """
 
     consumer_key: str
     username: str
     login_url: str
     audience: str
     audience_derived: bool
-    key: object = field(repr=False)
-    key_fingerprint: str
+    key_pem: bytes = field(repr=False)
+    key_passphrase: Optional[str] = field(repr=False)
+    key_source: str          # where the key came from, for messages: "the private key <path>" or "the private_key option"
     cache_key: str
+    key: object = field(default=None, repr=False)
 
     @property
     def token_url(self):
@@ -285,7 +242,8 @@ def _refuse_whitespace(name, value):
     raise SalesforceAuthError('%s %r %s. %s' % (name, value, where, _NO_WHITESPACE[name]))
 
 
-def _load_key(options):
+def _read_key(options):
+    """(PEM bytes, source): the key as given, not parsed yet."""
     if options.private_key_path and options.private_key:
         raise SalesforceAuthError('Both private_key_path and private_key are set (check also %s and %s); give only one.'
                                   % (env_var('private_key_path'), env_var('private_key')))
@@ -311,18 +269,23 @@ def _load_key(options):
         raise SalesforceAuthError('A private key is required: set private_key_path to the key file (or private_key to the '
                                   'PEM content), or the environment variable %s (%s).'
                                   % (env_var('private_key_path'), env_var('private_key')))
-    try:
-        return load_rsa_private_key(pem, options.private_key_passphrase, source=source)
-    except KeyLoadError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+    return (pem.encode('utf-8') if isinstance(pem, str) else pem), source
+
+
+def key_digest(pem, passphrase):
+    """Names the key in the cache key without parsing it: SHA-256 of the PEM (line endings and surrounding whitespace
+    normalized, so a key from its file and the same key pasted into a variable match) and of the passphrase, so that a
+    wrong passphrase never finds the entry a right one made. A changed key file changes the digest."""
+    digest = hashlib.sha256(b'sfjwt private key\0')
+    digest.update(pem.replace(b'\r\n', b'\n').strip())
+    digest.update(b'\0')
+    digest.update((passphrase or '').encode('utf-8'))
+    return digest.hexdigest()
 
 
 def prepare(options):
-    """Validate the options and load the key: everything that can fail before talking to Salesforce."""
-    missing = missing_requirements()
-    if missing:
-        raise SalesforceAuthError('The Python library %s is required on the host that runs this task (pip install %s).'
-                                  % (missing[0][0], missing[0][0]))
+    """Validate the options and read the key file: what can be checked cheaply, before the cache and Salesforce.
+    (The key itself is checked when a token is minted; see _token_request.load_key.)"""
     consumer_key = _require(options, 'consumer_key', 'the Consumer Key of the Connected App or External Client App')
     username = _require(options, 'username', 'the Salesforce username the token is for')
     for name in ('consumer_key', 'username'):
@@ -339,265 +302,19 @@ def prepare(options):
     audience_derived = not audience
     if audience_derived:
         audience = default_audience(login_url)
-    key = _load_key(options)
-    fingerprint = public_key_fingerprint(key)
+    pem, source = _read_key(options)
+    passphrase = options.private_key_passphrase
     return Identity(consumer_key=consumer_key, username=username, login_url=login_url, audience=audience,
-                    audience_derived=audience_derived, key=key, key_fingerprint=fingerprint,
-                    cache_key=cache_key(login_url, audience, consumer_key, username, fingerprint))
+                    audience_derived=audience_derived, key_pem=pem, key_passphrase=passphrase, key_source=source,
+                    cache_key=cache_key(login_url, audience, consumer_key, username, key_digest(pem, passphrase)))
 
 
-def build_assertion(identity, now=None, lifetime=ASSERTION_LIFETIME):
-    """The signed JWT: header alg RS256; claims iss, sub, aud, iat, exp (at most 180 s ahead)."""
-    issued = int(now if now is not None else time.time())
-    claims = {
-        'iss': identity.consumer_key,
-        'sub': identity.username,
-        'aud': identity.audience,
-        'iat': issued,
-        'exp': issued + min(int(lifetime), ASSERTION_LIFETIME),
-    }
-    token = jwt.encode(claims, identity.key, algorithm='RS256')
-    return token.decode('ascii') if isinstance(token, bytes) else token
-
-
-# -- the request --------------------------------------------------------------------------------------
-
-def request_token(options, identity, now=None):
-    """POST a fresh assertion and return a TokenSession (from_cache=False). Never consults the cache."""
-    assertion = build_assertion(identity, now=now)
-    try:
-        response = send(options.http, 'POST', identity.token_url,
-                        data={'grant_type': GRANT_TYPE, 'assertion': assertion},
-                        headers={'Accept': 'application/json'},
-                        allow_redirects=False)
-    except HttpError as exc:
-        raise SalesforceAuthError(str(exc), shareable=True) from None
-    return parse_token_response(options, identity, response)
-
-
-def _json_body(response):
-    text = response.text or ''
-    content_type = (response.headers.get('Content-Type') or '').lower()
-    if 'json' not in content_type and not text.lstrip().startswith(('{', '[')):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _html_title(text):
-    match = re.search(r'<title[^>]*>(.*?)</title>', text or '', re.IGNORECASE | re.DOTALL)
-    if not match:
-        return None
-    title = ' '.join(html.unescape(match.group(1)).split())
-    return title[:120] or None
-
-
-def _looks_like_html(response):
-    content_type = (response.headers.get('Content-Type') or '').lower()
-    head = (response.text or '')[:512].lstrip().lower()
-    return 'html' in content_type or head.startswith(('<!doctype html', '<html')) or '<html' in head
-
-
-def _status_text(response):
-    reason = (response.reason or '').strip()
-    return 'HTTP %d%s' % (response.status_code, (' ' + reason) if reason else '')
-
-
-def parse_token_response(options, identity, response):
-    """A TokenSession from a 200 answer, else SalesforceAuthError with the message for this answer."""
-    body = _json_body(response)
-    status = response.status_code
-    if isinstance(body, dict) and status == 200 and body.get('access_token'):
-        if not body.get('instance_url'):
-            raise SalesforceAuthError('%s answered with an access token but no instance_url; this is not a Salesforce token '
-                                      'endpoint as expected. Check login_url.' % identity.login_url, shareable=True)
-        org_id, user_id = split_identity_url(body.get('id'))
-        issued_at = body.get('issued_at')
-        return TokenSession(access_token=body['access_token'], instance_url=body['instance_url'].rstrip('/'), id=body.get('id'),
-                            org_id=org_id, user_id=user_id, scope=body.get('scope'), token_type=body.get('token_type'),
-                            issued_at=str(issued_at) if issued_at is not None else None)
-    raise _error_for(options, identity, response, body)
-
-
-def _fail(message, response, error=None, description=None, hold=None):
-    details = {'status_code': response.status_code}
-    if error is not None:
-        details['salesforce_error'] = error
-    if description is not None:
-        details['salesforce_error_description'] = description
-    return SalesforceAuthError(message, details=details, shareable=True, hold=hold)
-
-
-def _error_for(options, identity, response, body):
-    status = response.status_code
-    where = identity.login_url
-    if 300 <= status < 400:
-        location = response.headers.get('Location')
-        target = url_origin(location) if location and '://' in location else None
-        return _fail('%s answered the token request with a redirect (%s)%s. Set login_url to the host that answers '
-                     'directly%s.' % (where, _status_text(response), (' to %s' % target) if target else '',
-                                      (', probably %s' % target) if target else ''), response)
-    error = description = None
-    if isinstance(body, dict):
-        error = _text(body.get('error') or body.get('errorCode'))
-        description = _text(body.get('error_description') or body.get('message'))
-    elif isinstance(body, list) and body and isinstance(body[0], dict):
-        error = _text(body[0].get('errorCode') or body[0].get('error'))
-        description = _text(body[0].get('message') or body[0].get('error_description'))
-    rate_text = ' '.join(filter(None, (error, description))) if body is not None else (response.text or '')[:2000]
-    if 'login_rate_exceeded' in rate_text.lower():
-        return _fail(_rate_exceeded_message(options, identity), response, error, description, hold=RATE_LIMIT_BACKOFF)
-    retried = retries_used(response)
-    after = (' after %d %s' % (retried, 'retry' if retried == 1 else 'retries')) if retried else ''
-    title = _html_title(response.text) if _looks_like_html(response) else None
-    page = (', a page titled "%s"' % title) if title else (', an HTML page' if _looks_like_html(response) else '')
-    if error:
-        page = ' (%s%s)' % (error, (': %s' % description) if description else '')
-    if status == 429:
-        return _fail('Salesforce\'s token endpoint %s answered %s%s%s: too many requests. Wait a few minutes and try again; '
-                     'keep the token cache on (cache=true) so tokens are reused.' % (where, _status_text(response), after, page),
-                     response, error, description, hold=RATE_LIMIT_BACKOFF)
-    if status >= 500:
-        return _fail('Salesforce\'s token endpoint %s answered %s%s%s. Salesforce may be down for maintenance or having an '
-                     'incident (see https://status.salesforce.com); try again later, or raise retries.'
-                     % (where, _status_text(response), after, page), response, error, description)
-    if error:
-        return _fail(_salesforce_error_message(options, identity, response, error, description), response, error, description)
-    if _looks_like_html(response):
-        return _fail('%s answered the token request with %s%s, not Salesforce\'s JSON answer. login_url must be a Salesforce '
-                     'token host (https://login.salesforce.com, https://test.salesforce.com, your My Domain or Experience '
-                     'Cloud site), not a web page or proxy; during Salesforce maintenance this is a maintenance page, so '
-                     'try again later.' % (where, _status_text(response), page), response)
-    if body is None:
-        content_type = response.headers.get('Content-Type') or 'no content type'
-        return _fail('%s answered the token request with %s and a body that is not JSON (%s, %d bytes). Check that login_url '
-                     'is a Salesforce token host.' % (where, _status_text(response), content_type, len(response.content or b'')),
-                     response)
-    return _fail('%s answered the token request with %s and JSON without an access token or an error. Check that login_url '
-                 'is a Salesforce token host.' % (where, _status_text(response)), response)
-
-
-def _text(value):
-    if value is None:
-        return None
-    return str(value)[:500]
-
-
-def _rate_exceeded_message(options, identity):
-    cache_state = ('The token cache is off (cache=false): turn it on. ' if not options.cache else
-                   'Keep the token cache on and use one cache_dir for all runs on this machine. ')
-    return ('Salesforce refused the login of %s: LOGIN_RATE_EXCEEDED, more than about 3,600 logins for this user within '
-            'an hour. Tokens must be reused, not requested for every task or host. %sOther tools logging in as the same '
-            'user count too. The limit clears within an hour.' % (identity.username, cache_state))
-
-
-def _salesforce_error_message(options, identity, response, error, description):
-    code = (error or '').lower()
-    text = (description or '').lower()
-    said = '(%s%s)' % (error, (': %s' % description) if description else '')
-    user, key, where = identity.username, identity.consumer_key, identity.login_url
-    if code == 'invalid_client_id' or 'client identifier invalid' in text:
-        return ('Salesforce at %s does not know the consumer key %s %s. Check that consumer_key is the app\'s Consumer Key '
-                'and that login_url points at the org that has the app; a new app can take up to 10 minutes to become '
-                'usable.' % (where, key, said))
-    if code == 'invalid_app_access' or 'admin approved' in text:
-        return ('User %s may not use the app with consumer key %s %s. The app admits only admin-approved users: assign the '
-                'user a profile or permission set listed in the app\'s policies (Permitted Users: "Admin approved users are '
-                'pre-authorized").' % (user, key, said))
-    if 'approved this consumer' in text:
-        return ('User %s has not approved the app with consumer key %s %s. Either pre-authorize the user: in the app\'s '
-                'OAuth policies set Permitted Users to "Admin approved users are pre-authorized" and assign the user a '
-                'profile or permission set of the app; or approve the app once, logged in as %s, in a browser: %s '
-                '(redirect_uri must be the app\'s callback URL). The same error comes when the token host (%s) and the '
-                'audience (%s) are for different kinds of org (production or sandbox).'
-                % (user, key, said, user, approval_url(where, key), where, identity.audience))
-    if 'audience' in text:
-        source = 'derived from login_url' if identity.audience_derived else 'set by the audience option'
-        return ('Salesforce at %s rejected the audience %s %s (%s). The audience (aud claim) is not the token host: it is %s '
-                'for production and developer orgs, %s for sandboxes and %s for Experience Cloud sites, even when login_url '
-                'is a My Domain. Set the audience option accordingly.'
-                % (where, identity.audience, said, source, PRODUCTION_AUDIENCE, SANDBOX_AUDIENCE, EXPERIENCE_CLOUD_AUDIENCE))
-    if 'invalid assertion' in text:
-        return ('Salesforce could not verify the assertion for consumer key %s and user %s %s: the certificate uploaded to the '
-                'app ("Use digital signatures") does not belong to this private key. %sUpload the certificate made from this '
-                'key to the app, or use the key the uploaded certificate was made from.'
-                % (key, user, said, _certificate_hint(options, identity)))
-    if 'expired' in text:
-        return ('Salesforce rejected the assertion as expired %s. The assertion is valid for %d seconds by this machine\'s clock; %s'
-                % (said, ASSERTION_LIFETIME, _clock_skew_hint(response)))
-    if 'ip restricted' in text or 'ip restriction' in text:
-        return ('Salesforce refused the login of %s from this machine\'s IP address %s. Add the machine\'s public IP address '
-                'to the Login IP Ranges of the user\'s profile, or relax IP restrictions in the app\'s policies '
-                '(IP Relaxation).' % (user, said))
-    if 'inactive user' in text:
-        return 'User %s is inactive in the org at %s %s. Activate the user, or use another username.' % (user, where, said)
-    if 'inactive org' in text:
-        return ('The org at %s is inactive %s (an expired trial, or a locked or deleted org). Check that login_url points at '
-                'the right org.' % (where, said))
-    return ('Salesforce at %s refused the token request for user %s and consumer key %s with %s %s.'
-            % (where, user, key, _status_text(response), said))
-
-
-def _colon_hex(digest):
-    return ':'.join('%02X' % byte for byte in digest)
-
-
-def _certificate_hint(options, identity):
-    own = 'This key\'s public key SHA-256 fingerprint is %s. ' % identity.key_fingerprint
-    path = options.certificate_path
-    if not path:
-        return own
-    path = os.path.expanduser(path)
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
-        certificate = (x509.load_pem_x509_certificate(data) if b'-----BEGIN' in data else x509.load_der_x509_certificate(data))
-    except OSError as exc:
-        return '%sThe certificate_path %s could not be read (%s). ' % (own, path, exc.strerror or type(exc).__name__)
-    except ValueError:
-        return '%sThe certificate_path %s is not an X.509 certificate. ' % (own, path)
-    fingerprint = _colon_hex(certificate.fingerprint(hashes.SHA256()))
-    public_der = certificate.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if hashlib.sha256(public_der).hexdigest() == identity.key_fingerprint:
-        return ('The certificate %s (SHA-256 fingerprint %s) belongs to this key: that is the one to upload. '
-                % (path, fingerprint))
-    return ('The certificate %s (SHA-256 fingerprint %s) does not belong to this key either: make a new certificate from '
-            'this key (the sfjwt.salesforce.certificate module does). ' % (path, fingerprint))
-
-
-def _iso(timestamp):
+def iso_time(timestamp):
+    """UTC, to the second, as messages show times."""
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _clock_skew_hint(response, local_now=None):
-    local_now = time.time() if local_now is None else local_now
-    date_header = response.headers.get('Date')
-    server_now = None
-    if date_header:
-        try:
-            server_now = email.utils.parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError):
-            server_now = None
-    if server_now is None:
-        return ('Salesforce\'s answer carried no usable Date header to compare clocks with. Check that this machine\'s clock '
-                'is synchronized (NTP, chrony or systemd-timesyncd) and try again.')
-    skew = int(round(local_now - server_now))
-    times = '(local time %s, Salesforce\'s Date header %s)' % (_iso(local_now), _iso(server_now))
-    if abs(skew) <= CLOCK_TOLERANCE:
-        return ('this machine\'s clock agrees with Salesforce\'s within %d seconds %s, so the clock is not the cause. '
-                'Try again; if it persists, check for a proxy delaying requests by minutes.' % (abs(skew), times))
-    return ('this machine\'s clock is %d seconds %s Salesforce\'s %s. Synchronize this machine\'s clock (NTP, chrony or '
-            'systemd-timesyncd) and try again.' % (abs(skew), 'ahead of' if skew > 0 else 'behind', times))
-
-
 # -- the public API: sessions with the cache ---------------------------------------------------------
-
-def build_http_session(options):
-    """The configured requests.Session (retries, TLS verification, timeout) also used for REST calls."""
-    return options.http
-
 
 def _lock_timeout(options):
     # The lock holder may spend a full retry sequence (connect + read timeouts, capped Retry-After waits) minting.
@@ -606,6 +323,13 @@ def _lock_timeout(options):
 
 def _token_cache(options):
     return TokenCache(options.cache_dir, ttl=options.cache_ttl, lock_timeout=_lock_timeout(options))
+
+
+def _token_request():
+    """The minting half of the auth core, imported on a cache miss only: requests, cryptography and PyJWT take about
+    70 ms to import in each Ansible worker process, and checking an RSA key about 35 ms more; a cache hit needs neither."""
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils import _token_request as minting
+    return minting
 
 
 def _held_note(cache, key, record):
@@ -617,7 +341,7 @@ def _held_note(cache, key, record):
     return (' This refusal is remembered in the token cache until %s (%d more second%s): until then, tasks on this machine '
             'that need a token for this user and app fail with this message without logging in again. To ask Salesforce '
             'sooner, delete the cache entry %s, or set cache=false.'
-            % (_iso(until), seconds, '' if seconds == 1 else 's', cache.entry_path(key)))
+            % (iso_time(until), seconds, '' if seconds == 1 else 's', cache.entry_path(key)))
 
 
 def get_session(options):
@@ -627,10 +351,12 @@ def get_session(options):
     identity fails with it without asking Salesforce (unless cache=false)."""
     identity = prepare(options)
     if not options.cache:
-        return request_token(options, identity)
+        _token_request().load_key(identity)
+        return _token_request().request_token(options, identity)
     cache = _token_cache(options)
     try:
-        entry, from_cache = cache.get_or_mint(identity.cache_key, lambda: request_token(options, identity).to_cache())
+        entry, from_cache = cache.get_or_mint(identity.cache_key, lambda: _token_request().request_token(options, identity).to_cache(),
+                                              before_mint=lambda: _token_request().load_key(identity))
     except SharedFailure as exc:
         raise SalesforceAuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
     except TokenCacheError as exc:

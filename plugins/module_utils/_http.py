@@ -15,7 +15,9 @@ import socket
 import ssl
 import traceback
 import warnings
-from urllib.parse import urlsplit
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
 try:
     import requests
@@ -30,15 +32,11 @@ except ImportError:
     Retry = object
     requests = None
 
-DEFAULT_TIMEOUT = 30
-DEFAULT_RETRIES = 3
 # Salesforce answers 429/5xx (and 503 maintenance pages) during incidents: worth retrying.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # A JWT-bearer token POST is safe to repeat (each attempt just mints a session), so POST is retried too.
 RETRY_METHODS = frozenset(('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'))
 BACKOFF_FACTOR = 1.0
-# A Retry-After header is honoured, but never with a wait longer than this (seconds).
-RETRY_AFTER_MAX = 60
 # A request body at least this large that the server cuts off while it is being sent is probably over the size
 # Salesforce accepts (it answers 413 and closes the connection without reading the rest).
 LARGE_BODY_BYTES = 1024 * 1024
@@ -46,18 +44,6 @@ LARGE_BODY_BYTES = 1024 * 1024
 
 class HttpError(Exception):
     """A request could not be completed; the message is for the user and holds no credential."""
-
-
-def url_origin(url):
-    """'https://host[:port]' of a URL: what messages show of a URL (never a path, query or credential)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ''
-    if ':' in host:
-        host = '[%s]' % host
-    scheme = (parts.scheme or 'https').lower()
-    if parts.port and (scheme, parts.port) not in (('https', 443), ('http', 80)):
-        host = '%s:%d' % (host, parts.port)
-    return '%s://%s' % (scheme, host)
 
 
 class _SalesforceRetry(Retry):

@@ -20,14 +20,13 @@ from typing import Any, Callable, Optional
 
 from ansible.module_utils.common.parameters import env_fallback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    build_http_session,
-)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import DEFAULT_TTL
 
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
+DEFAULT_TIMEOUT = 30
+DEFAULT_RETRIES = 3
+# A Retry-After header is honoured, but never with a wait longer than this (seconds).
+RETRY_AFTER_MAX = 60
 ENV_PREFIX = 'SFJWT_'
 VARS_PREFIX = 'sfjwt_'
 
@@ -130,6 +129,8 @@ class AuthOptions:
     def http(self):
         """The configured requests.Session (retries, TLS verification, timeout), built once; for REST calls too."""
         if self._http is None:
+            # Imported on first use: requests is not needed when a cached token is all the caller wants.
+            from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import build_http_session
             self._http = build_http_session(validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.timeout,
                                             retries=self.retries, on_retry=self.warn)
         return self._http

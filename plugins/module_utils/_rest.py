@@ -23,8 +23,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
     HttpError,
     build_http_session,
     send,
-    url_origin,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
 try:
     from requests import Request

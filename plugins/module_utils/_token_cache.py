@@ -70,9 +70,9 @@ def default_cache_dir():
     return os.path.join(base, CACHE_DIR_NAME)
 
 
-def cache_key(token_host, audience, consumer_key, username, key_fingerprint):
+def cache_key(token_host, audience, consumer_key, username, key_digest):
     """The entry name for one identity: a hash, so the directory listing reveals no user or app."""
-    material = json.dumps([token_host, audience, consumer_key, username, key_fingerprint], separators=(',', ':'))
+    material = json.dumps([token_host, audience, consumer_key, username, key_digest], separators=(',', ':'))
     return hashlib.sha256(material.encode('utf-8')).hexdigest()
 
 
@@ -221,8 +221,11 @@ class TokenCache:
 
     # -- the operations --------------------------------------------------------------------------------
 
-    def get_or_mint(self, key, mint):
+    def get_or_mint(self, key, mint, before_mint=None):
         """Return (entry, from_cache). ``mint()`` returns a session dict; it runs at most once at a time per key.
+
+        ``before_mint()``, if given, runs when no fresh entry is found, before the directory is created or a lock is
+        taken: a check of what ``mint()`` needs that raises, so that bad input leaves nothing behind.
 
         If ``mint()`` raises an exception whose ``cache_record()`` method returns a dict (an answer or failure of
         the server, not a local problem), the record is stored so that processes which waited meanwhile raise
@@ -230,11 +233,14 @@ class TokenCache:
         (seconds, for rate limiting) is kept for min(hold, ttl, MAX_FAILURE_HOLD) seconds: until then every call raises
         ``SharedFailure(record)``, the minting one included, with ``until`` (epoch seconds) in the record.
         """
-        self.ensure_directory()
+        # Reading first is safe: _read_raw accepts only a regular file of ours that no one else can read.
         raw = self._read_raw(key)
-        if self._fresh(raw):
+        fresh, held = self._fresh(raw), self.held_failure(raw)
+        if before_mint is not None and not fresh and held is None:
+            before_mint()
+        self.ensure_directory()
+        if fresh:
             return self._fresh_entry(raw), True
-        held = self.held_failure(raw)
         if held is not None:
             raise SharedFailure(held)
         waiting_since = self.clock()

@@ -162,12 +162,9 @@ salesforce_error_description:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
-    SalesforceAuthError,
-    get_session,
-    missing_requirements,
-)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import missing_requirements
 
 
 def main():

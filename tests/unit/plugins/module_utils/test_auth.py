@@ -12,6 +12,8 @@ import email.utils
 import functools
 import json
 import os
+import subprocess
+import sys
 from urllib.parse import parse_qs
 
 import jwt
@@ -23,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
@@ -180,7 +182,7 @@ def test_approval_url():
 
 def test_assertion_is_rs256_with_required_claims(tmp_path, key, key_path):
     identity = _auth.prepare(make_options(tmp_path, key_path, login_url='https://acme--uat.sandbox.my.salesforce.com'))
-    assertion = _auth.build_assertion(identity, now=1_900_000_000)
+    assertion = _token_request.build_assertion(identity, now=1_900_000_000)
     assert jwt.get_unverified_header(assertion)['alg'] == 'RS256'
     claims = jwt.decode(assertion, key.public_key(), algorithms=['RS256'], audience='https://test.salesforce.com',
                         options={'verify_exp': False, 'verify_iat': False})
@@ -190,9 +192,9 @@ def test_assertion_is_rs256_with_required_claims(tmp_path, key, key_path):
 
 def test_assertion_lifetime_never_exceeds_180_seconds(tmp_path, key_path):
     identity = _auth.prepare(make_options(tmp_path, key_path))
-    claims = jwt.decode(_auth.build_assertion(identity, now=1000, lifetime=3600), options={'verify_signature': False})
+    claims = jwt.decode(_token_request.build_assertion(identity, now=1000, lifetime=3600), options={'verify_signature': False})
     assert claims['exp'] - claims['iat'] == 180
-    claims = jwt.decode(_auth.build_assertion(identity, now=1000, lifetime=60), options={'verify_signature': False})
+    claims = jwt.decode(_token_request.build_assertion(identity, now=1000, lifetime=60), options={'verify_signature': False})
     assert claims['exp'] - claims['iat'] == 60
 
 
@@ -419,7 +421,7 @@ def test_invalid_assertion_with_foreign_certificate(tmp_path, other_key, key_pat
 ])
 def test_expired_reports_clock_skew(tmp_path, key_path, monkeypatch, server_offset, expected):
     local = 1_900_000_000
-    monkeypatch.setattr(_auth.time, 'time', lambda: local)
+    monkeypatch.setattr(_token_request.time, 'time', lambda: local)
     date = email.utils.formatdate(local + server_offset, usegmt=True)
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code', headers={'Date': date}),))
     server = datetime.datetime.fromtimestamp(local + server_offset, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -430,7 +432,7 @@ def test_expired_reports_clock_skew(tmp_path, key_path, monkeypatch, server_offs
 
 
 def test_expired_without_skew(tmp_path, key_path, monkeypatch):
-    monkeypatch.setattr(_auth.time, 'time', lambda: 1_900_000_000)
+    monkeypatch.setattr(_token_request.time, 'time', lambda: 1_900_000_000)
     date = email.utils.formatdate(1_900_000_001, usegmt=True)
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code', headers={'Date': date}),))
     assert 'this machine\'s clock agrees with Salesforce\'s within 1 seconds' in error_message(options)
@@ -488,7 +490,7 @@ def held_failure(options):
 def held_note(until, path, seconds):
     return (' This refusal is remembered in the token cache until %s (%d more seconds): until then, tasks on this machine that '
             'need a token for this user and app fail with this message without logging in again. To ask Salesforce sooner, '
-            'delete the cache entry %s, or set cache=false.' % (_auth._iso(until), seconds, path))
+            'delete the cache entry %s, or set cache=false.' % (_auth.iso_time(until), seconds, path))
 
 
 @pytest.mark.parametrize('status', [400, 403])
@@ -691,6 +693,66 @@ def test_identity_parts_make_separate_entries(tmp_path, key_path, other_key):
     assert len(keys) == 6
 
 
+def test_same_key_from_file_and_from_variable_share_the_entry(tmp_path, key_path, key):
+    """lookup('file') drops the trailing newline and Windows editors add CR: the same key still finds the same token."""
+    first = _auth.get_session(make_options(tmp_path, key_path))
+    for variant in (pem(key).decode().strip(), pem(key).decode().replace('\n', '\r\n') + '\n'):
+        options = make_options(tmp_path, private_key=variant)
+        session = _auth.get_session(options)
+        assert (session.from_cache, session.cache_key, options.http.calls) == (True, first.cache_key, [])
+
+
+def test_changed_key_file_is_a_new_identity(tmp_path, key_path, other_key):
+    first = _auth.get_session(make_options(tmp_path, key_path))
+    with open(key_path, 'wb') as handle:
+        handle.write(pem(other_key))
+    options = make_options(tmp_path, key_path)
+    session = _auth.get_session(options)
+    assert (session.from_cache, len(options.http.calls)) == (False, 1)
+    assert session.cache_key != first.cache_key
+
+
+def test_wrong_passphrase_never_finds_the_right_ones_entry(tmp_path, key):
+    key_file = tmp_path / 'encrypted.key'
+    key_file.write_bytes(pem(key, PASSPHRASE))
+    assert not _auth.get_session(make_options(tmp_path, str(key_file), private_key_passphrase=PASSPHRASE)).from_cache
+    options = make_options(tmp_path, str(key_file), private_key_passphrase='Not-The-Passphrase')
+    assert error_message(options) == ('the passphrase does not open the private key %s (wrong private_key_passphrase).' % key_file)
+    assert options.http.calls == []
+    options = make_options(tmp_path, str(key_file))
+    assert error_message(options) == ('the private key %s is encrypted and no passphrase was given. Set private_key_passphrase.'
+                                      % key_file)
+
+
+def test_bad_key_creates_no_cache_directory(tmp_path):
+    key_file = tmp_path / 'not-a-key.pem'
+    key_file.write_text('-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n')
+    options = make_options(tmp_path, str(key_file))
+    assert error_message(options) == ('the private key %s could not be read as a PEM private key (damaged or not a key).' % key_file)
+    assert (options.http.calls, (tmp_path / 'cache').exists()) == ([], False)
+
+
+def test_cache_hit_imports_no_third_party_library(tmp_path, key_path):
+    """A cache hit runs in every Ansible worker process that templates the lookup: it must not import requests,
+    cryptography or PyJWT (about 70 ms) or check the RSA key (about 35 ms). Checked in a fresh interpreter."""
+    options = make_options(tmp_path, key_path)
+    token = _auth.get_session(options).access_token
+    script = (
+        'import sys\n'
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _options\n'
+        'session = _auth.get_session(_options.AuthOptions(consumer_key=sys.argv[1], username=sys.argv[2], '
+        'private_key_path=sys.argv[3], cache_dir=sys.argv[4]))\n'
+        'heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("requests", "urllib3", "cryptography", "jwt")'
+        ' or name.endswith("._token_request"))\n'
+        'print(session.from_cache, session.access_token == sys.argv[5], heavy)\n'
+    )
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    result = subprocess.run([sys.executable, '-c', script, CONSUMER_KEY, USERNAME, key_path, str(tmp_path / 'cache'), token],
+                            capture_output=True, text=True, env=environment, check=False)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout == 'True True []\n'
+
+
 def test_cache_off_always_requests(tmp_path, key_path):
     options = make_options(tmp_path, key_path, cache=False)
     assert not _auth.get_session(options).from_cache
@@ -741,9 +803,9 @@ def test_http_error_is_shareable():
     assert str(SalesforceAuthError.from_record({'message': 'x', 'details': {'status_code': 503}})) == 'x'
 
 
-def test_build_http_session_is_the_options_session(tmp_path):
+def test_options_build_one_http_session_with_their_settings():
     options = AuthOptions(validate_certs=False, timeout=9, retries=1)
-    session = _auth.build_http_session(options)
+    session = options.http
     assert session is options.http
     assert (session.verify, session.default_timeout) == (False, 9)
     assert isinstance(HttpError('x'), Exception)
