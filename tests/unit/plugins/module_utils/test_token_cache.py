@@ -71,6 +71,23 @@ def test_modes_of_directory_entry_and_lock(tmp_path):
     assert sorted(os.listdir(cache.directory)) == [KEY + '.json', KEY + '.lock']
 
 
+def test_before_mint_runs_on_a_miss_before_anything_is_created(tmp_path):
+    cache = TokenCache(str(tmp_path / 'cache'))
+    calls = []
+
+    def refuse():
+        calls.append(os.path.exists(cache.directory))
+        raise ValueError('bad key')
+
+    with pytest.raises(ValueError, match='bad key'):
+        cache.get_or_mint(KEY, lambda: dict(SESSION), before_mint=refuse)
+    assert (calls, os.path.exists(cache.directory)) == ([False], False)
+    cache.get_or_mint(KEY, lambda: dict(SESSION), before_mint=lambda: calls.append('checked'))
+    assert calls == [False, 'checked']
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION), before_mint=refuse)
+    assert (entry['session'], from_cache, calls) == (SESSION, True, [False, 'checked'])
+
+
 def test_group_accessible_directory_is_refused_not_changed(tmp_path):
     directory = tmp_path / 'shared'
     directory.mkdir()
