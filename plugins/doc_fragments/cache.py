@@ -17,8 +17,8 @@ options:
         wait for each other, and only the first one requests a token.
       - Tokens are stored one file per identity, named by a SHA-256 hash of the token host, audience, consumer key,
         username and a SHA-256 digest of the private key (with its passphrase), as mode 0600 JSON files in a mode 0700
-        directory. A cached token is returned without parsing the key, so a cache hit costs well under a millisecond;
-        a changed key file or passphrase is a different identity.
+        directory. A cached token is returned without parsing the key or importing requests, cryptography or PyJWT
+        (which are needed only to request a new one); a changed key file or passphrase is a different identity.
       - A login refused for rate limiting (C(LOGIN_RATE_EXCEEDED), HTTP 429) is remembered for the shorter of
         O(cache_ttl) and 300 seconds; meanwhile tasks for that user and app fail with the same message without
         logging in again. Delete the cache entry named in the message, or set O(cache=false), to try sooner.

@@ -10,7 +10,7 @@ and the rest module.
 
 This module validates the options, names the identity (user, app, token host, audience, key) and serves
 sessions from the on-disk token cache (see _token_cache), so that concurrent Ansible workers for one identity
-mint one token between them. It imports only the standard library: a cache hit must stay cheap in every worker
+mint one token between them. It imports no third-party library: a cache hit must stay cheap in every worker
 process. Minting (key loading, signing with PyJWT, the POST with requests, every refusal turned into a message
 that says what to do) lives in _token_request, imported on a cache miss.
 """
@@ -41,6 +41,9 @@ EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
 # A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
 # seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
 RATE_LIMIT_BACKOFF = 300
+# PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
+# OpenSSL use for the PKCS#8 keys they encrypt, so a cache entry name is no cheaper to test guesses against.
+PASSPHRASE_ITERATIONS = 2048
 
 SESSION_FIELDS = ('access_token', 'instance_url', 'id', 'org_id', 'user_id', 'scope', 'token_type', 'issued_at')
 
@@ -116,10 +119,6 @@ def default_audience(login_url):
     if host == 'test.salesforce.com' or host.endswith('.sandbox.my.salesforce.com'):
         return SANDBOX_AUDIENCE
     return PRODUCTION_AUDIENCE
-
-
-def token_url(login_url):
-    return normalize_login_url(login_url) + TOKEN_PATH
 
 
 def approval_url(login_url, consumer_key, callback_url=None):
@@ -275,12 +274,16 @@ def _read_key(options):
 def key_digest(pem, passphrase):
     """Names the key in the cache key without parsing it: SHA-256 of the PEM (line endings and surrounding whitespace
     normalized, so a key from its file and the same key pasted into a variable match) and of the passphrase, so that a
-    wrong passphrase never finds the entry a right one made. A changed key file changes the digest."""
-    digest = hashlib.sha256(b'sfjwt private key\0')
-    digest.update(pem.replace(b'\r\n', b'\n').strip())
-    digest.update(b'\0')
-    digest.update((passphrase or '').encode('utf-8'))
-    return digest.hexdigest()
+    wrong passphrase never finds the entry a right one made. A changed key file changes the digest.
+
+    Cache entry names appear in messages: the passphrase goes in stretched (PBKDF2, salted by the key), so that testing
+    a guess against a name costs as much as testing it against the key file."""
+    key_hash = hashlib.sha256(b'sfjwt private key\0' + pem.replace(b'\r\n', b'\n').strip()).digest()
+    stretched = b''
+    if passphrase:
+        secret = passphrase if isinstance(passphrase, bytes) else passphrase.encode('utf-8')
+        stretched = hashlib.pbkdf2_hmac('sha256', secret, key_hash, PASSPHRASE_ITERATIONS)
+    return hashlib.sha256(key_hash + b'\0' + stretched).hexdigest()
 
 
 def prepare(options):

@@ -224,8 +224,8 @@ class TokenCache:
     def get_or_mint(self, key, mint, before_mint=None):
         """Return (entry, from_cache). ``mint()`` returns a session dict; it runs at most once at a time per key.
 
-        ``before_mint()``, if given, runs when no fresh entry is found, before the directory is created or a lock is
-        taken: a check of what ``mint()`` needs that raises, so that bad input leaves nothing behind.
+        ``before_mint()``, if given, runs when there is neither a fresh entry nor a held failure, before the directory is
+        created or a lock is taken: a check of what ``mint()`` needs that raises, so that bad input leaves nothing behind.
 
         If ``mint()`` raises an exception whose ``cache_record()`` method returns a dict (an answer or failure of
         the server, not a local problem), the record is stored so that processes which waited meanwhile raise

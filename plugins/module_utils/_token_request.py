@@ -30,6 +30,8 @@ except ImportError:
     HAS_PYJWT = False
     PYJWT_IMPORT_ERROR = traceback.format_exc()
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
@@ -83,10 +85,8 @@ def missing_requirements():
 def load_key(identity):
     """Parse and check the identity's private key once (an RSA key Salesforce accepts); returns it."""
     if identity.key is None:
-        missing = missing_requirements()
-        if missing:
-            raise SalesforceAuthError('The Python library %s is required on the host that runs this task (pip install %s).'
-                                      % (missing[0][0], missing[0][0]))
+        for library, dummy in missing_requirements():
+            raise SalesforceAuthError(missing_required_lib(library))
         try:
             identity.key = load_rsa_private_key(identity.key_pem, identity.key_passphrase, source=identity.key_source)
         except KeyLoadError as exc:

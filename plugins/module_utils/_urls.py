@@ -5,7 +5,7 @@
 
 # This module is private to this collection: its API may change without notice.
 
-"""What messages show of a URL. Standard library only: the token cache's fast path imports it."""
+"""What messages show of a URL. Standard library only: _auth, which serves cached tokens, imports it."""
 
 from __future__ import annotations
 

@@ -160,17 +160,14 @@ salesforce_error_description:
   sample: user hasn't approved this consumer
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import missing_requirements
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    for library, import_traceback in missing_requirements():
-        module.fail_json(msg=missing_required_lib(library), exception=import_traceback)
     options = options_from_module(module)
     try:
         session = get_session(options)

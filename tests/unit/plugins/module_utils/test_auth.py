@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
@@ -722,6 +724,32 @@ def test_wrong_passphrase_never_finds_the_right_ones_entry(tmp_path, key):
     options = make_options(tmp_path, str(key_file))
     assert error_message(options) == ('the private key %s is encrypted and no passphrase was given. Set private_key_passphrase.'
                                       % key_file)
+
+
+def test_passphrase_in_the_cache_key_is_stretched(monkeypatch, key, other_key):
+    """Entry names appear in messages: a passphrase guess must cost a PBKDF2 run salted by the key, as for the key file."""
+    calls = []
+    real = _auth.hashlib.pbkdf2_hmac
+    monkeypatch.setattr(_auth.hashlib, 'pbkdf2_hmac', lambda *args: calls.append(args) or real(*args))
+    encrypted = pem(key, PASSPHRASE)
+    digest = _auth.key_digest(encrypted, PASSPHRASE)
+    _auth.key_digest(pem(other_key, PASSPHRASE), PASSPHRASE)
+    assert [(name, secret, iterations) for name, secret, _salt, iterations in calls] == [('sha256', PASSPHRASE.encode(), 2048)] * 2
+    assert calls[0][2] != calls[1][2]
+    assert digest == _auth.key_digest(encrypted, PASSPHRASE.encode()) != _auth.key_digest(encrypted, PASSPHRASE + 'x')
+    calls.clear()
+    assert _auth.key_digest(encrypted, None) == _auth.key_digest(encrypted, '') != digest
+    assert calls == []
+
+
+def test_missing_library_is_reported_when_a_token_is_needed(tmp_path, key_path, monkeypatch):
+    options = make_options(tmp_path, key_path)
+    token = _auth.get_session(options).access_token
+    monkeypatch.setattr(_token_request, 'HAS_PYJWT', False)
+    assert _auth.get_session(options).access_token == token   # a cached token needs no PyJWT
+    options = make_options(tmp_path, key_path, cache=False)
+    assert error_message(options) == missing_required_lib('PyJWT')
+    assert options.http.calls == []
 
 
 def test_bad_key_creates_no_cache_directory(tmp_path):
