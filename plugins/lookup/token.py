@@ -101,7 +101,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-# Standard library only until a token has to be minted: a cached token costs no import of requests or cryptography.
+# No third-party import until a token has to be minted: a cached token costs no import of requests or cryptography.
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, options_from_plugin, var_name
 
