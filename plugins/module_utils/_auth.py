@@ -354,7 +354,6 @@ def get_session(options):
     identity fails with it without asking Salesforce (unless cache=false)."""
     identity = prepare(options)
     if not options.cache:
-        _token_request().load_key(identity)
         return _token_request().request_token(options, identity)
     cache = _token_cache(options)
     try:

@@ -213,29 +213,22 @@ def generate_consumer_key():
 # ---------------------------------------------------------------------------------------------- rendering
 
 def _element(tag, children):
-    """Build <tag xmlns=...> with child elements in the given order; None values are left out, bools lowercased."""
-    root = ET.Element(tag, {'xmlns': METADATA_NS})
-    for name, value in children:
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            for item in value:
-                ET.SubElement(root, name).text = _text(item)
-        elif isinstance(value, ET.Element):
-            root.append(value)
-        else:
-            ET.SubElement(root, name).text = _text(value)
-    return root
+    """A document root: <tag xmlns=...> with child elements (see _sub_element)."""
+    return _sub_element(tag, children, {'xmlns': METADATA_NS})
 
 
-def _sub_element(tag, children):
-    element = ET.Element(tag)
+def _sub_element(tag, children, attributes=None):
+    """Build <tag> with child elements in the given order; None values are left out, lists repeat the child,
+    elements are appended as they are, bools are lowercased."""
+    element = ET.Element(tag, attributes or {})
     for name, value in children:
         if value is None:
             continue
         if isinstance(value, (list, tuple)):
             for item in value:
                 ET.SubElement(element, name).text = _text(item)
+        elif isinstance(value, ET.Element):
+            element.append(value)
         else:
             ET.SubElement(element, name).text = _text(value)
     return element
