@@ -57,6 +57,7 @@ ECA_GLOBAL_OAUTH = 'ExtlClntAppGlobalOauthSettings'
 ECA_OAUTH_POLICIES = 'ExtlClntAppOauthConfigurablePolicies'
 ECA_POLICIES = 'ExtlClntAppConfigurablePolicies'
 CONNECTED_APP = 'ConnectedApp'
+PERMISSION_SET = 'PermissionSet'
 SOURCE_LAYOUT = {
     ECA: ('externalClientApps', '.eca-meta.xml'),
     ECA_OAUTH: ('extlClntAppOauthSettings', '.ecaOauth-meta.xml'),
@@ -64,6 +65,7 @@ SOURCE_LAYOUT = {
     ECA_OAUTH_POLICIES: ('extlClntAppOauthPolicies', '.ecaOauthPlcy-meta.xml'),
     ECA_POLICIES: ('extlClntAppPolicies', '.ecaPlcy-meta.xml'),
     CONNECTED_APP: ('connectedApps', '.connectedApp-meta.xml'),
+    PERMISSION_SET: ('permissionsets', '.permissionset-meta.xml'),
 }
 ECA_TYPES = (ECA, ECA_OAUTH, ECA_GLOBAL_OAUTH, ECA_OAUTH_POLICIES, ECA_POLICIES)
 # Files holding the consumer key (and, once retrieved, the consumer secret): never in source control.
@@ -82,6 +84,11 @@ CONNECTED_APP_SCOPES = ('Address', 'Api', 'Basic', 'Chatter', 'CustomApplication
                         'Full', 'OfflineAccess', 'OpenID', 'Phone', 'Profile', 'RefreshToken', 'Wave', 'Web')
 
 PEM_CERT_RE = re.compile(r'-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----', re.S)
+PEM_BEGIN = '-----BEGIN CERTIFICATE-----'
+PEM_END = '-----END CERTIFICATE-----'
+PEM_LINE_LENGTH = 64
+# Salesforce limits a permission set's description to 255 characters.
+MAX_PERMISSION_SET_DESCRIPTION = 255
 # How messages name a certificate given as content rather than as a path.
 CERTIFICATE_OPTION = 'given in the certificate option'
 # A certificate issued a moment ago on a host whose clock runs ahead is not refused as "not yet valid".
@@ -146,10 +153,10 @@ def validate_email(email):
     return email
 
 
-def certificate_body(certificate):
-    """Base64 body of a PEM certificate without BEGIN/END lines, on one line, as Salesforce metadata stores it.
+def certificate_der(certificate):
+    """DER bytes of a certificate given as PEM text or as its bare base64 body (as the certificate module returns it).
 
-    Accepts the PEM text or the bare base64 body (as the certificate module returns it).
+    Whitespace and line breaks anywhere in the base64 are ignored.
     """
     if not isinstance(certificate, str) or not certificate.strip():
         raise MetadataError('certificate is empty: give the PEM certificate (the certificate module returns it as '
@@ -171,21 +178,45 @@ def certificate_body(certificate):
         raise MetadataError('certificate is neither a PEM certificate nor its base64 body.') from None
     if not der:
         raise MetadataError('certificate is empty: give the PEM certificate or certificate_path.')
-    return body
+    return der
 
 
-def load_certificate_body(body):
-    """The X.509 certificate of a certificate body; fails when it is not one."""
+def certificate_body(certificate):
+    """Base64 body of a certificate (PEM or body) on one line, without BEGIN/END lines."""
+    return base64.b64encode(certificate_der(certificate)).decode('ascii')
+
+
+def pem_of_der(der):
+    """The canonical PEM of DER bytes: BEGIN line, base64 in 64-character lines, END line; no final line break.
+
+    Re-encoded from the DER, so the same certificate always gives the same text, whatever the input's whitespace.
+    """
+    body = base64.b64encode(der).decode('ascii')
+    lines = [body[i:i + PEM_LINE_LENGTH] for i in range(0, len(body), PEM_LINE_LENGTH)]
+    return '\n'.join([PEM_BEGIN] + lines + [PEM_END])
+
+
+def certificate_pem(certificate):
+    """The canonical PEM (see pem_of_der) of a certificate given as PEM or as its base64 body.
+
+    This is what the <certificate> element of the metadata holds: the Metadata API reference calls it
+    "the PEM-encoded certificate string", BEGIN/END lines included.
+    """
+    return pem_of_der(certificate_der(certificate))
+
+
+def load_certificate_der(der):
+    """The X.509 certificate of DER bytes; fails when they are not one."""
     try:
-        return x509.load_der_x509_certificate(base64.b64decode(body))
+        return x509.load_der_x509_certificate(der)
     except ValueError:
         raise MetadataError('certificate does not decode to an X.509 certificate: give the certificate written by '
                             'the certificate module.') from None
 
 
-def certificate_fingerprint(body):
-    """SHA-256 fingerprint (hex, colon-separated) of a certificate body; fails when it is not an X.509 certificate."""
-    return ':'.join('%02X' % b for b in load_certificate_body(body).fingerprint(hashes.SHA256()))
+def certificate_fingerprint(certificate):
+    """SHA-256 fingerprint (hex, colon-separated) of a certificate (PEM or body); fails when it is not X.509."""
+    return ':'.join('%02X' % b for b in load_certificate_der(certificate_der(certificate)).fingerprint(hashes.SHA256()))
 
 
 def check_certificate_validity(certificate, source=CERTIFICATE_OPTION, now=None):
@@ -241,7 +272,11 @@ def _text(value):
 
 
 def _indent(element, level=0):
-    """Pretty-print in place with four spaces, the Salesforce CLI's layout (ET.indent needs Python 3.9)."""
+    """Pretty-print in place with four spaces, the Salesforce CLI's layout (ET.indent needs Python 3.9).
+
+    Only the whitespace between elements is set: the text of an element without children (a PEM certificate
+    has line breaks) is never touched.
+    """
     pad = '\n' + '    ' * level
     children = list(element)
     if children:
@@ -266,24 +301,31 @@ class AppSpec:
     """Validated inputs for one app's metadata.
 
     certificate None validates everything else (the certificate is not known yet); such a spec cannot be rendered.
+    Once validated, certificate is the canonical PEM (certificate_pem), as the metadata holds it.
     certificate_source names the certificate in messages (its path); now is the time its validity is checked against.
+    create_permission_sets also writes a PermissionSet component for each of permission_sets, described by
+    permission_set_description (None: a default sentence naming the app; '': no description).
     """
 
     def __init__(self, name, label, contact_email, consumer_key, certificate, callback_url, permission_sets=(),
                  profiles=(), scopes=DEFAULT_SCOPES, description=None, ip_relaxation='enforce', api_version='62.0',
-                 external_client_app=True, connected_app=False, certificate_source=CERTIFICATE_OPTION, now=None):
+                 external_client_app=True, connected_app=False, certificate_source=CERTIFICATE_OPTION, now=None,
+                 create_permission_sets=False, permission_set_description=None):
         self.name = validate_api_name(name)
         self.label = label or name
         self.contact_email = validate_email(contact_email)
         self.consumer_key = validate_consumer_key(consumer_key)
         self.certificate = self.certificate_fingerprint = None
         if certificate is not None:
-            self.certificate = certificate_body(certificate)
-            loaded = load_certificate_body(self.certificate)
+            der = certificate_der(certificate)
+            loaded = load_certificate_der(der)
             check_certificate_validity(loaded, certificate_source, now)
+            self.certificate = pem_of_der(der)
             self.certificate_fingerprint = ':'.join('%02X' % b for b in loaded.fingerprint(hashes.SHA256()))
         self.callback_url = validate_callback_url(callback_url)
         self.permission_sets = [validate_api_name(p, 'permission set') for p in (permission_sets or [])]
+        self.create_permission_sets = bool(create_permission_sets)
+        self.permission_set_description = self._permission_set_description(permission_set_description)
         self.profiles = list(profiles or [])
         for profile in self.profiles:
             if not isinstance(profile, str) or not profile.strip():
@@ -312,13 +354,50 @@ class AppSpec:
             raise MetadataError('profiles apply only to the legacy Connected App (connected_app=true); an External '
                                 'Client App is pre-authorized through permission_sets.')
 
+    def _permission_set_description(self, description):
+        if not self.create_permission_sets:
+            if description is not None:
+                raise MetadataError('permission_set_description applies only with create_permission_sets=true.')
+            return None
+        if not self.permission_sets:
+            raise MetadataError('create_permission_sets=true needs the names of the permission sets to write: give them '
+                                'in permission_sets (for example [Ansible_Integration]), or set create_permission_sets=false.')
+        seen = {}
+        for permission_set in self.permission_sets:
+            if permission_set.lower() in seen:
+                raise MetadataError('permission_sets names the permission set %r twice (%r and %r; Salesforce API names '
+                                    'ignore case); give each once.'
+                                    % (permission_set, seen[permission_set.lower()], permission_set))
+            seen[permission_set.lower()] = permission_set
+        if description is None:
+            return ('Users assigned this permission set are pre-authorized for the app %s (OAuth JWT Bearer Flow). '
+                    'Written by sfjwt.salesforce.' % self.name)
+        if not isinstance(description, str):
+            raise MetadataError('permission_set_description must be a string.')
+        if len(description) > MAX_PERMISSION_SET_DESCRIPTION:
+            raise MetadataError('permission_set_description is %d characters long; Salesforce takes at most %d.'
+                                % (len(description), MAX_PERMISSION_SET_DESCRIPTION))
+        return description or None
+
     def types(self):
+        """The app's metadata types (one component each, named after the app); permission sets are not among them."""
         selected = []
         if self.external_client_app:
             selected.extend(ECA_TYPES)
         if self.connected_app:
             selected.append(CONNECTED_APP)
         return selected
+
+    def written_permission_sets(self):
+        """Names of the PermissionSet components to write, sorted; empty unless create_permission_sets."""
+        return sorted(self.permission_sets) if self.create_permission_sets else []
+
+    def components(self):
+        """{metadata type: sorted member names} of every component written, as the manifest lists them."""
+        found = dict((metadata_type, [self.name]) for metadata_type in self.types())
+        if self.written_permission_sets():
+            found[PERMISSION_SET] = self.written_permission_sets()
+        return found
 
 
 def build_documents(spec):
@@ -383,10 +462,31 @@ def build_documents(spec):
     return documents
 
 
+def permission_set_label(name):
+    """The label of a permission set written for an API name: underscores shown as spaces."""
+    return name.replace('_', ' ')
+
+
+def build_permission_sets(spec):
+    """{permission set name: XML bytes} of the PermissionSet components to write (none unless create_permission_sets).
+
+    Only the label and the description: deployed over an existing permission set of that name, the file can remove
+    what that set grants (the Metadata API reference: a permission set deploy must include all of the set's metadata).
+    """
+    documents = {}
+    for name in spec.written_permission_sets():
+        documents[name] = render(_element(PERMISSION_SET, [
+            ('description', spec.permission_set_description),
+            ('label', permission_set_label(name)),
+        ]))
+    return documents
+
+
 def build_package_xml(spec):
     types = []
-    for metadata_type in sorted(spec.types()):
-        types.append(_sub_element('types', [('members', spec.name), ('name', metadata_type)]))
+    components = spec.components()
+    for metadata_type in sorted(components):
+        types.append(_sub_element('types', [('members', sorted(components[metadata_type])), ('name', metadata_type)]))
     root = ET.Element('Package', {'xmlns': METADATA_NS})
     for element in types:
         root.append(element)
@@ -446,7 +546,11 @@ def update_gitignore(existing):
 
 
 def read_consumer_key(path):
-    """consumerKey of an existing settings file (ECA global OAuth settings or Connected App), or None."""
+    """consumerKey of an existing settings file (ECA global OAuth settings or Connected App), or None.
+
+    Only the consumerKey element is read: a file written with the certificate as a one-line base64 body (as versions
+    before the PEM form did) keeps its key, and is rewritten with the PEM on the next run.
+    """
     try:
         tree = ET.parse(path)
     except (OSError, ET.ParseError):
@@ -509,6 +613,11 @@ def check_project(project_dir, package_directory='force-app', manifest='manifest
     build_sfdx_project(_read(os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
 
 
+def permission_set_kind(name):
+    """The kind (key of the module's files result) of a permission set file."""
+    return '%s:%s' % (PERMISSION_SET, name)
+
+
 def plan_files(spec, project_dir, package_directory='force-app', manifest='manifest/package.xml', gitignore=True):
     """Every file to write, with its current content, in writing order (the manifest last)."""
     check_project(project_dir, package_directory, manifest, spec.api_version)
@@ -518,6 +627,9 @@ def plan_files(spec, project_dir, package_directory='force-app', manifest='manif
         mode = 0o600 if metadata_type in SENSITIVE_TYPES else 0o644
         planned.append(PlannedFile(component_path(project_dir, package_directory, metadata_type, spec.name),
                                    documents[metadata_type], mode, metadata_type))
+    for name, content in sorted(build_permission_sets(spec).items()):
+        planned.append(PlannedFile(component_path(project_dir, package_directory, PERMISSION_SET, name),
+                                   content, 0o644, permission_set_kind(name)))
     sfdx_path = os.path.join(project_dir, 'sfdx-project.json')
     sfdx_before = _read(sfdx_path)
     sfdx_content = build_sfdx_project(sfdx_before, package_directory, spec.api_version)

@@ -15,7 +15,15 @@ description:
     C(extlClntAppOauthSettings/<name>.ecaOauth-meta.xml) (scopes), C(extlClntAppGlobalOauthSets/<name>.ecaGlblOauth-meta.xml)
     (callback URL, consumer key, certificate), C(extlClntAppOauthPolicies/<name>.ecaOauthPlcy-meta.xml) (admin approved
     users are pre-authorized, through O(permission_sets)) and C(extlClntAppPolicies/<name>.ecaPlcy-meta.xml) (OAuth plugin on)."
-  - On request (O(connected_app=true)) the legacy Connected App, C(connectedApps/<name>.connectedApp-meta.xml).
+  - On request (O(connected_app=true)) the legacy Connected App, C(connectedApps/<name>.connectedApp-meta.xml), to update
+    a Connected App that already exists in the org; Salesforce no longer creates new ones (see O(connected_app)).
+  - "On request (O(create_permission_sets=true)) a permission set for each name in O(permission_sets),
+    C(permissionsets/<permission set>.permissionset-meta.xml), to be deployed with the app and assigned to the user of
+    the JWT Bearer Flow."
+  - The certificate is written in the C(<certificate>) element of the global OAuth settings (and of the Connected App)
+    as the whole PEM, the C(-----BEGIN CERTIFICATE-----) and C(-----END CERTIFICATE-----) lines included and the base64
+    in 64-character lines, as the Metadata API reference describes it ("the PEM-encoded certificate string").
+    The PEM is re-encoded from the certificate, so the text written is the same whatever line breaks the input had.
   - Also writes the manifest (O(manifest), C(package.xml)) and C(sfdx-project.json) when the project has none
     (an existing one is kept; the package directory is added to it when missing).
   - The global OAuth settings file holds the consumer key and must not be committed to source control; the module
@@ -72,7 +80,11 @@ options:
   certificate:
     description:
       - The certificate of the JWT signing key, in PEM or as its base64 body (RV(sfjwt.salesforce.certificate#module:certificate)
-        or RV(sfjwt.salesforce.certificate#module:certificate_body) of the certificate module).
+        or RV(sfjwt.salesforce.certificate#module:certificate_body) of the certificate module). Either way, the metadata
+        holds its canonical PEM, BEGIN/END lines included.
+      - A project written by an earlier version of this module, which wrote the one-line base64 body instead of the PEM,
+        keeps its consumer key; its files holding the certificate are rewritten once, with the PEM (the result then
+        reports V(changed=true)).
       - It must be valid now, neither expired nor valid only from a later date. To renew an expired one for the same key,
         run M(sfjwt.salesforce.certificate) with O(sfjwt.salesforce.certificate#module:force=true), or the
         C(sfjwt.salesforce.rotate_certificate) playbook.
@@ -100,9 +112,33 @@ options:
       - API names of the permission sets whose users are pre-authorized ("admin approved users are pre-authorized").
       - The user of the JWT Bearer Flow must be assigned one of them, or the token request fails with
         "user hasn't approved this consumer".
+      - They must exist in the org when the app is deployed; with O(create_permission_sets=true) the module writes them.
     type: list
     elements: str
     default: []
+  create_permission_sets:
+    description:
+      - Also write a C(PermissionSet) component for each name in O(permission_sets),
+        C(permissionsets/<permission set>.permissionset-meta.xml) in the package directory, and list them in the
+        manifest (type C(PermissionSet)), so that one deployment creates the app and the permission sets that pre-authorize
+        its users. Each file holds only a C(<label>) (the name, underscores shown as spaces) and a C(<description>)
+        (O(permission_set_description)); the permission set grants nothing else.
+      - Use names of permission sets dedicated to this app. The Metadata API reference says a permission set deploy must
+        include all of the set's metadata to avoid overwriting its content, so deploying these files over an existing
+        permission set of the same name can remove what it grants.
+      - Assigning the permission set to the user of the JWT Bearer Flow is still to do, after the deployment
+        (a C(PermissionSetAssignment) record, or Setup).
+      - Requires at least one name in O(permission_sets); names that differ only in case are refused.
+    type: bool
+    default: false
+  permission_set_description:
+    description:
+      - Description of the permission sets written with O(create_permission_sets=true), at most 255 characters.
+        An empty string leaves the description out.
+      - Defaults to a sentence saying that users assigned the permission set are pre-authorized for the app O(name)
+        and that sfjwt.salesforce wrote it.
+      - Only with O(create_permission_sets=true).
+    type: str
   profiles:
     description:
       - Profile names pre-authorized on the legacy Connected App (O(connected_app=true) only).
@@ -127,8 +163,13 @@ options:
     default: true
   connected_app:
     description:
-      - Also write a legacy Connected App. Salesforce restricts creating Connected Apps from Spring '26 on;
-        use it for orgs that still take them.
+      - Also write a legacy Connected App.
+      - "This can only update a Connected App that already exists in the org. Since Spring '26 Salesforce no longer
+        creates new Connected Apps (\"Connected App creation via APIs (including the Metadata API) is blocked in the
+        same way as the UI\", Salesforce Help 005228017): deploying the file of a Connected App the org does not have
+        fails. New integrations use the External Client App (O(external_client_app=true), the default)."
+      - The consumer key of an existing Connected App cannot be changed; set O(consumer_key) to its key
+        (or keep the file the module wrote when the app was created).
     type: bool
     default: false
   package_directory:
@@ -157,7 +198,9 @@ options:
 notes:
   - "Deploy with C(sf project deploy start --manifest manifest/package.xml --target-org <alias>) from O(project_dir).
     Deploying the global OAuth settings needs the org permission to access OAuth consumer secrets via the Metadata API."
-  - "Write a legacy Connected App only when the org still allows creating them."
+  - "Since Spring '26, Salesforce no longer creates Connected Apps, through the Metadata API or otherwise (Salesforce Help
+    005228017); O(connected_app=true) only serves to update a Connected App that already exists in the org."
+  - "Deployed permission sets (O(create_permission_sets=true)) still have to be assigned to the user of the JWT Bearer Flow."
 seealso:
   - module: sfjwt.salesforce.certificate
   - module: sfjwt.salesforce.token
@@ -180,19 +223,36 @@ EXAMPLES = r'''
     certificate: "{{ cert.certificate }}"
     permission_sets:
       - Ansible_Integration
+    create_permission_sets: true
   register: app
 
 - name: Tell what to deploy
   ansible.builtin.debug:
     msg: "cd {{ app.project_dir }} && {{ app.deploy_command }}"
 
-- name: Also a legacy Connected App, with a consumer key chosen here
+- name: Show the permission set files written with the app
+  ansible.builtin.debug:
+    var: app.permission_set_files
+
+- name: The same, with a description of one's own for the permission set
   sfjwt.salesforce.app_metadata:
     project_dir: sfjwt/project
     name: AnsibleIntegration
     contact_email: admin@example.com
-    consumer_key: 3MVGAnsibleIntegration0000000001
     certificate_path: sfjwt/server.crt
+    permission_sets:
+      - Ansible_Integration
+    create_permission_sets: true
+    permission_set_description: Integration user of the Ansible JWT Bearer Flow
+
+- name: Update the certificate of a Connected App that already exists in the org (Salesforce no longer creates them)
+  sfjwt.salesforce.app_metadata:
+    project_dir: sfjwt/project
+    name: LegacyIntegration
+    contact_email: admin@example.com
+    consumer_key: 3MVGLegacyIntegration00000000001
+    certificate_path: sfjwt/server.crt
+    external_client_app: false
     connected_app: true
     profiles:
       - System Administrator
@@ -205,12 +265,26 @@ project_dir:
   type: str
   sample: /home/me/sfjwt/project
 files:
-  description: Path of every file the module manages (whether or not it changed), by kind.
+  description:
+    - Path of every file the module manages (whether or not it changed), by kind.
+    - The kinds are the metadata types of the app (for example V(ExternalClientApplication), V(ConnectedApp)),
+      V(PermissionSet:<permission set>) for each permission set written (O(create_permission_sets=true)),
+      V(sfdx-project), V(gitignore) and V(package.xml).
   returned: success, unless O(validate_only=true)
   type: dict
   sample:
     ExternalClientApplication: /home/me/sfjwt/project/force-app/main/default/externalClientApps/AnsibleIntegration.eca-meta.xml
+    PermissionSet:Ansible_Integration: /home/me/sfjwt/project/force-app/main/default/permissionsets/Ansible_Integration.permissionset-meta.xml
     package.xml: /home/me/sfjwt/project/manifest/package.xml
+permission_set_files:
+  description:
+    - Paths of the permission set files the module manages, sorted by permission set name (also in RV(files)).
+    - Empty unless O(create_permission_sets=true).
+  returned: success, unless O(validate_only=true)
+  type: list
+  elements: str
+  sample:
+    - /home/me/sfjwt/project/force-app/main/default/permissionsets/Ansible_Integration.permissionset-meta.xml
 changed_files:
   description: Paths of the files written (or, in check mode, that would be written).
   returned: success, unless O(validate_only=true)
@@ -274,6 +348,8 @@ def _argument_spec():
         callback_url=dict(type='str', default='https://login.salesforce.com/services/oauth2/success'),
         scopes=dict(type='list', elements='str', default=list(metadata.DEFAULT_SCOPES)),
         permission_sets=dict(type='list', elements='str', default=[]),
+        create_permission_sets=dict(type='bool', default=False),
+        permission_set_description=dict(type='str'),
         profiles=dict(type='list', elements='str', default=[]),
         ip_relaxation=dict(type='str', default='enforce', choices=sorted(metadata.IP_RELAXATION)),
         api_version=dict(type='str', default='62.0'),
@@ -335,6 +411,8 @@ def main():
             description=params['description'], ip_relaxation=params['ip_relaxation'],
             api_version=params['api_version'], external_client_app=params['external_client_app'],
             connected_app=params['connected_app'], certificate_source=certificate_source,
+            create_permission_sets=params['create_permission_sets'],
+            permission_set_description=params['permission_set_description'],
         )
         if validate_only:
             metadata.check_project(project_dir, params['package_directory'], params['manifest'], spec.api_version)
@@ -364,6 +442,7 @@ def main():
         project_dir=project_dir,
         files=dict((item.kind, item.path) for item in planned),
         changed_files=[item.path for item in changed_items],
+        permission_set_files=[item.path for item in planned if item.kind.startswith(metadata.PERMISSION_SET + ':')],
         not_for_source_control=sensitive,
         consumer_key=consumer_key,
         consumer_key_source=source,

@@ -39,7 +39,8 @@ def certificate():
     fingerprint = ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode('ascii')
-    return {'pem': pem, 'body': body, 'fingerprint': fingerprint, 'key_pem': key_pem}
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {'pem': pem, 'body': body, 'fingerprint': fingerprint, 'key_pem': key_pem, 'der': der}
 
 
 def make_spec(cert, **overrides):
@@ -121,6 +122,27 @@ def test_certificate_from_pem_or_body(certificate):
     wrapped = '\n'.join(certificate['body'][i:i + 64] for i in range(0, len(certificate['body']), 64))
     assert md.certificate_body(wrapped) == certificate['body']
     assert make_spec(certificate).certificate_fingerprint == certificate['fingerprint']
+
+
+def canonical_pem(cert):
+    """What the metadata holds: cryptography's own PEM without its final line break."""
+    return cert['pem'].rstrip('\n')
+
+
+def test_certificate_pem_is_canonical_whatever_the_input(certificate):
+    body = certificate['body']
+    messy = '\r\n'.join(body[i:i + 50] for i in range(0, len(body), 50))
+    inputs = [certificate['pem'], body, messy, '  \n' + certificate['pem'].replace('\n', '\r\n') + '\n\n',
+              '-----BEGIN CERTIFICATE-----' + body + '-----END CERTIFICATE-----',
+              'Subject: CN=sfjwt-unit\n' + certificate['pem']]
+    for value in inputs:
+        pem = md.certificate_pem(value)
+        assert pem == canonical_pem(certificate), value
+        assert make_spec(certificate, certificate=value).certificate == pem
+    lines = canonical_pem(certificate).split('\n')
+    assert lines[0] == '-----BEGIN CERTIFICATE-----' and lines[-1] == '-----END CERTIFICATE-----'
+    assert all(len(line) == 64 for line in lines[1:-2]) and 0 < len(lines[-2]) <= 64
+    assert x509.load_pem_x509_certificate(pem.encode('ascii')).public_bytes(serialization.Encoding.DER) == certificate['der']
 
 
 @pytest.mark.parametrize('kind', ['key', 'two', 'garbage', 'empty', 'not_a_certificate'])
@@ -259,7 +281,7 @@ def test_external_client_app_documents_field_by_field(certificate):
     glbl = parse(documents[md.ECA_GLOBAL_OAUTH])
     assert glbl.tag == NS + 'ExtlClntAppGlobalOauthSettings'
     assert fields(glbl) == {'callbackUrl': 'https://login.salesforce.com/services/oauth2/success?a=1&b=2',
-                            'certificate': certificate['body'], 'consumerKey': CONSUMER_KEY,
+                            'certificate': canonical_pem(certificate), 'consumerKey': CONSUMER_KEY,
                             'externalClientApplication': 'AnsibleIntegration', 'label': 'Ansible <Integration> & "Co"'}
 
     policy = parse(documents[md.ECA_OAUTH_POLICIES])
@@ -297,10 +319,25 @@ def test_connected_app_document(certificate):
     assert top['permissionSetName'] == ['Ansible_Integration', 'Second_Set']
     assert top['profileName'] == 'System Administrator'
     assert fields(top['oauthConfig']) == {'callbackUrl': 'https://login.salesforce.com/services/oauth2/success?a=1&b=2',
-                                          'certificate': certificate['body'], 'consumerKey': CONSUMER_KEY,
+                                          'certificate': canonical_pem(certificate), 'consumerKey': CONSUMER_KEY,
                                           'isAdminApproved': 'true', 'scopes': ['Api', 'RefreshToken']}
     assert fields(top['oauthPolicy']) == {'ipRelaxation': 'BYPASS', 'refreshTokenPolicy': 'infinite'}
     assert [child.tag[len(NS):] for child in root] == sorted(child.tag[len(NS):] for child in root)
+
+
+@pytest.mark.parametrize('connected_app', [False, True])
+def test_certificate_element_holds_the_pem_and_loads_with_cryptography(certificate, connected_app):
+    spec = make_spec(certificate, certificate=certificate['body'], connected_app=connected_app)
+    documents = md.build_documents(spec)
+    metadata_type = md.CONNECTED_APP if connected_app else md.ECA_GLOBAL_OAUTH
+    root = parse(documents[metadata_type])
+    element = root.find('%soauthConfig/%scertificate' % (NS, NS)) if connected_app else root.find(NS + 'certificate')
+    assert element.text == canonical_pem(certificate)
+    assert element.text.startswith('-----BEGIN CERTIFICATE-----\n') and element.text.endswith('\n-----END CERTIFICATE-----')
+    loaded = x509.load_pem_x509_certificate(element.text.encode('ascii'))
+    assert ':'.join('%02X' % b for b in loaded.fingerprint(hashes.SHA256())) == certificate['fingerprint']
+    # The pretty-printer leaves the PEM's line breaks as they are: the bytes hold it verbatim, unindented.
+    assert ('<certificate>%s</certificate>' % canonical_pem(certificate)).encode('ascii') in documents[metadata_type]
 
 
 def test_package_xml_lists_every_component(certificate):
@@ -314,6 +351,102 @@ def test_package_xml_lists_every_component(certificate):
 
 def test_rendering_is_deterministic(certificate):
     assert md.build_documents(make_spec(certificate)) == md.build_documents(make_spec(certificate))
+
+
+# -- permission sets -------------------------------------------------------------------------------------
+
+PERMISSION_SET_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+    '    <description>%s</description>\n'
+    '    <label>%s</label>\n'
+    '</PermissionSet>\n')
+DEFAULT_PERMISSION_SET_DESCRIPTION = ('Users assigned this permission set are pre-authorized for the app AnsibleIntegration '
+                                      '(OAuth JWT Bearer Flow). Written by sfjwt.salesforce.')
+
+
+def test_permission_set_documents_exact(certificate):
+    documents = md.build_permission_sets(make_spec(certificate, create_permission_sets=True))
+    assert documents == {
+        'Ansible_Integration': (PERMISSION_SET_XML % (DEFAULT_PERMISSION_SET_DESCRIPTION, 'Ansible Integration')).encode(),
+        'Second_Set': (PERMISSION_SET_XML % (DEFAULT_PERMISSION_SET_DESCRIPTION, 'Second Set')).encode(),
+    }
+    own = md.build_permission_sets(make_spec(certificate, create_permission_sets=True, permission_sets=['Ops'],
+                                             permission_set_description='Ops & <integration>'))
+    assert own == {'Ops': (PERMISSION_SET_XML % ('Ops &amp; &lt;integration&gt;', 'Ops')).encode()}
+    bare = md.build_permission_sets(make_spec(certificate, create_permission_sets=True, permission_sets=['Ops'],
+                                              permission_set_description=''))
+    assert bare == {'Ops': ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                            '<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+                            '    <label>Ops</label>\n'
+                            '</PermissionSet>\n').encode()}
+    assert md.build_permission_sets(make_spec(certificate)) == {}
+
+
+def test_package_xml_lists_the_permission_sets(certificate):
+    spec = make_spec(certificate, create_permission_sets=True, permission_sets=['Zeta_Set', 'Alpha_Set'])
+    root = parse(md.build_package_xml(spec))
+    names = [t.find(NS + 'name').text for t in root.findall(NS + 'types')]
+    assert names == sorted(md.ECA_TYPES + (md.PERMISSION_SET,))
+    types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in root.findall(NS + 'types')}
+    assert types[md.PERMISSION_SET] == ['Alpha_Set', 'Zeta_Set']
+    assert md.PERMISSION_SET not in [t.find(NS + 'name').text
+                                     for t in parse(md.build_package_xml(make_spec(certificate))).findall(NS + 'types')]
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'create_permission_sets': True, 'permission_sets': []},
+     'create_permission_sets=true needs the names of the permission sets to write: give them in permission_sets '
+     '(for example [Ansible_Integration]), or set create_permission_sets=false.'),
+    ({'create_permission_sets': True, 'permission_sets': None},
+     'create_permission_sets=true needs the names of the permission sets to write: give them in permission_sets '
+     '(for example [Ansible_Integration]), or set create_permission_sets=false.'),
+    ({'permission_set_description': 'x'}, 'permission_set_description applies only with create_permission_sets=true.'),
+    ({'create_permission_sets': True, 'permission_set_description': 'x' * 256},
+     'permission_set_description is 256 characters long; Salesforce takes at most 255.'),
+    ({'create_permission_sets': True, 'permission_sets': ['Ops', 'OPS']},
+     "permission_sets names the permission set 'OPS' twice ('Ops' and 'OPS'; Salesforce API names ignore case); give each once."),
+])
+def test_permission_set_options_refused_with_the_exact_message(certificate, overrides, message):
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, **overrides)
+    assert str(excinfo.value) == message
+
+
+def test_permission_set_description_limit_accepted(certificate):
+    spec = make_spec(certificate, create_permission_sets=True, permission_set_description='x' * 255)
+    assert spec.permission_set_description == 'x' * 255
+
+
+def test_permission_set_files_written_listed_and_idempotent(certificate, tmp_path):
+    planned = md.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path))
+    md.write_planned(planned)
+    folder = tmp_path / 'force-app' / 'main' / 'default' / 'permissionsets'
+    paths = {item.kind: item.path for item in planned}
+    assert paths['PermissionSet:Ansible_Integration'] == str(folder / 'Ansible_Integration.permissionset-meta.xml')
+    assert paths['PermissionSet:Second_Set'] == str(folder / 'Second_Set.permissionset-meta.xml')
+    assert sorted(os.listdir(folder)) == ['Ansible_Integration.permissionset-meta.xml', 'Second_Set.permissionset-meta.xml']
+    for name, label in (('Ansible_Integration', 'Ansible Integration'), ('Second_Set', 'Second Set')):
+        path = folder / (name + '.permissionset-meta.xml')
+        assert path.read_text() == PERMISSION_SET_XML % (DEFAULT_PERMISSION_SET_DESCRIPTION, label)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    manifest = parse((tmp_path / 'manifest' / 'package.xml').read_bytes())
+    types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in manifest.findall(NS + 'types')}
+    assert types[md.PERMISSION_SET] == ['Ansible_Integration', 'Second_Set']
+    assert not any(item.changed for item in md.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path)))
+
+
+def test_bad_permission_set_input_writes_nothing(certificate, tmp_path):
+    project = tmp_path / 'project'
+    for overrides in ({'create_permission_sets': True, 'permission_sets': []},
+                      {'create_permission_sets': True, 'permission_sets': ['Bad Name']},
+                      {'create_permission_sets': True, 'permission_set_description': 'x' * 256}):
+        with pytest.raises(md.MetadataError):
+            md.plan_files(make_spec(certificate, **overrides), str(project))
+    assert os.listdir(tmp_path) == []
+    # Control: the same call with valid input does write.
+    md.write_planned(md.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
+    assert (project / 'force-app' / 'main' / 'default' / 'permissionsets' / 'Second_Set.permissionset-meta.xml').exists()
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -350,6 +483,49 @@ def test_files_written_with_paths_modes_and_idempotence(certificate, tmp_path):
     md.write_planned(again)
     assert {path: os.stat(path).st_mtime_ns for path in expected.values()} == before
     assert md.diff_entries(again) == []
+
+
+def old_body_form(document, cert):
+    """A document as versions before the PEM form wrote it: the certificate as its one-line base64 body."""
+    pem = canonical_pem(cert).encode('ascii')
+    assert document.count(pem) == 1
+    return document.replace(pem, cert['body'].encode('ascii'))
+
+
+def test_project_written_with_the_body_form_keeps_its_key_and_is_rewritten_once(certificate, tmp_path):
+    spec = make_spec(certificate, connected_app=True)
+    planned = md.plan_files(spec, str(tmp_path))
+    md.write_planned(planned)
+    holders = [item for item in planned if item.kind in (md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP)]
+    for item in holders:
+        with open(item.path, 'wb') as handle:
+            handle.write(old_body_form(item.content, certificate))
+        assert [e.text for e in ET.parse(item.path).iter(NS + 'certificate')] == [certificate['body']]
+    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+
+    # The module takes the existing key when none is given: the app keeps its key.
+    again = md.plan_files(make_spec(certificate, connected_app=True,
+                                    consumer_key=md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration')),
+                          str(tmp_path))
+    assert sorted(item.kind for item in again if item.changed) == sorted([md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP])
+    md.write_planned(again)
+    for item in holders:
+        with open(item.path, 'rb') as handle:
+            content = handle.read()
+        assert content == item.content and b'-----BEGIN CERTIFICATE-----\n' in content
+    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+    assert not any(item.changed for item in md.plan_files(make_spec(certificate, connected_app=True), str(tmp_path)))
+
+
+def test_written_files_parse_back_and_the_certificate_loads(certificate, tmp_path):
+    planned = md.plan_files(make_spec(certificate, connected_app=True), str(tmp_path))
+    md.write_planned(planned)
+    for item in planned:
+        if item.kind in (md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP):
+            texts = [element.text for element in ET.parse(item.path).iter(NS + 'certificate')]
+            assert len(texts) == 1
+            loaded = x509.load_pem_x509_certificate(texts[0].encode('ascii'))
+            assert loaded.public_bytes(serialization.Encoding.DER) == certificate['der']
 
 
 def test_changed_certificate_rewrites_only_the_files_that_hold_it(certificate, tmp_path):
