@@ -7,19 +7,25 @@
 
 It behaves as ../shared/reference/salesforce-jwt.md describes Salesforce: the JWT Bearer token
 endpoint (each documented error), sessions checked by the REST API (versions, limits, SOQL query /
-queryAll with pagination, sobjects CRUD), revoke and userinfo, plus switches that make it fail on
-purpose. Test tooling, not part of the collection.
+queryAll with pagination, sobjects CRUD), the setup objects behind pre-authorization (User,
+PermissionSet, PermissionSetAssignment, Organization), the REST Metadata API deploy (External Client
+Apps, Connected App updates, permission sets, Apex) with its propagation delay before the token
+endpoint sees a deployed OAuth change, revoke and userinfo, plus switches that make it fail on purpose.
+Test tooling, not part of the collection.
 
     from fake_org import FakeOrg
     with FakeOrg(tmp_path) as org:
         org.add_user('integration@example.com', permission_sets=['SFJWT_Integration'])
         org.add_app('CONSUMERKEY', certificate_pem, permission_sets=['SFJWT_Integration'])
+        org.add_user('admin@example.com', admin=True)   # may POST .../metadata/deployRequest
         ...  # point clients at org.url with ca_path=org.ca_path
 
 Module map: server (FakeOrg and the HTTPS plumbing), oauth (token / revoke / userinfo), rest and data
-(the REST API and its records), soql (query parser), records (Account records), identities (users and
-apps), metadata (apps from source-format files), faults (the switches), admin (the /_fake/ HTTP API),
-pytest_plugin (fixtures), __main__ (the command line).
+(the REST API and its records), soql (query parser), records (the sObject store and Account records),
+directory (User, PermissionSet, PermissionSetAssignment, Organization), identities (users, apps, keys),
+deploy (the REST Metadata API deploy and its log), metadata (Metadata API format: types, package.xml,
+component checks), apps (apps over time: versions with effective_at, deployed components), faults (the
+switches), admin (the /_fake/ HTTP API), pytest_plugin (fixtures), __main__ (the command line).
 """
 
 from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg

@@ -8,18 +8,29 @@
 No authentication (the server only listens on loopback). Requests to /_fake/ are not recorded, not
 counted and never hit by faults. Errors answer 400 {"error": "..."}.
 
-  GET  /_fake/stats       {"token_requests", "token_requests_by_user", "sessions", "requests", "api_usage", ...}
+  GET  /_fake/stats       {"token_requests", "token_requests_by_user", "sessions", "requests", "api_usage", "users",
+                           "admins", "apps", "pending_apps", "external_client_apps", "connected_apps", "permission_sets",
+                           "deployments", "settings", "faults", ...}
   GET  /_fake/received    the request log (?path_prefix=/services/oauth2 filters it)
+  GET  /_fake/deployments the deploy log, oldest first (FakeOrg.deploy_log(): id, status, deployOptions as received,
+                          members, package_xml, username, deployResult with details)
   POST /_fake/reset       counters, log, faults, sessions, clock offset and records; {"identities": true}
-                          also removes users and apps and restores the accepted audience
+                          also removes users, apps, deployed components, permission sets, assignments and deploys,
+                          and restores the accepted audience and the settings of /_fake/config
   POST /_fake/faults      {"fail_next": {"count", "status", "html", "path_prefix"}, "latency": seconds,
                            "slow_next": {"count", "seconds", "path_prefix"}, "reset_next": {"count", "path_prefix"},
-                           "non_json_next": {"count", "path_prefix"}, "rate_limit_logins": true | false | {"enabled", "status"},
+                           "non_json_next": {"count", "path_prefix"}, "expire_session_next": {"count", "path_prefix"},
+                           "rate_limit_logins": true | false | {"enabled", "status"},
                            "clock_offset": seconds, "clear": true (clear the faults first)}
-  POST /_fake/config      {"accepted_audience": "https://test.salesforce.com", "clock_offset": seconds}
-  POST /_fake/users       one object or a list: {"username", "active", "permission_sets", "org_active"}
+  POST /_fake/config      {"accepted_audience": "https://test.salesforce.com", "clock_offset": seconds,
+                           "propagation_delay": seconds, "hold_deploys": bool, "deploy_polls_to_finish": n >= 1,
+                           "allow_oauth_secrets_via_metadata": bool, "is_sandbox": bool, "organization_type": text};
+                          answers every setting
+  POST /_fake/users       one object or a list: {"username", "active", "permission_sets", "org_active", "admin", "name", "email"}
   POST /_fake/apps        one object or a list: {"consumer_key", "certificate_pem", "admin_approved", "permission_sets",
                            "approved_users", "ip_restricted", "invalid_app_access"}
+  POST /_fake/connected_apps  one object or a list: {"name", "consumer_key", "certificate_pem", "permission_sets",
+                           "admin_approved", "label", "contact_email"}: Connected Apps that exist (deploys may update them)
   POST /_fake/revoke_all  end every session (the next REST call gets 401 INVALID_SESSION_ID)
 """
 
@@ -36,8 +47,12 @@ _FAULT_SWITCHES = {
     'slow_next': ('slow_next', ('count', 'seconds', 'path_prefix')),
     'reset_next': ('reset_next', ('count', 'path_prefix')),
     'non_json_next': ('non_json_next', ('count', 'path_prefix')),
+    'expire_session_next': ('expire_session_next', ('count', 'path_prefix')),
 }
-_USER_KEYS = ('username', 'active', 'permission_sets', 'org_active')
+_USER_KEYS = ('username', 'active', 'permission_sets', 'org_active', 'admin', 'name', 'email')
+_CONNECTED_APP_KEYS = ('name', 'consumer_key', 'certificate_pem', 'permission_sets', 'admin_approved', 'label', 'contact_email')
+_BOOLEAN_SETTINGS = ('hold_deploys', 'allow_oauth_secrets_via_metadata', 'is_sandbox')
+_CONFIG_KEYS = ('accepted_audience', 'clock_offset', 'propagation_delay', 'deploy_polls_to_finish', 'organization_type') + _BOOLEAN_SETTINGS
 _APP_KEYS = ('consumer_key', 'certificate_pem', 'admin_approved', 'permission_sets', 'approved_users', 'ip_restricted',
              'invalid_app_access')
 
@@ -51,11 +66,13 @@ def handle(org, request) -> Response:
     routes = {
         ('GET', 'stats'): _stats,
         ('GET', 'received'): _received,
+        ('GET', 'deployments'): _deployments,
         ('POST', 'reset'): _reset,
         ('POST', 'faults'): _faults,
         ('POST', 'config'): _config,
         ('POST', 'users'): _users,
         ('POST', 'apps'): _apps,
+        ('POST', 'connected_apps'): _connected_apps,
         ('POST', 'revoke_all'): _revoke_all,
     }
     route = routes.get((request.method, endpoint))
@@ -77,6 +94,10 @@ def _stats(org, request) -> Response:
 def _received(org, request) -> Response:
     prefix = request.query.get('path_prefix', '')
     return json_response(200, [entry for entry in org.received_log() if entry['path'].startswith(prefix)])
+
+
+def _deployments(org, request) -> Response:
+    return json_response(200, org.deploy_log())
 
 
 def _reset(org, request) -> Response:
@@ -112,16 +133,33 @@ def _faults(org, request) -> Response:
 
 
 def _config(org, request) -> Response:
-    body = _object(request.json, ('accepted_audience', 'clock_offset'), 'config')
-    if 'accepted_audience' in body:
-        if not isinstance(body['accepted_audience'], str) or not body['accepted_audience']:
-            raise AdminError('accepted_audience must be a non-empty string')
-    offset = _number(body['clock_offset'], 'clock_offset') if 'clock_offset' in body else None
-    if 'accepted_audience' in body:
-        org.accepted_audience = body['accepted_audience']
-    if offset is not None:
-        org.clock_offset = offset
-    return json_response(200, {'accepted_audience': org.accepted_audience, 'clock_offset': org.clock_offset})
+    body = _object(request.json, _CONFIG_KEYS, 'config')
+    # Check every value first, so a bad one changes nothing.
+    changes = {}
+    for key in ('accepted_audience', 'organization_type'):
+        if key in body:
+            if not isinstance(body[key], str) or not body[key]:
+                raise AdminError('%s must be a non-empty string' % key)
+            changes[key] = body[key]
+    if 'clock_offset' in body:
+        changes['clock_offset'] = _number(body['clock_offset'], 'clock_offset')
+    if 'propagation_delay' in body:
+        changes['propagation_delay'] = _number(body['propagation_delay'], 'propagation_delay')
+        if changes['propagation_delay'] < 0:
+            raise AdminError('propagation_delay must be a number of seconds >= 0')
+    if 'deploy_polls_to_finish' in body:
+        polls = body['deploy_polls_to_finish']
+        if isinstance(polls, bool) or not isinstance(polls, int) or polls < 1:
+            raise AdminError('deploy_polls_to_finish must be an integer >= 1')
+        changes['deploy_polls_to_finish'] = polls
+    for key in _BOOLEAN_SETTINGS:
+        if key in body:
+            if not isinstance(body[key], bool):
+                raise AdminError('%s must be true or false' % key)
+            changes[key] = body[key]
+    for key, value in changes.items():
+        setattr(org, key, value)
+    return json_response(200, org.settings())
 
 
 def _users(org, request) -> Response:
@@ -140,6 +178,16 @@ def _apps(org, request) -> Response:
             raise AdminError('an app needs a consumer_key and a certificate_pem')
         apps.append(App.create(**spec))
     return json_response(200, {'apps': [org.register_app(app).consumer_key for app in apps]})
+
+
+def _connected_apps(org, request) -> Response:
+    specs = []
+    for spec in _list(request.json):
+        if not {'name', 'consumer_key', 'certificate_pem'} <= set(_object(spec, _CONNECTED_APP_KEYS, 'connected app')):
+            raise AdminError('a connected app needs a name, a consumer_key and a certificate_pem')
+        App.create(spec['consumer_key'], spec['certificate_pem'])   # check the certificate before changing anything
+        specs.append(spec)
+    return json_response(200, {'connected_apps': [org.add_connected_app(**spec).consumer_key for spec in specs]})
 
 
 def _revoke_all(org, request) -> Response:

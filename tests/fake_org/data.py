@@ -5,6 +5,10 @@
 
 """The org's data behind the REST API: records, SOQL with server-side cursors, the API usage counter.
 
+Two kinds of records: Account (seeded; reset() restores the seed) and the setup objects of directory.py
+(User, PermissionSet, PermissionSetAssignment, Organization), which reset() keeps and clear_setup() empties,
+as FakeOrg keeps users and apps over reset() and removes them in restore_defaults().
+
 Thread-safe: one lock guards the records, the cursors and the counter.
 """
 
@@ -16,7 +20,8 @@ import threading
 from collections import OrderedDict
 
 from . import soql
-from .ids import QUERY_LOCATOR_PREFIX, random_id
+from .directory import setup_stores
+from .ids import PERMISSION_SET_ID_PREFIX, QUERY_LOCATOR_PREFIX, random_id, stable_id
 from .messages import RestError
 from .records import account_store
 
@@ -39,17 +44,26 @@ class OrgData:
         self._lock = threading.Lock()
         self.account_count = account_count
         self.batch_size = batch_size
+        self.objects = {'Account': None}
+        self.objects.update(setup_stores())
         self._modified = True
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seeded records, no open cursor, no API call counted."""
+        """Back to the seeded Account records, no open cursor, no API call counted; the setup objects stay."""
         with self._lock:
             if self._modified:   # reseeding costs more than a typical test: only when records changed
-                self.objects = {'Account': account_store(self.account_count)}
+                self.objects['Account'] = account_store(self.account_count)
                 self._modified = False
             self._cursors = OrderedDict()
             self._api_usage = 0
+
+    def clear_setup(self) -> None:
+        """Remove every user, permission set and assignment; the Organization row stays."""
+        with self._lock:
+            organization = self.objects['Organization']
+            self.objects.update(setup_stores())
+            self.objects['Organization'] = organization
 
     @property
     def api_usage(self) -> int:
@@ -70,7 +84,7 @@ class OrgData:
 
     def create_record(self, store, values) -> str:
         with self._lock:
-            self._modified = True
+            self._modified = self._modified or store.name == 'Account'
             return store.create(values, self._now())
 
     def read_record(self, store, record_id: str) -> dict:
@@ -79,13 +93,62 @@ class OrgData:
 
     def update_record(self, store, record_id: str, values) -> None:
         with self._lock:
-            self._modified = True
+            self._modified = self._modified or store.name == 'Account'
             store.update(record_id, values, self._now())
 
     def delete_record(self, store, record_id: str) -> None:
         with self._lock:
-            self._modified = True
+            self._modified = self._modified or store.name == 'Account'
             store.delete(record_id, self._now())
+
+    # -- setup objects: the org's own writes and lookups ------------------------------------------
+
+    def put_user(self, user) -> None:
+        with self._lock:
+            self.objects['User'].put({'Username': user.username, 'Name': user.name, 'Email': user.email, 'IsActive': user.active},
+                                     self._now(), record_id=user.user_id)
+
+    def put_organization(self, values: dict, org_id: str) -> None:
+        with self._lock:
+            self.objects['Organization'].put(values, self._now(), record_id=org_id)
+
+    def save_permission_set(self, name: str, label: str | None = None, description: str | None = None) -> tuple:
+        """Create or update PermissionSet `name`; return (id, created). Without a label an existing one is kept."""
+        with self._lock:
+            store = self.objects['PermissionSet']
+            found = store.find(Name=name)
+            values = {'Name': name, 'IsOwnedByProfile': False}
+            if label is not None or not found:
+                values['Label'] = label if label is not None else name
+            if label is not None or description is not None:
+                values['Description'] = description
+            record_id = found[0]['Id'] if found else stable_id(PERMISSION_SET_ID_PREFIX, 'PermissionSet:' + name)
+            store.put(values, self._now(), record_id=record_id)
+            return record_id, not found
+
+    def permission_set_names(self) -> set:
+        with self._lock:
+            return {record['Name'] for record in self.objects['PermissionSet'].find()}
+
+    def assign(self, user_id: str, permission_set_id: str) -> tuple:
+        """Give the user the permission set (no-op when held already); return (assignment id, created)."""
+        with self._lock:
+            store = self.objects['PermissionSetAssignment']
+            found = store.find(AssigneeId=user_id, PermissionSetId=permission_set_id)
+            if found:
+                return found[0]['Id'], False
+            return store.put({'AssigneeId': user_id, 'PermissionSetId': permission_set_id}, self._now()), True
+
+    def unassign(self, assignment_id: str) -> None:
+        with self._lock:
+            self.objects['PermissionSetAssignment'].remove(assignment_id)
+
+    def permission_sets_of(self, user_id: str) -> set:
+        """Names of the permission sets the user holds through assignments."""
+        with self._lock:
+            names = {record['Id']: record['Name'] for record in self.objects['PermissionSet'].find()}
+            return {names[a['PermissionSetId']] for a in self.objects['PermissionSetAssignment'].find(AssigneeId=user_id)
+                    if a['PermissionSetId'] in names}
 
     # -- SOQL -----------------------------------------------------------------------------------
 

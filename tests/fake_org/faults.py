@@ -6,9 +6,11 @@
 """Fault switches: what goes wrong on the next requests. Thread-safe; one lock guards every switch.
 
 A request meets the faults in this order: the added latency, a slow answer, a connection reset
-(nothing else happens), an error status, a non-JSON body, then, on the token endpoint only, the
+(nothing else happens), an expired session (the caller's session ends, so the request itself gets
+401 INVALID_SESSION_ID), an error status, a non-JSON body, then, on the token endpoint only, the
 login rate limit. Each "next" switch counts down per matching request (path starts with its
-path_prefix, which defaults to the token endpoint; '/' matches every path).
+path_prefix, which defaults to the token endpoint, for expire_session_next to /services/data; '/'
+matches every path).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 
 TOKEN_PATH = '/services/oauth2/token'
 
-_KINDS = ('slow', 'reset', 'fail', 'non_json')
+_KINDS = ('slow', 'reset', 'expire_session', 'fail', 'non_json')
 
 
 class Faults:
@@ -53,6 +55,10 @@ class Faults:
     def non_json_next(self, count: int, path_prefix: str = TOKEN_PATH) -> None:
         """Answer the next `count` matching requests with 200 and a text/plain body that is not JSON."""
         self._queue('non_json', count, path_prefix)
+
+    def expire_session_next(self, count: int, path_prefix: str = '/services/data') -> None:
+        """End the caller's session before answering the next `count` matching requests (401 INVALID_SESSION_ID)."""
+        self._queue('expire_session', count, path_prefix)
 
     def set_latency(self, seconds: float) -> None:
         """Add `seconds` to every request (0 turns it off)."""

@@ -11,47 +11,45 @@
 - fake_org_app (function): an RSA key and a self-signed certificate written to tmp_path, registered as
   the admin-approved app SFJWTTESTCONSUMERKEY0001 pre-authorizing permission set SFJWT_Integration,
   held by user integration@example.com.
+- fake_org_admin (function): an admin user admin@example.com (it may deploy metadata) and the app
+  SFJWTFAKEORGADMINAPP0001 with a second RSA key and certificate, written to tmp_path, approving it.
+
+generate_key_and_certificate and write_private_file live in identities; they are imported here for the
+tests and benchmarks that take them from this module.
 """
 
 from __future__ import annotations
 
-import datetime
 import functools
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
+from .identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_private_file
 from .server import FakeOrg
 
 DEFAULT_CONSUMER_KEY = 'SFJWTTESTCONSUMERKEY0001'
 DEFAULT_USERNAME = 'integration@example.com'
 DEFAULT_PERMISSION_SET = 'SFJWT_Integration'
+ADMIN_USERNAME = 'admin@example.com'
 
-
-def generate_key_and_certificate(common_name: str = 'sfjwt-fake-org-test', key_size: int = 2048, days: int = 365) -> tuple:
-    """Return (private key PEM, self-signed certificate PEM), as the manual openssl procedure makes them."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return key_pem, certificate.public_bytes(serialization.Encoding.PEM)
+__all__ = ['ADMIN_CONSUMER_KEY', 'ADMIN_USERNAME', 'DEFAULT_CONSUMER_KEY', 'DEFAULT_PERMISSION_SET', 'DEFAULT_USERNAME', 'FakeOrgAdmin',
+           'FakeOrgApp', 'fake_org', 'fake_org_admin', 'fake_org_app', 'fake_org_server', 'generate_key_and_certificate',
+           'write_private_file']
 
 
 @functools.lru_cache(maxsize=None)
 def _test_material() -> tuple:
     # One RSA key for the whole session: generating a key per test costs more than the test.
     return generate_key_and_certificate()
+
+
+@functools.lru_cache(maxsize=None)
+def _admin_material() -> tuple:
+    return generate_key_and_certificate('sfjwt-fake-org-admin')
 
 
 @dataclass
@@ -80,10 +78,18 @@ class FakeOrgApp:
         return jwt.encode(payload, key_pem or self.private_key_pem, algorithm='RS256', headers=headers)
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(data)
+@dataclass
+class FakeOrgAdmin(FakeOrgApp):
+    """The admin identity: username admin@example.com, consumer key SFJWTFAKEORGADMINAPP0001, its key and certificate."""
+
+
+def _write_material(directory: Path, key_pem: bytes, cert_pem: bytes) -> tuple:
+    directory.mkdir()
+    key_path = directory / 'server.key'
+    cert_path = directory / 'server.crt'
+    write_private_file(key_path, key_pem)
+    cert_path.write_bytes(cert_pem)
+    return key_path, cert_path
 
 
 @pytest.fixture(scope='session')
@@ -102,13 +108,18 @@ def fake_org(fake_org_server) -> FakeOrg:
 @pytest.fixture
 def fake_org_app(fake_org, tmp_path) -> FakeOrgApp:
     key_pem, cert_pem = _test_material()
-    directory = tmp_path / 'fake-org-app'
-    directory.mkdir()
-    key_path = directory / 'server.key'
-    cert_path = directory / 'server.crt'
-    write_private_file(key_path, key_pem)
-    cert_path.write_bytes(cert_pem)
+    key_path, cert_path = _write_material(tmp_path / 'fake-org-app', key_pem, cert_pem)
     fake_org.add_user(DEFAULT_USERNAME, permission_sets=[DEFAULT_PERMISSION_SET])
     fake_org.add_app(DEFAULT_CONSUMER_KEY, cert_pem, admin_approved=True, permission_sets=[DEFAULT_PERMISSION_SET])
     return FakeOrgApp(org=fake_org, key_path=key_path, cert_path=cert_path, consumer_key=DEFAULT_CONSUMER_KEY,
                       username=DEFAULT_USERNAME, private_key_pem=key_pem, certificate_pem=cert_pem)
+
+
+@pytest.fixture
+def fake_org_admin(fake_org, tmp_path) -> FakeOrgAdmin:
+    key_pem, cert_pem = _admin_material()
+    key_path, cert_path = _write_material(tmp_path / 'fake-org-admin', key_pem, cert_pem)
+    fake_org.add_user(ADMIN_USERNAME, admin=True)
+    fake_org.add_app(ADMIN_CONSUMER_KEY, cert_pem, admin_approved=True, approved_users=[ADMIN_USERNAME])
+    return FakeOrgAdmin(org=fake_org, key_path=key_path, cert_path=cert_path, consumer_key=ADMIN_CONSUMER_KEY,
+                        username=ADMIN_USERNAME, private_key_pem=key_pem, certificate_pem=cert_pem)

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The org's data: Account records, with the validation the REST API applies and SOQL evaluation.
+"""The org's records: the generic sObject store (the validation the REST API applies, SOQL evaluation) and Account.
 
-Not thread-safe by itself: the FakeOrg lock guards every call.
+Not thread-safe by itself: the OrgData lock guards every call. The setup objects (User, PermissionSet,
+PermissionSetAssignment, Organization) are built on the same store in directory.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .soql import Query, like_pattern
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str            # id, boolean, string, textarea, currency, int, datetime
+    type: str            # id, reference, boolean, string, email, textarea, currency, int, datetime
     length: int | None = None
     updateable: bool = True
     required: bool = False
@@ -51,13 +52,24 @@ def _timestamp(moment: datetime.datetime) -> str:
 
 
 class SObjectStore:
-    """One object type's records, in insertion order; deleted records stay, flagged IsDeleted (recycle bin)."""
+    """One object type's records, in insertion order.
 
-    def __init__(self, name: str, key_prefix: str, fields: tuple):
+    Deleted records stay, flagged IsDeleted (recycle bin), unless soft_delete is False. insertable / updateable /
+    deletable say what the REST API may do (else 400 INVALID_TYPE_FOR_OPERATION); on_insert(store, values) checks
+    an insert further (cross references, duplicates) and raises RestError. The org itself writes any record with put().
+    """
+
+    def __init__(self, name: str, key_prefix: str, fields: tuple, *, insertable: bool = True, updateable: bool = True,
+                 deletable: bool = True, soft_delete: bool = True, on_insert=None):
         self.name = name
         self.key_prefix = key_prefix
         self.fields = {f.name.lower(): f for f in fields}
         self.records = {}
+        self.insertable = insertable
+        self.updateable = updateable
+        self.deletable = deletable
+        self.soft_delete = soft_delete
+        self._on_insert = on_insert
         self._next_number = 1
 
     def field(self, name: str) -> Field:
@@ -70,13 +82,25 @@ class SObjectStore:
     # -- REST: sobjects ---------------------------------------------------------------------
 
     def create(self, values, now: datetime.datetime) -> str:
+        self._refuse_unless(self.insertable, 'inserted')
         changes = self._validated(values, creating=True)
-        record_id = sequential_id(self.key_prefix, self._next_number)
-        self._next_number += 1
-        record = {f.name: None for f in self.fields.values()}
-        record.update(changes)
-        record.update({'Id': record_id, 'IsDeleted': False, 'CreatedDate': _timestamp(now), 'LastModifiedDate': _timestamp(now)})
-        self.records[record_id] = record
+        if self._on_insert is not None:
+            self._on_insert(self, changes)
+        return self.put(changes, now)
+
+    def put(self, values: dict, now: datetime.datetime, record_id: str | None = None) -> str:
+        """Insert (or, with an existing record_id, replace the fields of) a record, unchecked: the org's own writes."""
+        if record_id is None:
+            record_id = sequential_id(self.key_prefix, self._next_number)
+            self._next_number += 1
+        record = self.records.get(record_id)
+        if record is None:
+            record = {f.name: None for f in self.fields.values()}
+            record.update({'Id': record_id, 'IsDeleted': False})
+            self._stamp(record, now, 'CreatedDate')
+            self.records[record_id] = record
+        record.update(values)
+        self._stamp(record, now, 'LastModifiedDate')
         return record_id
 
     def get(self, record_id: str) -> dict:
@@ -85,15 +109,36 @@ class SObjectStore:
             raise not_found()
         return record
 
+    def find(self, **criteria) -> list:
+        """Live records whose fields equal every criterion (exact comparison)."""
+        return [r for r in self.records.values() if not r['IsDeleted'] and all(r.get(k) == v for k, v in criteria.items())]
+
     def update(self, record_id: str, values, now: datetime.datetime) -> None:
+        self._refuse_unless(self.updateable, 'updated')
         record = self.get(record_id)
         record.update(self._validated(values, creating=False))
-        record['LastModifiedDate'] = _timestamp(now)
+        self._stamp(record, now, 'LastModifiedDate')
 
     def delete(self, record_id: str, now: datetime.datetime) -> None:
+        self._refuse_unless(self.deletable, 'deleted')
         record = self.get(record_id)
+        if not self.soft_delete:
+            del self.records[record['Id']]
+            return
         record['IsDeleted'] = True
-        record['LastModifiedDate'] = _timestamp(now)
+        self._stamp(record, now, 'LastModifiedDate')
+
+    def remove(self, record_id: str) -> None:
+        """Delete a record for good, unchecked: the org's own writes."""
+        self.records.pop(record_id, None)
+
+    def _stamp(self, record: dict, now: datetime.datetime, name: str) -> None:
+        if name.lower() in self.fields:
+            record[name] = _timestamp(now)
+
+    def _refuse_unless(self, allowed: bool, verb: str) -> None:
+        if not allowed:
+            raise RestError(400, 'INVALID_TYPE_FOR_OPERATION', 'entity type cannot be %s: %s' % (verb, self.name))
 
     def seed(self, count: int) -> None:
         for number in range(count):
@@ -152,7 +197,7 @@ class SObjectStore:
 def _checked_value(spec: Field, value):
     if value is None:
         return None
-    if spec.type in ('string', 'textarea'):
+    if spec.type in ('string', 'email', 'textarea', 'reference'):
         if not isinstance(value, str):
             raise RestError(400, 'JSON_PARSER_ERROR', 'Cannot deserialize instance of string from %s value for field %s'
                             % (type(value).__name__, spec.name))

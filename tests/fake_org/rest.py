@@ -3,17 +3,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The REST API under /services/data: versions, limits, query / queryAll, sobjects.
+"""The REST API under /services/data: versions, limits, query / queryAll, sobjects, metadata/deployRequest.
 
 Every resource below /services/data/vXX.X needs `Authorization: Bearer <live session>`, else
 401 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]. Each
 authenticated call counts against the daily API limit, reported in `Sforce-Limit-Info`.
+
+sobjects: Account (full CRUD, seeded), and the setup objects of directory.py (User, PermissionSet,
+PermissionSetAssignment, Organization: read and query; PermissionSetAssignment also insert and delete).
+metadata/deployRequest: see deploy.py (admins only).
 """
 
 from __future__ import annotations
 
 import re
 
+from . import deploy
 from .data import project
 from .messages import RestError, Response, empty_response, json_response, method_not_allowed, not_found
 
@@ -79,6 +84,8 @@ def _route(org, request) -> Response:
                                                  _batch_size(request, data.batch_size)))
     if parts[0] == 'sobjects':
         return _sobjects(data, request, version, parts[1:])
+    if parts[:2] == ['metadata', 'deployRequest']:
+        return deploy.handle(org, request, version, parts[2:], session)
     raise not_found()
 
 
@@ -119,14 +126,16 @@ def _sobjects(data, request, version: str, parts: list) -> Response:
     _allow(request, 'GET,HEAD,PATCH,DELETE')
     record = data.read_record(store, record_id)
     wanted = request.query.get('fields')
-    names = [store.field(name.strip()).name for name in wanted.split(',') if name.strip()] if wanted else list(record)
+    names = [store.field(name.strip()).name for name in wanted.split(',') if name.strip()] if wanted else [
+        f.name for f in store.fields.values()]
     return json_response(200, project(store.name, record, names, version))
 
 
 def _object_summary(store, version: str) -> dict:
     base = '/services/data/%s/sobjects/%s' % (version, store.name)
-    return {'name': store.name, 'label': store.name, 'keyPrefix': store.key_prefix, 'queryable': True, 'createable': True,
-            'updateable': True, 'deletable': True, 'urls': {'sobject': base, 'describe': base + '/describe', 'rowTemplate': base + '/{ID}'}}
+    return {'name': store.name, 'label': store.name, 'keyPrefix': store.key_prefix, 'queryable': True, 'createable': store.insertable,
+            'updateable': store.updateable, 'deletable': store.deletable,
+            'urls': {'sobject': base, 'describe': base + '/describe', 'rowTemplate': base + '/{ID}'}}
 
 
 def _limits(used: int) -> dict:

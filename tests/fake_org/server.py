@@ -6,12 +6,13 @@
 """FakeOrg: the org's state and public API, and the HTTPS server that exposes it.
 
 A request goes: _Handler (HTTP parsing) -> FakeOrg.serve (log, counters, faults) -> the endpoint
-modules (oauth, rest, admin) -> back to _Handler, which writes the answer.
+modules (oauth, rest -> deploy, admin) -> back to _Handler, which writes the answer.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import email.utils
 import hashlib
 import hmac
@@ -35,17 +36,23 @@ import jwt
 import trustme
 
 from . import admin, oauth, rest
+from .apps import OrgApps, owner_of
 from .data import OrgData
+from .deploy import Deployments
 from .faults import TOKEN_PATH, Faults
 from .identities import App, User
 from .ids import ORG_ID_PREFIX, stable_id
 from .messages import Request, Response, RestError, json_response, not_found
-from .metadata import load_apps
+from .metadata import CONNECTED_APP, ECA, ECA_GLOBAL_OAUTH
 
 LOGIN_AUDIENCE = 'https://login.salesforce.com'
 SANDBOX_AUDIENCE = 'https://test.salesforce.com'
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+# A deploy carries a zip of up to 39 MB (deploy.MAX_ZIP_BYTES decides); the request may be a little larger.
+MAX_DEPLOY_BODY_BYTES = 64 * 1024 * 1024
+DEPLOY_PATH_MARK = '/metadata/deployRequest'
+DEVELOPER_EDITION = 'Developer Edition'
 _HANDSHAKE_TIMEOUT = 10
 _IDENTITY_PATH = re.compile(r'^/id/(?P<org_id>00D[0-9A-Za-z]{15})/(?P<user_id>005[0-9A-Za-z]{15})$')
 
@@ -59,18 +66,25 @@ MAINTENANCE_PAGE = b"""<!DOCTYPE html>
 class FakeOrg:
     """A Salesforce org on https://localhost:<port>, for the tests, the demo and the benchmarks.
 
-    Users and apps are registered with add_user / add_app (or loaded from metadata_dir on every
-    token request); the fault switches (fail_next, slow_next, reset_next, non_json_next,
-    set_latency, rate_limit_logins, clock_offset) make it misbehave on purpose.
+    Users and apps are registered with add_user / add_app / add_connected_app, or deployed through the REST
+    Metadata API (deploy.py) by an admin user; the fault switches (fail_next, slow_next, reset_next, non_json_next,
+    expire_session_next, set_latency, rate_limit_logins, clock_offset) make it misbehave on purpose.
+
+    Settable at any time (restore_defaults() puts back the constructor's values):
+      propagation_delay                 seconds before a deployed OAuth change reaches the token endpoint (0.0)
+      hold_deploys                      new deploys stay InProgress until canceled (False)
+      deploy_polls_to_finish            the GET of a deploy that answers its final state (2: Pending, InProgress, final)
+      allow_oauth_secrets_via_metadata  the org setting deploying ExtlClntAppGlobalOauthSettings needs (True)
+      is_sandbox, organization_type     the Organization row; a deploy is "in production" unless the org is a sandbox
+                                        or a Developer Edition (organization_type defaults to Enterprise Edition)
     """
 
-    def __init__(self, workdir, metadata_dir=None, batch_size: int = 2000, account_count: int = 2500, *,
-                 accepted_audience: str = LOGIN_AUDIENCE, host: str = '127.0.0.1', port: int = 0, verbose: bool = False):
+    def __init__(self, workdir, batch_size: int = 2000, account_count: int = 2500, *, accepted_audience: str = LOGIN_AUDIENCE,
+                 host: str = '127.0.0.1', port: int = 0, verbose: bool = False, propagation_delay: float = 0.0,
+                 is_sandbox: bool = False, organization_type: str = 'Enterprise Edition',
+                 allow_oauth_secrets_via_metadata: bool = True, hold_deploys: bool = False, deploy_polls_to_finish: int = 2):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # Settable at any time (tests point it at the project a playbook generates); None: no deployed apps.
-        self.metadata_dir = Path(metadata_dir) if metadata_dir is not None else None
-        self._default_metadata_dir = self.metadata_dir
         self.accepted_audience = accepted_audience
         self._default_audience = accepted_audience
         self.clock_offset = 0.0
@@ -78,12 +92,23 @@ class FakeOrg:
         self.org_id = stable_id(ORG_ID_PREFIX, 'sfjwt.salesforce fake org')
         self.faults = Faults()
         self.data = OrgData(self.now, account_count=account_count, batch_size=batch_size)
-        self.metadata_warnings = []
+        self.app_registry = OrgApps()
+        self.deploys = Deployments()
+        self._default_settings = {'propagation_delay': float(propagation_delay), 'hold_deploys': bool(hold_deploys),
+                                  'deploy_polls_to_finish': int(deploy_polls_to_finish),
+                                  'allow_oauth_secrets_via_metadata': bool(allow_oauth_secrets_via_metadata)}
+        self.propagation_delay = float(propagation_delay)
+        self.hold_deploys = bool(hold_deploys)
+        self.deploy_polls_to_finish = int(deploy_polls_to_finish)
+        self.allow_oauth_secrets_via_metadata = bool(allow_oauth_secrets_via_metadata)
+        self._is_sandbox = bool(is_sandbox)
+        self._organization_type = organization_type
+        self._default_organization = (self._is_sandbox, organization_type)
+        self._put_organization()
 
         self._lock = threading.RLock()
         self._users = {}
-        self._apps = {}
-        self._metadata_apps = {}
+        self._granted = {}   # username -> {permission set name: assignment id} created by add_user
         self.sessions = {}
         self.received = []
         self._token_requests = Counter()
@@ -149,30 +174,108 @@ class FakeOrg:
         return self.data.batch_size
 
     def now(self) -> float:
-        """The server's clock: the Date header and exp checks use it; clock_offset emulates skew."""
+        """The server's clock: the Date header, exp checks and deploy times use it; clock_offset emulates skew."""
         return time.time() + self.clock_offset
+
+    # -- the organization -----------------------------------------------------------------------
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self._is_sandbox
+
+    @is_sandbox.setter
+    def is_sandbox(self, value: bool) -> None:
+        self._is_sandbox = bool(value)
+        self._put_organization()
+
+    @property
+    def organization_type(self) -> str:
+        return self._organization_type
+
+    @organization_type.setter
+    def organization_type(self, value: str) -> None:
+        if not isinstance(value, str) or not value:
+            raise ValueError('organization_type must be a non-empty string, e.g. Enterprise Edition')
+        self._organization_type = value
+        self._put_organization()
+
+    @property
+    def is_production(self) -> bool:
+        """Deploy rules of production orgs apply (tests, rollbackOnError): not a sandbox, not a Developer Edition."""
+        return not self._is_sandbox and self._organization_type != DEVELOPER_EDITION
+
+    def settings(self) -> dict:
+        return {'propagation_delay': self.propagation_delay, 'hold_deploys': self.hold_deploys,
+                'deploy_polls_to_finish': self.deploy_polls_to_finish,
+                'allow_oauth_secrets_via_metadata': self.allow_oauth_secrets_via_metadata, 'is_sandbox': self.is_sandbox,
+                'organization_type': self.organization_type, 'accepted_audience': self.accepted_audience,
+                'clock_offset': self.clock_offset}
+
+    def _put_organization(self) -> None:
+        self.data.put_organization({'Name': 'sfjwt fake org', 'IsSandbox': self._is_sandbox, 'OrganizationType': self._organization_type,
+                                    'InstanceName': 'CS1' if self._is_sandbox else 'NA1', 'NamespacePrefix': None}, self.org_id)
 
     # -- users and apps -----------------------------------------------------------------------
 
-    def add_user(self, username: str, active: bool = True, permission_sets=(), org_active: bool = True) -> User:
-        return self.register_user(User.create(username, active=active, permission_sets=permission_sets, org_active=org_active))
+    def add_user(self, username: str, active: bool = True, permission_sets=(), org_active: bool = True, admin: bool = False,
+                 name: str | None = None, email: str | None = None) -> User:
+        """Register (or replace) a user; its permission sets become PermissionSet records and assignments."""
+        return self.register_user(User.create(username, active=active, permission_sets=permission_sets, org_active=org_active,
+                                              admin=admin, name=name, email=email))
 
     def add_app(self, consumer_key: str, certificate_pem, admin_approved: bool = True, permission_sets=(), approved_users=(),
                 ip_restricted: bool = False, invalid_app_access: bool = False) -> App:
-        """Register (or replace) an app; certificate_pem is PEM text or bytes, or the bare base64 body."""
+        """Register (or replace) an app, in effect at once; certificate_pem is PEM text or bytes, or the bare base64 body."""
         return self.register_app(App.create(consumer_key, certificate_pem, admin_approved=admin_approved,
                                             permission_sets=permission_sets, approved_users=approved_users,
                                             ip_restricted=ip_restricted, invalid_app_access=invalid_app_access))
 
+    def add_connected_app(self, name: str, consumer_key: str, certificate_pem, permission_sets=(), admin_approved: bool = True,
+                          label: str | None = None, contact_email: str = 'admin@example.com') -> App:
+        """An existing Connected App `name` (made before Spring '26), in effect at once; deploys can update it.
+
+        Its permission sets get PermissionSet records, as the app's policy can only name existing ones.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError('name must be a non-empty string')
+        app = App.create(consumer_key, certificate_pem, admin_approved=admin_approved, permission_sets=permission_sets)
+        owner = owner_of(CONNECTED_APP, name)
+        holder = self.app_registry.owner(consumer_key)
+        if holder not in (None, owner, 'api'):
+            raise ValueError('consumer key %s is already used by %s' % (consumer_key, holder))
+        for permission_set in sorted(app.permission_sets):
+            self.data.save_permission_set(permission_set)
+        self.app_registry.save_component(CONNECTED_APP, name, {
+            'contactEmail': contact_email, 'label': label or name, 'permissionSetName': sorted(app.permission_sets),
+            'oauthConfig': {'callbackUrl': 'https://login.salesforce.com/services/oauth2/success', 'certificate': app.certificate_pem,
+                            'consumerKey': consumer_key, 'isAdminApproved': 'true' if admin_approved else 'false', 'scopes': ['Api']},
+        })
+        return self.app_registry.register(dataclasses.replace(app, source=owner), owner)
+
     def register_user(self, user: User) -> User:
         with self._lock:
             self._users[user.username] = user
+            self.data.put_user(user)
+            granted = self._granted.setdefault(user.username, {})
+            for permission_set in sorted(user.permission_sets):
+                permission_set_id, _created = self.data.save_permission_set(permission_set)
+                assignment_id, created = self.data.assign(user.user_id, permission_set_id)
+                if created:
+                    granted[permission_set] = assignment_id
+            for permission_set in sorted(set(granted) - user.permission_sets):
+                self.data.unassign(granted.pop(permission_set))
         return user
 
     def register_app(self, app: App) -> App:
-        with self._lock:
-            self._apps[app.consumer_key] = app
-        return app
+        return self.app_registry.register(app)
+
+    def assign_permission_set(self, username: str, permission_set: str) -> str:
+        """Give a registered user a permission set (its record is created when missing), as an admin in Setup would."""
+        user = self.find_user(username)
+        if user is None:
+            raise ValueError('no user %s' % username)
+        permission_set_id, _created = self.data.save_permission_set(permission_set)
+        return self.data.assign(user.user_id, permission_set_id)[0]
 
     @property
     def users(self) -> dict:
@@ -181,31 +284,45 @@ class FakeOrg:
 
     @property
     def apps(self) -> dict:
-        """Every known app: those added through the API, and over them those deployed from metadata_dir."""
-        with self._lock:
-            return {**self._apps, **self._metadata_apps}
+        """{consumer key: App} of every app the token endpoint knows now (deployed changes count once in effect)."""
+        return self.app_registry.effective(self.now())
 
     def find_user(self, username) -> User | None:
+        """The user, with the permission sets of all its assignments (add_user's and those made over REST)."""
         with self._lock:
-            return self._users.get(username) if isinstance(username, str) else None
+            user = self._users.get(username) if isinstance(username, str) else None
+            if user is None:
+                return None
+            return dataclasses.replace(user, permission_sets=frozenset(self.data.permission_sets_of(user.user_id)))
 
     def find_app(self, consumer_key) -> App | None:
-        with self._lock:
-            if not isinstance(consumer_key, str):
-                return None
-            return self._metadata_apps.get(consumer_key) or self._apps.get(consumer_key)
+        """The app's version in effect now: the newest whose effective_at <= now (see apps.py)."""
+        if not isinstance(consumer_key, str):
+            return None
+        return self.app_registry.find(consumer_key, self.now())
 
-    def reload_metadata(self) -> None:
-        """Read the apps deployed under metadata_dir again (the offline `sf project deploy start`)."""
-        directory = Path(self.metadata_dir) if self.metadata_dir is not None else None
-        apps, warnings = load_apps(directory) if directory is not None and directory.is_dir() else ([], [])
-        with self._lock:
-            changed = warnings != self.metadata_warnings
-            self._metadata_apps = {app.consumer_key: app for app in apps}
-            self.metadata_warnings = warnings
-        if changed:   # always shown (once): a file the org ignores is what a demo user needs to know about
-            for warning in warnings:
-                sys.stderr.write('fake-org: metadata: %s\n' % warning)
+    def deployed_component(self, metadata_type: str, name: str) -> dict | None:
+        """The fields of a component deploys saved (ExternalClientApplication, ExtlClntAppGlobalOauthSettings, ...)."""
+        return self.app_registry.component(metadata_type, name)
+
+    def eca_consumer_key(self, eca_name: str) -> str | None:
+        """The consumer key of a deployed External Client App (generated when its deploy left it out)."""
+        if self.app_registry.component(ECA, eca_name) is None:
+            return None
+        return (self.app_registry.linked(ECA_GLOBAL_OAUTH, eca_name)[1] or {}).get('consumerKey')
+
+    # -- deploys ------------------------------------------------------------------------------
+
+    @property
+    def deployments(self) -> list:
+        """The deploy log: see deploy_log()."""
+        return self.deploy_log()
+
+    def deploy_log(self) -> list:
+        """Every deploy, oldest first: {"id", "status", "done", "deployOptions" (as received), "options" (with defaults),
+        "members" (the zip's entries), "files" (the same without directory entries), "package_xml" (text or None),
+        "username", "user_id", "polls", "deployResult" (with details)}."""
+        return self.deploys.log()
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -265,13 +382,18 @@ class FakeOrg:
             return [dict(entry) for entry in self.received]
 
     def stats(self) -> dict:
+        apps = sorted(self.apps)
         with self._lock:
             by_user = {user: count for user, count in self._token_requests.items() if user is not None}
             return {'token_requests': sum(self._token_requests.values()), 'token_requests_by_user': by_user,
                     'sessions': len(self.sessions), 'requests': len(self.received), 'api_usage': self.data.api_usage,
-                    'users': sorted(self._users), 'apps': sorted({**self._apps, **self._metadata_apps}),
-                    'accepted_audience': self.accepted_audience, 'clock_offset': self.clock_offset,
-                    'metadata_warnings': list(self.metadata_warnings), 'faults': self.faults.snapshot()}
+                    'users': sorted(self._users), 'admins': sorted(name for name, user in self._users.items() if user.admin),
+                    'apps': apps, 'pending_apps': [key for key, _seconds in self.app_registry.pending(self.now())],
+                    'external_client_apps': sorted(self.app_registry.names(ECA)),
+                    'connected_apps': sorted(self.app_registry.names(CONNECTED_APP)),
+                    'permission_sets': sorted(self.data.permission_set_names()), 'deployments': len(self.deploys),
+                    'accepted_audience': self.accepted_audience, 'clock_offset': self.clock_offset, 'settings': self.settings(),
+                    'faults': self.faults.snapshot()}
 
     def reset(self) -> None:
         """Forget counters, the request log, faults, clock offset, sessions and record changes; keep users and apps.
@@ -289,15 +411,20 @@ class FakeOrg:
             self._token_requests.clear()
 
     def restore_defaults(self) -> None:
-        """reset(), and also remove every user and app and restore the accepted audience and metadata_dir."""
+        """reset(), and also remove every user, app, deployed component, permission set, assignment and deploy, and
+        put back the accepted audience and the constructor's settings (propagation_delay, hold_deploys, ...)."""
         self.reset()
+        self.deploys.clear()
+        self.app_registry.clear()
         with self._lock:
-            self.metadata_dir = self._default_metadata_dir
             self._users.clear()
-            self._apps.clear()
-            self._metadata_apps.clear()
-            self.metadata_warnings = []
+            self._granted.clear()
+            self.data.clear_setup()
             self.accepted_audience = self._default_audience
+            for name, value in self._default_settings.items():
+                setattr(self, name, value)
+            self._is_sandbox, self._organization_type = self._default_organization
+            self._put_organization()
 
     # -- fault switches (see faults.Faults) ---------------------------------------------------
 
@@ -318,6 +445,10 @@ class FakeOrg:
 
     def rate_limit_logins(self, enabled: bool = True, status: int = 400) -> None:
         self.faults.rate_limit_logins(enabled, status=status)
+
+    def expire_session_next(self, count: int = 1, path_prefix: str = '/services/data') -> None:
+        """The next `count` matching requests first end the caller's session: they get 401 INVALID_SESSION_ID."""
+        self.faults.expire_session_next(count, path_prefix=path_prefix)
 
     # -- request pipeline ---------------------------------------------------------------------
 
@@ -364,6 +495,8 @@ class FakeOrg:
             return _DROP
         if self.faults.take('reset', path) is not None:
             return _DROP
+        if self.faults.take('expire_session', path) is not None:
+            self.close_session(request.bearer_token() or '')
         fail = self.faults.take('fail', path)
         if fail is not None:
             return _error_page(path, fail['status'], fail['html'])
@@ -374,7 +507,6 @@ class FakeOrg:
     def _route(self, request: Request) -> Response:
         path = request.path
         if path == TOKEN_PATH:
-            self.reload_metadata()
             return oauth.token(self, request)
         if path == '/services/oauth2/revoke':
             return oauth.revoke(self, request)
@@ -501,10 +633,14 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._refuse(400, 'Content-Length is not a number')
             return None
-        if length > MAX_BODY_BYTES:
-            self._refuse(413, 'the request body is larger than %d bytes' % MAX_BODY_BYTES)
+        limit = self._body_limit()
+        if length > limit:
+            self._refuse(413, 'the request body is larger than %d bytes' % limit)
             return None
         return self.rfile.read(length) if length > 0 else b''
+
+    def _body_limit(self) -> int:
+        return MAX_DEPLOY_BODY_BYTES if DEPLOY_PATH_MARK in self.path.split('?')[0] else MAX_BODY_BYTES
 
     def _read_chunked(self) -> bytes | None:
         chunks = []
@@ -521,8 +657,8 @@ class _Handler(BaseHTTPRequestHandler):
                     pass   # trailers
                 return b''.join(chunks)
             size += chunk_size
-            if size > MAX_BODY_BYTES:
-                self._refuse(413, 'the request body is larger than %d bytes' % MAX_BODY_BYTES)
+            if size > self._body_limit():
+                self._refuse(413, 'the request body is larger than %d bytes' % self._body_limit())
                 return None
             chunks.append(self.rfile.read(chunk_size))
             self.rfile.readline(1024)

@@ -11,22 +11,27 @@ Plain HTTP clients (requests, PyJWT); no Ansible. Fixtures come from fake_org.py
 from __future__ import annotations
 
 import email.utils
+import io
 import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import jwt
 import pytest
 import requests
 
-from fake_org import FakeOrg
+from fake_org import FakeOrg, deploy as deploy_module
 from fake_org.pytest_plugin import DEFAULT_PERMISSION_SET, generate_key_and_certificate
+# Not in conftest (yet): this module takes the admin fixture itself.
+from fake_org.pytest_plugin import fake_org_admin  # noqa: F401 pylint: disable=unused-import
 
 JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 TESTS_DIR = Path(__file__).resolve().parents[1]
@@ -601,74 +606,601 @@ def test_admin_api_rejects_bad_input_and_changes_nothing(fake_org, endpoint, bod
     assert fake_org.stats()['faults']['latency'] == 0 and fake_org.users == {} and fake_org.apps == {}
 
 
-# -- metadata mode --------------------------------------------------------------------------------
+# -- setup objects: users, permission sets, assignments, the organization ------------------------------
+
+API = '/services/data/v62.0'
+
+
+def soql(org, token, text) -> list:
+    response = call(org, API + '/query', token, params={'q': text})
+    assert response.status_code == 200, response.text
+    return response.json()['records']
+
+
+def assign(org, token, assignee_id, permission_set_id):
+    return call(org, API + '/sobjects/PermissionSetAssignment', token, 'POST',
+                json={'AssigneeId': assignee_id, 'PermissionSetId': permission_set_id})
+
+
+def test_setup_objects_are_queryable(fake_org_app):
+    org = fake_org_app.org
+    session = login(fake_org_app)
+    token, user_id = session['access_token'], session['id'].rsplit('/', 1)[1]
+
+    (user,) = soql(org, token, "SELECT Id, Username, Name, Email, IsActive FROM User WHERE Username = '%s'" % fake_org_app.username)
+    (permission_set,) = soql(org, token, "SELECT Id, Name, Label, Description, IsOwnedByProfile FROM PermissionSet")
+    (assignment,) = soql(org, token, "SELECT Id, AssigneeId, PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = '%s'" % user_id)
+    (organization,) = soql(org, token, 'SELECT Id, Name, IsSandbox, OrganizationType, InstanceName, NamespacePrefix FROM Organization')
+
+    assert {k: user[k] for k in ('Id', 'Username', 'Name', 'Email', 'IsActive')} == {
+        'Id': user_id, 'Username': 'integration@example.com', 'Name': 'integration', 'Email': 'integration@example.com', 'IsActive': True}
+    assert user['attributes'] == {'type': 'User', 'url': '%s/sobjects/User/%s' % (API, user_id)}
+    assert re.fullmatch(r'0PS[0-9A-Za-z]{15}', permission_set['Id'])
+    assert (permission_set['Name'], permission_set['Label'], permission_set['IsOwnedByProfile']) == (DEFAULT_PERMISSION_SET,
+                                                                                                     DEFAULT_PERMISSION_SET, False)
+    assert re.fullmatch(r'0Pa[0-9A-Za-z]{15}', assignment['Id'])
+    assert (assignment['AssigneeId'], assignment['PermissionSetId']) == (user_id, permission_set['Id'])
+    assert {k: v for k, v in organization.items() if k != 'attributes'} == {
+        'Id': org.org_id, 'Name': 'sfjwt fake org', 'IsSandbox': False, 'OrganizationType': 'Enterprise Edition',
+        'InstanceName': 'NA1', 'NamespacePrefix': None}
+    assert call(org, '%s/sobjects/User/%s' % (API, user_id), token).json()['Username'] == 'integration@example.com'
+
+    org.is_sandbox = True
+    assert soql(org, token, 'SELECT IsSandbox FROM Organization')[0]['IsSandbox'] is True
+    refused = call(org, API + '/sobjects/PermissionSet', token, 'POST', json={'Name': 'X', 'Label': 'X'})
+    assert refused.status_code == 400
+    assert refused.json() == [{'message': 'entity type cannot be inserted: PermissionSet', 'errorCode': 'INVALID_TYPE_FOR_OPERATION'}]
+
+
+def test_permission_set_assignment_over_rest_pre_authorizes_and_can_be_deleted(fake_org_app):
+    org = fake_org_app.org
+    org.add_user('second@example.com')
+    token = login(fake_org_app)['access_token']
+    (user,) = soql(org, token, "SELECT Id FROM User WHERE Username = 'second@example.com'")
+    (permission_set,) = soql(org, token, "SELECT Id FROM PermissionSet WHERE Name = '%s'" % DEFAULT_PERMISSION_SET)
+    assertion = fake_org_app.assertion(sub='second@example.com')
+    assert post_token(org, assertion).json()['error_description'] == "user hasn't approved this consumer"
+
+    created = assign(org, token, user['Id'], permission_set['Id'])
+    duplicate = assign(org, token, user['Id'], permission_set['Id'])
+
+    assert created.status_code == 201
+    assert created.json() == {'id': created.json()['id'], 'success': True, 'errors': []}
+    assert post_token(org, assertion).status_code == 200
+    assert (duplicate.status_code, duplicate.json()) == (400, [{
+        'message': 'Duplicate PermissionSetAssignment. Assignee: %s; Permission Set: %s' % (user['Id'], permission_set['Id']),
+        'errorCode': 'DUPLICATE_VALUE', 'fields': []}])
+
+    assert call(org, '%s/sobjects/PermissionSetAssignment/%s' % (API, created.json()['id']), token, 'DELETE').status_code == 204
+    assert post_token(org, assertion).json()['error_description'] == "user hasn't approved this consumer"
+
+
+@pytest.mark.parametrize('body, error_code, fields', [
+    ({'PermissionSetId': 'PS'}, 'REQUIRED_FIELD_MISSING', ['AssigneeId']),
+    ({'AssigneeId': '001000000000001AAA', 'PermissionSetId': 'PS'}, 'FIELD_INTEGRITY_EXCEPTION', ['AssigneeId']),
+    ({'AssigneeId': '005000000000000AAA', 'PermissionSetId': 'PS'}, 'INVALID_CROSS_REFERENCE_KEY', ['AssigneeId']),
+    ({'AssigneeId': 'USER', 'PermissionSetId': '0PS000000000000AAA'}, 'INVALID_CROSS_REFERENCE_KEY', ['PermissionSetId']),
+    ({'AssigneeId': 'USER', 'PermissionSetId': 'PS', 'Id': '0Pa000000000001AAA'}, 'INVALID_FIELD_FOR_INSERT_UPDATE', ['Id']),
+])
+def test_permission_set_assignment_errors(fake_org_app, body, error_code, fields):
+    org = fake_org_app.org
+    session = login(fake_org_app)
+    (permission_set,) = soql(org, session['access_token'], 'SELECT Id FROM PermissionSet')
+    ids = {'USER': session['id'].rsplit('/', 1)[1], 'PS': permission_set['Id']}
+    response = call(org, API + '/sobjects/PermissionSetAssignment', session['access_token'], 'POST',
+                    json={name: ids.get(value, value) for name, value in body.items()})
+    assert response.status_code == 400
+    (error,) = response.json()
+    assert (error['errorCode'], error['fields']) == (error_code, fields)
+
+
+# -- the REST Metadata API deploy -------------------------------------------------------------------
 
 NS = 'http://soap.sforce.com/2006/04/metadata'
+DEPLOYED_KEY_PEM, DEPLOYED_CERT_PEM = generate_key_and_certificate('deployed')
+ROTATED_KEY_PEM, ROTATED_CERT_PEM = generate_key_and_certificate('rotated')
+DEPLOYED_CONSUMER_KEY = 'SFJWTDEPLOYEDAPP0001'
+TYPE_OF_FOLDER = {'externalClientApps': 'ExternalClientApplication', 'extlClntAppOauthSettings': 'ExtlClntAppOauthSettings',
+                  'extlClntAppGlobalOauthSets': 'ExtlClntAppGlobalOauthSettings',
+                  'extlClntAppOauthPolicies': 'ExtlClntAppOauthConfigurablePolicies', 'extlClntAppPolicies': 'ExtlClntAppConfigurablePolicies',
+                  'connectedApps': 'ConnectedApp', 'permissionsets': 'PermissionSet', 'classes': 'ApexClass'}
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+def document(root, body):
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<%s xmlns="%s">\n%s\n</%s>\n' % (root, NS, body, root)
 
 
-def _pem_body(cert_pem: bytes) -> str:
-    return ''.join(line for line in cert_pem.decode().splitlines() if not line.startswith('-----'))
+def package_xml(files) -> str:
+    """The package.xml naming every component of `files` ({zip path: text})."""
+    members = {}
+    for path in files:
+        folder, name = path.split('/')
+        if not name.endswith('-meta.xml'):
+            members.setdefault(TYPE_OF_FOLDER[folder], []).append(name.rsplit('.', 1)[0])
+    types = ''.join('<types>%s<name>%s</name></types>' % (''.join('<members>%s</members>' % m for m in sorted(names)), kind)
+                    for kind, names in sorted(members.items()))
+    return document('Package', types + '<version>62.0</version>')
 
 
-def test_metadata_dir_deploys_apps_on_every_token_request(tmp_path):
-    key_pem, cert_pem = generate_key_and_certificate()
-    project = tmp_path / 'project' / 'force-app' / 'main' / 'default'
-    _write(project / 'extlClntAppGlobalOauthSets' / 'Jwt_glbloauth.ecaGlblOauth-meta.xml', f"""<?xml version="1.0" encoding="UTF-8"?>
-<ExtlClntAppGlobalOauthSettings xmlns="{NS}">
-    <callbackUrl>https://login.salesforce.com/services/oauth2/success</callbackUrl>
-    <certificate>{_pem_body(cert_pem)}</certificate>
-    <consumerKey>ECAKEY0001</consumerKey>
-    <externalClientApplication>Jwt</externalClientApplication>
-    <label>Jwt</label>
-</ExtlClntAppGlobalOauthSettings>
-""")
-    _write(project / 'extlClntAppOauthPolicies' / 'Jwt_oauthPlcy.ecaOauthPlcy-meta.xml', f"""<?xml version="1.0" encoding="UTF-8"?>
-<ExtlClntAppOauthConfigurablePolicies xmlns="{NS}">
-    <commaSeparatedPermissionSet>Other, SFJWT_Integration</commaSeparatedPermissionSet>
-    <externalClientApplication>Jwt</externalClientApplication>
-    <label>Jwt</label>
-    <permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>
-</ExtlClntAppOauthConfigurablePolicies>
-""")
-    legacy = project / 'connectedApps' / 'Legacy.connectedApp-meta.xml'
-    _write(legacy, f"""<?xml version="1.0" encoding="UTF-8"?>
-<ConnectedApp xmlns="{NS}">
-    <contactEmail>admin@example.com</contactEmail>
-    <label>Legacy</label>
-    <oauthConfig>
-        <callbackUrl>https://login.salesforce.com/services/oauth2/success</callbackUrl>
-        <certificate>{cert_pem.decode()}</certificate>
-        <consumerKey>LEGACYKEY0001</consumerKey>
-        <isAdminApproved>true</isAdminApproved>
-        <scopes>Api</scopes>
-    </oauthConfig>
-    <permissionSetName>SFJWT_Integration</permissionSetName>
-</ConnectedApp>
-""")
-    _write(project / 'connectedApps' / 'NoNamespace.connectedApp-meta.xml',
-           '<ConnectedApp><oauthConfig><consumerKey>NONSKEY0001</consumerKey></oauthConfig></ConnectedApp>')
+def global_oauth(name='Acme', certificate=DEPLOYED_CERT_PEM, consumer_key=DEPLOYED_CONSUMER_KEY, extra=''):
+    cert = '<certificate>%s</certificate>' % certificate.decode() if certificate else ''
+    key = '<consumerKey>%s</consumerKey>' % consumer_key if consumer_key else ''
+    return {'extlClntAppGlobalOauthSets/%s_glbloauth.ecaGlblOauth' % name: document('ExtlClntAppGlobalOauthSettings', (
+        '<callbackUrl>https://login.salesforce.com/services/oauth2/success</callbackUrl>%s%s'
+        '<externalClientApplication>%s</externalClientApplication><label>%s</label>%s' % (cert, key, name, name, extra)))}
 
-    def assertion(consumer_key):
-        return jwt.encode({'iss': consumer_key, 'sub': 'integration@example.com', 'aud': 'https://login.salesforce.com',
-                           'exp': int(time.time()) + 180}, key_pem, algorithm='RS256')
 
-    with FakeOrg(tmp_path / 'org', metadata_dir=tmp_path / 'project', account_count=0) as org:
-        org.add_user('integration@example.com', permission_sets=['SFJWT_Integration'])
-        assert post_token(org, assertion('ECAKEY0001')).status_code == 200
-        assert post_token(org, assertion('LEGACYKEY0001')).status_code == 200
-        assert post_token(org, assertion('NONSKEY0001')).json()['error'] == 'invalid_client_id'
-        assert any('NoNamespace' in warning for warning in org.metadata_warnings)
+def eca_files(name='Acme', certificate=DEPLOYED_CERT_PEM, consumer_key=DEPLOYED_CONSUMER_KEY, permission_sets='SFJWT_Deployed'):
+    files = {
+        'externalClientApps/%s.eca' % name: document('ExternalClientApplication', (
+            '<contactEmail>admin@example.com</contactEmail><distributionState>Local</distributionState>'
+            '<isProtected>false</isProtected><label>%s</label>' % name)),
+        'extlClntAppOauthSettings/%s_oauth.ecaOauth' % name: document('ExtlClntAppOauthSettings', (
+            '<commaSeparatedOauthScopes>Api, RefreshToken</commaSeparatedOauthScopes>'
+            '<externalClientApplication>%s</externalClientApplication><label>%s</label>' % (name, name))),
+        'extlClntAppOauthPolicies/%s_oauthPlcy.ecaOauthPlcy' % name: document('ExtlClntAppOauthConfigurablePolicies', (
+            '<commaSeparatedPermissionSet>%s</commaSeparatedPermissionSet><externalClientApplication>%s</externalClientApplication>'
+            '<ipRelaxationPolicyType>Enforce</ipRelaxationPolicyType><label>%s</label>'
+            '<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>' % (permission_sets, name, name))),
+        'extlClntAppPolicies/%s_plcy.ecaPlcy' % name: document('ExtlClntAppConfigurablePolicies', (
+            '<externalClientApplication>%s</externalClientApplication><isEnabled>true</isEnabled><label>%s</label>' % (name, name))),
+    }
+    files.update(global_oauth(name, certificate, consumer_key))
+    return files
 
-        legacy.unlink()   # "undeployed": the next token request no longer knows it
-        assert post_token(org, assertion('LEGACYKEY0001')).json()['error'] == 'invalid_client_id'
 
-        org.metadata_dir = None
-        assert post_token(org, assertion('ECAKEY0001')).json()['error'] == 'invalid_client_id'
+def permission_set_file(name='SFJWT_Deployed', label='SFJWT Deployed'):
+    body = '<description>made by a deploy</description><label>%s</label>' % label
+    return {'permissionsets/%s.permissionset' % name: document('PermissionSet', body)}
+
+
+def make_zip(files, package=True) -> bytes:
+    entries = dict(files)
+    if package is True:
+        entries['package.xml'] = package_xml(files)
+    elif package:
+        entries['package.xml'] = package
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for path, text in entries.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()
+
+
+def start_deploy(org, token, zip_bytes, options=None, json_part=None):
+    parts = {'json': (None, json_part if json_part is not None else json.dumps({'deployOptions': options or {}}), 'application/json'),
+             'file': ('deploy.zip', zip_bytes, 'application/zip')}
+    return call(org, API + '/metadata/deployRequest', token, 'POST', files=parts)
+
+
+def poll(org, token, deploy_id, details=True):
+    response = call(org, '%s/metadata/deployRequest/%s' % (API, deploy_id), token, params={'includeDetails': 'true'} if details else None)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def deploy(admin, files, options=None, package=True) -> dict:
+    """Deploy as the admin and poll until done: the final deployResult, with details."""
+    token = login(admin)['access_token']
+    started = start_deploy(admin.org, token, make_zip(files, package), options)
+    assert started.status_code == 201, started.text
+    for _attempt in range(10):
+        result = poll(admin.org, token, started.json()['id'])['deployResult']
+        if result['done']:
+            return result
+    raise AssertionError('the deploy did not finish: %s' % result)
+
+
+def integration_assertion(org, key_pem=DEPLOYED_KEY_PEM, consumer_key=DEPLOYED_CONSUMER_KEY, sub='integration@example.com'):
+    return jwt.encode({'iss': consumer_key, 'sub': sub, 'aud': org.accepted_audience, 'exp': int(time.time()) + 600},
+                      key_pem, algorithm='RS256')
+
+
+def failure(result) -> dict:
+    (entry,) = result['details']['componentFailures']
+    return entry
+
+
+def test_deploy_an_external_client_app_then_pre_authorize_a_user(fake_org_admin):
+    org = fake_org_admin.org
+    org.propagation_delay = 5
+    org.add_user('integration@example.com')
+    token = login(fake_org_admin)['access_token']
+    files = {**eca_files(), **permission_set_file()}
+
+    started = start_deploy(org, token, make_zip(files), {'checkOnly': False, 'singlePackage': True})
+    assert started.status_code == 201
+    body = started.json()
+    deploy_id = body['id']
+    assert re.fullmatch(r'0Af[0-9A-Za-z]{15}', deploy_id)
+    assert body['url'] == '%s/metadata/deployRequest/%s' % (API, deploy_id)
+    assert body['deployOptions'] == {'allowMissingFiles': False, 'autoUpdatePackage': False, 'checkOnly': False, 'ignoreWarnings': False,
+                                     'performRetrieve': False, 'purgeOnDelete': False, 'rollbackOnError': True, 'runTests': [],
+                                     'singlePackage': True, 'testLevel': None}
+    assert {k: body['deployResult'][k] for k in ('id', 'status', 'done', 'checkOnly', 'numberComponentsTotal')} == {
+        'id': deploy_id, 'status': 'Pending', 'done': False, 'checkOnly': False, 'numberComponentsTotal': 0}
+    assert 'details' not in body['deployResult']
+
+    first = poll(org, token, deploy_id, details=False)
+    final = poll(org, token, deploy_id)
+    assert (first['deployResult']['status'], first['deployResult']['done']) == ('InProgress', False)
+    assert 'details' not in first['deployResult']
+    result = final['deployResult']
+    assert {k: result[k] for k in ('status', 'done', 'success', 'numberComponentsTotal', 'numberComponentsDeployed', 'numberComponentErrors',
+                                   'numberTestsTotal', 'errorMessage', 'createdByName', 'rollbackOnError', 'runTestsEnabled')} == {
+        'status': 'Succeeded', 'done': True, 'success': True, 'numberComponentsTotal': 6, 'numberComponentsDeployed': 6,
+        'numberComponentErrors': 0, 'numberTestsTotal': 0, 'errorMessage': None, 'createdByName': 'admin', 'rollbackOnError': True,
+        'runTestsEnabled': False}
+    assert result['completedDate'].endswith('+0000') and result['createdBy'].startswith('005')
+    successes = result['details']['componentSuccesses']
+    assert successes[0] == {'changed': True, 'columnNumber': None, 'componentType': '', 'created': False, 'createdDate': successes[0]['createdDate'],
+                            'deleted': False, 'fileName': 'package.xml', 'fullName': 'package.xml', 'id': None, 'lineNumber': None,
+                            'problem': None, 'problemType': None, 'success': True}
+    assert [(s['componentType'], s['fullName'], s['created']) for s in successes[1:]] == [
+        ('PermissionSet', 'SFJWT_Deployed', True), ('ExternalClientApplication', 'Acme', True), ('ExtlClntAppOauthSettings', 'Acme_oauth', True),
+        ('ExtlClntAppGlobalOauthSettings', 'Acme_glbloauth', True), ('ExtlClntAppOauthConfigurablePolicies', 'Acme_oauthPlcy', True),
+        ('ExtlClntAppConfigurablePolicies', 'Acme_plcy', True)]
+    assert result['details']['componentFailures'] == []
+    assert result['details']['runTestResults'] == {'numRun': 0, 'numFailures': 0, 'failures': [], 'successes': []}
+
+    (user,) = soql(org, token, "SELECT Id FROM User WHERE Username = 'integration@example.com'")
+    (permission_set,) = soql(org, token, "SELECT Id, Label, Description FROM PermissionSet WHERE Name = 'SFJWT_Deployed'")
+    assert (permission_set['Label'], permission_set['Description']) == ('SFJWT Deployed', 'made by a deploy')
+    assert permission_set['Id'] == successes[1]['id']
+    assert assign(org, token, user['Id'], permission_set['Id']).status_code == 201
+
+    waiting = post_token(org, integration_assertion(org))
+    assert oauth_error(waiting) == (400, {'error': 'invalid_client_id', 'error_description': 'client identifier invalid'})
+    assert org.stats()['pending_apps'] == [DEPLOYED_CONSUMER_KEY]
+    org.clock_offset = 6   # past the propagation delay, without sleeping
+    assert post_token(org, integration_assertion(org)).status_code == 200
+    assert org.eca_consumer_key('Acme') == DEPLOYED_CONSUMER_KEY
+
+    (logged,) = org.deploy_log()
+    assert {k: logged[k] for k in ('id', 'status', 'deployOptions', 'username')} == {
+        'id': deploy_id, 'status': 'Succeeded', 'deployOptions': {'checkOnly': False, 'singlePackage': True}, 'username': 'admin@example.com'}
+    assert sorted(logged['members']) == sorted(list(files) + ['package.xml'])
+    assert '<name>ExternalClientApplication</name>' in logged['package_xml']
+
+
+def test_check_only_validates_and_saves_nothing(fake_org_admin):
+    org = fake_org_admin.org
+    org.add_user('integration@example.com')
+    result = deploy(fake_org_admin, {**eca_files(), **permission_set_file()}, {'checkOnly': True})
+
+    assert (result['status'], result['checkOnly'], result['numberComponentsDeployed']) == ('Succeeded', True, 6)
+    assert org.deployed_component('ExternalClientApplication', 'Acme') is None
+    assert org.data.permission_set_names() == set()
+    assert post_token(org, integration_assertion(org)).json()['error'] == 'invalid_client_id'
+
+
+@pytest.mark.parametrize('rollback, status, saved', [(True, 'Failed', set()), (False, 'SucceededPartial', {'SFJWT_Deployed'})])
+def test_rollback_on_error(fake_org_admin, rollback, status, saved):
+    org = fake_org_admin.org
+    org.is_sandbox = True   # production orgs refuse rollbackOnError false
+    result = deploy(fake_org_admin, {**permission_set_file(), **global_oauth(name='Missing')}, {'rollbackOnError': rollback})
+
+    assert (result['status'], result['numberComponentsDeployed'], result['numberComponentErrors']) == (status, 1, 1)
+    assert failure(result)['problem'] == 'In field: externalClientApplication - no ExternalClientApplication named Missing found'
+    assert org.data.permission_set_names() == saved
+
+
+def test_production_refuses_rollback_on_error_false_as_a_whole(fake_org_admin):
+    result = deploy(fake_org_admin, permission_set_file(), {'rollbackOnError': False})
+    assert (result['status'], result['errorStatusCode'], result['errorMessage']) == (
+        'Failed', 'INVALID_OPERATION', 'rollbackOnError must be true in production organizations')
+    assert result['details']['componentSuccesses'] == [] and result['numberComponentsTotal'] == 0
+
+
+MALFORMED = '<?xml version="1.0" encoding="UTF-8"?>\n<PermissionSet xmlns="%s">\n    <label>Broken</labl>\n</PermissionSet>\n' % NS
+
+
+@pytest.mark.parametrize('files, package, expected', [
+    pytest.param({'permissionsets/Broken.permissionset': MALFORMED}, True,
+                 {'componentType': 'PermissionSet', 'fullName': 'Broken', 'fileName': 'permissionsets/Broken.permissionset',
+                  'problem': 'Error parsing file: mismatched tag', 'lineNumber': 3, 'columnNumber': 20}, id='malformed-xml'),
+    pytest.param({'widgets/Acme.widget': '<x/>'}, document('Package', '<version>62.0</version>'),
+                 {'componentType': '', 'fileName': 'widgets/Acme.widget', 'problem': re.compile(r'^An unknown file type was found')},
+                 id='unknown-folder'),
+    pytest.param({'externalClientApps/Acme.eca-meta.xml': document('ExternalClientApplication', '<label>A</label>')},
+                 document('Package', '<version>62.0</version>'),
+                 {'problem': re.compile(r'in source format: in Metadata API format the file is externalClientApps/Acme\.eca ')},
+                 id='source-format-name'),
+    pytest.param({}, document('Package', '<types><members>Ghost</members><name>PermissionSet</name></types><version>62.0</version>'),
+                 {'componentType': 'PermissionSet', 'fullName': 'Ghost', 'fileName': 'package.xml',
+                  'problem': "An object 'Ghost' of type PermissionSet was named in package.xml, but was not found in zipped directory"},
+                 id='member-not-found'),
+    pytest.param({}, document('Package', '<types><members>X</members><name>Gadget</name></types>'),
+                 {'fileName': 'package.xml', 'problem': "Unknown type name 'Gadget' specified in package.xml"}, id='unknown-type'),
+    pytest.param({'permissionsets/Wrong.permissionset': document('ConnectedApp', '<label>x</label>')}, True,
+                 {'problem': 'Error parsing file: the root element is {%s}ConnectedApp; expected PermissionSet in namespace %s' % (NS, NS),
+                  'lineNumber': 2, 'columnNumber': 1}, id='root-element-mismatch'),
+    pytest.param({'permissionsets/NoNs.permissionset': '<PermissionSet><label>x</label></PermissionSet>'}, True,
+                 {'problem': 'Error parsing file: the root element is PermissionSet; expected PermissionSet in namespace %s' % NS},
+                 id='no-namespace'),
+    pytest.param({'permissionsets/NoLabel.permissionset': document('PermissionSet', '<description>x</description>')}, True,
+                 {'problem': 'Required field is missing: label', 'lineNumber': 2}, id='required-field'),
+    pytest.param({'externalClientApps/Acme.eca': document('ExternalClientApplication', '<contactEmail>a@example.com</contactEmail>'
+                                                          '<distributionState>Global</distributionState><label>A</label>')}, True,
+                 {'problem': "Error parsing file: 'Global' is not a valid value for the enum 'DistributionState'"}, id='bad-enum'),
+    pytest.param({**eca_files(), **global_oauth(certificate=b'-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----')},
+                 True, {'componentType': 'ExtlClntAppGlobalOauthSettings', 'problem': re.compile(r'^Invalid certificate: '),
+                        'lineNumber': 3}, id='bad-certificate'),
+    pytest.param({**eca_files(), **global_oauth(consumer_key='has spaces 1234')}, True,
+                 {'problem': 'Invalid consumerKey: a consumer key is 8 to 256 letters and digits'}, id='bad-consumer-key'),
+    pytest.param(eca_files(permission_sets='SFJWT_Deployed, Nope'), True,
+                 {'componentType': 'ExtlClntAppOauthConfigurablePolicies',
+                  'problem': 'In field: commaSeparatedPermissionSet - no PermissionSet named Nope found'}, id='unknown-permission-set'),
+    pytest.param({'../evil.permissionset': 'x'}, document('Package', '<version>62.0</version>'),
+                 {'fileName': '../evil.permissionset', 'problem': re.compile(r'^Invalid file path')}, id='parent-path'),
+    pytest.param({'classes/Foo.cls': 'public class Foo {}'}, True,
+                 {'componentType': 'ApexClass', 'problem': re.compile(r'needs both classes/Foo\.cls and classes/Foo\.cls-meta\.xml')},
+                 id='apex-without-meta'),
+])
+def test_component_failure(fake_org_admin, files, package, expected):
+    org = fake_org_admin.org
+    org.add_user('integration@example.com', permission_sets=['SFJWT_Deployed'])
+    result = deploy(fake_org_admin, files, package=package)
+
+    assert (result['status'], result['success'], result['numberComponentErrors']) == ('Failed', False, 1)
+    entry = failure(result)
+    assert (entry['success'], entry['problemType'], entry['created'], entry['changed'], entry['deleted']) == (False, 'Error', False, False, False)
+    for name, value in expected.items():
+        assert value.search(entry[name]) if isinstance(value, re.Pattern) else entry[name] == value, (name, entry)
+    assert org.deployed_component('ExternalClientApplication', 'Acme') is None and org.apps.keys() == {fake_org_admin.consumer_key}
+
+
+def test_no_package_xml_and_limits_fail_the_deploy_as_a_whole(fake_org_admin, monkeypatch):
+    no_package = deploy(fake_org_admin, permission_set_file(), package=False)
+    too_many = deploy(fake_org_admin, {'permissionsets/P%05d.permissionset' % n: '' for n in range(10001)})
+    monkeypatch.setattr(deploy_module, 'MAX_ZIP_BYTES', 100)
+    too_big = deploy(fake_org_admin, permission_set_file())
+
+    assert (no_package['status'], no_package['errorStatusCode'], no_package['errorMessage']) == (
+        'Failed', 'INVALID_CROSS_REFERENCE_KEY', 'No package.xml found')
+    assert (too_many['errorStatusCode'], too_many['errorMessage']) == ('LIMIT_EXCEEDED', 'The zip file holds 10002 files; a deploy takes at most 10000.')
+    assert too_big['errorStatusCode'] == 'LIMIT_EXCEEDED' and 'at most 39 MB' in too_big['errorMessage']
+
+
+def test_a_file_not_in_package_xml_is_a_warning(fake_org_admin):
+    org = fake_org_admin.org
+    package = document('Package', '<types><members>*</members><name>PermissionSet</name></types><version>62.0</version>')
+    files = {**permission_set_file(), **permission_set_file('Second'), 'classes/Stray.cls': 'x', 'classes/Stray.cls-meta.xml': 'x'}
+
+    strict = deploy(fake_org_admin, files, package=package)
+    lenient = deploy(fake_org_admin, files, {'ignoreWarnings': True}, package=package)
+
+    assert strict['status'] == 'Failed' and lenient['status'] == 'Succeeded'
+    warning = failure(lenient)
+    assert (warning['problemType'], warning['fileName'], warning['problem']) == (
+        'Warning', 'classes/Stray.cls', "An object 'Stray' of type ApexClass was found in zipped directory, but was not named in "
+        "package.xml; it was not deployed")
+    assert org.data.permission_set_names() == {'SFJWT_Deployed', 'Second'}
+
+
+def test_consumer_keys_are_generated_unique_and_fixed(fake_org_admin):
+    org = fake_org_admin.org
+    generated = deploy(fake_org_admin, {**eca_files(consumer_key=None), **permission_set_file()})
+    key = org.eca_consumer_key('Acme')
+    kept = deploy(fake_org_admin, global_oauth(consumer_key=None))
+    changed = deploy(fake_org_admin, global_oauth(consumer_key='SFJWTOTHERKEY0001'))
+    taken = deploy(fake_org_admin, eca_files(name='Other', consumer_key=fake_org_admin.consumer_key))
+
+    assert generated['status'] == 'Succeeded' and re.fullmatch(r'3MVG9[0-9A-Za-z]{80}', key)
+    assert (kept['status'], kept['details']['componentSuccesses'][1]['changed']) == ('Succeeded', False)
+    assert org.eca_consumer_key('Acme') == key
+    assert (changed['status'], failure(changed)['problem']) == ('Failed', (
+        "Cannot change the consumer key of External Client App 'Acme': it was set when the app's global OAuth settings were first "
+        "deployed. Deploy the same consumerKey or leave it out (shouldRotateConsumerKey set to true issues a new one)."))
+    assert failure(taken)['problem'] == 'The consumer key is already used by another app in this org; a consumer key must be unique.'
+
+    rotated = deploy(fake_org_admin, global_oauth(consumer_key=None, extra='<shouldRotateConsumerKey>true</shouldRotateConsumerKey>'))
+    assert rotated['status'] == 'Succeeded' and org.eca_consumer_key('Acme') not in (key, None)
+    assert set(org.apps) == {fake_org_admin.consumer_key, org.eca_consumer_key('Acme')}
+
+
+def test_certificate_rotation_takes_effect_after_the_propagation_delay(fake_org_admin):
+    org = fake_org_admin.org
+    org.add_user('integration@example.com', permission_sets=['SFJWT_Deployed'])
+    assert deploy(fake_org_admin, eca_files())['status'] == 'Succeeded'
+    assert post_token(org, integration_assertion(org)).status_code == 200
+
+    org.propagation_delay = 5
+    assert deploy(fake_org_admin, global_oauth(certificate=ROTATED_CERT_PEM))['status'] == 'Succeeded'
+
+    assert post_token(org, integration_assertion(org)).status_code == 200   # the old certificate, until the change applies
+    assert post_token(org, integration_assertion(org, ROTATED_KEY_PEM)).json()['error_description'] == 'invalid assertion'
+    org.clock_offset = 6
+    assert post_token(org, integration_assertion(org, ROTATED_KEY_PEM)).status_code == 200
+    assert post_token(org, integration_assertion(org)).json()['error_description'] == 'invalid assertion'
+
+
+def test_changed_permission_sets_apply_after_the_propagation_delay(fake_org_admin):
+    org = fake_org_admin.org
+    org.add_user('integration@example.com', permission_sets=['SFJWT_Deployed'])
+    org.add_user('other@example.com', permission_sets=['Other'])
+    deploy(fake_org_admin, eca_files())
+    org.propagation_delay = 5
+    assert deploy(fake_org_admin, eca_files(permission_sets='Other'))['status'] == 'Succeeded'
+
+    assert post_token(org, integration_assertion(org)).status_code == 200
+    assert post_token(org, integration_assertion(org, sub='other@example.com')).status_code == 400
+    org.clock_offset = 6
+    assert post_token(org, integration_assertion(org)).status_code == 400
+    assert post_token(org, integration_assertion(org, sub='other@example.com')).status_code == 200
+
+
+def connected_app_file(name, certificate=ROTATED_CERT_PEM, consumer_key=None):
+    key = '<consumerKey>%s</consumerKey>' % consumer_key if consumer_key else ''
+    return {'connectedApps/%s.connectedApp' % name: document('ConnectedApp', (
+        '<contactEmail>admin@example.com</contactEmail><label>%s</label><oauthConfig>'
+        '<callbackUrl>https://login.salesforce.com/services/oauth2/success</callbackUrl><certificate>%s</certificate>%s'
+        '<isAdminApproved>true</isAdminApproved><scopes>Api</scopes></oauthConfig>'
+        '<permissionSetName>SFJWT_Deployed</permissionSetName>' % (name, certificate.decode(), key)))}
+
+
+def test_new_connected_app_is_refused_an_existing_one_is_updated(fake_org_admin):
+    org = fake_org_admin.org
+    org.add_user('integration@example.com', permission_sets=['SFJWT_Deployed'])
+    org.add_connected_app('Legacy', 'SFJWTLEGACYAPP0001', DEPLOYED_CERT_PEM, permission_sets=['SFJWT_Deployed'])
+    assert post_token(org, integration_assertion(org, consumer_key='SFJWTLEGACYAPP0001')).status_code == 200
+
+    refused = deploy(fake_org_admin, connected_app_file('Brand_New'))
+    updated = deploy(fake_org_admin, connected_app_file('Legacy'))
+    rekeyed = deploy(fake_org_admin, connected_app_file('Legacy', consumer_key='SFJWTLEGACYAPP0002'))
+
+    assert failure(refused)['problem'] == (
+        "Connected App creation via APIs (including the Metadata API) is blocked in the same way as the UI (Spring '26, Salesforce "
+        "Help 005228017): Connected App 'Brand_New' does not exist in this org and cannot be created. Create an External Client App "
+        "instead; existing Connected Apps can still be updated.")
+    assert [(s['fullName'], s['created'], s['changed']) for s in updated['details']['componentSuccesses']] == [
+        ('package.xml', False, True), ('Legacy', False, True)]
+    assert failure(rekeyed)['problem'].startswith("Cannot change the consumer key of Connected App 'Legacy'")
+    assert post_token(org, integration_assertion(org, ROTATED_KEY_PEM, 'SFJWTLEGACYAPP0001')).status_code == 200
+    assert post_token(org, integration_assertion(org, consumer_key='SFJWTLEGACYAPP0001')).json()['error_description'] == 'invalid assertion'
+
+
+def test_global_oauth_settings_need_the_org_setting_for_consumer_secrets(fake_org_admin):
+    fake_org_admin.org.allow_oauth_secrets_via_metadata = False
+    result = deploy(fake_org_admin, {**eca_files(), **permission_set_file()})
+
+    assert result['status'] == 'Failed'
+    entry = failure(result)
+    assert (entry['componentType'], entry['problem']) == ('ExtlClntAppGlobalOauthSettings', (
+        "Cannot deploy the consumer key and certificate of External Client App 'Acme': this org does not allow access to External "
+        "Client App consumer secrets via the Metadata API. An admin can allow it in Setup > External Client App Settings > "
+        "\"Allow access to External Client App consumer secrets via REST API\"."))
+
+
+APEX = {'classes/Foo.cls': 'public class Foo {}',
+        'classes/Foo.cls-meta.xml': document('ApexClass', '<apiVersion>62.0</apiVersion><status>Active</status>')}
+
+
+def test_apex_and_test_levels(fake_org_admin):
+    org = fake_org_admin.org
+    no_test_run = deploy(fake_org_admin, APEX, {'testLevel': 'NoTestRun'})
+    default = deploy(fake_org_admin, APEX)
+    specified_without_tests = deploy(fake_org_admin, APEX, {'testLevel': 'RunSpecifiedTests'})
+    tests_without_level = deploy(fake_org_admin, APEX, {'runTests': ['FooTest']})
+    org.is_sandbox = True
+    sandbox = deploy(fake_org_admin, APEX, {'testLevel': 'NoTestRun'})
+
+    assert (no_test_run['status'], no_test_run['errorStatusCode'], no_test_run['errorMessage']) == (
+        'Failed', 'INVALID_OPERATION', 'testLevel of NoTestRun cannot be used in production organizations')
+    assert (default['status'], default['runTestsEnabled'], default['numberTestsTotal'], default['numberComponentsDeployed']) == (
+        'Succeeded', True, 0, 1)
+    assert default['details']['componentSuccesses'][1]['fileName'] == 'classes/Foo.cls'
+    assert specified_without_tests['errorMessage'] == 'testLevel of RunSpecifiedTests requires at least one test class in runTests'
+    assert tests_without_level['errorMessage'] == 'runTests can only be used with a testLevel of RunSpecifiedTests'
+    assert (sandbox['status'], sandbox['runTestsEnabled']) == ('Succeeded', False)
+
+
+def test_hold_deploys_then_cancel(fake_org_admin):
+    org = fake_org_admin.org
+    org.hold_deploys = True
+    token = login(fake_org_admin)['access_token']
+    deploy_id = start_deploy(org, token, make_zip(permission_set_file())).json()['id']
+    path = '%s/metadata/deployRequest/%s' % (API, deploy_id)
+
+    assert [poll(org, token, deploy_id)['deployResult']['status'] for _poll in range(3)] == ['InProgress'] * 3
+    canceling = call(org, path, token, 'PATCH', json={'deployResult': {'status': 'Canceling'}})
+    assert (canceling.status_code, canceling.json()['deployResult']['status']) == (202, 'Canceling')
+    assert [(r['status'], r['done']) for r in (poll(org, token, deploy_id)['deployResult'] for _poll in range(2))] == [
+        ('Canceling', False), ('Canceled', True)]
+    again = call(org, path, token, 'PATCH', json={'deployResult': {'status': 'Canceling'}})
+    assert (again.status_code, again.json()[0]['errorCode']) == (400, 'INVALID_ID_FIELD')
+    assert org.data.permission_set_names() == set() and org.deploy_log()[0]['status'] == 'Canceled'
+
+
+def test_deploy_needs_an_admin(fake_org_app):
+    token = login(fake_org_app)['access_token']
+    response = start_deploy(fake_org_app.org, token, make_zip(permission_set_file()))
+    status = call(fake_org_app.org, API + '/metadata/deployRequest/0Af000000000001AAA', token)
+
+    assert response.status_code == 403
+    (error,) = response.json()
+    assert error['errorCode'] == 'INSUFFICIENT_ACCESS' and 'Modify Metadata Through Metadata API Functions' in error['message']
+    assert status.status_code == 403 and fake_org_app.org.deploy_log() == []
+
+
+def _raw(org, token, body, content_type):
+    return call(org, API + '/metadata/deployRequest', token, 'POST', data=body, headers={'Content-Type': content_type})
+
+
+@pytest.mark.parametrize('send, error_code, message', [
+    (lambda org, token: _raw(org, token, b'{"deployOptions": {}}', 'application/json'), 'INVALID_MULTIPART_REQUEST', 'multipart/form-data'),
+    (lambda org, token: _raw(org, token, b'--b\r\nContent-Disposition: form-data; name="json"\r\n\r\n{}', 'multipart/form-data; boundary=b'),
+     'INVALID_MULTIPART_REQUEST', 'not closed'),
+    (lambda org, token: call(org, API + '/metadata/deployRequest', token, 'POST', files={'json': (None, '{}')}),
+     'INVALID_MULTIPART_REQUEST', "no 'file' part"),
+    (lambda org, token: start_deploy(org, token, make_zip({}), json_part='{not json'), 'JSON_PARSER_ERROR', 'not valid JSON'),
+    (lambda org, token: start_deploy(org, token, make_zip({}), {'checkonly': True}), 'JSON_PARSER_ERROR', '"checkonly"'),
+    (lambda org, token: start_deploy(org, token, make_zip({}), {'checkOnly': 'yes'}), 'JSON_PARSER_ERROR', 'boolean'),
+    (lambda org, token: start_deploy(org, token, make_zip({}), {'testLevel': 'Everything'}), 'JSON_PARSER_ERROR', 'TestLevel'),
+    (lambda org, token: start_deploy(org, token, b'PK\x03\x04 not a zip'), 'INVALID_MULTIPART_REQUEST', 'not a readable zip'),
+])
+def test_deploy_request_errors(fake_org_admin, send, error_code, message):
+    response = send(fake_org_admin.org, login(fake_org_admin)['access_token'])
+    assert response.status_code == 400
+    (error,) = response.json()
+    assert error['errorCode'] == error_code and message in error['message'], error
+
+
+def test_unknown_deploy_id_is_404(fake_org_admin):
+    response = call(fake_org_admin.org, API + '/metadata/deployRequest/0Af000000000001AAA', login(fake_org_admin)['access_token'])
+    assert (response.status_code, response.json()[0]['errorCode']) == (404, 'NOT_FOUND')
+
+
+def test_expire_session_next_ends_the_session_mid_poll(fake_org_admin):
+    org = fake_org_admin.org
+    token = login(fake_org_admin)['access_token']
+    deploy_id = start_deploy(org, token, make_zip(permission_set_file())).json()['id']
+    org.expire_session_next(1, path_prefix=API + '/metadata/deployRequest/')
+
+    expired = call(org, '%s/metadata/deployRequest/%s' % (API, deploy_id), token)
+    assert (expired.status_code, expired.json()) == (401, [{'message': 'Session expired or invalid', 'errorCode': 'INVALID_SESSION_ID'}])
+    assert call(org, API + '/limits', token).status_code == 401   # the session is gone, not just that answer
+    token = login(fake_org_admin)['access_token']
+    assert [poll(org, token, deploy_id)['deployResult']['status'] for _poll in range(2)] == ['InProgress', 'Succeeded']
+
+    assert admin(org, 'POST', 'faults', {'expire_session_next': {'count': 1, 'path_prefix': '/services/data'}})[0] == 200
+    assert call(org, API + '/limits', token).status_code == 401
+
+
+def test_admin_api_settings_and_deploy_log(fake_org_admin):
+    org = fake_org_admin.org
+    wanted = {'propagation_delay': 2, 'hold_deploys': True, 'deploy_polls_to_finish': 3, 'allow_oauth_secrets_via_metadata': False,
+              'is_sandbox': True}
+    status, settings = admin(org, 'POST', 'config', wanted)
+    assert status == 200
+    assert {k: settings[k] for k in wanted} == wanted
+    assert admin(org, 'POST', 'config', {'deploy_polls_to_finish': 0, 'hold_deploys': False})[0] == 400
+    assert org.hold_deploys is True
+    admin(org, 'POST', 'config', {'hold_deploys': False, 'deploy_polls_to_finish': 1})
+    token = login(fake_org_admin)['access_token']
+    deploy_id = start_deploy(org, token, make_zip(permission_set_file()), {'checkOnly': True}).json()['id']
+    assert poll(org, token, deploy_id)['deployResult']['status'] == 'Succeeded'   # the first poll finishes it
+
+    status, log = admin(org, 'GET', 'deployments')
+    assert status == 200 and [(d['id'], d['status'], d['deployOptions']) for d in log] == [(deploy_id, 'Succeeded', {'checkOnly': True})]
+    status, stats = admin(org, 'GET', 'stats')
+    assert (stats['admins'], stats['deployments']) == (['admin@example.com'], 1)
+
+    org.restore_defaults()
+    assert org.deploy_log() == [] and org.users == {} and org.apps == {}
+    assert (org.propagation_delay, org.hold_deploys, org.deploy_polls_to_finish, org.allow_oauth_secrets_via_metadata, org.is_sandbox) == (
+        0.0, False, 2, True, False)
+
+
+def test_constructor_settings_are_the_defaults_restored(tmp_path):
+    org = FakeOrg(tmp_path, account_count=0, propagation_delay=3, is_sandbox=True, organization_type='Developer Edition',
+                  allow_oauth_secrets_via_metadata=False, deploy_polls_to_finish=1)
+    org.is_sandbox = False
+    org.propagation_delay = 0
+    assert org.is_production is False   # a Developer Edition is a development environment
+    org.restore_defaults()
+    assert org.settings()['is_sandbox'] is True and org.propagation_delay == 3 and org.deploy_polls_to_finish == 1
+    assert org.data.objects['Organization'].get(org.org_id)['OrganizationType'] == 'Developer Edition'
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -714,6 +1246,42 @@ def test_cli_default_user(tmp_path):
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert process.returncode == 0
+
+
+def test_cli_admin_identity_and_settings(tmp_path):
+    ready_file = tmp_path / 'ready.json'
+    env = dict(os.environ, PYTHONPATH=str(TESTS_DIR))
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'fake_org', '--workdir', str(tmp_path / 'org'), '--accounts', '0', '--ready-file', str(ready_file),
+         '--admin', 'admin@example.com', '--user', 'integration@example.com', '--propagation-delay', '0.5', '--sandbox',
+         '--no-oauth-secrets-via-metadata'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        ready = json.loads(process.stdout.readline())
+        assert json.loads(ready_file.read_text()) == ready
+        key_path = Path(ready['admin']['private_key_path'])
+        assert ready['admin'] == {'username': 'admin@example.com', 'consumer_key': 'SFJWTFAKEORGADMINAPP0001',
+                                  'private_key_path': str(tmp_path.resolve() / 'org' / 'admin.key')}
+        assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+        assert (tmp_path / 'org' / 'admin.crt').read_text().startswith('-----BEGIN CERTIFICATE-----')
+
+        assertion = jwt.encode({'iss': ready['admin']['consumer_key'], 'sub': 'admin@example.com', 'aud': 'https://test.salesforce.com',
+                                'exp': int(time.time()) + 180}, key_path.read_bytes(), algorithm='RS256')
+        token = requests.post(ready['url'] + '/services/oauth2/token', data={'grant_type': JWT_BEARER, 'assertion': assertion},
+                              verify=ready['ca_path'], timeout=10).json()['access_token']
+        started = requests.post(ready['url'] + API + '/metadata/deployRequest', headers={'Authorization': 'Bearer ' + token},
+                                files={'json': (None, '{"deployOptions": {}}'), 'file': ('d.zip', make_zip(permission_set_file()))},
+                                verify=ready['ca_path'], timeout=10)
+        assert started.status_code == 201
+        stats = requests.get(ready['url'] + '/_fake/stats', verify=ready['ca_path'], timeout=10).json()
+        assert (stats['users'], stats['admins'], stats['permission_sets']) == (
+            ['admin@example.com', 'integration@example.com'], ['admin@example.com'], [])
+        assert {k: stats['settings'][k] for k in ('propagation_delay', 'is_sandbox', 'allow_oauth_secrets_via_metadata')} == {
+            'propagation_delay': 0.5, 'is_sandbox': True, 'allow_oauth_secrets_via_metadata': False}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
 
 
 def test_tls_is_verified_against_the_fake_org_ca(fake_org, tmp_path):
