@@ -531,17 +531,20 @@ def build_sfdx_project(existing, package_directory, api_version):
     return (json.dumps(project, indent=2) + '\n').encode('utf-8')
 
 
-def update_gitignore(existing):
-    """Content of .gitignore with the entry that keeps the global OAuth settings out of git; None when present."""
+GITIGNORE_COMMENT = ('# Written by sfjwt.salesforce.app_metadata: the External Client App global OAuth settings\n'
+                     '# hold the consumer key (and, when retrieved, the consumer secret). Never commit them.\n')
+
+
+def update_gitignore(existing, entry=GITIGNORE_ENTRY, comment=GITIGNORE_COMMENT):
+    """Content of .gitignore with ``entry`` (by default the one that keeps the global OAuth settings out of git) after
+    its comment lines; None when the entry is there already."""
     text = existing.decode('utf-8', errors='replace') if existing else ''
     lines = [line.strip() for line in text.splitlines()]
-    if GITIGNORE_ENTRY in lines or GITIGNORE_ENTRY.rstrip('/') in lines:
+    if entry in lines or entry.rstrip('/') in lines:
         return None
     if text and not text.endswith('\n'):
         text += '\n'
-    text += ('# Written by sfjwt.salesforce.app_metadata: the External Client App global OAuth settings\n'
-             '# hold the consumer key (and, when retrieved, the consumer secret). Never commit them.\n'
-             '%s\n' % GITIGNORE_ENTRY)
+    text += '%s%s\n' % (comment, entry)
     return text.encode('utf-8')
 
 

@@ -327,13 +327,15 @@ class RestClient:
             headers['Content-Type'] = 'application/json'
         return headers
 
-    def send(self, method, path, params=None, body=None):
-        """One call, renewing a rejected session once per client. Returns (response, payload, json_error)."""
+    def send(self, method, path, params=None, body=None, files=None):
+        """One call, renewing a rejected session once per client. Returns (response, payload, json_error).
+
+        body is JSON text; files (requests' multipart form parts) are sent as multipart/form-data instead."""
         while True:
             url = self.resolve(path)
             try:
                 # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
-                response = send(self.http, method, url, params=params, data=body, verify=self.http.verify,
+                response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
                                 headers=self._headers(body is not None), allow_redirects=False)
             except HttpError as exc:
                 raise RestError(str(exc)) from None

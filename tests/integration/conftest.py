@@ -7,7 +7,7 @@
 
 Tests never import the source tree's plugins: every run goes through `ansible-galaxy collection
 build` + `install`, the way users get the collection. Set SFJWT_COLLECTIONS_PATH to reuse an
-installation made once by the test runner (tests/run.sh does).
+installation made once by the test runner (scripts/test.sh does).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 # The fake org's fixtures: fake_org_server (one per test session), fake_org (reset per test), fake_org_app.
-from fake_org.pytest_plugin import fake_org, fake_org_app, fake_org_server  # noqa: E402,F401 pylint: disable=unused-import
+from fake_org.pytest_plugin import fake_org, fake_org_admin, fake_org_app, fake_org_server  # noqa: E402,F401 pylint: disable=unused-import
 
 
 def build_and_install(dest: Path) -> Path:

@@ -1,0 +1,1543 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The metadata deploy without a network: source conversion, the zip, the record, the REST Metadata API exchange and
+what a hostile project, record file or server can make of it."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import os
+import stat
+import zipfile
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.test_rest import (
+    INSTANCE,
+    INVALID_SESSION,
+    NEW_TOKEN,
+    TOKEN,
+    FakeAuth,
+    FakeHttp,
+    bearer,
+    make_response,
+)
+
+ORG_15 = '00Dxx0000001gPL'          # the org id the tokens of test_rest start with
+ORG_18 = '00Dxx0000001gPLEAY'       # the same org id with its case-safe suffix
+OTHER_ORG = '00Dxx0000002AbCEAU'
+DEPLOY_ID = '0Afxx00000001ABCAA'
+API = '/services/data/v62.0/'
+DEPLOY_PATH = API + 'metadata/deployRequest'
+STATUS_PATH = DEPLOY_PATH + '/' + DEPLOY_ID
+OPAQUE_TOKEN = 'opaque-token-without-org-prefix'
+NS = 'http://soap.sforce.com/2006/04/metadata'
+APEX_META = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass xmlns="%s">\n    <apiVersion>62.0</apiVersion>\n'
+             b'    <status>Active</status>\n</ApexClass>\n' % NS.encode())
+APEX_SOURCE = b'public with sharing class Hello {\n    public static String hi() { return \'hi\'; }\n}\n'
+PERMSET = b'<?xml version="1.0" encoding="UTF-8"?>\n<PermissionSet xmlns="%s">\n    <label>Sfjwt</label>\n</PermissionSet>\n' % NS.encode()
+DEFAULT = os.path.join('force-app', 'main', 'default')
+GITIGNORE = deploy.RECORD_GITIGNORE_COMMENT + '/.sfjwt-deploy.json\n'
+PEM_IN_TEXT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----'
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def certificate():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-deploy-unit')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def app_project(path, certificate, **overrides):
+    """A project as sfjwt.salesforce.app_metadata writes it: External Client App, permission set, manifest."""
+    values = dict(name='SfjwtApp', label='Sfjwt <App>', contact_email='admin@example.com', consumer_key='3MVG9Sfjwt0001',
+                  certificate=certificate, callback_url='https://login.salesforce.com/services/oauth2/success',
+                  permission_sets=['Sfjwt_Users'], create_permission_sets=True)
+    values.update(overrides)
+    md.write_planned(md.plan_files(md.AppSpec(**values), str(path)))
+    return str(path)
+
+
+def write_files(root, files, project=None):
+    """Files under root ({relative path: bytes}); sfdx-project.json listing force-app unless given."""
+    if project is not False:
+        files = dict(files)
+        files.setdefault(deploy.PROJECT_FILE, json.dumps(project or {'packageDirectories': [{'path': 'force-app', 'default': True}],
+                                                                     'sourceApiVersion': '62.0'}).encode())
+    for relative, content in files.items():
+        path = os.path.join(str(root), relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as handle:
+            handle.write(content)
+    return str(root)
+
+
+def apex_project(root, **extra):
+    files = {os.path.join(DEFAULT, 'classes', 'Hello.cls'): APEX_SOURCE,
+             os.path.join(DEFAULT, 'classes', 'Hello.cls-meta.xml'): APEX_META,
+             os.path.join(DEFAULT, 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET}
+    files.update(extra)
+    return write_files(root, files)
+
+
+def entries_of(zip_bytes):
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def failing(call):
+    pytest.fail('nothing may be sent: %s %s' % (call['method'], call['path']))
+
+
+class Http(FakeHttp):
+    """FakeHttp that also records the multipart parts (files) of each call."""
+
+    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
+        handler = self.handler
+
+        def with_files(call):
+            call['files'] = kwargs.get('files')
+            return handler(call)
+        self.handler = with_files
+        try:
+            return super().request(method, url, params=params, data=data, headers=headers, **kwargs)
+        finally:
+            self.handler = handler
+
+
+class SessionWithOrg:
+    def __init__(self, access_token, org_id):
+        self.access_token = access_token
+        self.instance_url = INSTANCE
+        self.org_id = org_id
+        self.extra = {}
+
+
+class OrgAuth(FakeAuth):
+    """FakeAuth whose sessions carry an org id, as the auth core's sessions do."""
+
+    def __init__(self, org_id, **kwargs):
+        super().__init__(**kwargs)
+        self.org_id = org_id
+
+    def get_session(self, options):
+        token = self.tokens[min(self.minted, len(self.tokens) - 1)]
+        self.minted += 1
+        return SessionWithOrg(token, self.org_id)
+
+
+def client_for(handler, token=TOKEN, auth=None):
+    """A RestClient on a fake HTTP session: static credentials with token, or session credentials from auth."""
+    http = Http(handler)
+    if auth is not None:
+        credentials = rest.SessionCredentials(None, auth)
+    else:
+        credentials = rest.StaticCredentials(token, INSTANCE)
+    return rest.RestClient(credentials, http, api_version='62.0'), http
+
+
+def deploy_result(status, done=None, **values):
+    result = {'id': DEPLOY_ID, 'status': status, 'done': status in deploy.FINAL_STATUSES if done is None else done,
+              'success': status == 'Succeeded', 'checkOnly': False, 'numberComponentsTotal': 7,
+              'numberComponentsDeployed': 7 if status in ('Succeeded', 'SucceededPartial') else 0,
+              'numberComponentErrors': 0, 'numberTestsTotal': 0, 'numberTestsCompleted': 0, 'numberTestErrors': 0,
+              'details': {'componentFailures': [], 'componentSuccesses': []}}
+    result.update(values)
+    return result
+
+
+class Org:
+    """A scripted Metadata API: POST deployRequest answers ``start``; each status GET answers the next of ``polls``
+    (the last one repeats); PATCH answers ``cancel`` and switches to ``after_cancel`` when given."""
+
+    def __init__(self, polls, start=None, cancel=None, after_cancel=None):
+        self.polls = list(polls)
+        self.start = start
+        self.cancel = cancel
+        self.after_cancel = after_cancel
+
+    def __call__(self, call):
+        if call['method'] == 'POST' and call['path'] == DEPLOY_PATH:
+            if self.start is not None:
+                return self.start
+            return make_response(201, {'id': DEPLOY_ID, 'url': STATUS_PATH, 'deployResult': deploy_result('Pending')})
+        if call['method'] == 'GET' and call['path'] == STATUS_PATH:
+            answer = self.polls.pop(0) if len(self.polls) > 1 else self.polls[0]
+            if isinstance(answer, requests.Response):
+                return answer
+            return make_response(200, {'id': DEPLOY_ID, 'url': STATUS_PATH, 'deployResult': answer})
+        if call['method'] == 'PATCH' and call['path'] == STATUS_PATH:
+            if self.after_cancel is not None:
+                self.polls = list(self.after_cancel)
+            if self.cancel is not None:
+                return self.cancel
+            return make_response(202, {'id': DEPLOY_ID, 'deployResult': deploy_result('Canceling')})
+        return pytest.fail('unexpected request %s %s' % (call['method'], call['path']))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """run() builds its Deployer itself: give it a fake clock and sleep."""
+    fake = Clock()
+    original = deploy.Deployer
+
+    def make(client, **kwargs):
+        return original(client, clock=fake, sleep=fake.sleep, **kwargs)
+    monkeypatch.setattr(deploy, 'Deployer', make)
+    return fake
+
+
+def deployer(handler, token=TOKEN, auth=None, **kwargs):
+    client, http = client_for(handler, token=token, auth=auth)
+    fake = Clock()
+    kwargs.setdefault('progress', [].append)
+    return deploy.Deployer(client, clock=fake, sleep=fake.sleep, **kwargs), http, fake
+
+
+def record_of(project):
+    with open(os.path.join(project, deploy.RECORD_FILE)) as handle:
+        return json.load(handle)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def raises(function, *args, **kwargs):
+    with pytest.raises(deploy.DeployError) as excinfo:
+        function(*args, **kwargs)
+    return excinfo.value
+
+
+# -- conversion of a project written by app_metadata -----------------------------------------------------------
+
+ECA_ENTRIES = {
+    'externalClientApps/SfjwtApp.eca': ('externalClientApps', 'SfjwtApp.eca-meta.xml'),
+    'extlClntAppOauthSettings/SfjwtApp.ecaOauth': ('extlClntAppOauthSettings', 'SfjwtApp.ecaOauth-meta.xml'),
+    'extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth': ('extlClntAppGlobalOauthSets', 'SfjwtApp.ecaGlblOauth-meta.xml'),
+    'extlClntAppOauthPolicies/SfjwtApp.ecaOauthPlcy': ('extlClntAppOauthPolicies', 'SfjwtApp.ecaOauthPlcy-meta.xml'),
+    'extlClntAppPolicies/SfjwtApp.ecaPlcy': ('extlClntAppPolicies', 'SfjwtApp.ecaPlcy-meta.xml'),
+    'permissionsets/Sfjwt_Users.permissionset': ('permissionsets', 'Sfjwt_Users.permissionset-meta.xml'),
+}
+ECA_COMPONENTS = ['ExternalClientApplication:SfjwtApp', 'ExtlClntAppConfigurablePolicies:SfjwtApp',
+                  'ExtlClntAppGlobalOauthSettings:SfjwtApp', 'ExtlClntAppOauthConfigurablePolicies:SfjwtApp',
+                  'ExtlClntAppOauthSettings:SfjwtApp', 'PermissionSet:Sfjwt_Users']
+
+
+def test_app_metadata_project_with_its_manifest(tmp_path, certificate):
+    project = app_project(tmp_path, certificate)
+    source = deploy.SourceProject(project)
+    assert source.manifest_path == os.path.join(project, 'manifest', 'package.xml')
+    zip_bytes, sha256, components = source.build()
+    assert components == ECA_COMPONENTS
+    assert sha256 == hashlib.sha256(zip_bytes).hexdigest()
+    entries = entries_of(zip_bytes)
+    assert sorted(entries) == sorted(list(ECA_ENTRIES) + ['package.xml'])
+    for name, (folder, file_name) in ECA_ENTRIES.items():
+        with open(os.path.join(project, DEFAULT, folder, file_name), 'rb') as handle:
+            assert entries[name] == handle.read()
+    with open(os.path.join(project, 'manifest', 'package.xml'), 'rb') as handle:
+        assert entries['package.xml'] == handle.read()
+    # The certificate travels as app_metadata wrote it: the whole PEM.
+    assert b'-----BEGIN CERTIFICATE-----\n' in entries['extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth']
+    # Nothing of the project outside the package directories (.gitignore, sfdx-project.json) is in the zip.
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == sorted(entries)
+    assert {(info.date_time, info.compress_type, info.external_attr >> 16) for info in infos} == {
+        ((1980, 1, 1, 0, 0, 0), zipfile.ZIP_DEFLATED, 0o644)}
+
+
+def test_app_metadata_project_without_manifest_builds_package_xml(tmp_path, certificate):
+    project = app_project(tmp_path, certificate)
+    os.unlink(os.path.join(project, 'manifest', 'package.xml'))
+    source = deploy.SourceProject(project)
+    assert source.manifest_path is None
+    zip_bytes, dummy, components = source.build()
+    assert components == ECA_COMPONENTS
+    assert entries_of(zip_bytes)['package.xml'] == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+        b'<types><members>SfjwtApp</members><name>ExternalClientApplication</name></types>'
+        b'<types><members>SfjwtApp</members><name>ExtlClntAppConfigurablePolicies</name></types>'
+        b'<types><members>SfjwtApp</members><name>ExtlClntAppGlobalOauthSettings</name></types>'
+        b'<types><members>SfjwtApp</members><name>ExtlClntAppOauthConfigurablePolicies</name></types>'
+        b'<types><members>SfjwtApp</members><name>ExtlClntAppOauthSettings</name></types>'
+        b'<types><members>Sfjwt_Users</members><name>PermissionSet</name></types>'
+        b'<version>62.0</version></Package>\n')
+
+
+def test_legacy_connected_app_project(tmp_path, certificate):
+    project = app_project(tmp_path, certificate, external_client_app=False, connected_app=True, create_permission_sets=False)
+    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    assert components == ['ConnectedApp:SfjwtApp']
+    assert sorted(entries_of(zip_bytes)) == ['connectedApps/SfjwtApp.connectedApp', 'package.xml']
+
+
+def test_manifest_selects_components_and_is_the_package_xml(tmp_path):
+    manifest = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="%s"><types><members>Hello</members>'
+                b'<name>ApexClass</name></types><version>61.0</version></Package>\n' % NS.encode())
+    project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
+    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    assert components == ['ApexClass:Hello']
+    assert entries_of(zip_bytes) == {'package.xml': manifest, 'classes/Hello.cls': APEX_SOURCE,
+                                     'classes/Hello.cls-meta.xml': APEX_META}
+
+
+def test_manifest_wildcard_and_an_explicit_manifest_path(tmp_path):
+    manifest = (b'<Package xmlns="%s"><types><members>*</members><name>PermissionSet</name></types>'
+                b'<types><members>Hello</members><members>Hello</members><name>ApexClass</name></types></Package>' % NS.encode())
+    project = apex_project(tmp_path, **{os.path.join('other', 'deploy.xml'): manifest})
+    dummy, dummy2, components = deploy.SourceProject(project, manifest='other/deploy.xml').build()
+    assert components == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+
+
+def test_apex_class_conversion(tmp_path):
+    project = apex_project(tmp_path)
+    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    assert components == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+    assert entries_of(zip_bytes) == {
+        'classes/Hello.cls': APEX_SOURCE,
+        'classes/Hello.cls-meta.xml': APEX_META,
+        'permissionsets/Sfjwt.permissionset': PERMSET,
+        'package.xml': (b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+                        b'<types><members>Hello</members><name>ApexClass</name></types>'
+                        b'<types><members>Sfjwt</members><name>PermissionSet</name></types>'
+                        b'<version>62.0</version></Package>\n'),
+    }
+
+
+def test_apex_trigger_and_settings(tmp_path):
+    trigger_meta = b'<ApexTrigger xmlns="%s"><apiVersion>62.0</apiVersion><status>Active</status></ApexTrigger>' % NS.encode()
+    settings = b'<SecuritySettings xmlns="%s"><sessionSettings/></SecuritySettings>' % NS.encode()
+    project = write_files(tmp_path, {os.path.join(DEFAULT, 'triggers', 'OnAccount.trigger'): b'trigger OnAccount on Account (before insert) {}',
+                                     os.path.join(DEFAULT, 'triggers', 'OnAccount.trigger-meta.xml'): trigger_meta,
+                                     os.path.join(DEFAULT, 'settings', 'Security.settings-meta.xml'): settings})
+    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    assert components == ['ApexTrigger:OnAccount', 'Settings:Security']
+    assert sorted(entries_of(zip_bytes)) == ['package.xml', 'settings/Security.settings', 'triggers/OnAccount.trigger',
+                                             'triggers/OnAccount.trigger-meta.xml']
+
+
+def test_hidden_files_and_folders_are_skipped(tmp_path):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, '.DS_Store'): b'\0\0',
+                                        os.path.join(DEFAULT, '.sfdx', 'junk.txt'): b'junk',
+                                        os.path.join(DEFAULT, 'classes', '.Hello.cls-meta.xml.x1y2z3w4.tmp'): b'<partial'})
+    assert deploy.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+
+
+def test_several_package_directories_and_one_listed_twice(tmp_path):
+    project = write_files(tmp_path, {os.path.join('force-app', 'classes', 'Hello.cls'): APEX_SOURCE,
+                                     os.path.join('force-app', 'classes', 'Hello.cls-meta.xml'): APEX_META,
+                                     os.path.join('more', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
+                          project={'packageDirectories': [{'path': 'force-app'}, {'path': 'more/'}, {'path': './force-app'},
+                                                          {'path': 'force-app/classes'}, 'junk', {'path': 7}, {'path': ' '}]})
+    assert deploy.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+
+
+def test_project_dir_given_through_a_link_is_followed(tmp_path):
+    """The project_dir option is the playbook's choice (app_metadata writes through a link too); links inside it are not."""
+    real = apex_project(tmp_path / 'real')
+    os.symlink(real, str(tmp_path / 'link'))
+    source = deploy.SourceProject(str(tmp_path / 'link'))
+    assert source.build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+
+
+# -- deterministic zip and sha256 ------------------------------------------------------------------------------
+
+def test_same_input_same_bytes_one_byte_changed_other_sha(tmp_path, certificate):
+    project = app_project(tmp_path, certificate)
+    first = deploy.SourceProject(project).build()
+    path = os.path.join(project, DEFAULT, 'permissionsets', 'Sfjwt_Users.permissionset-meta.xml')
+    os.utime(path, (0, 0))   # timestamps and modes are not part of the zip
+    os.chmod(path, 0o600)
+    second = deploy.SourceProject(project).build()
+    assert first == second
+    with open(path, 'rb') as handle:
+        content = handle.read()
+    with open(path, 'wb') as handle:
+        handle.write(content.replace(b'<label>Sfjwt Users</label>', b'<label>Sfjwt Userz</label>'))
+    third = deploy.SourceProject(project).build()
+    assert third[1] != first[1] and third[2] == first[2]
+    assert hashlib.sha256(third[0]).hexdigest() == third[1]
+
+
+def test_the_same_components_in_other_places_give_the_same_zip(tmp_path):
+    one = apex_project(tmp_path / 'one')
+    other = write_files(tmp_path / 'other', {os.path.join('src', 'b', 'classes', 'Hello.cls'): APEX_SOURCE,
+                                             os.path.join('src', 'b', 'classes', 'Hello.cls-meta.xml'): APEX_META,
+                                             os.path.join('src', 'a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
+                        project={'packageDirectories': [{'path': 'src'}], 'sourceApiVersion': '62.0'})
+    assert deploy.SourceProject(one).build() == deploy.SourceProject(other).build()
+
+
+# -- hostile projects ------------------------------------------------------------------------------------------
+
+def test_link_to_a_file_is_refused(tmp_path):
+    secret = tmp_path / 'secret'
+    secret.write_bytes(PERMSET)
+    project = apex_project(tmp_path / 'p')
+    link = os.path.join(project, DEFAULT, 'permissionsets', 'Leak.permissionset-meta.xml')
+    os.symlink(str(secret), link)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'metadata file %s is a symbolic link; links are not followed in a project (a link could expose any file to the org). '
+        'Replace it with the file itself.' % link)
+
+
+def test_link_as_apex_source_is_refused(tmp_path):
+    project = apex_project(tmp_path / 'p')
+    source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
+    os.unlink(source)
+    os.symlink('/etc/hostname', source)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'ApexClass source %s is a symbolic link; links are not followed in a project (a link could expose any file to the org). '
+        'Replace it with the file itself.' % source)
+
+
+def test_link_to_a_directory_inside_a_package_directory_is_refused(tmp_path):
+    outside = write_files(tmp_path / 'outside', {'Sfjwt.permissionset-meta.xml': PERMSET}, project=False)
+    project = apex_project(tmp_path / 'p')
+    link = os.path.join(project, DEFAULT, 'permissionsets2')
+    os.symlink(outside, link)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s is a symbolic link; links are not followed in a project. Replace it with the folder itself.' % link)
+
+
+@pytest.mark.parametrize('package_path, link_path', [('force-app', 'force-app'), ('linked/force-app', 'linked')])
+def test_package_directory_through_a_link_is_refused(tmp_path, package_path, link_path):
+    outside = apex_project(tmp_path / 'outside')
+    project = write_files(tmp_path / 'p', {}, project={'packageDirectories': [{'path': package_path}]})
+    os.symlink(os.path.join(outside, 'force-app') if link_path == 'force-app' else outside, os.path.join(project, link_path))
+    assert raises(deploy.SourceProject, project).msg == (
+        'packageDirectories path %s goes through the symbolic link %s; links are not followed in a project (a link could '
+        'expose any file to the org). Replace it with the folder or file itself.' % (package_path, os.path.join(project, link_path)))
+
+
+def test_manifest_through_a_linked_folder_is_refused(tmp_path):
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    (outside / 'package.xml').write_bytes(b'<Package xmlns="%s"/>' % NS.encode())
+    project = apex_project(tmp_path / 'p')
+    os.symlink(str(outside), os.path.join(project, 'manifest'))
+    message = ('manifest %s goes through the symbolic link %s; links are not followed in a project (a link could expose any '
+               'file to the org). Replace it with the folder or file itself.')
+    assert raises(deploy.SourceProject, project).msg == message % (deploy.DEFAULT_MANIFEST, os.path.join(project, 'manifest'))
+    assert raises(deploy.SourceProject, project, 'manifest/package.xml').msg == message % (
+        'manifest/package.xml', os.path.join(project, 'manifest'))
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    project = apex_project(tmp_path)
+    fifo = os.path.join(project, DEFAULT, 'permissionsets', 'Pipe.permissionset-meta.xml')
+    os.mkfifo(fifo)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'metadata file %s is not a regular file; remove it or replace it with the file.' % fifo)
+
+
+def test_fifo_as_manifest_is_refused_without_blocking(tmp_path):
+    project = apex_project(tmp_path)
+    os.mkdir(os.path.join(project, 'manifest'))
+    fifo = os.path.join(project, 'manifest', 'package.xml')
+    os.mkfifo(fifo)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'manifest %s is not a regular file; remove it or replace it with the file.' % fifo)
+
+
+def test_unknown_suffix_names_the_supported_types(tmp_path):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'flows', 'Go.flow-meta.xml'): b'<Flow/>'})
+    path = os.path.join(project, DEFAULT, 'flows', 'Go.flow-meta.xml')
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s is not metadata this module can deploy (suffix .flow-meta.xml). This module converts the metadata types '
+        'ApexClass, ApexTrigger, ConnectedApp, CspTrustedSite, CustomPermission, ExternalClientApplication, '
+        'ExtlClntAppConfigurablePolicies, ExtlClntAppGlobalOauthSettings, ExtlClntAppOauthConfigurablePolicies, '
+        'ExtlClntAppOauthSettings, NamedCredential, PermissionSet, PermissionSetGroup, RemoteSiteSetting, Settings. '
+        'Deploy other types with the Salesforce CLI, list only supported components in the manifest, or keep them in '
+        'another package directory.' % path)
+
+
+@pytest.mark.parametrize('name', ['README.md', 'Hello.xml', 'noextension'])
+def test_a_file_that_is_not_metadata_is_refused(tmp_path, name):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, name): b'x'})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s is not a metadata file (source format files end in .<type>-meta.xml). Remove it from the package directory, '
+        'or deploy this project with the Salesforce CLI.' % os.path.join(project, DEFAULT, name))
+
+
+def test_wrong_folder_is_refused(tmp_path):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'classes', 'Sfjwt2.permissionset-meta.xml'): PERMSET})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s is a PermissionSet file, but PermissionSet files belong in a folder named permissionsets/; move it there.'
+        % os.path.join(project, DEFAULT, 'classes', 'Sfjwt2.permissionset-meta.xml'))
+
+
+@pytest.mark.parametrize('content, reason', [
+    (b'<PermissionSet><label>x</PermissionSet>', 'mismatched tag: line 1, column 25'),
+    (b'', 'no element found: line 1, column 0'),
+    (b'\xff\xfe<a/>', 'not well-formed (invalid token): line 1, column 2'),
+    (b'<?xml version="1.0" encoding="no-such-codec"?><PermissionSet/>', 'unknown encoding: no-such-codec'),
+])
+def test_malformed_xml_is_refused(tmp_path, content, reason):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'permissionsets', 'Bad.permissionset-meta.xml'): content})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s is not well-formed XML (%s); fix it before deploying.'
+        % (os.path.join(project, DEFAULT, 'permissionsets', 'Bad.permissionset-meta.xml'), reason))
+
+
+def test_root_element_must_be_the_type(tmp_path):
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'permissionsets', 'Odd.permissionset-meta.xml'): APEX_META})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s should hold a PermissionSet, but its root element is ApexClass; fix the file.'
+        % os.path.join(project, DEFAULT, 'permissionsets', 'Odd.permissionset-meta.xml'))
+
+
+def test_apex_without_its_source_is_refused(tmp_path):
+    project = apex_project(tmp_path)
+    os.unlink(os.path.join(project, DEFAULT, 'classes', 'Hello.cls'))
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s has no Hello.cls next to it; a ApexClass needs both files.' % os.path.join(project, DEFAULT, 'classes', 'Hello.cls-meta.xml'))
+
+
+def test_apex_source_without_its_metadata_file_is_refused(tmp_path):
+    """Left out silently, the class would be missing from a deploy that then succeeds and is recorded."""
+    project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'classes', 'Orphan.cls'): APEX_SOURCE})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s has no Orphan.cls-meta.xml next to it; a ApexClass needs both files.' % os.path.join(project, DEFAULT, 'classes', 'Orphan.cls'))
+
+
+def test_apex_source_that_is_a_directory_is_refused(tmp_path):
+    project = apex_project(tmp_path)
+    source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
+    os.unlink(source)
+    os.mkdir(source)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'ApexClass source %s is not a regular file; remove it or replace it with the file.' % source)
+
+
+def test_duplicate_components_are_refused(tmp_path):
+    project = write_files(tmp_path, {os.path.join('a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET,
+                                     os.path.join('b', 'x', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
+                          project={'packageDirectories': [{'path': 'a'}, {'path': 'b'}]})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        '%s and %s both define PermissionSet Sfjwt; keep one.' % (
+            os.path.join(project, 'a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'),
+            os.path.join(project, 'b', 'x', 'permissionsets', 'Sfjwt.permissionset-meta.xml')))
+
+
+def test_a_file_over_the_size_limit_is_not_read(tmp_path):
+    project = apex_project(tmp_path)
+    huge = os.path.join(project, DEFAULT, 'permissionsets', 'Huge.permissionset-meta.xml')
+    with open(huge, 'wb') as handle:
+        handle.truncate(deploy.MAX_FILE_BYTES + 1)   # sparse: no disk, and never read
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'metadata file %s has 50000001 bytes, more than this module deploys (50000000).' % huge)
+
+
+def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path, monkeypatch):
+    project = apex_project(tmp_path)
+    path = os.path.join(project, DEFAULT, 'permissionsets', 'Sfjwt.permissionset-meta.xml')
+    real_lstat = os.lstat
+
+    def small_lstat(name, *args, **kwargs):
+        info = real_lstat(name, *args, **kwargs)
+        if name == path:
+            return os.stat_result((info.st_mode, info.st_ino, info.st_dev, info.st_nlink, info.st_uid, info.st_gid,
+                                   1, info.st_atime, info.st_mtime, info.st_ctime))
+        return info
+    monkeypatch.setattr(deploy.os, 'lstat', small_lstat)
+    assert raises(deploy.read_regular_file, path, 'metadata file', limit=10).msg == (
+        'metadata file %s grew past 10 bytes while it was read; more than this module deploys.' % path)
+
+
+def test_the_limits_of_one_deploy(tmp_path, monkeypatch):
+    project = apex_project(tmp_path)
+    monkeypatch.setattr(deploy, 'MAX_FILES', 3)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'The deploy would hold 4 files; Salesforce takes at most 3 per deploy. Split the project with manifests.')
+    monkeypatch.setattr(deploy, 'MAX_FILES', 4)
+    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', 10 ** 9)
+    size = len(deploy.SourceProject(project).build()[0])
+    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', size - 1)
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'The deploy zip has %d bytes; Salesforce takes at most %d. Split the project with manifests.' % (size, size - 1))
+    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', size)
+    assert len(deploy.SourceProject(project).build()[0]) == size
+
+
+def test_the_unzipped_size_limit_stops_reading_the_project(tmp_path, monkeypatch):
+    project = apex_project(tmp_path)
+    total = len(APEX_SOURCE) + len(APEX_META) + len(PERMSET)
+    monkeypatch.setattr(deploy, 'MAX_UNZIPPED_BYTES', total - 1)
+    assert raises(deploy.SourceProject(project).components).msg == (
+        'The package directories of %s hold more than %d bytes of metadata; Salesforce takes at most that per deploy. '
+        'Split the project.' % (project, total - 1))
+    monkeypatch.setattr(deploy, 'MAX_UNZIPPED_BYTES', total)
+    package_xml = b'<Package/>'
+    assert raises(deploy.build_zip, deploy.SourceProject(project).components(), package_xml).msg == (
+        'The deploy would hold %d bytes of files; Salesforce takes at most %d per deploy.' % (total + len(package_xml), total))
+
+
+@pytest.mark.parametrize('content, message', [
+    (None, '{dir} has no sfdx-project.json: this is not a Salesforce DX project. Write one with sfjwt.salesforce.app_metadata, '
+           'or point project_dir at the project root.'),
+    (b'{"packageDirectories": [', '{dir}/sfdx-project.json is not valid JSON (Expecting value: line 1 column 25 (char 24)); fix it.'),
+    (b'\xff', "{dir}/sfdx-project.json is not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte); fix it."),
+    (b'[1]', '{dir}/sfdx-project.json is not a JSON object; fix it.'),
+    (b'{}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, e.g. '
+            '{{"packageDirectories": [{{"path": "force-app", "default": true}}]}}.'),
+    (b'{"packageDirectories": 5}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, '
+                                   'e.g. {{"packageDirectories": [{{"path": "force-app", "default": true}}]}}.'),
+    (b'{"packageDirectories": true}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the '
+                                      'metadata, e.g. {{"packageDirectories": [{{"path": "force-app", "default": true}}]}}.'),
+    (b'{"packageDirectories": [{"path": "../elsewhere"}]}', 'packageDirectories path ../elsewhere is outside the project {dir}; '
+                                                            'give a path inside it.'),
+    (b'{"packageDirectories": [{"path": "/etc"}]}', 'packageDirectories path /etc is outside the project {dir}; give a path inside it.'),
+    (b'{"packageDirectories": [{"path": "a\\u0000b"}]}', "packageDirectories path 'a\\x00b' holds a NUL character; give a path "
+                                                         "inside the project {dir}."),
+])
+def test_broken_sfdx_project(tmp_path, content, message):
+    if content is not None:
+        (tmp_path / 'sfdx-project.json').write_bytes(content)
+    assert raises(deploy.SourceProject, str(tmp_path)).msg == message.format(dir=str(tmp_path))
+
+
+def test_sfdx_project_that_is_a_link_is_refused(tmp_path):
+    real = tmp_path / 'real.json'
+    real.write_text('{"packageDirectories": [{"path": "force-app"}]}')
+    project = tmp_path / 'p'
+    project.mkdir()
+    os.symlink(str(real), str(project / 'sfdx-project.json'))
+    assert raises(deploy.SourceProject, str(project)).msg == (
+        'sfdx-project.json %s/sfdx-project.json is a symbolic link; links are not followed in a project (a link could expose '
+        'any file to the org). Replace it with the file itself.' % project)
+
+
+@pytest.mark.parametrize('kind', ['missing', 'file'])
+def test_project_dir_that_is_no_directory(tmp_path, kind):
+    path = tmp_path / 'project'
+    if kind == 'file':
+        path.write_text('x')
+    assert raises(deploy.SourceProject, str(path)).msg == (
+        'project_dir %s is not a directory: give the directory that holds sfdx-project.json (the project_dir of '
+        'sfjwt.salesforce.app_metadata).' % path)
+
+
+def test_project_dir_with_a_nul_character(tmp_path):
+    assert raises(deploy.SourceProject, str(tmp_path) + '/a\0b').msg == (
+        'project_dir %s/a\0b is not a directory: give the directory that holds sfdx-project.json (the project_dir of '
+        'sfjwt.salesforce.app_metadata).' % tmp_path)
+
+
+def test_package_directory_missing_or_a_file(tmp_path):
+    project = write_files(tmp_path, {}, project={'packageDirectories': [{'path': 'force-app'}]})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'package directory %s/force-app (from sfdx-project.json) does not exist.' % project)
+    (tmp_path / 'force-app').write_text('x')
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'package directory %s/force-app is not a directory (links are not followed).' % project)
+
+
+def test_empty_project_has_nothing_to_deploy(tmp_path):
+    project = write_files(tmp_path, {os.path.join('force-app', '.keep'): b''})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'Nothing to deploy: the project %s has no metadata files (and its manifest names none).' % project)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root reads every directory')
+def test_unreadable_folder_is_an_error_not_left_out(tmp_path):
+    project = apex_project(tmp_path)
+    folder = os.path.join(project, DEFAULT, 'permissionsets')
+    os.chmod(folder, 0)
+    try:
+        assert raises(deploy.SourceProject(project).build).msg == (
+            'cannot read the folder %s: Permission denied' % folder)
+    finally:
+        os.chmod(folder, 0o755)
+
+
+def test_unreadable_folder_is_an_error_not_left_out_as_root_too(tmp_path, monkeypatch):
+    project = apex_project(tmp_path)
+    folder = os.path.join(project, DEFAULT, 'permissionsets')
+    real_scandir = os.scandir
+
+    def scandir(path='.'):
+        if path == folder:
+            raise PermissionError(13, 'Permission denied', path)
+        return real_scandir(path)
+    monkeypatch.setattr(os, 'scandir', scandir)
+    assert raises(deploy.SourceProject(project).build).msg == 'cannot read the folder %s: Permission denied' % folder
+
+
+# -- manifests -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('manifest', ['../package.xml', '/etc/package.xml', '~/package.xml', 'manifest/../../package.xml'])
+def test_manifest_outside_the_project_is_refused(tmp_path, manifest):
+    project = apex_project(tmp_path / 'p')
+    assert raises(deploy.SourceProject, project, manifest).msg == (
+        'manifest %s is outside the project %s; give a path inside it.' % (manifest, project))
+
+
+def test_manifest_naming_missing_members(tmp_path):
+    manifest = (b'<Package xmlns="%s"><types><members>Hello</members><members>Gone</members><name>ApexClass</name></types>'
+                b'<types><members>Account</members><name>CustomObject</name></types></Package>' % NS.encode())
+    project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
+    assert raises(deploy.SourceProject(project).build).msg == (
+        'The manifest %s/manifest/package.xml lists ApexClass Gone, CustomObject Account, but the project has no such source '
+        'files. Fix the manifest, or write the files first (sfjwt.salesforce.app_metadata).' % project)
+
+
+@pytest.mark.parametrize('manifest, message', [
+    (b'<Package xmlns="%s"><types><members>Hello</members></types></Package>' % NS.encode(),
+     '{path} has a <types> element without <name>; fix the manifest.'),
+    (b'<PermissionSet xmlns="%s"/>' % NS.encode(), '{path} is not a package.xml manifest (its root element is PermissionSet, not Package).'),
+    (b'<Package><types>', '{path} is not well-formed XML (no element found: line 1, column 16); fix it before deploying.'),
+    (b'<Package xmlns="%s"><types><name>ApexClass</name></types></Package>' % NS.encode(),
+     'Nothing to deploy: the project {dir} has no metadata files (and its manifest names none).'),
+])
+def test_broken_manifest(tmp_path, manifest, message):
+    project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
+    path = os.path.join(project, 'manifest', 'package.xml')
+    assert raises(deploy.SourceProject(project).build).msg == message.format(path=path, dir=project)
+
+
+def test_manifest_given_but_missing_or_with_a_nul(tmp_path):
+    project = apex_project(tmp_path)
+    assert raises(deploy.SourceProject(project, 'nope.xml').build).msg == (
+        'manifest %s/nope.xml does not exist; give the package.xml to deploy, or leave manifest unset to deploy every file of '
+        'the project.' % project)
+    assert raises(deploy.SourceProject, project, 'a\0b.xml').msg == (
+        "manifest 'a\\x00b.xml' holds a NUL character; give a path inside the project %s." % project)
+
+
+def test_parse_manifest_keeps_wildcards_and_the_version():
+    data = (b'<Package xmlns="%s"><types><members> A </members><members></members><members>*</members><name>ApexClass</name>'
+            b'</types><version>61.0</version></Package>' % NS.encode())
+    assert deploy.parse_manifest(data, 'p.xml') == ({'ApexClass': ['A', '*']}, '61.0')
+
+
+# -- the deploy record -----------------------------------------------------------------------------------------
+
+def test_record_roundtrip_mode_0600_even_under_umask_000(tmp_path):
+    record = deploy.DeployRecord(str(tmp_path))
+    assert record.path == str(tmp_path / '.sfjwt-deploy.json') and record.orgs == {}
+    old = os.umask(0)
+    try:
+        record.remember(ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE)
+    finally:
+        os.umask(old)
+    assert mode_of(record.path) == 0o600
+    content = record_of(str(tmp_path))
+    stamp = content['orgs'][ORG_18].pop('deployed_at')
+    assert datetime.datetime.strptime(stamp, '%Y-%m-%dT%H:%M:%SZ')
+    assert content == {'version': 1, 'orgs': {ORG_18: {'sha256': 'a' * 64, 'deploy_id': DEPLOY_ID, 'instance_url': INSTANCE}}}
+    assert (tmp_path / '.gitignore').read_text() == GITIGNORE
+    assert mode_of(str(tmp_path / '.gitignore')) == 0o644
+    again = deploy.DeployRecord(str(tmp_path))
+    assert again.deployed(ORG_18, 'a' * 64)
+    assert not again.deployed(ORG_18, 'b' * 64)
+    assert not again.deployed(OTHER_ORG, 'a' * 64)
+    # A second org is added, the first kept; the .gitignore entry is not repeated.
+    again.remember(OTHER_ORG, 'b' * 64, '0Afxx00000002ABCAA', INSTANCE)
+    assert sorted(record_of(str(tmp_path))['orgs']) == sorted([ORG_18, OTHER_ORG])
+    assert (tmp_path / '.gitignore').read_text() == GITIGNORE
+    assert sorted(os.listdir(str(tmp_path))) == ['.gitignore', '.sfjwt-deploy.json']
+
+
+def test_record_keeps_an_existing_gitignore_mode_and_content(tmp_path):
+    (tmp_path / '.gitignore').write_text('node_modules/\n*.log')
+    os.chmod(str(tmp_path / '.gitignore'), 0o640)
+    deploy.DeployRecord(str(tmp_path)).remember(ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE)
+    assert (tmp_path / '.gitignore').read_text() == 'node_modules/\n*.log\n' + GITIGNORE
+    assert mode_of(str(tmp_path / '.gitignore')) == 0o640
+    deploy.DeployRecord(str(tmp_path)).remember(ORG_18, 'c' * 64, DEPLOY_ID, INSTANCE)
+    assert (tmp_path / '.gitignore').read_text() == 'node_modules/\n*.log\n' + GITIGNORE
+
+
+def test_record_leaves_a_linked_gitignore_alone(tmp_path):
+    target = tmp_path / 'dotfiles-gitignore'
+    target.write_text('secret-stuff\n')
+    project = tmp_path / 'p'
+    project.mkdir()
+    os.symlink(str(target), str(project / '.gitignore'))
+    deploy.DeployRecord(str(project)).remember(ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE)
+    assert os.path.islink(str(project / '.gitignore'))
+    assert target.read_text() == 'secret-stuff\n'
+    assert deploy.DeployRecord(str(project)).deployed(ORG_18, 'a' * 64)
+
+
+@pytest.mark.parametrize('content', [b'not json', b'\xff\xfe', b'[]', b'{"orgs": []}', b'{"version": 1}', b'null'])
+def test_corrupt_record_is_refused(tmp_path, content):
+    (tmp_path / '.sfjwt-deploy.json').write_bytes(content)
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
+        'The deploy record %s/.sfjwt-deploy.json is not what this module writes; remove it (the next deploy writes it again).' % tmp_path)
+
+
+def test_record_entries_that_are_not_objects_are_ignored(tmp_path):
+    (tmp_path / '.sfjwt-deploy.json').write_text(json.dumps({'orgs': {ORG_18: 'x', OTHER_ORG: {'sha256': 'a'}, '': []}}))
+    assert deploy.DeployRecord(str(tmp_path)).orgs == {OTHER_ORG: {'sha256': 'a'}}
+
+
+def test_record_that_is_a_link_a_directory_a_fifo_or_huge(tmp_path):
+    path = tmp_path / '.sfjwt-deploy.json'
+    os.symlink('/etc/passwd', str(path))
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
+        'deploy record %s is a symbolic link; links are not followed in a project (a link could expose any file to the org). '
+        'Replace it with the file itself.' % path)
+    path.unlink()
+    path.mkdir()
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
+        'deploy record %s is not a regular file; remove it or replace it with the file.' % path)
+    path.rmdir()
+    os.mkfifo(str(path))
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
+        'deploy record %s is not a regular file; remove it or replace it with the file.' % path)
+    path.unlink()
+    with open(str(path), 'wb') as handle:
+        handle.truncate(1000 * 1000 + 1)
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
+        'deploy record %s has 1000001 bytes, more than this module deploys (1000000).' % path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root reads every file')
+def test_unreadable_record(tmp_path):
+    path = tmp_path / '.sfjwt-deploy.json'
+    path.write_text('{"orgs": {}}')
+    path.chmod(0)
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == 'cannot read deploy record %s: Permission denied' % path
+
+
+def test_unreadable_record_as_root_too(tmp_path, monkeypatch):
+    path = tmp_path / '.sfjwt-deploy.json'
+    path.write_text('{"orgs": {}}')
+    real_open = os.open
+
+    def refusing_open(name, *args, **kwargs):
+        if name == str(path):
+            raise PermissionError(13, 'Permission denied', name)
+        return real_open(name, *args, **kwargs)
+    monkeypatch.setattr(deploy.os, 'open', refusing_open)
+    assert raises(deploy.DeployRecord, str(tmp_path)).msg == 'cannot read deploy record %s: Permission denied' % path
+
+
+def test_record_write_failure_is_reported(tmp_path, monkeypatch):
+    def no_space(path, data, mode=0o600):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(deploy, 'write_file_atomic', no_space)
+    assert raises(deploy.DeployRecord(str(tmp_path)).remember, ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE).msg == (
+        'The deploy succeeded, but its record %s/.sfjwt-deploy.json could not be written (No space left on device); the next '
+        'run deploys again.' % tmp_path)
+
+
+# -- options ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('value', [0, -1, 21601, 10 ** 30, True, False, 1.5, '600', None])
+def test_absurd_wait_timeout_is_refused_before_anything(tmp_path, value):
+    client, http = client_for(failing)
+    assert raises(deploy.run, client, str(tmp_path / 'nothing-here'), wait_timeout=value).msg == (
+        'wait_timeout must be a number of seconds from 1 to 21600 (got %r).' % (value,))
+    assert http.calls == []
+
+
+@pytest.mark.parametrize('value', [0, 0.05, -2, 301, float('nan'), float('inf'), True, '2', None])
+def test_absurd_poll_interval_is_refused_before_anything(tmp_path, value):
+    client, http = client_for(failing)
+    assert raises(deploy.run, client, str(tmp_path / 'nothing-here'), poll_interval=value).msg == (
+        'poll_interval must be from 0.1 to 300 seconds (got %r).' % (value,))
+    assert http.calls == []
+
+
+def test_option_bounds_are_accepted():
+    client, dummy = client_for(failing)
+    assert deploy.Deployer(client, wait_timeout=1, poll_interval=0.1).poll_interval == 0.1
+    assert deploy.Deployer(client, wait_timeout=21600, poll_interval=300).wait_timeout == 21600
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'test_level': 'RunEverything'}, 'test_level must be one of NoTestRun, RunSpecifiedTests, RunLocalTests, RunAllTestsInOrg.'),
+    ({'test_level': ['NoTestRun']}, 'test_level must be one of NoTestRun, RunSpecifiedTests, RunLocalTests, RunAllTestsInOrg.'),
+    ({'run_tests': ['HelloTest']}, 'run_tests is used only with test_level=RunSpecifiedTests; set it, or remove run_tests.'),
+    ({'test_level': 'RunLocalTests', 'run_tests': ['HelloTest']},
+     'run_tests is used only with test_level=RunSpecifiedTests; set it, or remove run_tests.'),
+    ({'test_level': 'RunSpecifiedTests'}, 'test_level=RunSpecifiedTests needs run_tests: the Apex test classes to run.'),
+])
+def test_test_options_are_checked(kwargs, message):
+    assert raises(deploy.deploy_options, False, **kwargs).msg == message
+
+
+def test_deploy_options():
+    assert deploy.deploy_options(False) == {'checkOnly': False, 'rollbackOnError': True, 'ignoreWarnings': False, 'singlePackage': True}
+    assert deploy.deploy_options(1, 'RunSpecifiedTests', ('HelloTest',), ignore_warnings='yes', rollback_on_error=0) == {
+        'checkOnly': True, 'rollbackOnError': False, 'ignoreWarnings': True, 'singlePackage': True,
+        'testLevel': 'RunSpecifiedTests', 'runTests': ['HelloTest']}
+
+
+# -- the org id ------------------------------------------------------------------------------------------------
+
+def test_org_id_from_the_session():
+    client, http = client_for(failing, auth=OrgAuth(OTHER_ORG))
+    assert deploy.org_id_of(client) == OTHER_ORG
+    assert http.calls == []
+
+
+@pytest.mark.parametrize('session_org', [None, '', '00D', '../../x', ORG_18 + '\n', ORG_18 + 'X', 42])
+def test_org_id_from_the_token_prefix_as_18_characters(session_org):
+    client, http = client_for(failing, auth=OrgAuth(session_org))
+    assert deploy.org_id_of(client) == ORG_18
+    client, http = client_for(failing, token=TOKEN)
+    assert deploy.org_id_of(client) == ORG_18
+    assert http.calls == []
+
+
+def test_org_id_from_an_18_character_token_prefix():
+    client, dummy = client_for(failing, token=OTHER_ORG + '!AQ-token')
+    assert deploy.org_id_of(client) == OTHER_ORG
+
+
+@pytest.mark.parametrize('org_id, expected', [
+    ('00Dxx0000001gPL', '00Dxx0000001gPLEAY'), ('00D5g000004ABCD', '00D5g000004ABCDEA4'), ('001000000000000', '001000000000000AAA'),
+    ('00DXXXXXXXXXXXX', '00DXXXXXXXXXXXX255'), ('00Dxx0000001gPLEAY', '00Dxx0000001gPLEAY'),
+])
+def test_org_ids_are_given_with_their_case_safe_suffix(org_id, expected):
+    assert deploy.id18(org_id) == expected
+
+
+def test_org_id_from_a_query():
+    def handler(call):
+        assert call['path'] == API + 'query'
+        assert parse_qs(urlsplit(call['url']).query) == {'q': ['SELECT Id FROM Organization']}
+        return make_response(200, {'totalSize': 1, 'done': True, 'records': [{'attributes': {'type': 'Organization'}, 'Id': OTHER_ORG}]})
+    client, http = client_for(handler, token=OPAQUE_TOKEN)
+    assert deploy.org_id_of(client) == OTHER_ORG
+    assert len(http.calls) == 1
+
+
+@pytest.mark.parametrize('answer, message', [
+    (make_response(200, {'totalSize': 0, 'done': True, 'records': []}),
+     'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
+    (make_response(200, {'totalSize': 1, 'done': True, 'records': ['x']}),
+     'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
+    (make_response(200, {'totalSize': 1, 'done': True, 'records': [{'Id': '../etc'}]}),
+     'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
+    (make_response(200, {'totalSize': 1, 'done': True, 'records': [{'Id': OTHER_ORG + '\n'}]}),
+     'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
+    (make_response(200, {'totalSize': 1, 'done': True, 'records': [{'Id': ['x']}]}),
+     'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
+    (make_response(403, [{'errorCode': 'INSUFFICIENT_ACCESS', 'message': 'no ' + OPAQUE_TOKEN}]),
+     'Cannot tell which org this session belongs to (needed to know what was deployed there): GET '
+     '/services/data/v62.0/query answered HTTP 403 (accepted: 200, 201, 204) with INSUFFICIENT_ACCESS: no <redacted>. '
+     'The user lacks a permission for this call (check the profile / permission sets, and "API Enabled").'),
+])
+def test_org_id_query_that_answers_no_org(answer, message):
+    client, dummy = client_for(lambda call: answer, token=OPAQUE_TOKEN)
+    assert raises(deploy.org_id_of, client).msg == message
+
+
+# -- the exchange with the Metadata API ------------------------------------------------------------------------
+
+def test_start_sends_the_multipart_request():
+    org = Org([deploy_result('Succeeded')])
+    runner, http, dummy = deployer(org)
+    options = deploy.deploy_options(False, 'RunLocalTests')
+    assert runner.start(b'PK-zip-bytes', options) == DEPLOY_ID
+    call = http.calls[0]
+    assert (call['method'], call['path'], call['params'], call['data']) == ('POST', DEPLOY_PATH, None, None)
+    assert call['files'] == {'json': (None, json.dumps({'deployOptions': options}), 'application/json'),
+                             'file': ('deploy.zip', b'PK-zip-bytes', 'application/zip')}
+    # No Content-Type of our own: requests writes multipart/form-data with its boundary.
+    assert call['headers'] == {'Authorization': 'Bearer ' + TOKEN, 'Accept': 'application/json'}
+    prepared = requests.Request('POST', call['url'], files=call['files']).prepare()
+    assert prepared.headers['Content-Type'].startswith('multipart/form-data; boundary=')
+    assert (b'Content-Disposition: form-data; name="json"\r\nContent-Type: application/json\r\n\r\n'
+            b'{"deployOptions": {"checkOnly": false, "rollbackOnError": true, "ignoreWarnings": false, "singlePackage": true, '
+            b'"testLevel": "RunLocalTests"}}\r\n') in prepared.body
+    assert (b'Content-Disposition: form-data; name="file"; filename="deploy.zip"\r\nContent-Type: application/zip\r\n\r\n'
+            b'PK-zip-bytes\r\n') in prepared.body
+
+
+@pytest.mark.parametrize('deploy_id', [None, 42, True, ['0Afxx00000001ABCAA'], '', '../../sobjects/Account', '0Afxx/../00001AB',
+                                       '0Afxx00000001ABCAA\n', '0Afxx00000001ABCAA?x=1', '0Afxx0000', '0Afxx00000001ABCAA0'])
+def test_start_refuses_an_unusable_deploy_id(deploy_id):
+    runner, http, dummy = deployer(Org([], start=make_response(201, {'id': deploy_id, 'deployResult': {'status': 'Pending'}})))
+    assert raises(runner.start, b'zip', {}).msg == 'Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.'
+    assert http.paths() == [('POST', DEPLOY_PATH)]
+
+
+@pytest.mark.parametrize('answer, message', [
+    (make_response(201, {'deployResult': {}}), 'Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.'),
+    (make_response(200, b'<html><head><title>Salesforce\n Maintenance</title></head></html>', content_type='text/html'),
+     'Starting the deploy: Salesforce answered HTTP 200 with an HTML page titled "Salesforce Maintenance" (maintenance or an '
+     'error page), not a deploy answer.'),
+    (make_response(201, b'{"id": ', content_type='application/json'),
+     'Starting the deploy: Salesforce answered HTTP 201 with the body is not valid JSON (JSONDecodeError), not a deploy answer.'),
+    (make_response(201, ['0Afxx00000001ABCAA']), 'Starting the deploy: Salesforce answered HTTP 201 with application/json: '
+                                                 '["0Afxx00000001ABCAA"], not a deploy answer.'),
+    (make_response(201, None), 'Starting the deploy: Salesforce answered HTTP 201 with an empty body, not a deploy answer.'),
+    (make_response(503, b'<html><title>Down for Maintenance</title></html>', content_type='text/html'),
+     'Starting the deploy failed: POST /services/data/v62.0/metadata/deployRequest answered HTTP 503 (accepted: 200, 201) with '
+     'an HTML page titled "Down for Maintenance" (maintenance or an error page).'),
+    (make_response(500, [{'errorCode': 'UNKNOWN_EXCEPTION', 'message': 'boom ' + TOKEN + ' ' + PEM_IN_TEXT}]),
+     'Starting the deploy failed: POST /services/data/v62.0/metadata/deployRequest answered HTTP 500 (accepted: 200, 201) with '
+     'UNKNOWN_EXCEPTION: boom <redacted> <certificate>.'),
+    (make_response(401, [{'errorCode': 'INVALID_AUTH_HEADER', 'message': 'bad'}]),
+     'Starting the deploy failed: POST /services/data/v62.0/metadata/deployRequest answered HTTP 401 (accepted: 200, 201) with '
+     'INVALID_AUTH_HEADER: bad. This 401 is not an expired session, so it was not retried: check the app\'s OAuth scopes '
+     '(Api is needed for the REST API) and the user\'s "API Enabled" permission.'),
+])
+def test_start_answers_that_are_no_deploy(answer, message):
+    runner, http, dummy = deployer(Org([], start=answer))
+    assert raises(runner.start, b'zip', {}).msg == message
+    assert len(http.calls) == 1
+
+
+def test_errors_in_the_details_are_scrubbed_too():
+    body = [{'errorCode': 'X_' + TOKEN, 'message': 'token ' + TOKEN + ' cert ' + PEM_IN_TEXT, 'fields': ['Name', TOKEN]}]
+    runner, dummy, dummy2 = deployer(Org([], start=make_response(400, body)))
+    error = raises(runner.start, b'zip', {})
+    assert error.details == {'status': 400, 'errors': [{'errorCode': 'X_<redacted>', 'message': 'token <redacted> cert <certificate>',
+                                                        'fields': ['Name', '<redacted>']}]}
+    assert TOKEN not in json.dumps(error.details) and TOKEN not in error.msg
+
+
+def test_scrub_errors():
+    errors = [{'errorCode': None, 'message': TOKEN, 'fields': [TOKEN, 3]}, 'junk', None]
+    assert deploy.scrub_errors(errors, (TOKEN,)) == [{'errorCode': None, 'message': '<redacted>', 'fields': ['<redacted>', '3']}]
+    assert deploy.scrub_errors(None) == []
+
+
+def test_start_connection_error_is_a_deploy_error():
+    def handler(call):
+        raise requests.ConnectionError('Connection refused')
+    runner, dummy, dummy2 = deployer(handler)
+    error = raises(runner.start, b'zip', {})
+    assert error.msg.startswith('Starting the deploy failed: ')
+    assert 'acme.my.salesforce.com' in error.msg
+
+
+def test_wait_polls_until_done_and_reports_progress():
+    org = Org([deploy_result('Pending'), deploy_result('InProgress', numberComponentsDeployed=3),
+               deploy_result('Succeeded')])
+    progress = []
+    runner, http, fake = deployer(org, progress=progress.append, poll_interval=5)
+    result = runner.wait(DEPLOY_ID)
+    assert result['status'] == 'Succeeded'
+    assert http.paths() == [('GET', STATUS_PATH)] * 3
+    assert all(call['params'] == {'includeDetails': 'true'} and call['url'].endswith('?includeDetails=true') for call in http.calls)
+    assert fake.sleeps == [5.0, 5.0]
+    assert progress == ['Deploy %s: Pending, 0 of 7 components deployed, 0 errors (0 s)' % DEPLOY_ID,
+                        'Deploy %s: InProgress, 3 of 7 components deployed, 0 errors (5 s)' % DEPLOY_ID,
+                        'Deploy %s: Succeeded, 7 of 7 components deployed, 0 errors (10 s)' % DEPLOY_ID]
+
+
+def test_last_sleep_is_cut_to_the_timeout():
+    runner, http, fake = deployer(Org([deploy_result('InProgress')]), wait_timeout=5, poll_interval=2)
+    with pytest.raises(deploy.DeployError):
+        runner.wait(DEPLOY_ID)
+    assert fake.sleeps[:3] == [2.0, 2.0, 1.0]
+
+
+@pytest.mark.parametrize('value', ['7', -7, True, 10 ** 40, None, 7.5, [7], {'n': 7}])
+def test_hostile_counters_do_not_crash(value):
+    result = deploy_result('InProgress', numberComponentsTotal=value, numberComponentsDeployed=value, numberComponentErrors=value)
+    progress = []
+    runner, dummy, dummy2 = deployer(Org([result, deploy_result('Succeeded')]), progress=progress.append)
+    runner.wait(DEPLOY_ID)
+    shown = value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    assert progress[0] == 'Deploy %s: InProgress, %d of %d components deployed, %d errors (0 s)' % (DEPLOY_ID, shown, shown, shown)
+
+
+@pytest.mark.parametrize('payload', [
+    {'id': DEPLOY_ID},
+    {'deployResult': None},
+    {'deployResult': ['Succeeded']},
+    {'deployResult': {'status': 'Exploded'}},
+    {'deployResult': {'status': ['Succeeded']}},
+    {'deployResult': {'status': {'Succeeded': 1}}},
+    {'deployResult': {'status': None, 'done': True}},
+    {'deployResult': {'status': 'succeeded'}},
+])
+def test_unknown_status_is_an_error(payload):
+    runner, http, dummy = deployer(Org([make_response(200, payload)]))
+    assert raises(runner.wait, DEPLOY_ID).msg == (
+        'Checking deploy %s: the answer holds no deploy status Salesforce documents.' % DEPLOY_ID)
+    assert len(http.calls) == 1
+
+
+@pytest.mark.parametrize('answer, message', [
+    (make_response(503, b'<html><title>Maintenance</title></html>', content_type='text/html'),
+     'Checking deploy {id} failed: GET /services/data/v62.0/metadata/deployRequest/{id} answered HTTP 503 (accepted: 200) with '
+     'an HTML page titled "Maintenance" (maintenance or an error page).'),
+    (make_response(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}]),
+     'Checking deploy {id} failed: GET /services/data/v62.0/metadata/deployRequest/{id} answered HTTP 404 (accepted: 200) with '
+     'NOT_FOUND: The requested resource does not exist.'),
+    (make_response(200, b'<html>ok</html>', content_type='text/html'),
+     'Checking deploy {id}: Salesforce answered HTTP 200 with an HTML page (maintenance or an error page), not a deploy answer.'),
+    (make_response(200, b'x' * 5000000, content_type='text/plain'),
+     'Checking deploy {id}: Salesforce answered HTTP 200 with text/plain: <base64>, not a deploy answer.'),
+])
+def test_failed_poll_names_the_deploy(answer, message):
+    runner, dummy, dummy2 = deployer(Org([answer]))
+    assert raises(runner.wait, DEPLOY_ID).msg == message.format(id=DEPLOY_ID)
+
+
+def test_connection_lost_while_polling_names_the_deploy():
+    def handler(call):
+        raise requests.ConnectionError('Connection reset by peer')
+    runner, dummy, dummy2 = deployer(handler)
+    error = raises(runner.wait, DEPLOY_ID)
+    assert error.msg.startswith('Checking deploy %s failed: ' % DEPLOY_ID)
+
+
+def test_a_401_while_polling_renews_the_session_once_and_scrubs_both_tokens():
+    failure = {'componentType': 'ApexClass', 'fullName': 'Hello', 'fileName': 'classes/Hello.cls', 'problemType': 'Error',
+               'problem': 'old %s new %s' % (TOKEN, NEW_TOKEN), 'lineNumber': 3}
+    answers = iter([make_response(200, {'deployResult': deploy_result('InProgress')}),
+                    make_response(401, INVALID_SESSION),
+                    make_response(200, {'deployResult': deploy_result('Failed', details={'componentFailures': [failure]})})])
+    warnings = []
+    auth = OrgAuth(ORG_18)
+    client, http = client_for(lambda call: next(answers), auth=auth)
+    client.warn = warnings.append
+    fake = Clock()
+    runner = deploy.Deployer(client, clock=fake, sleep=fake.sleep)
+    result = runner.wait(DEPLOY_ID)
+    assert [bearer(call) for call in http.calls] == [TOKEN, TOKEN, NEW_TOKEN]
+    assert auth.invalidated == [TOKEN] and auth.minted == 2
+    assert len(warnings) == 1
+    failures = deploy.component_failures(result, runner._secrets())  # pylint: disable=protected-access
+    assert failures[0]['problem'] == 'old <redacted> new <redacted>'
+
+
+def test_a_second_401_while_polling_is_an_error():
+    runner, http, dummy = deployer(lambda call: make_response(401, INVALID_SESSION), auth=OrgAuth(ORG_18))
+    error = raises(runner.wait, DEPLOY_ID)
+    assert error.msg == (
+        'Checking deploy %s failed: GET /services/data/v62.0/metadata/deployRequest/%s answered HTTP 401 (accepted: 200) with '
+        'INVALID_SESSION_ID: Session expired or invalid. Salesforce rejected a freshly minted session as well: check that the '
+        'app\'s OAuth scopes include Api and that the session is valid for the REST API.' % (DEPLOY_ID, DEPLOY_ID))
+    assert len(http.calls) == 2
+
+
+def test_a_static_token_rejected_while_polling_is_a_deploy_error():
+    runner, http, dummy = deployer(lambda call: make_response(401, INVALID_SESSION))
+    error = raises(runner.wait, DEPLOY_ID)
+    assert error.msg.startswith('Checking deploy %s failed: Salesforce rejected the access_token given' % DEPLOY_ID)
+    assert error.details == {'status': 401}
+    assert TOKEN not in error.msg and len(http.calls) == 1
+
+
+def test_cancel_sends_the_patch():
+    org = Org([deploy_result('InProgress')])
+    runner, http, dummy = deployer(org)
+    runner.cancel(DEPLOY_ID)
+    call = http.calls[0]
+    assert (call['method'], call['path']) == ('PATCH', STATUS_PATH)
+    assert json.loads(call['data']) == {'deployResult': {'status': 'Canceling'}}
+    assert call['headers']['Content-Type'] == 'application/json'
+
+
+# -- failures, as the message names them ------------------------------------------------------------------------
+
+def test_component_failures_from_hostile_details():
+    failures = [
+        {'componentType': 'ApexClass', 'fullName': 'Hello', 'fileName': 'classes/Hello.cls', 'problemType': 'Error',
+         'problem': 'Unexpected token', 'lineNumber': 12, 'columnNumber': 4},
+        'not a dict', None, 42, ['x'],
+        {'componentType': {'x': 1}, 'fullName': None, 'lineNumber': '12', 'problem': 5},
+        {'lineNumber': True}, {'lineNumber': -3}, {'lineNumber': 0},
+    ]
+    result = deploy.component_failures({'details': {'componentFailures': failures}})
+    assert result == [
+        {'componentType': 'ApexClass', 'fullName': 'Hello', 'fileName': 'classes/Hello.cls', 'problem': 'Unexpected token',
+         'problemType': 'Error', 'lineNumber': 12},
+        {'componentType': "{'x': 1}", 'fullName': None, 'fileName': None, 'problem': '5', 'problemType': None, 'lineNumber': None},
+        {'componentType': None, 'fullName': None, 'fileName': None, 'problem': None, 'problemType': None, 'lineNumber': None},
+        {'componentType': None, 'fullName': None, 'fileName': None, 'problem': None, 'problemType': None, 'lineNumber': None},
+        {'componentType': None, 'fullName': None, 'fileName': None, 'problem': None, 'problemType': None, 'lineNumber': None},
+    ]
+    one = {'componentType': 'PermissionSet', 'fullName': 'X', 'problem': 'p'}
+    assert deploy.component_failures({'details': {'componentFailures': one}})[0]['fullName'] == 'X'
+    for details in (None, [], 'x', {'componentFailures': 'x'}, {'componentFailures': None}):
+        assert deploy.component_failures({'details': details}) == []
+    assert deploy.test_failures({'details': {'runTestResults': {'failures': {'name': 'T', 'methodName': 'm', 'message': 'boom'}}}}) == [
+        {'name': 'T', 'methodName': 'm', 'message': 'boom', 'stackTrace': None}]
+    assert deploy.test_failures({'details': {'runTestResults': ['x']}}) == []
+
+
+def test_scrub():
+    text = 'a\x1b[31mred\x00\x07 %s\n\tkey -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- %s tail' % (TOKEN, 'A' * 300)
+    assert deploy.scrub(text, (TOKEN,)) == 'a [31mred   <redacted>\n\tkey <certificate> <base64> tail'
+    assert deploy.scrub('cut -----BEGIN CERTIFICATE-----\nMIIB') == 'cut <certificate>'
+    assert deploy.scrub(None) == '' and deploy.scrub(12) == '12'
+    huge = deploy.scrub('word ' * 1000000)
+    assert len(huge) == 2003 and huge.endswith('...')
+    # The secret is removed before the text is cut: no part of it is left at the cut.
+    assert TOKEN[:10] not in deploy.scrub('x' * 1995 + ' ' + TOKEN, (TOKEN,))
+
+
+# -- run() end to end ------------------------------------------------------------------------------------------
+
+def success_org(*polls):
+    return Org(list(polls) or [deploy_result('InProgress'), deploy_result('Succeeded')])
+
+
+def test_first_deploy_is_recorded_and_the_second_sends_nothing(tmp_path, certificate, clock):
+    project = app_project(tmp_path, certificate)
+    client, http = client_for(success_org())
+    progress = []
+    result = deploy.run(client, project, progress=progress.append)
+    zip_bytes, sha256, components = deploy.SourceProject(project).build()
+    assert result == {'changed': True, 'org_id': ORG_18, 'sha256': sha256, 'components': components, 'check_only': False,
+                      'deploy_id': DEPLOY_ID, 'status': 'Succeeded', 'components_total': 7, 'components_deployed': 7,
+                      'component_failures': [], 'test_failures': [], 'record_path': os.path.join(project, '.sfjwt-deploy.json'),
+                      'api_version': '62.0'}
+    assert http.paths() == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH), ('GET', STATUS_PATH)]
+    post = http.calls[0]
+    assert post['files']['file'][1] == zip_bytes
+    assert json.loads(post['files']['json'][1]) == {'deployOptions': {'checkOnly': False, 'rollbackOnError': True,
+                                                                      'ignoreWarnings': False, 'singlePackage': True}}
+    assert len(progress) == 2 and clock.sleeps == [2.0]
+    record = record_of(project)
+    assert record['orgs'][ORG_18]['sha256'] == sha256 and record['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
+    assert mode_of(os.path.join(project, '.sfjwt-deploy.json')) == 0o600
+    with open(os.path.join(project, '.gitignore')) as handle:
+        gitignore = handle.read()
+    assert gitignore.count('/.sfjwt-deploy.json\n') == 1 and gitignore.count('**/extlClntAppGlobalOauthSets/') == 1
+
+    # The same content to the same org: no request at all, not even the org id or the API version.
+    client2, http2 = client_for(failing)
+    again = deploy.run(client2, project)
+    assert http2.calls == []
+    expected = dict(result, changed=False, status=None, components_total=6, components_deployed=0)
+    del expected['api_version']
+    assert again == expected
+    # The record is not rewritten; the .gitignore keeps one entry.
+    assert record_of(project) == record
+    with open(os.path.join(project, '.gitignore')) as handle:
+        assert handle.read() == gitignore
+
+
+def test_run_renews_a_session_rejected_during_the_polls(tmp_path, clock):
+    project = apex_project(tmp_path)
+    org = success_org(deploy_result('InProgress'), make_response(401, INVALID_SESSION), deploy_result('Succeeded'))
+    auth = OrgAuth(ORG_18)
+    client, http = client_for(org, auth=auth)
+    result = deploy.run(client, project)
+    assert result['changed'] is True and result['status'] == 'Succeeded'
+    assert [(c['method'], bearer(c)) for c in http.calls] == [('POST', TOKEN), ('GET', TOKEN), ('GET', TOKEN), ('GET', NEW_TOKEN)]
+    assert auth.invalidated == [TOKEN]
+    assert record_of(project)['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
+
+
+def test_the_url_in_the_answer_is_not_followed(tmp_path, clock):
+    project = apex_project(tmp_path)
+    start = make_response(201, {'id': DEPLOY_ID, 'url': 'https://evil.example.com/services/data/v62.0/metadata/deployRequest/x',
+                                'deployResult': {'status': 'Pending'}})
+    client, http = client_for(Org([deploy_result('Succeeded')], start=start))
+    deploy.run(client, project)
+    assert {urlsplit(call['url']).netloc for call in http.calls} == {'acme.my.salesforce.com'}
+    assert http.paths() == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH)]
+
+
+def test_record_written_with_an_18_character_org_id_matches_a_15_character_token_prefix(tmp_path, clock):
+    project = apex_project(tmp_path)
+    client, http = client_for(success_org(), auth=OrgAuth(ORG_18))
+    deploy.run(client, project)
+    client2, http2 = client_for(failing, token=TOKEN)   # the same org, from an access_token: 00Dxx0000001gPL!...
+    assert deploy.run(client2, project)['changed'] is False
+    assert http2.calls == []
+
+
+def test_force_deploys_again_and_changed_content_is_deployed(tmp_path, clock):
+    project = apex_project(tmp_path)
+    deploy.run(client_for(success_org())[0], project)
+    client, http = client_for(success_org())
+    assert deploy.run(client, project, force=True)['changed'] is True
+    assert http.paths()[0] == ('POST', DEPLOY_PATH)
+    with open(os.path.join(project, DEFAULT, 'classes', 'Hello.cls'), 'ab') as handle:
+        handle.write(b'// changed\n')
+    client, http = client_for(success_org())
+    result = deploy.run(client, project)
+    assert result['changed'] is True and len(http.calls) == 3
+    assert record_of(project)['orgs'][ORG_18]['sha256'] == result['sha256']
+
+
+def test_another_org_is_deployed_to(tmp_path, clock):
+    project = apex_project(tmp_path)
+    deploy.run(client_for(success_org())[0], project)
+    client, http = client_for(success_org(), token=OTHER_ORG + '!AQ-x')
+    assert deploy.run(client, project)['changed'] is True
+    assert sorted(record_of(project)['orgs']) == sorted([ORG_18, OTHER_ORG])
+
+
+def test_check_mode_validates_and_records_nothing(tmp_path, clock):
+    project = apex_project(tmp_path)
+    client, http = client_for(success_org(deploy_result('Succeeded', checkOnly=True)))
+    result = deploy.run(client, project, check_mode=True, test_level='RunSpecifiedTests', run_tests=['HelloTest'])
+    assert result['changed'] is True and result['check_only'] is True and result['status'] == 'Succeeded'
+    assert json.loads(http.calls[0]['files']['json'][1]) == {'deployOptions': {
+        'checkOnly': True, 'rollbackOnError': True, 'ignoreWarnings': False, 'singlePackage': True,
+        'testLevel': 'RunSpecifiedTests', 'runTests': ['HelloTest']}}
+    assert sorted(os.listdir(project)) == ['force-app', 'sfdx-project.json']
+    # Once deployed for real, check mode sends nothing either.
+    deploy.run(client_for(success_org())[0], project)
+    client, http = client_for(failing)
+    assert deploy.run(client, project, check_mode=True)['changed'] is False
+    assert http.calls == []
+
+
+HELLO_FAILURE = {'componentType': 'ApexClass', 'fullName': 'Hello', 'fileName': 'classes/Hello.cls', 'problemType': 'Error',
+                 'problem': "Unexpected token 'x'.", 'lineNumber': 2, 'columnNumber': 5, 'success': False}
+ECA_FAILURE = {'componentType': 'ExtlClntAppGlobalOauthSettings', 'fullName': 'SfjwtApp',
+               'fileName': 'extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth', 'problemType': 'Error',
+               'problem': 'You do not have permission to view the consumer secret.', 'success': False}
+
+
+def test_failed_deploy_names_component_file_line_problem_and_hint(tmp_path, clock):
+    project = apex_project(tmp_path)
+    warning = dict(HELLO_FAILURE, problemType='Warning', problem='deprecated')
+    failed = deploy_result('Failed', numberComponentErrors=2, details={'componentFailures': [HELLO_FAILURE, ECA_FAILURE, warning]})
+    client, http = client_for(success_org(deploy_result('InProgress'), failed))
+    error = raises(deploy.run, client, project)
+    assert error.msg == (
+        'Deploy %s failed.\n'
+        "- ApexClass Hello (classes/Hello.cls, line 2): Unexpected token 'x'.\n"
+        '- ExtlClntAppGlobalOauthSettings SfjwtApp (extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth): You do not have '
+        'permission to view the consumer secret. Allow it in Setup > External Client App Manager > Settings ("Allow access to '
+        'External Client App consumer secrets via REST API"), as an admin, then run again.\n'
+        'Nothing was saved in the org; fix the files above and run again.' % DEPLOY_ID)
+    assert error.details['changed'] is False and error.details['status'] == 'Failed'
+    assert error.details['deploy_id'] == DEPLOY_ID and error.details['components_deployed'] == 0
+    assert [f['fullName'] for f in error.details['component_failures']] == ['Hello', 'SfjwtApp', 'Hello']
+    assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
+    assert not os.path.exists(os.path.join(project, '.gitignore'))
+    assert len(http.calls) == 3
+
+
+def test_failure_in_check_mode_and_with_tests(tmp_path, clock):
+    project = apex_project(tmp_path)
+    tests = {'numRun': 1, 'numFailures': 1, 'failures': [{'name': 'HelloTest', 'methodName': 'itSaysHi', 'message': 'Assertion failed',
+                                                          'stackTrace': 'Class.HelloTest.itSaysHi: line 3'}]}
+    failed = deploy_result('Failed', details={'componentFailures': [], 'runTestResults': tests})
+    client, dummy = client_for(success_org(failed))
+    error = raises(deploy.run, client, project, check_mode=True, test_level='RunLocalTests')
+    assert error.msg == ('Validation %s failed.\n- test HelloTest.itSaysHi: Assertion failed\n'
+                         'Nothing was saved in the org (check mode validates only).' % DEPLOY_ID)
+    assert error.details['test_failures'] == [{'name': 'HelloTest', 'methodName': 'itSaysHi', 'message': 'Assertion failed',
+                                               'stackTrace': 'Class.HelloTest.itSaysHi: line 3'}]
+
+
+def test_succeeded_partial(tmp_path, clock):
+    project = apex_project(tmp_path)
+    partial = deploy_result('SucceededPartial', numberComponentsDeployed=1, details={'componentFailures': HELLO_FAILURE})
+    client, dummy = client_for(success_org(partial))
+    error = raises(deploy.run, client, project, rollback_on_error=False)
+    assert error.msg == ('Deploy %s ended as SucceededPartial.\n'
+                         "- ApexClass Hello (classes/Hello.cls, line 2): Unexpected token 'x'.\n"
+                         'The components without errors were saved (rollback_on_error=false); fix the others and deploy again.'
+                         % DEPLOY_ID)
+    assert error.details['changed'] is True and error.details['components_deployed'] == 1
+    assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
+
+
+def test_whole_deploy_error_message(tmp_path, clock):
+    project = apex_project(tmp_path)
+    failed = deploy_result('Failed', errorStatusCode='INVALID_CROSS_REFERENCE_KEY',
+                           errorMessage='testLevel of NoTestRun cannot be used in production organizations')
+    client, dummy = client_for(success_org(failed))
+    error = raises(deploy.run, client, project, test_level='NoTestRun')
+    assert error.msg == (
+        'Deploy %s failed.\n'
+        'Salesforce refused the deploy as a whole: INVALID_CROSS_REFERENCE_KEY: testLevel of NoTestRun cannot be used in '
+        'production organizations\n'
+        'Set test_level (RunLocalTests, or RunSpecifiedTests with run_tests): production orgs run tests for Apex.\n'
+        'Nothing was saved in the org; fix the files above and run again.' % DEPLOY_ID)
+
+
+def test_canceled_in_the_org_and_a_lying_success(tmp_path, clock):
+    project = apex_project(tmp_path)
+    client, dummy = client_for(success_org(deploy_result('Canceled')))
+    assert raises(deploy.run, client, project).msg == (
+        'Deploy %s ended as Canceled.\nSomeone canceled it in the org; nothing was saved.' % DEPLOY_ID)
+    client, dummy = client_for(success_org(deploy_result('Succeeded', success=False)))
+    assert raises(deploy.run, client, project).msg.startswith('Deploy %s ended as Succeeded.\n' % DEPLOY_ID)
+    assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
+
+
+def test_many_failures_and_hostile_problem_texts(tmp_path, clock):
+    project = apex_project(tmp_path)
+    hostile = 'leak %s and %s \x1b]0;title\x07 %s' % (TOKEN, PEM_IN_TEXT, 'y' * 3000000)
+    failures = [dict(HELLO_FAILURE, fullName='C%02d' % i, problem=hostile) for i in range(25)]
+    failed = deploy_result('Failed', details={'componentFailures': failures}, errorMessage=hostile, errorStatusCode=TOKEN)
+    client, dummy = client_for(success_org(failed))
+    error = raises(deploy.run, client, project)
+    lines = error.msg.split('\n')
+    assert lines[0] == 'Deploy %s failed.' % DEPLOY_ID
+    assert lines[1].startswith('Salesforce refused the deploy as a whole: <redacted>: leak <redacted> and <certificate>  ]0;title  <base64>')
+    assert len(lines) == 1 + 1 + 20 + 1 + 1 and lines[-2] == '- ... and 5 more (see component_failures).'
+    assert TOKEN not in error.msg and 'BEGIN' not in error.msg and '\x1b' not in error.msg and '\x07' not in error.msg
+    assert len(error.msg) < 25 * 2100
+    assert len(error.details['component_failures']) == 25
+    assert error.details['component_failures'][0]['problem'] == 'leak <redacted> and <certificate>  ]0;title  <base64>'
+    assert TOKEN not in json.dumps(error.details)
+
+
+def test_timeout_cancels_once_and_says_so(tmp_path, clock):
+    project = apex_project(tmp_path)
+    org = Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceled')])
+    client, http = client_for(org)
+    error = raises(deploy.run, client, project, wait_timeout=10, poll_interval=2)
+    assert error.msg == (
+        'Deploy %s did not finish within wait_timeout (10 s, waited 10 s), so it was canceled (status now Canceled); '
+        'Salesforce saves nothing of a canceled deploy. Run again with a longer wait_timeout, or check Setup > Deployment '
+        'Status in the org.' % DEPLOY_ID)
+    assert error.details == {'deploy_id': DEPLOY_ID, 'status': 'Canceled'}
+    assert http.paths() == [('POST', DEPLOY_PATH)] + [('GET', STATUS_PATH)] * 6 + [('PATCH', STATUS_PATH), ('GET', STATUS_PATH)]
+    patch = http.calls[7]
+    assert json.loads(patch['data']) == {'deployResult': {'status': 'Canceling'}} and patch['params'] is None
+    assert clock.sleeps == [2.0] * 5
+    assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
+
+
+def test_timeout_without_confirmation_gives_up_after_the_confirm_window(tmp_path, clock):
+    project = apex_project(tmp_path)
+    client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceling')]))
+    error = raises(deploy.run, client, project, wait_timeout=1, poll_interval=10)
+    assert 'so it was canceled (status now Canceling)' in error.msg
+    assert http.paths().count(('PATCH', STATUS_PATH)) == 1
+    assert http.paths().count(('GET', STATUS_PATH)) == 2 + 3   # two before the PATCH, three in the 30 s window
+
+
+def test_a_deploy_that_finishes_while_being_canceled_is_a_success(tmp_path, clock):
+    project = apex_project(tmp_path)
+    client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Succeeded')]))
+    result = deploy.run(client, project, wait_timeout=4, poll_interval=2)
+    assert result['changed'] is True and result['status'] == 'Succeeded'
+    assert record_of(project)['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
+    client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Failed')]))
+    assert raises(deploy.run, client, project, wait_timeout=4, poll_interval=2, force=True).msg.startswith(
+        'Deploy %s failed.' % DEPLOY_ID)
+
+
+def test_cancel_refused_by_salesforce(tmp_path, clock):
+    project = apex_project(tmp_path)
+    cancel = make_response(400, [{'errorCode': 'INVALID_ID_FIELD', 'message': 'cannot cancel'}])
+    client, http = client_for(Org([deploy_result('InProgress')], cancel=cancel))
+    assert raises(deploy.run, client, project, wait_timeout=1, poll_interval=1).msg == (
+        'Canceling deploy %s failed: PATCH /services/data/v62.0/metadata/deployRequest/%s answered HTTP 400 (accepted: 200, '
+        '202) with INVALID_ID_FIELD: cannot cancel.' % (DEPLOY_ID, DEPLOY_ID))
+
+
+def test_org_id_from_a_query_in_run(tmp_path, clock):
+    project = apex_project(tmp_path)
+    org = success_org()
+
+    def handler(call):
+        if call['path'] == API + 'query':
+            return make_response(200, {'totalSize': 1, 'done': True, 'records': [{'Id': OTHER_ORG}]})
+        return org(call)
+    client, http = client_for(handler, token=OPAQUE_TOKEN)
+    assert deploy.run(client, project)['org_id'] == OTHER_ORG
+    assert http.paths()[:2] == [('GET', API + 'query'), ('POST', DEPLOY_PATH)]
+    client, http = client_for(handler, token=OPAQUE_TOKEN)
+    assert deploy.run(client, project)['changed'] is False
+    assert http.paths() == [('GET', API + 'query')]
+
+
+def test_api_version_is_discovered_only_when_deploying(tmp_path, clock):
+    project = apex_project(tmp_path)
+    org = success_org()
+
+    def handler(call):
+        if call['path'] == '/services/data/':
+            return make_response(200, [{'version': '61.0'}, {'version': '62.0'}])
+        return org(call)
+    http = Http(handler)
+    client = rest.RestClient(rest.StaticCredentials(TOKEN, INSTANCE), http, api_version='latest')
+    assert deploy.run(client, project)['api_version'] == '62.0'
+    assert http.paths()[0] == ('GET', '/services/data/')
+
+
+@pytest.mark.parametrize('breakage', ['link', 'fifo', 'unknown', 'xml', 'record', 'record-dir', 'manifest-outside', 'orphan'])
+def test_broken_inputs_send_nothing_and_write_nothing(tmp_path, breakage, clock):
+    project = apex_project(tmp_path / 'p')
+    classes = os.path.join(project, DEFAULT, 'classes')
+    manifest = None
+    if breakage == 'link':
+        os.symlink('/etc/passwd', os.path.join(classes, 'Leak.cls-meta.xml'))
+    elif breakage == 'fifo':
+        os.mkfifo(os.path.join(classes, 'Pipe.cls-meta.xml'))
+    elif breakage == 'unknown':
+        write_files(project, {os.path.join(DEFAULT, 'lwc', 'x.js'): b''}, project=False)
+    elif breakage == 'xml':
+        write_files(project, {os.path.join(DEFAULT, 'classes', 'Hello.cls-meta.xml'): b'<ApexClass>'}, project=False)
+    elif breakage == 'record':
+        write_files(project, {deploy.RECORD_FILE: b'{"orgs": '}, project=False)
+    elif breakage == 'record-dir':
+        os.mkdir(os.path.join(project, deploy.RECORD_FILE))
+    elif breakage == 'manifest-outside':
+        manifest = str(tmp_path / 'package.xml')
+    elif breakage == 'orphan':
+        write_files(project, {os.path.join(DEFAULT, 'classes', 'Orphan.cls'): b''}, project=False)
+    before = sorted(os.listdir(project))
+    client, http = client_for(failing)
+    raises(deploy.run, client, project, manifest=manifest, force=True)
+    assert http.calls == []
+    assert sorted(os.listdir(project)) == before
+
+
+def test_record_that_cannot_be_written_keeps_the_result(tmp_path, clock, monkeypatch):
+    project = apex_project(tmp_path)
+
+    def read_only(path, data, mode=0o600):
+        raise OSError(30, 'Read-only file system')
+    monkeypatch.setattr(deploy, 'write_file_atomic', read_only)
+    client, http = client_for(success_org())
+    error = raises(deploy.run, client, project)
+    assert error.msg == ('The deploy succeeded, but its record %s/.sfjwt-deploy.json could not be written (Read-only file system); '
+                         'the next run deploys again.' % project)
+    assert error.details['changed'] is True and error.details['deploy_id'] == DEPLOY_ID and error.details['status'] == 'Succeeded'
+
+
+def test_result_and_messages_never_hold_the_token(tmp_path, clock):
+    project = apex_project(tmp_path)
+    failure = dict(HELLO_FAILURE, problem=TOKEN, fileName=TOKEN, fullName=TOKEN, componentType=TOKEN)
+    tests = {'failures': [{'name': TOKEN, 'methodName': TOKEN, 'message': TOKEN, 'stackTrace': TOKEN}]}
+    failed = deploy_result('Failed', details={'componentFailures': [failure], 'runTestResults': tests}, errorMessage=TOKEN)
+    progress = []
+    client, dummy = client_for(success_org(failed))
+    error = raises(deploy.run, client, project, progress=progress.append)
+    assert TOKEN not in error.msg and TOKEN not in json.dumps(error.details) and TOKEN not in json.dumps(progress)
+    assert error.msg.count('<redacted>') == 8
