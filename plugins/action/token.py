@@ -10,9 +10,13 @@ Setting ``_ansible_no_log`` on the result makes ansible-core (2.16 and 2.19 alik
 left visible (its message helps the user and holds no secret) unless it carries a token anyway.
 Warnings (retries) are shown by this plugin, since ansible-core 2.16 drops them with a hidden result.
 Async is refused (ActionBase's default): an async result would reach the output without passing through here.
+With propagation_timeout, the module runs again while Salesforce refuses the token as it does until a deployed app's
+settings apply; a line per try says so while the task runs (a module process cannot print while it runs).
 """
 
 from __future__ import annotations
+
+import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -30,13 +34,44 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # not used since ansible-core 2.10
 
-        result = merge_hash(result, self._execute_module(task_vars=task_vars))
+        result = merge_hash(result, self._run_until_propagated(task_vars))
         self._remove_tmp_path(self._connection._shell.tmpdir)
 
         if not result.get('failed') or 'access_token' in result:
             result['_ansible_no_log'] = True
             self._show_warnings(result)
         return result
+
+    def _wait_settings(self):
+        """(timeout, interval) in seconds; values the module refuses give (0, 1): the first run reports them."""
+        try:
+            timeout = int(self._task.args.get('propagation_timeout') or 0)
+            interval = int(self._task.args.get('propagation_interval') or 10)
+        except (TypeError, ValueError):
+            return 0, 1
+        return timeout, interval
+
+    def _run_until_propagated(self, task_vars):
+        timeout, interval = self._wait_settings()
+        started = time.monotonic()
+        tries = 1
+        while True:
+            result = self._execute_module(task_vars=task_vars)
+            waited = int(time.monotonic() - started)
+            if timeout <= 0:
+                return result
+            result['waited'] = waited
+            if not (result.get('failed') and result.get('propagation_pending')):
+                return result
+            if waited + interval > timeout:
+                result['msg'] = ('%s Waited %d s (%d tries) for Salesforce to apply the app\'s settings, up to propagation_timeout '
+                                 '(%d s). Salesforce can take up to 10 minutes after a deploy; if it has been longer, the '
+                                 'deployed app does not match these settings.' % (result.get('msg', ''), waited, tries, timeout))
+                return result
+            display.display('Waiting for Salesforce to apply the app\'s settings: %s after %d s of at most %d s; trying '
+                            'again in %d s.' % (_refusal(result), waited, timeout, interval))
+            time.sleep(interval)
+            tries += 1
 
     @staticmethod
     def _show_warnings(result):
@@ -54,3 +89,10 @@ class ActionModule(ActionBase):
             result['warnings'] = remaining
         else:
             del result['warnings']
+
+
+def _refusal(result):
+    """'invalid_client_id (client identifier invalid)': Salesforce's words, which hold no secret."""
+    error = result.get('salesforce_error') or 'refused'
+    description = result.get('salesforce_error_description')
+    return '%s (%s)' % (error, description) if description else error

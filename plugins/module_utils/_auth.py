@@ -79,6 +79,18 @@ class SalesforceAuthError(Exception):
         return cls(message + note, details=record.get('details'))
 
 
+# Refusals a token request gets while Salesforce is still applying a deployed app's OAuth settings (up to 10 minutes):
+# the app unknown, or its new certificate not used yet. (A user not pre-authorized is not waited for: that needs a fix.)
+PROPAGATION_ERROR_TEXTS = ('invalid_client_id', 'client identifier invalid', 'invalid assertion')
+MAX_PROPAGATION_TIMEOUT = 3600
+
+
+def awaiting_propagation(details):
+    """Whether a refusal (SalesforceAuthError.details) is one that goes away once a deployed app's settings apply."""
+    text = ('%s %s' % (details.get('salesforce_error') or '', details.get('salesforce_error_description') or '')).lower()
+    return any(marker in text for marker in PROPAGATION_ERROR_TEXTS)
+
+
 # -- URLs and audience --------------------------------------------------------------------------------
 
 def normalize_login_url(login_url):
@@ -373,6 +385,22 @@ def invalidate_session(options, session):
         return False
     try:
         return _token_cache(options).invalidate(session.cache_key, session.access_token)
+    except TokenCacheError as exc:
+        raise SalesforceAuthError(str(exc)) from None
+
+
+def forget_session(options, check_mode=False):
+    """Drop the cached session of the options' identity, whatever it holds (after a key rotation: the old key's tokens
+    are not used again). Reads the key file, never parses it, never asks Salesforce. Returns True if an entry was (or,
+    in check mode, would be) dropped."""
+    identity = prepare(options)
+    cache = _token_cache(options)
+    if not options.cache or not os.path.isdir(cache.directory):
+        return False
+    if check_mode:
+        return os.path.lexists(cache.entry_path(identity.cache_key))
+    try:
+        return cache.invalidate(identity.cache_key)
     except TokenCacheError as exc:
         raise SalesforceAuthError(str(exc)) from None
 

@@ -274,11 +274,12 @@ class TokenCache:
             self._write(key, entry)
             return entry, False
 
-    def invalidate(self, key, access_token):
-        """Drop the entry if it still holds ``access_token`` (a newer token stored meanwhile is kept). True if dropped."""
+    def invalidate(self, key, access_token=None):
+        """Drop the entry if it still holds ``access_token`` (a newer token stored meanwhile is kept), or whatever it holds
+        when ``access_token`` is None. True if dropped."""
         with self.locked(key):
             raw = self._read_raw(key)
-            if not raw or (raw.get('session') or {}).get('access_token') != access_token:
+            if not raw or (access_token is not None and (raw.get('session') or {}).get('access_token') != access_token):
                 return False
             try:
                 os.unlink(self.entry_path(key))

@@ -130,6 +130,7 @@ options:
         (a C(PermissionSetAssignment) record, or Setup).
       - Requires at least one name in O(permission_sets); names that differ only in case are refused.
     type: bool
+    version_added: 0.2.0
     default: false
   permission_set_description:
     description:
@@ -139,6 +140,7 @@ options:
         and that sfjwt.salesforce wrote it.
       - Only with O(create_permission_sets=true).
     type: str
+    version_added: 0.2.0
   profiles:
     description:
       - Profile names pre-authorized on the legacy Connected App (O(connected_app=true) only).

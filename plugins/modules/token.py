@@ -54,6 +54,35 @@ notes:
   - Failures explain what to do, for example the approval URL when the user has not approved the app,
     the audience and token host when the audience is refused, and the clock difference to Salesforce when
     the assertion is reported expired.
+options:
+  state:
+    description:
+      - V(present) returns a token (from the cache, or a new one).
+      - V(absent) drops the cached token of this identity (the consumer key, user, token host and key given), requests
+        none and returns none; C(changed) says whether there was one. Used after a key rotation, with the old key, so that
+        its token is not used again. The token itself stays valid at Salesforce until its session times out.
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.2.0
+  propagation_timeout:
+    description:
+      - After a deploy of the app (M(sfjwt.salesforce.metadata_deploy)), Salesforce can take up to 10 minutes to apply
+        its OAuth settings; until then it refuses tokens as if the app or its new certificate were not there
+        (C(invalid_client_id), C(invalid assertion)).
+      - With a value above V(0), the task tries again every O(propagation_interval) seconds while it gets one of these
+        refusals, for at most this many seconds (up to 3600), printing a line per try that says what Salesforce answered
+        and how long it has waited. Each try is one login. Other failures end the task at once.
+      - V(0) (the default) fails at the first refusal.
+    type: int
+    default: 0
+    version_added: 0.2.0
+  propagation_interval:
+    description:
+      - Seconds between two tries while waiting (see O(propagation_timeout)), from 1 to 300.
+    type: int
+    default: 10
+    version_added: 0.2.0
 seealso:
   - plugin: sfjwt.salesforce.token
     plugin_type: lookup
@@ -90,6 +119,13 @@ EXAMPLES = r'''
     login_url: https://acme--uat.sandbox.my.salesforce.com
   delegate_to: localhost
   register: sandbox
+
+- name: Right after deploying the app, wait up to 10 minutes for Salesforce to accept it
+  sfjwt.salesforce.token:
+    consumer_key: "{{ deploy_consumer_key }}"
+    propagation_timeout: 600
+  delegate_to: localhost
+  register: salesforce
 
 - name: Everything from SFJWT_* environment variables (for example an AWX credential)
   sfjwt.salesforce.token:
@@ -157,22 +193,52 @@ salesforce_error_description:
   description: The C(error_description) of Salesforce's refusal.
   returned: failure, when Salesforce sent one
   type: str
+propagation_pending:
+  description: Whether the refusal is one that Salesforce gives while it applies a deployed app (see O(propagation_timeout)).
+  returned: failure, when the token request failed
+  type: bool
+waited:
+  description: Seconds the task waited for Salesforce to apply the app (see O(propagation_timeout)).
+  returned: when O(propagation_timeout) is above V(0)
+  type: int
   sample: user hasn't approved this consumer
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
+    MAX_PROPAGATION_TIMEOUT,
+    SalesforceAuthError,
+    awaiting_propagation,
+    forget_session,
+    get_session,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # The waiting itself (propagation_timeout) is done by the action plugin, between runs of this module: it can print
+    # a line per try while the task runs. The module checks the values and marks the refusals worth waiting for.
+    module = AnsibleModule(argument_spec=argument_spec(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        propagation_timeout=dict(type='int', default=0),
+        propagation_interval=dict(type='int', default=10),
+    ), supports_check_mode=True)
+    if not 0 <= module.params['propagation_timeout'] <= MAX_PROPAGATION_TIMEOUT:
+        module.fail_json(msg='propagation_timeout must be from 0 to %d seconds (got %d).'
+                             % (MAX_PROPAGATION_TIMEOUT, module.params['propagation_timeout']))
+    if not 1 <= module.params['propagation_interval'] <= 300:
+        module.fail_json(msg='propagation_interval must be from 1 to 300 seconds (got %d).' % module.params['propagation_interval'])
     options = options_from_module(module)
+    if module.params['state'] == 'absent':
+        try:
+            module.exit_json(changed=forget_session(options, check_mode=module.check_mode))
+        except SalesforceAuthError as exc:
+            module.fail_json(msg=exc.message)
     try:
         session = get_session(options)
     except SalesforceAuthError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
+        module.fail_json(msg=exc.message, propagation_pending=awaiting_propagation(exc.details), **exc.details)
     module.exit_json(changed=not session.from_cache, **session.as_result())
 
 

@@ -7,15 +7,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
-import zipfile
 
 import pytest
 
-from fake_org.pytest_plugin import DEFAULT_USERNAME, generate_key_and_certificate, write_private_file
+from fake_org.pytest_plugin import generate_key_and_certificate, write_private_file
 
 APP = 'DeployTest'
 APP_CONSUMER_KEY = 'DeployTestConsumerKey0001'

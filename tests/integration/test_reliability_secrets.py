@@ -54,10 +54,11 @@ def files_under(*roots):
 
 
 @pytest.fixture
-def org(fake_org, ansible, monkeypatch):
-    # provision writes the app into the project; the fake org reads apps from there (the offline deploy)
-    fake_org.metadata_dir = ansible.workdir / 'sfjwt' / 'project'
-    fake_org.add_user(USERNAME, permission_sets=[PERMISSION_SET])
+def org(fake_org_admin, ansible, monkeypatch):
+    # provision deploys the app as the admin identity; the integration user holds nothing before
+    fake_org = fake_org_admin.org
+    fake_org.add_user(USERNAME)
+    fake_org.admin = fake_org_admin
     issued = []
     open_session = fake_org.open_session
 
@@ -68,8 +69,7 @@ def org(fake_org, ansible, monkeypatch):
 
     monkeypatch.setattr(fake_org, 'open_session', recording_open_session)
     fake_org.issued_tokens = issued
-    yield fake_org
-    fake_org.metadata_dir = None
+    return fake_org
 
 
 def test_no_secret_in_output_or_files(ansible, org, tmp_path):
@@ -83,6 +83,8 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
         'SFJWT_LOGIN_URL': org.url, 'SFJWT_CA_PATH': org.ca_path, 'SFJWT_USERNAME': USERNAME,
         'SFJWT_CONTACT_EMAIL': 'admin@example.com',
         'SFJWT_PRIVATE_KEY_PASSPHRASE': PASSPHRASE,  # as an AWX credential injects it
+        'SFJWT_ADMIN_CONSUMER_KEY': org.admin.consumer_key, 'SFJWT_ADMIN_USERNAME': org.admin.username,
+        'SFJWT_ADMIN_PRIVATE_KEY_PATH': str(org.admin.key_path),
         'ANSIBLE_REMOTE_TMP': str(remote_tmp),  # module payloads (which embed the arguments) are searched too
     })
 
@@ -92,7 +94,9 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
         path.chmod(0o600)
         return ('-e', '@%s' % path)
 
-    provision_vars = vars_file('provision.json', sfjwt_provision_permission_sets=[PERMISSION_SET])
+    deploy_vars = {'sfjwt_provision_permission_sets': [PERMISSION_SET], 'sfjwt_provision_deploy': True,
+                   'sfjwt_provision_propagation_interval': 1, 'sfjwt_provision_deploy_poll_interval': 0.2}
+    provision_vars = vars_file('provision.json', **deploy_vars)
     runs = []
     key_versions = []
 
@@ -109,26 +113,30 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
     provision = play('sfjwt.salesforce.provision', *provision_vars)
     consumer_key = provision.result('sfjwt.salesforce.provision : Write the app metadata for this certificate')['consumer_key']
     play('sfjwt.salesforce.limits')
-    play('sfjwt.salesforce.rotate_certificate', *provision_vars)
+    play('sfjwt.salesforce.rotate_certificate', *vars_file('same-key.json', **dict(deploy_vars, sfjwt_provision_deploy=False)))
     task_vars = vars_file('tasks.json', ck=consumer_key, key_path=str(key_path), passphrase=PASSPHRASE,
                           wrong_passphrase=WRONG_PASSPHRASE, url=org.url, ca=org.ca_path)
     tasks = play('reliability_secrets.yml', *task_vars)
     assert tasks.status('Token module with the wrong passphrase') == 'failed'
     assert tasks.status('REST call with the revoked token given directly') == 'failed'
     assert tasks.status('A SOQL error') == 'failed'
-    new_key_vars = vars_file('rotate.json', sfjwt_provision_permission_sets=[PERMISSION_SET], sfjwt_provision_regenerate_key=True)
-    play('sfjwt.salesforce.rotate_certificate', *new_key_vars)
-    play('sfjwt.salesforce.limits')  # the new key, once the project is "deployed"
+    play('sfjwt.salesforce.rotate_certificate', *provision_vars)  # with deploy: a new key, deployed, moved into place
+    play('sfjwt.salesforce.limits')  # the new key
 
     tokens = list(org.issued_tokens)
-    # provision's (reused by limits and rotate), the check-mode one, the renewal after the revocation, the new key's
-    assert len(tokens) == 4 and len(key_versions) == 2
+    # the admin's and the integration user's for provision (reused by limits and the first rotation), the check-mode
+    # one, the renewal after the revocation, then for the rotation with deploy: the admin's again (the revocation ended
+    # its session too) and the new key's (reused by limits)
+    assert len(tokens) == 6 and len(key_versions) == 2
+    assert org.admin.private_key_pem not in b''.join(run.output.encode() for dummy, run in runs)
     secrets = {}
     for token in tokens:
         secrets[token] = 'access token'
         secrets[token.split('!', 1)[1]] = 'access token (after the org id)'
     secrets[PASSPHRASE] = 'passphrase'
     secrets[WRONG_PASSPHRASE] = 'wrong passphrase'
+    for line in pem_lines(org.admin.private_key_pem):
+        secrets[line] = 'admin private key'
     for pem in key_versions:
         assert len(plain_forms(pem)) > 20  # most of the key is private: the search has something to find
         for line in plain_forms(pem):
