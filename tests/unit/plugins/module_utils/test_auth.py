@@ -846,3 +846,40 @@ def test_form_is_url_encoded_by_requests(tmp_path, key_path):
     prepared = requests.Request('POST', 'https://x/services/oauth2/token', data=options.http.calls[0]['data']).prepare()
     form = parse_qs(prepared.body)
     assert sorted(form) == ['assertion', 'grant_type']
+
+
+def test_forget_session_drops_the_identitys_entry_only(tmp_path, key_path, other_key):
+    options = make_options(tmp_path, key_path)
+    session = _auth.get_session(options)
+    other = make_options(tmp_path, None, private_key=pem(other_key).decode())
+    kept = _auth.get_session(other)
+    assert _auth.forget_session(options, check_mode=True) is True
+    assert os.path.exists(tmp_path / 'cache' / (session.cache_key + '.json')), 'check mode removes nothing'
+    assert _auth.forget_session(options) is True
+    assert not os.path.exists(tmp_path / 'cache' / (session.cache_key + '.json'))
+    assert os.path.exists(tmp_path / 'cache' / (kept.cache_key + '.json'))
+    assert _auth.forget_session(options) is False
+    assert _auth.forget_session(options, check_mode=True) is False
+    # nothing was asked of Salesforce to forget, and the next session is a new login
+    assert len(options.http.calls) == 1
+    assert _auth.get_session(make_options(tmp_path, key_path)).from_cache is False
+
+
+def test_forget_session_without_a_cache_directory_creates_none(tmp_path, key_path):
+    options = make_options(tmp_path, key_path)
+    assert _auth.forget_session(options) is False
+    assert not os.path.exists(tmp_path / 'cache')
+
+
+@pytest.mark.parametrize('error, description, pending', [
+    ('invalid_client_id', 'client identifier invalid', True),
+    ('invalid_grant', 'invalid assertion', True),
+    ('invalid_grant', "user hasn't approved this consumer", False),
+    ('invalid_app_access', 'user is not admin approved to access this app', False),
+    ('invalid_grant', 'audience is invalid', False),
+    ('invalid_grant', 'expired authorization code', False),
+    (None, None, False),
+])
+def test_awaiting_propagation(error, description, pending):
+    details = {'salesforce_error': error, 'salesforce_error_description': description}
+    assert _auth.awaiting_propagation(details) is pending

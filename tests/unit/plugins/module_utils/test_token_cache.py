@@ -185,6 +185,14 @@ def test_invalidate_only_the_same_token(tmp_path):
     assert cache.invalidate(KEY, SESSION['access_token']) is False
 
 
+def test_invalidate_without_a_token_drops_whatever_the_entry_holds(tmp_path):
+    cache = TokenCache(str(tmp_path))
+    cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert cache.invalidate(KEY) is True
+    assert cache.read(KEY) is None
+    assert cache.invalidate(KEY) is False
+
+
 def test_update_extra(tmp_path):
     cache = TokenCache(str(tmp_path))
     cache.get_or_mint(KEY, lambda: dict(SESSION))
