@@ -214,9 +214,9 @@ def test_check_mode_sends_a_validation_deploy_and_registers_nothing(ansible, pro
     org = provision_org
     env = org_env(org)
     # the files as a deploy writes them (with the permission set), written by a run that neither deploys nor logs in
-    files = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org, sfjwt_provision_deploy=False,
-                                                                                     sfjwt_provision_get_token=False,
-                                                                                     sfjwt_provision_create_permission_sets=True))
+    files_vars = role_vars(org, sfjwt_provision_deploy=False, sfjwt_provision_get_token=False,
+                           sfjwt_provision_create_permission_sets=True)
+    files = ansible.playbook('provision_facts.yml', env=env, extra_vars=files_vars)
     assert files.rc == 0, files.output
     check = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), check=True)
     assert check.rc == 0, check.output

@@ -113,7 +113,9 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
     provision = play('sfjwt.salesforce.provision', *provision_vars)
     consumer_key = provision.result('sfjwt.salesforce.provision : Write the app metadata for this certificate')['consumer_key']
     play('sfjwt.salesforce.limits')
-    play('sfjwt.salesforce.rotate_certificate', *vars_file('same-key.json', **dict(deploy_vars, sfjwt_provision_deploy=False)))
+    same_key_vars = dict(deploy_vars)
+    same_key_vars['sfjwt_provision_deploy'] = False   # a new certificate for the same key, nothing deployed
+    play('sfjwt.salesforce.rotate_certificate', *vars_file('same-key.json', **same_key_vars))
     task_vars = vars_file('tasks.json', ck=consumer_key, key_path=str(key_path), passphrase=PASSPHRASE,
                           wrong_passphrase=WRONG_PASSPHRASE, url=org.url, ca=org.ca_path)
     tasks = play('reliability_secrets.yml', *task_vars)
