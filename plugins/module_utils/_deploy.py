@@ -87,8 +87,8 @@ SOURCE_TYPES = {
     'trigger': ('ApexTrigger', 'triggers', 'trigger'),
 }
 APEX_TYPES = ('ApexClass', 'ApexTrigger')
-UNSUPPORTED_HINT = ('This module converts the metadata types %s. Deploy other types with the Salesforce CLI, list '
-                    'only supported components in the manifest, or keep them in another package directory.')
+UNSUPPORTED_HINT = ('This module converts the metadata types %s; every file of the package directories must be one of '
+                    'them. Deploy other types with the Salesforce CLI, or keep them in a package directory of another project.')
 
 # What Salesforce's problem texts mean, and what to do about them (matched case-insensitively).
 PROBLEM_HINTS = (
@@ -593,10 +593,14 @@ class Deployer:
             if result.get('done') is True or status in FINAL_STATUSES:
                 break
             self.sleep(self.poll_interval)
-        raise DeployError('Deploy %s did not finish within wait_timeout (%d s, waited %d s), so it was canceled (status now %s); '
-                          'Salesforce saves nothing of a canceled deploy. Run again with a longer wait_timeout, or check '
-                          'Setup > Deployment Status in the org.' % (deploy_id, self.wait_timeout, elapsed, status),
-                          deploy_id=deploy_id, status=status)
+        if status == 'Canceled':
+            outcome = 'so it was canceled (status now Canceled); Salesforce saves nothing of a canceled deploy.'
+        else:
+            outcome = ('so this module asked Salesforce to cancel it; %d s later its status is %s, not Canceled yet: check '
+                       'Setup > Deployment Status in the org before deploying again.' % (CANCEL_CONFIRM_SECONDS, status))
+        raise DeployError('Deploy %s did not finish within wait_timeout (%d s, waited %d s), %s Run again with a longer '
+                          'wait_timeout, or check Setup > Deployment Status in the org.'
+                          % (deploy_id, self.wait_timeout, elapsed, outcome), deploy_id=deploy_id, status=status)
 
 
 def deploy_options(check_only, test_level=None, run_tests=None, ignore_warnings=False, rollback_on_error=True):

@@ -39,7 +39,8 @@ def env_for(org):
             'SFJWT_CONTACT_EMAIL': 'admin@example.com'}
 
 
-PROVISION_VARS = {'sfjwt_provision_permission_sets': [PERMISSION_SET], 'sfjwt_provision_deploy': True,
+PROVISION_VARS = {'sfjwt_provision_permission_sets': [PERMISSION_SET], 'sfjwt_provision_create_permission_sets': True,
+                  'sfjwt_provision_deploy': True,
                   'sfjwt_provision_propagation_interval': 1, 'sfjwt_provision_deploy_poll_interval': 0.2}
 
 
@@ -150,10 +151,10 @@ def test_rotation_with_a_failing_deploy_keeps_the_old_key(ansible, org):
     rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=env, extra_vars=PROVISION_VARS)
     assert rotate.rc != 0
     assert rotate.status(ROLE + 'Deploy the app metadata to the org') == 'failed'
-    msg = rotate.result(ROLE + 'Stop, the rotation did not finish')['msg']
+    msg = rotate.result(ROLE + 'Say what exists, so that nothing is lost')['msg'][-1]
     staged_key, staged_cert = workdir / 'sfjwt' / 'server.key.new', workdir / 'sfjwt' / 'server.crt.new'
     assert msg == (
-        "The certificate rotation stopped at 'Deploy the app metadata to the org' (its error is above). The key and "
+        "The certificate rotation did not finish. The key and "
         "certificate in use are unchanged: %s, %s. The org may hold the new certificate by now, so the staged key and "
         "certificate are kept: %s, %s. To finish, fix the error and run the same command again: it reuses them. To roll "
         "back, run ansible-playbook sfjwt.salesforce.provision with the same variables (it writes and deploys the metadata "

@@ -58,7 +58,9 @@ def org_env(org, **extra):
 
 
 def role_vars(org, **extra):
+    # A permission set named by the user is deployed only on request (a deploy replaces an existing set's definition).
     values = {'sfjwt_provision_contact_email': CONTACT, 'sfjwt_provision_permission_sets': [PERMISSION_SET],
+              'sfjwt_provision_create_permission_sets': True,
               'sfjwt_provision_deploy': True, 'sfjwt_provision_propagation_interval': 1,
               'sfjwt_provision_deploy_poll_interval': 0.2, 'expected_instance_url': org.url}
     values.update(extra)
@@ -96,7 +98,7 @@ def test_provision_check_real_idempotent(ansible, provision_org):
     """From nothing to a verified integration in one run: deploy, assign, wait, token, limits; then nothing changes."""
     org = provision_org
     # longer than the tasks between the deploy and the token take, so that the token step waits
-    org.propagation_delay = 6
+    org.propagation_delay = 15
     base = ansible.workdir / 'sfjwt'
     env = org_env(org)
 
@@ -142,7 +144,7 @@ def test_provision_check_real_idempotent(ansible, provision_org):
     summary = real.result(ROLE + 'Summarize what was provisioned and what to do next')['ansible_facts']['sfjwt_provision_summary']
     assert summary['deployed'] is True and summary['deploy_changed'] is True and summary['deploy_id'] == deploy['deploy_id']
     assert summary['permission_sets_assigned'] == [PERMISSION_SET]
-    assert summary['waited_for_propagation'] >= 1
+    assert int(summary['waited_for_propagation']) >= 1
 
     key_path, cert_path, project = base / 'server.key', base / 'server.crt', base / 'project'
     assert mode(base) == 0o700 and mode(key_path) == 0o600
@@ -246,14 +248,19 @@ def test_propagation_longer_than_the_timeout_fails_saying_so(ansible, provision_
                           % (org.url, consumer_key))
     assert re.search(r" Waited \d+ s \(\d+ tries\) for Salesforce to apply the app's settings, up to propagation_timeout "
                      r"\(3 s\)\. Salesforce can take up to 10 minutes after a deploy", msg), msg
-    assert msg.endswith('The app %s (consumer key %s) was deployed; run the same command again to wait longer (nothing is '
-                        'deployed again), or raise sfjwt_provision_propagation_timeout.' % (APP, consumer_key))
-    # before stopping, the role says what exists: nothing is lost
+    assert msg.endswith('The app %s (consumer key %s) was deployed in this run: run the same command again to wait longer '
+                        '(nothing is deployed again), or raise sfjwt_provision_propagation_timeout. If the app was changed in '
+                        'the org since it was deployed (in Setup, or from another machine), deploy it again with '
+                        '-e sfjwt_provision_deploy_force=true.' % (APP, consumer_key))
+    # before stopping, the role says what exists: nothing is lost; the failure itself stays the task's own
     lines = run.result(ROLE + 'Say what exists, so that nothing is lost')['msg']
-    assert lines[0] == "Provisioning stopped at the task 'Stop, Salesforce did not accept the deployed app in time' (its error is above)."
-    assert lines[2] == 'App %s, consumer key %s, metadata in %s' % (APP, consumer_key, ansible.workdir / 'sfjwt' / 'project')
-    assert run.result(ROLE + 'Stop')['msg'] == ("sfjwt.salesforce.provision stopped at 'Stop, Salesforce did not accept the "
-                                                "deployed app in time'; the error and what to do are above.")
+    assert lines == ['Provisioning stopped (the error is above).',
+                     'Key: %s, certificate: %s' % (ansible.workdir / 'sfjwt' / 'server.key', ansible.workdir / 'sfjwt' / 'server.crt'),
+                     'App %s, consumer key %s, metadata in %s' % (APP, consumer_key, ansible.workdir / 'sfjwt' / 'project'),
+                     'NEXT: fix what the error says, then run the same command again; the key, the certificate and the '
+                     'consumer key are kept, and what is deployed already is not deployed again.']
+    # shown once, by the task that failed (ansible-core 2.19 prints an error line and the result, 2.16 the result)
+    assert run.output.count(msg) == (2 if '[ERROR]: Task failed' in run.output else 1)
 
     # a minute later Salesforce has applied the app: the same command finishes, without deploying again
     org.clock_offset = 61
@@ -291,6 +298,31 @@ def test_user_not_approved_stops_with_the_approval_url(ansible, provision_org):
     assert run.results(ROLE + 'Stop with the token error') == []
     assert run.results('Check the facts') == []
     assert 'Waiting for Salesforce' not in run.stdout
+
+
+def test_an_existing_permission_set_named_by_the_user_is_not_deployed_over(ansible, provision_org):
+    org = provision_org
+    org.add_user(USERNAME, permission_sets=['Existing_Set'])   # the set exists, with permissions of its own
+    run = ansible.playbook('provision_facts.yml', env=org_env(org),
+                           extra_vars=role_vars(org, sfjwt_provision_permission_sets=['Existing_Set'],
+                                                sfjwt_provision_create_permission_sets=''))
+    assert run.rc == 0, run.output
+    deployed = run.result(DEPLOY_TASK)['components']
+    assert not [c for c in deployed if c.startswith('PermissionSet:')]
+    assert not [f for f in org.deploy_log()[0]['files'] if f.startswith('permissionsets/')]
+    assert not (ansible.workdir / 'sfjwt' / 'project' / 'force-app' / 'main' / 'default' / 'permissionsets').exists()
+    assert run.status(ASSIGN_TASK) == 'skipped', 'the user holds the set already'
+    assert run.status('Check the facts') == 'ok'
+
+
+def test_a_failed_assignment_stops_the_role(ansible, provision_org):
+    org = provision_org
+    org.fail_next(1, status=403, path_prefix='/services/data/v62.0/sobjects/PermissionSetAssignment')
+    run = ansible.playbook('provision_facts.yml', env=org_env(org), extra_vars=role_vars(org))
+    assert run.rc != 0
+    assert run.status(ASSIGN_TASK) == 'failed'
+    assert run.results(TOKEN_TASK) == []
+    assert org.token_requests_by(USERNAME) == 0
 
 
 def test_integration_user_missing_in_the_org(ansible, provision_org):

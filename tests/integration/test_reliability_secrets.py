@@ -94,7 +94,8 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
         path.chmod(0o600)
         return ('-e', '@%s' % path)
 
-    deploy_vars = {'sfjwt_provision_permission_sets': [PERMISSION_SET], 'sfjwt_provision_deploy': True,
+    deploy_vars = {'sfjwt_provision_permission_sets': [PERMISSION_SET], 'sfjwt_provision_create_permission_sets': True,
+                   'sfjwt_provision_deploy': True,
                    'sfjwt_provision_propagation_interval': 1, 'sfjwt_provision_deploy_poll_interval': 0.2}
     provision_vars = vars_file('provision.json', **deploy_vars)
     runs = []

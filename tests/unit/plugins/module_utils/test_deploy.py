@@ -484,9 +484,9 @@ def test_unknown_suffix_names_the_supported_types(tmp_path):
         '%s is not metadata this module can deploy (suffix .flow-meta.xml). This module converts the metadata types '
         'ApexClass, ApexTrigger, ConnectedApp, CspTrustedSite, CustomPermission, ExternalClientApplication, '
         'ExtlClntAppConfigurablePolicies, ExtlClntAppGlobalOauthSettings, ExtlClntAppOauthConfigurablePolicies, '
-        'ExtlClntAppOauthSettings, NamedCredential, PermissionSet, PermissionSetGroup, RemoteSiteSetting, Settings. '
-        'Deploy other types with the Salesforce CLI, list only supported components in the manifest, or keep them in '
-        'another package directory.' % path)
+        'ExtlClntAppOauthSettings, NamedCredential, PermissionSet, PermissionSetGroup, RemoteSiteSetting, Settings; every '
+        'file of the package directories must be one of them. Deploy other types with the Salesforce CLI, or keep them in a '
+        'package directory of another project.' % path)
 
 
 @pytest.mark.parametrize('name', ['README.md', 'Hello.xml', 'noextension'])
@@ -1435,7 +1435,10 @@ def test_timeout_without_confirmation_gives_up_after_the_confirm_window(tmp_path
     project = apex_project(tmp_path)
     client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceling')]))
     error = raises(deploy.run, client, project, wait_timeout=1, poll_interval=10)
-    assert 'so it was canceled (status now Canceling)' in error.msg
+    assert error.msg == (
+        'Deploy %s did not finish within wait_timeout (1 s, waited 1 s), so this module asked Salesforce to cancel it; 30 s '
+        'later its status is Canceling, not Canceled yet: check Setup > Deployment Status in the org before deploying again. '
+        'Run again with a longer wait_timeout, or check Setup > Deployment Status in the org.' % DEPLOY_ID)
     assert http.paths().count(('PATCH', STATUS_PATH)) == 1
     assert http.paths().count(('GET', STATUS_PATH)) == 2 + 3   # two before the PATCH, three in the 30 s window
 
