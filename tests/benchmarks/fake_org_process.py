@@ -74,6 +74,13 @@ class FakeOrgProcess:
     def token_requests(self) -> int:
         return self.stats()['token_requests']
 
+    def api_usage(self) -> int:
+        """Authenticated REST calls since the last reset (what counts against the org's daily API limit)."""
+        return self.stats()['api_usage']
+
+    def record_count(self, sobject: str) -> int:
+        return self._admin('GET', 'record_count?sobject=%s' % sobject)['count']
+
     def reset(self, latency: float = 0.0) -> None:
         """Forget counters, sessions and faults (users and apps stay); then add `latency` seconds to every request."""
         self._admin('POST', 'reset')

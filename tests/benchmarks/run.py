@@ -51,6 +51,9 @@ LOOP_ITEMS = 1000                          # benchmark 2
 LATENCIES = (0.0, 0.150)                   # benchmark 3, seconds added by the fake org to every request
 IDENTITIES, IDENTITY_FORKS, IDENTITY_LATENCY = 100, 50, 0.150   # benchmark 5
 ROUND_TRIPS_PER_IDENTITY = 2               # benchmark 5: the token request, then one API call
+RECORDS = 2000                             # benchmark 6
+# The rest loop costs a module run per record (about 0.3 s): it runs on this many records and is scaled to RECORDS.
+REST_LOOP_SAMPLE = 200
 
 # Added to the integration harness's environment: our timing callback next to its recorder, and the timing lookup.
 BENCH_ENV = {
@@ -310,10 +313,41 @@ def many_identities(bench: Bench) -> list:
                 statistics.median(pings), 's', bench.repeat)]
 
 
-MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities}
+def records(bench: Bench) -> list:
+    """6. 2,000 records made present, then the same again: the record module against one rest task per record."""
+    def setting(number):
+        return {'Key__c': 'bench-%05d' % number, 'Name': 'Setting %d' % number, 'Value__c': 'value %d' % number,
+                'Enabled__c': number % 2 == 0, 'Limit__c': number}
+
+    samples = {(variant, phase, what): [] for variant in ('module', 'loop') for phase in ('first', 'rerun') for what in ('calls', 'wall')}
+    for _run in range(bench.repeat):
+        for variant, playbook, count in (('module', 'records_module.yml', RECORDS), ('loop', 'records_rest_loop.yml', REST_LOOP_SAMPLE)):
+            bench.org.reset()
+            vars_path = bench.fresh_dir('records') / 'records.json'
+            vars_path.write_text(json.dumps(dict(bench.identity_vars(), records=[setting(n) for n in range(1, count + 1)])))
+            for phase in ('first', 'rerun'):
+                before = bench.org.api_usage()
+                timed = bench.playbook(playbook, extra_args=['-e', '@%s' % vars_path])
+                scale = RECORDS / count
+                samples[(variant, phase, 'calls')].append((bench.org.api_usage() - before) * scale)
+                samples[(variant, phase, 'wall')].append(timed.wall * scale)
+            if bench.org.record_count('Integration_Setting__c') != count:
+                raise BenchmarkError('%s left %d records, not %d' % (playbook, bench.org.record_count('Integration_Setting__c'), count))
+    bench.notes.append('6: the rest loop ran on %d records; its calls and times are scaled ×%d to %s records (one module run '
+                       'and one call per record).' % (REST_LOOP_SAMPLE, RECORDS // REST_LOOP_SAMPLE, format(RECORDS, ',')))
+    rows = []
+    for phase, label in (('first', 'made present'), ('rerun', 'again, nothing to change')):
+        for what, unit, what_label in (('calls', 'requests', 'API calls'), ('wall', 's', 'ansible-playbook wall')):
+            rows.append(Row(6, '%s records %s, %s: record module / rest task per record' % (format(RECORDS, ','), label, what_label),
+                            statistics.median(samples[('module', phase, what)]), statistics.median(samples[('loop', phase, what)]),
+                            unit, bench.repeat))
+    return rows
+
+
+MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records}
 # Runs per timed measurement (medians are reported). Token counts (1) need one run; the lookup loop (2) is one run
 # whose median is already over 1,000 paired samples.
-DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3}
+DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1}
 
 
 # -- the table ------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 
 It behaves as ../shared/reference/salesforce-jwt.md describes Salesforce: the JWT Bearer token
 endpoint (each documented error), sessions checked by the REST API (versions, limits, SOQL query /
-queryAll with pagination, sobjects CRUD), the setup objects behind pre-authorization (User,
+queryAll with pagination, sobjects CRUD, sObject Collections, per-endpoint API-call counts, the 16,384-byte
+request URI limit), the setup objects behind pre-authorization (User,
 PermissionSet, PermissionSetAssignment, Organization), the REST Metadata API deploy (External Client
 Apps, Connected App updates, permission sets, Apex) with its propagation delay before the token
 endpoint sees a deployed OAuth change, revoke and userinfo, plus switches that make it fail on purpose.
@@ -21,7 +22,9 @@ Test tooling, not part of the collection.
         ...  # point clients at org.url with ca_path=org.ca_path
 
 Module map: server (FakeOrg and the HTTPS plumbing), oauth (token / revoke / userinfo), rest and data
-(the REST API and its records), soql (query parser), records (the sObject store and Account records),
+(the REST API and its records), composite (sObject Collections: create / update / upsert by External ID / delete /
+retrieve, 200 records a call, allOrNone), soql (query parser), records (the sObject store, field validation, Account
+and the custom object Integration_Setting__c with its External ID Key__c),
 directory (User, PermissionSet, PermissionSetAssignment, Organization), identities (users, apps, keys),
 deploy (the REST Metadata API deploy and its log), metadata (Metadata API format: types, package.xml,
 component checks), apps (apps over time: versions with effective_at, deployed components), faults (the

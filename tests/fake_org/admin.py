@@ -8,10 +8,16 @@
 No authentication (the server only listens on loopback). Requests to /_fake/ are not recorded, not
 counted and never hit by faults. Errors answer 400 {"error": "..."}.
 
-  GET  /_fake/stats       {"token_requests", "token_requests_by_user", "sessions", "requests", "api_usage", "users",
+  GET  /_fake/stats       {"token_requests", "token_requests_by_user", "sessions", "requests", "api_usage", "api_calls", "users",
                            "admins", "apps", "pending_apps", "external_client_apps", "connected_apps", "permission_sets",
                            "deployments", "settings", "faults", ...}
-  GET  /_fake/received    the request log (?path_prefix=/services/oauth2 filters it)
+  GET  /_fake/received    the request log (?path_prefix=/services/oauth2 filters it); "json" holds each parsed body
+  GET  /_fake/api_calls   REST API calls per endpoint since the last reset: [{"method", "path", "count"}], sorted by
+                          path (FakeOrg.api_calls(): the path without /services/data/vXX.X, ids, locators, query string)
+  GET  /_fake/records     ?sobject=Integration_Setting__c[&include_deleted=true]: the object's records
+  GET  /_fake/record_count  ?sobject=Integration_Setting__c: {"sobject", "count"} (live records)
+  POST /_fake/records     {"sobject": "Integration_Setting__c", "records": [{field: value, ...}, ...]}: inserted as the
+                          REST API validates them, all or none, uncounted, any number; answers {"ids": [...]}
   GET  /_fake/deployments the deploy log, oldest first (FakeOrg.deploy_log(): id, status, deployOptions as received,
                           members, package_xml, username, deployResult with details)
   POST /_fake/reset       counters, log, faults, sessions, clock offset and records; {"identities": true}
@@ -36,6 +42,7 @@ counted and never hit by faults. Errors answer 400 {"error": "..."}.
 
 from __future__ import annotations
 
+from .data import api_call_list
 from .faults import Faults
 from .identities import App, User
 from .messages import Response, json_response
@@ -67,6 +74,10 @@ def handle(org, request) -> Response:
         ('GET', 'stats'): _stats,
         ('GET', 'received'): _received,
         ('GET', 'deployments'): _deployments,
+        ('GET', 'api_calls'): _api_calls,
+        ('GET', 'records'): _records,
+        ('GET', 'record_count'): _record_count,
+        ('POST', 'records'): _add_records,
         ('POST', 'reset'): _reset,
         ('POST', 'faults'): _faults,
         ('POST', 'config'): _config,
@@ -98,6 +109,27 @@ def _received(org, request) -> Response:
 
 def _deployments(org, request) -> Response:
     return json_response(200, org.deploy_log())
+
+
+def _api_calls(org, request) -> Response:
+    return json_response(200, api_call_list(org.api_calls()))
+
+
+def _records(org, request) -> Response:
+    include_deleted = (request.query.get('include_deleted') or '').lower() == 'true'
+    return json_response(200, org.records(request.query.get('sobject') or '', include_deleted))
+
+
+def _record_count(org, request) -> Response:
+    sobject = request.query.get('sobject') or ''
+    return json_response(200, {'sobject': sobject, 'count': len(org.records(sobject))})
+
+
+def _add_records(org, request) -> Response:
+    body = _object(request.json, ('sobject', 'records'), 'records')
+    if not isinstance(body.get('sobject'), str) or not isinstance(body.get('records'), list):
+        raise AdminError('records: expected {"sobject": name, "records": [{field: value, ...}, ...]}')
+    return json_response(200, {'ids': org.add_records(body['sobject'], body['records'])})
 
 
 def _reset(org, request) -> Response:

@@ -3,13 +3,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The org's data behind the REST API: records, SOQL with server-side cursors, the API usage counter.
+"""The org's data behind the REST API: records, SOQL with server-side cursors, sObject Collections, the API counters.
 
-Two kinds of records: Account (seeded; reset() restores the seed) and the setup objects of directory.py
+Two kinds of records: the data objects, Account (seeded) and Integration_Setting__c (empty), which reset() puts
+back as they were (only those written to since, to keep reset cheap); and the setup objects of directory.py
 (User, PermissionSet, PermissionSetAssignment, Organization), which reset() keeps and clear_setup() empties,
 as FakeOrg keeps users and apps over reset() and removes them in restore_defaults().
 
-Thread-safe: one lock guards the records, the cursors and the counter.
+API calls are counted in total (api_usage, the Sforce-Limit-Info header) and per endpoint (api_calls(): a
+Counter keyed by (method, normalized path), see rest.normalized_path).
+
+Thread-safe: one lock guards the records, the cursors and the counters.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from __future__ import annotations
 import datetime
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
-from . import soql
+from . import composite, soql
 from .directory import setup_stores
 from .ids import PERMISSION_SET_ID_PREFIX, QUERY_LOCATOR_PREFIX, random_id, stable_id
 from .messages import RestError
-from .records import account_store
+from .records import INTEGRATION_SETTING, account_store, integration_setting_store
 
 _NEXT_PAGE = re.compile(r'^(?P<locator>01g[0-9A-Za-z]{15})-(?P<offset>\d+)$')
 _MAX_OPEN_CURSORS = 1000
@@ -36,6 +40,11 @@ def project(object_name: str, record: dict, names: list, version: str) -> dict:
     return shaped
 
 
+def api_call_list(calls: Counter) -> list:
+    """api_calls() as JSON: [{"method", "path", "count"}], sorted by path, then method."""
+    return [{'method': method, 'path': path, 'count': count} for (method, path), count in sorted(calls.items(), key=lambda i: (i[0][1], i[0][0]))]
+
+
 class OrgData:
     def __init__(self, clock, account_count: int = 2500, batch_size: int = 2000):
         if batch_size < 1:
@@ -44,19 +53,23 @@ class OrgData:
         self._lock = threading.Lock()
         self.account_count = account_count
         self.batch_size = batch_size
-        self.objects = {'Account': None}
+        self._data_objects = {'Account': lambda: account_store(self.account_count), INTEGRATION_SETTING: integration_setting_store}
+        self.objects = dict.fromkeys(self._data_objects)
         self.objects.update(setup_stores())
-        self._modified = True
+        self._dirty = set(self._data_objects)
+        self._api_calls = Counter()
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seeded Account records, no open cursor, no API call counted; the setup objects stay."""
+        """Back to the seeded Account records and no Integration_Setting__c, no open cursor, no API call counted;
+        the setup objects stay."""
         with self._lock:
-            if self._modified:   # reseeding costs more than a typical test: only when records changed
-                self.objects['Account'] = account_store(self.account_count)
-                self._modified = False
+            for name in sorted(self._dirty):   # reseeding costs more than a typical test: only objects written to
+                self.objects[name] = self._data_objects[name]()
+            self._dirty.clear()
             self._cursors = OrderedDict()
             self._api_usage = 0
+            self._api_calls.clear()
 
     def clear_setup(self) -> None:
         """Remove every user, permission set and assignment; the Organization row stays."""
@@ -70,21 +83,39 @@ class OrgData:
         with self._lock:
             return self._api_usage
 
-    def count_api_call(self) -> None:
+    def count_api_call(self, method: str = 'GET', path: str = '/') -> None:
         with self._lock:
             self._api_usage += 1
+            self._api_calls[(method, path)] += 1
+
+    def api_calls(self) -> Counter:
+        with self._lock:
+            return Counter(self._api_calls)
 
     def object_store(self, name: str):
+        if not isinstance(name, str):
+            return None
         for store in self.objects.values():
             if store.name.lower() == name.lower():
                 return store
         return None
 
+    def store_for_id(self, record_id: str):
+        """The store whose key prefix starts record_id."""
+        for store in self.objects.values():
+            if record_id[:3] == store.key_prefix:
+                return store
+        return None
+
+    def _touch(self, store) -> None:
+        if store.name in self._data_objects:
+            self._dirty.add(store.name)
+
     # -- sobjects -------------------------------------------------------------------------------
 
     def create_record(self, store, values) -> str:
         with self._lock:
-            self._modified = self._modified or store.name == 'Account'
+            self._touch(store)
             return store.create(values, self._now())
 
     def read_record(self, store, record_id: str) -> dict:
@@ -93,13 +124,92 @@ class OrgData:
 
     def update_record(self, store, record_id: str, values) -> None:
         with self._lock:
-            self._modified = self._modified or store.name == 'Account'
+            self._touch(store)
             store.update(record_id, values, self._now())
+
+    def upsert_record(self, store, field_name: str, key: str, values) -> tuple:
+        """PATCH /sobjects/<X>/<External ID field>/<key>: (record id, created)."""
+        spec = store.field(field_name)
+        if not spec.external_id and spec.name != 'Id':
+            raise RestError(400, 'NOT_FOUND', 'Provided external ID field does not exist or is not accessible: %s' % field_name)
+        if not isinstance(values, dict):
+            raise RestError(400, 'JSON_PARSER_ERROR', 'Expected a JSON object with the fields of %s' % store.name)
+        with self._lock:
+            self._touch(store)
+            existing = store.find_unique(spec.name, key)
+            if existing is not None:
+                store.update(existing['Id'], values, self._now())
+                return existing['Id'], False
+            return store.create(dict(values, **{spec.name: key}), self._now()), True
 
     def delete_record(self, store, record_id: str) -> None:
         with self._lock:
-            self._modified = self._modified or store.name == 'Account'
+            self._touch(store)
             store.delete(record_id, self._now())
+
+    def records_of(self, name: str, include_deleted: bool = False) -> list:
+        """Copies of the records of an object, in insertion order."""
+        with self._lock:
+            store = self.object_store(name)
+            if store is None:
+                raise ValueError('no object %s; known: %s' % (name, ', '.join(self.objects)))
+            return [dict(r) for r in store.records.values() if include_deleted or not r['IsDeleted']]
+
+    # -- sObject Collections (composite.py) -----------------------------------------------------
+
+    def save_collection(self, operation: str, records: list, all_or_none: bool, store=None, spec=None) -> list:
+        """create / update / upsert (into store, by External ID field spec) records; the per-record results."""
+        with self._lock:
+            if operation == 'upsert':
+                repeated = composite.repeated_keys(records, spec)
+
+                def one(transaction, record, attempt):
+                    return composite.upsert_one(self, transaction, record, attempt, store, spec, repeated)
+            else:
+                save = composite.create_one if operation == 'create' else composite.update_one
+
+                def one(transaction, record, attempt):
+                    return save(self, transaction, record, attempt)
+            results, transaction = composite.apply(records, one, all_or_none, upsert=operation == 'upsert')
+            for touched in transaction.stores.values():
+                self._touch(touched)
+            return results
+
+    def delete_collection(self, ids: list, all_or_none: bool) -> list:
+        with self._lock:
+            results, transaction = composite.apply(ids, lambda t, record_id, attempt: composite.delete_one(self, t, record_id, attempt),
+                                                   all_or_none)
+            for touched in transaction.stores.values():
+                self._touch(touched)
+            return results
+
+    def retrieve_collection(self, store, ids: list, fields: list, version: str) -> list:
+        with self._lock:
+            names = ['Id'] + [name for name in (store.field(name).name for name in fields) if name != 'Id']
+            found = []
+            for record_id in ids:
+                record = store.lookup(record_id) if record_id[:3] == store.key_prefix else None
+                found.append(project(store.name, record, names, version) if record and not record['IsDeleted'] else None)
+            return found
+
+    def add_records(self, name: str, records: list) -> list:
+        """Insert records (field dictionaries; attributes optional) as the API would, all or none, uncounted and without
+        the 200-record limit; the new ids. ValueError lists the records refused."""
+        store = self.object_store(name)
+        if store is None:
+            raise ValueError('no object %s; known: %s' % (name, ', '.join(self.objects)))
+        if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+            raise ValueError('records must be a list of field dictionaries')
+        typed = [dict(record, attributes={'type': store.name}) for record in records]
+        results = self.save_collection('create', typed, True)
+        refused = ['records[%d]: %s' % (index, '; '.join('%s: %s' % (e['statusCode'], e['message']) for e in result['errors']))
+                   for index, result in enumerate(results) if not result['success'] and result['errors'] != [composite.ROLLED_BACK]]
+        if refused:
+            raise ValueError('nothing was added; %d record(s) refused: %s' % (len(refused), ', '.join(refused[:10])))
+        return [result['id'] for result in results]
+
+    def now(self) -> datetime.datetime:
+        return self._now()
 
     # -- setup objects: the org's own writes and lookups ------------------------------------------
 

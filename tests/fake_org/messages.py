@@ -24,6 +24,7 @@ class Request:
     form: dict | None = None
     json: Any = None
     json_error: str | None = None
+    target: str = ''   # the request-target as sent: path and query string, percent-encoded
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

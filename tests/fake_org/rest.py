@@ -3,14 +3,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The REST API under /services/data: versions, limits, query / queryAll, sobjects, metadata/deployRequest.
+"""The REST API under /services/data: versions, limits, query / queryAll, sobjects, composite/sobjects,
+metadata/deployRequest.
 
 Every resource below /services/data/vXX.X needs `Authorization: Bearer <live session>`, else
 401 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]. Each
-authenticated call counts against the daily API limit, reported in `Sforce-Limit-Info`.
+authenticated call counts against the daily API limit, reported in `Sforce-Limit-Info`, and per endpoint
+(OrgData.api_calls(), keyed by (method, normalized_path(...))).
 
-sobjects: Account (full CRUD, seeded), and the setup objects of directory.py (User, PermissionSet,
-PermissionSetAssignment, Organization: read and query; PermissionSetAssignment also insert and delete).
+sobjects: Account (full CRUD, seeded; Legacy_Id__c is an External ID), Integration_Setting__c (full CRUD, empty;
+Key__c is an External ID), and the setup objects of directory.py (User, PermissionSet, PermissionSetAssignment,
+Organization: read and query; PermissionSetAssignment also insert and delete). GET sobjects/<X>/describe lists
+the fields with type, length, externalId, unique, nillable, createable, updateable.
+composite/sobjects: sObject Collections, see composite.py.
 metadata/deployRequest: see deploy.py (admins only).
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from . import deploy
+from . import composite, deploy
 from .data import project
 from .messages import RestError, Response, empty_response, json_response, method_not_allowed, not_found
 
@@ -28,6 +33,24 @@ MAX_VERSION = 62
 DAILY_API_MAX = 100000
 
 _VERSION_PATH = re.compile(r'^/services/data/v(?P<version>\d+\.\d+)(?P<rest>/.*)?$')
+# A path segment that is a record id (a key prefix holds a digit) or a query locator with its offset.
+_ID_SEGMENT = re.compile(r'^(?=[0-9A-Za-z]{0,2}[0-9])[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?(?:-\d+)?$')
+
+
+def normalized_path(rest: str) -> str:
+    """The endpoint of a path below /services/data/vXX.X, as api_calls() counts it: the version is gone (the path
+    given starts after it), and so is every segment that is a record id or a query locator; no query string.
+
+        /query?q=...                                  -> /query        (the next pages, /query/01g...-2000, too)
+        /sobjects/Account/001000000000001AAA          -> /sobjects/Account
+        /sobjects/Account/describe                    -> /sobjects/Account/describe
+        /composite/sobjects?ids=...                   -> /composite/sobjects
+        /composite/sobjects/Integration_Setting__c/Key__c   (names stay as sent)
+        /metadata/deployRequest/0Af...                -> /metadata/deployRequest
+        (the version resource itself)                 -> /
+    """
+    parts = [part for part in (rest or '').split('?')[0].split('/') if part and not _ID_SEGMENT.match(part)]
+    return '/' + '/'.join(parts)
 
 
 def versions() -> list:
@@ -63,7 +86,7 @@ def _route(org, request) -> Response:
     if session is None:
         raise RestError(401, 'INVALID_SESSION_ID', 'Session expired or invalid')
     data = org.data
-    data.count_api_call()
+    data.count_api_call(request.method, normalized_path(match.group('rest')))
     version = 'v' + match.group('version')
     if match.group('version') not in {v['version'] for v in versions()}:
         raise not_found()
@@ -71,7 +94,8 @@ def _route(org, request) -> Response:
 
     if not parts:
         _allow(request, 'GET')
-        return json_response(200, {name: '/services/data/%s/%s' % (version, name) for name in ('limits', 'query', 'queryAll', 'sobjects')})
+        names = ('composite', 'limits', 'query', 'queryAll', 'sobjects')
+        return json_response(200, {name: '/services/data/%s/%s' % (version, name) for name in names})
     if parts == ['limits']:
         _allow(request, 'GET')
         return json_response(200, _limits(data.api_usage))
@@ -84,6 +108,8 @@ def _route(org, request) -> Response:
                                                  _batch_size(request, data.batch_size)))
     if parts[0] == 'sobjects':
         return _sobjects(data, request, version, parts[1:])
+    if parts[:2] == ['composite', 'sobjects']:
+        return composite.handle(data, request, version, parts[2:])
     if parts[:2] == ['metadata', 'deployRequest']:
         return deploy.handle(org, request, version, parts[2:], session)
     raise not_found()
@@ -109,9 +135,14 @@ def _sobjects(data, request, version: str, parts: list) -> Response:
     if parts[1] == 'describe' and len(parts) == 2:
         _allow(request, 'GET')
         summary = _object_summary(store, version)
-        summary['fields'] = [{'name': f.name, 'type': f.type, 'length': f.length or 0, 'updateable': f.updateable,
-                              'nillable': not f.required} for f in store.fields.values()]
+        summary['fields'] = store.describe_fields()
         return json_response(200, summary)
+    if len(parts) == 3 and request.method == 'PATCH':
+        # Upsert by external id: 201 and created true for a new record, 200 and created false for an update (API 46+).
+        if request.json_error:
+            raise RestError(400, 'JSON_PARSER_ERROR', request.json_error)
+        record_id, created = data.upsert_record(store, parts[1], parts[2], request.json)
+        return json_response(201 if created else 200, {'id': record_id, 'success': True, 'errors': [], 'created': created})
     if len(parts) != 2:
         raise not_found()
     record_id = parts[1]
@@ -133,7 +164,8 @@ def _sobjects(data, request, version: str, parts: list) -> Response:
 
 def _object_summary(store, version: str) -> dict:
     base = '/services/data/%s/sobjects/%s' % (version, store.name)
-    return {'name': store.name, 'label': store.name, 'keyPrefix': store.key_prefix, 'queryable': True, 'createable': store.insertable,
+    return {'name': store.name, 'label': store.name, 'keyPrefix': store.key_prefix, 'custom': store.name.endswith('__c'),
+            'queryable': True, 'createable': store.insertable,
             'updateable': store.updateable, 'deletable': store.deletable,
             'urls': {'sobject': base, 'describe': base + '/describe', 'rowTemplate': base + '/{ID}'}}
 

@@ -37,7 +37,7 @@ import trustme
 
 from . import admin, oauth, rest
 from .apps import OrgApps, owner_of
-from .data import OrgData
+from .data import OrgData, api_call_list
 from .deploy import Deployments
 from .faults import TOKEN_PATH, Faults
 from .identities import App, User
@@ -49,6 +49,9 @@ LOGIN_AUDIENCE = 'https://login.salesforce.com'
 SANDBOX_AUDIENCE = 'https://test.salesforce.com'
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+# Salesforce's front end refuses a longer request URI (path and query string as sent) with HTTP 414.
+MAX_URI_BYTES = 16384
+URI_TOO_LONG_PAGE = b'<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>'
 # A deploy carries a zip of up to 39 MB (deploy.MAX_ZIP_BYTES decides); the request may be a little larger.
 MAX_DEPLOY_BODY_BYTES = 64 * 1024 * 1024
 DEPLOY_PATH_MARK = '/metadata/deployRequest'
@@ -378,8 +381,31 @@ class FakeOrg:
             return self._token_requests.get(username, 0)
 
     def received_log(self) -> list:
+        """Every request but /_fake/ ones, oldest first: {"method", "path", "query", "headers" (bearer tokens redacted),
+        "form", "json" (the parsed body, e.g. the records an sObject Collections call sent), "status"}."""
         with self._lock:
             return [dict(entry) for entry in self.received]
+
+    def api_calls(self) -> Counter:
+        """REST API calls per endpoint since the last reset: Counter {(method, normalized path): count}.
+
+        Every authenticated request under /services/data/vXX.X is one call (whatever its status; a 401 for a missing
+        or dead session is none, nor is a 414). The path drops /services/data/vXX.X, the query string and every segment
+        that is a record id or query locator (rest.normalized_path): ('GET', '/query') counts first and next pages,
+        ('PATCH', '/composite/sobjects/Integration_Setting__c/Key__c') upserts, ('POST', '/composite/sobjects') creates,
+        ('PATCH', '/composite/sobjects') updates, ('DELETE', '/composite/sobjects') deletes,
+        ('GET', '/sobjects/Account/describe') a describe, ('PATCH', '/sobjects/Account') a single-record update.
+        """
+        return self.data.api_calls()
+
+    def records(self, sobject: str, include_deleted: bool = False) -> list:
+        """Copies of the records of an object (e.g. Integration_Setting__c), in insertion order; deleted ones too on request."""
+        return self.data.records_of(sobject, include_deleted)
+
+    def add_records(self, sobject: str, records: list) -> list:
+        """Insert records (field dictionaries) as the REST API would validate them, all or none, without counting an
+        API call and without the 200-record limit; return their ids. reset() removes them again."""
+        return self.data.add_records(sobject, records)
 
     def stats(self) -> dict:
         apps = sorted(self.apps)
@@ -387,6 +413,7 @@ class FakeOrg:
             by_user = {user: count for user, count in self._token_requests.items() if user is not None}
             return {'token_requests': sum(self._token_requests.values()), 'token_requests_by_user': by_user,
                     'sessions': len(self.sessions), 'requests': len(self.received), 'api_usage': self.data.api_usage,
+                    'api_calls': api_call_list(self.data.api_calls()),
                     'users': sorted(self._users), 'admins': sorted(name for name, user in self._users.items() if user.admin),
                     'apps': apps, 'pending_apps': [key for key, _seconds in self.app_registry.pending(self.now())],
                     'external_client_apps': sorted(self.app_registry.names(ECA)),
@@ -457,6 +484,10 @@ class FakeOrg:
         if request.path.startswith(admin.PREFIX):
             return admin.handle(self, request)
         entry = self._record(request)
+        if len(request.target) > MAX_URI_BYTES:   # the front end refuses it: no fault, no API call, no endpoint
+            with self._lock:
+                entry['status'] = 414
+            return Response(414, URI_TOO_LONG_PAGE, 'text/html;charset=iso-8859-1')
         response = self._faulty_response(request)
         if response is None and not self._stopping.is_set():
             response = self._route(request)
@@ -615,7 +646,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         content_type = (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
         request = Request(method=self.command, path=url.path, query=dict(parse_qsl(url.query, keep_blank_values=True)),
-                          headers=dict(self.headers.items()), body=body)
+                          headers=dict(self.headers.items()), body=body, target=self.path)
         if content_type == 'application/x-www-form-urlencoded':
             request.form = dict(parse_qsl(body.decode('utf-8', errors='replace'), keep_blank_values=True))
         elif body and (content_type in ('', 'application/json') or content_type.endswith('+json')):

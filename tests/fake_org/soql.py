@@ -7,38 +7,70 @@
 
     SELECT field[, field...] | COUNT()
     FROM Object
-    [WHERE field op value [AND field op value...]]     op: = != <> < <= > >= LIKE
-    [ORDER BY field [ASC|DESC][, ...]]
+    [WHERE condition]
+    [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST][, ...]]
     [LIMIT n] [OFFSET n]
 
-Values are 'quoted strings' (backslash escapes), numbers, true, false and null. Keywords and names
-are case-insensitive, as in SOQL. Anything else is MALFORMED_QUERY; names are checked against the
-object's fields later (INVALID_TYPE / INVALID_FIELD), when the query runs.
+    condition:  field op value            op: = != <> < <= > >= LIKE
+              | field [NOT] IN (value, ...)
+              | condition AND condition | condition OR condition | NOT condition | ( condition )
+
+Values: 'quoted strings', numbers, true, false, null, date literals 2024-01-31 and datetime literals
+2024-01-31T10:00:00Z (or +02:00 / -05:00), unquoted. Escapes in strings, as SOQL has them: \\' \\" \\\\ \\n \\r
+\\t \\b \\f (also upper case N R T B F), and in LIKE patterns \\% and \\_ for a literal % and _; any other
+backslash sequence is MALFORMED_QUERY. A statement longer than 100,000 characters is MALFORMED_QUERY
+("SOQL statements can not be longer than 100000 characters."). Keywords and names are case-insensitive, as in
+SOQL. Names and the type of each value (a date field wants a date literal, a text field a quoted string...)
+are checked against the object's fields later, when the query runs (INVALID_TYPE / INVALID_FIELD).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
+from dataclasses import field as _field   # Condition has an attribute named field
 
 from .messages import RestError
 
+MAX_SOQL_CHARS = 100000
+
 _TOKEN = re.compile(r"""\s*(?:
       (?P<string>'(?:[^'\\]|\\.)*')
-    | (?P<number>-?\d+(?:\.\d+)?)
+    | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2}))
+    | (?P<date>\d{4}-\d{2}-\d{2}(?![\w:.]))
+    | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
     | (?P<op>!=|<>|<=|>=|=|<|>)
     | (?P<punct>[(),])
     | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
-    )""", re.VERBOSE)
+    )""", re.VERBOSE | re.DOTALL)
 
 _OPERATORS = ('=', '!=', '<>', '<', '<=', '>', '>=', 'LIKE')
+_RESERVED = ('SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'ORDER', 'BY', 'LIMIT', 'OFFSET', 'LIKE', 'NULLS')
+_ESCAPES = {'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', "'": "'", '\\': '\\'}
+
+
+@dataclass
+class Literal:
+    kind: str     # string, number, boolean, null, date, datetime
+    value: object  # str / int / float / bool / None; dates as 'YYYY-MM-DD', datetimes as 'YYYY-MM-DDTHH:MM:SS.000+0000' (UTC)
 
 
 @dataclass
 class Condition:
     field: str
-    op: str
-    value: object
+    op: str                 # = != < <= > >= LIKE IN NOT IN
+    value: object           # the Literal's value (first one for IN)
+    kind: str = 'string'    # the Literal's kind
+    values: list = _field(default_factory=list)   # IN / NOT IN: the Literals
+    pattern: re.Pattern | None = None            # LIKE: the compiled pattern
+    lookup: tuple | None = None                  # IN / NOT IN: (set of values, null listed), set when the query runs
+
+
+@dataclass
+class Logic:
+    op: str        # AND, OR, NOT
+    parts: list
 
 
 @dataclass
@@ -46,10 +78,25 @@ class Query:
     sobject: str
     fields: list = field(default_factory=list)
     count_only: bool = False
-    conditions: list = field(default_factory=list)
-    order_by: list = field(default_factory=list)   # (field, descending)
+    where: object = None                         # a Condition, a Logic, or None
+    order_by: list = field(default_factory=list)   # (field, descending, nulls_first or None)
     limit: int | None = None
     offset: int = 0
+
+    @property
+    def conditions(self) -> list:
+        """Every Condition of the WHERE clause, in order."""
+        return list(walk(self.where))
+
+
+def walk(node):
+    if node is None:
+        return
+    if isinstance(node, Condition):
+        yield node
+        return
+    for part in node.parts:
+        yield from walk(part)
 
 
 class _Token:
@@ -72,11 +119,51 @@ def _tokenize(soql: str) -> list:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise malformed("unexpected token: '%s'" % text[position:].split()[0])
+            rest = text[position:].split()
+            raise malformed("unexpected token: '%s'" % (rest[0] if rest else text[position:]))
         kind = match.lastgroup
         tokens.append(_Token(kind, match.group(kind)))
         position = match.end()
     return tokens
+
+
+def string_value(token_text: str, like: bool = False) -> str:
+    """The text of a quoted SOQL string literal; for LIKE, \\% \\_ and \\\\ stay escaped (like_pattern reads them)."""
+    body = token_text[1:-1]
+    out = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char != '\\':
+            out.append(char)
+            index += 1
+            continue
+        escaped = body[index + 1]
+        if escaped == '\\' and like:
+            out.append('\\\\')   # stays escaped, so that like_pattern tells it from \\% and \\_
+        elif escaped.lower() in _ESCAPES:
+            out.append(_ESCAPES[escaped.lower()])
+        elif escaped in '%_':
+            out.append('\\' + escaped if like else escaped)
+        else:
+            raise malformed("Invalid string literal '%s'. Illegal character sequence '\\%s' in string literal." % (body, escaped))
+        index += 2
+    return ''.join(out)
+
+
+def _date_value(text: str) -> str:
+    try:
+        return datetime.date(int(text[0:4]), int(text[5:7]), int(text[8:10])).isoformat()
+    except ValueError:
+        raise malformed("Invalid date: %s" % text) from None
+
+
+def _datetime_value(text: str) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        raise malformed("Invalid datetime: %s" % text) from None
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.') + '%03d+0000' % (moment.microsecond // 1000)
 
 
 class _Parser:
@@ -84,8 +171,9 @@ class _Parser:
         self.tokens = _tokenize(soql)
         self.index = 0
 
-    def peek(self) -> _Token | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
+    def peek(self, ahead: int = 0) -> _Token | None:
+        position = self.index + ahead
+        return self.tokens[position] if position < len(self.tokens) else None
 
     def next(self, expected: str) -> _Token:
         token = self.peek()
@@ -101,7 +189,7 @@ class _Parser:
 
     def name(self, what: str) -> str:
         token = self.next(what)
-        if token.kind != 'word' or token.is_keyword('SELECT', 'FROM', 'WHERE', 'AND', 'ORDER', 'BY', 'LIMIT', 'OFFSET', 'LIKE'):
+        if token.kind != 'word' or token.is_keyword(*_RESERVED):
             raise malformed("unexpected token: '%s', expected %s" % (token.text, what))
         return token.text
 
@@ -111,16 +199,20 @@ class _Parser:
             raise malformed("unexpected token: '%s', expected %s" % (token.text, what))
         return int(token.text)
 
-    def value(self):
+    def literal(self) -> Literal:
         token = self.next('a value')
         if token.kind == 'string':
-            return re.sub(r'\\(.)', r'\1', token.text[1:-1])
+            return Literal('string', string_value(token.text))
         if token.kind == 'number':
-            return float(token.text) if '.' in token.text else int(token.text)
+            return Literal('number', float(token.text) if '.' in token.text else int(token.text))
+        if token.kind == 'date':
+            return Literal('date', _date_value(token.text))
+        if token.kind == 'datetime':
+            return Literal('datetime', _datetime_value(token.text))
         if token.is_keyword('TRUE', 'FALSE'):
-            return token.text.upper() == 'TRUE'
+            return Literal('boolean', token.text.upper() == 'TRUE')
         if token.is_keyword('NULL'):
-            return None
+            return Literal('null', None)
         raise malformed("unexpected token: '%s', expected a value" % token.text)
 
     def parse(self) -> Query:
@@ -129,9 +221,7 @@ class _Parser:
         self.keyword('FROM')
         query = Query(sobject=self.name('an object name'), fields=fields, count_only=count_only)
         if self.accept('WHERE'):
-            query.conditions.append(self.condition())
-            while self.accept('AND'):
-                query.conditions.append(self.condition())
+            query.where = self.disjunction()
         if self.accept('ORDER'):
             self.keyword('BY')
             query.order_by.append(self.ordering())
@@ -158,22 +248,71 @@ class _Parser:
             fields.append(self.name('a field name'))
         return fields, False
 
+    def disjunction(self):
+        parts = [self.conjunction()]
+        while self.accept('OR'):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else Logic('OR', parts)
+
+    def conjunction(self):
+        parts = [self.factor()]
+        while self.accept('AND'):
+            parts.append(self.factor())
+        return parts[0] if len(parts) == 1 else Logic('AND', parts)
+
+    def factor(self):
+        if self.accept('NOT'):
+            return Logic('NOT', [self.factor()])
+        if self.accept_punct('('):
+            inner = self.disjunction()
+            if not self.accept_punct(')'):
+                token = self.peek()
+                raise malformed("unexpected token: '%s', expected ')'" % (token.text if token else 'end of query'))
+            return inner
+        return self.condition()
+
     def condition(self) -> Condition:
         name = self.name('a field name')
         token = self.next('an operator')
+        if token.is_keyword('NOT') or token.is_keyword('IN'):
+            op = 'IN'
+            if token.is_keyword('NOT'):
+                self.keyword('IN')
+                op = 'NOT IN'
+            if not self.accept_punct('('):
+                raise malformed("unexpected token: '%s', expected '('" % (self.peek().text if self.peek() else 'end of query'))
+            values = [self.literal()]
+            while self.accept_punct(','):
+                values.append(self.literal())
+            if not self.accept_punct(')'):
+                raise malformed("unexpected token: '%s', expected ')'" % (self.peek().text if self.peek() else 'end of query'))
+            return Condition(name, op, values[0].value, values[0].kind, values)
         op = token.text.upper()
         if not (token.kind == 'op' or token.is_keyword('LIKE')) or op not in _OPERATORS:
             raise malformed("unexpected token: '%s', expected an operator" % token.text)
-        return Condition(name, '!=' if op == '<>' else op, self.value())
+        if op == 'LIKE':
+            pattern_token = self.next('a LIKE pattern')
+            if pattern_token.kind != 'string':
+                raise malformed("unexpected token: '%s', expected a quoted LIKE pattern" % pattern_token.text)
+            return Condition(name, 'LIKE', string_value(pattern_token.text), 'string',
+                             pattern=like_pattern(string_value(pattern_token.text, like=True)))
+        value = self.literal()
+        return Condition(name, '!=' if op == '<>' else op, value.value, value.kind)
 
     def ordering(self):
         name = self.name('a field name')
         descending = False
+        nulls_first = None
         token = self.peek()
         if token is not None and token.is_keyword('ASC', 'DESC'):
             self.index += 1
             descending = token.text.upper() == 'DESC'
-        return name, descending
+        if self.accept('NULLS'):
+            token = self.next('FIRST or LAST')
+            if not token.is_keyword('FIRST', 'LAST'):
+                raise malformed("unexpected token: '%s', expected FIRST or LAST" % token.text)
+            nulls_first = token.text.upper() == 'FIRST'
+        return name, descending, nulls_first
 
     def accept(self, word: str) -> bool:
         token = self.peek()
@@ -191,15 +330,24 @@ class _Parser:
 
 
 def parse(soql: str) -> Query:
-    """Parse `soql`; raise RestError MALFORMED_QUERY when it is outside the subset."""
+    """Parse `soql`; raise RestError MALFORMED_QUERY when it is outside the subset or too long."""
     if not isinstance(soql, str) or not soql.strip():
         raise malformed('the q parameter holds no query')
+    if len(soql) > MAX_SOQL_CHARS:
+        raise malformed('SOQL statements can not be longer than %d characters.' % MAX_SOQL_CHARS)
     return _Parser(soql).parse()
 
 
 def like_pattern(pattern: str) -> re.Pattern:
-    """SOQL LIKE: % matches any run of characters, _ one character; case-insensitive."""
+    """SOQL LIKE: % matches any run of characters, _ one character, \\% \\_ \\\\ themselves; case-insensitive."""
     parts = []
-    for char in pattern:
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == '\\' and index + 1 < len(pattern) and pattern[index + 1] in '%_\\':
+            parts.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
         parts.append('.*' if char == '%' else '.' if char == '_' else re.escape(char))
+        index += 1
     return re.compile('^%s$' % ''.join(parts), re.IGNORECASE | re.DOTALL)

@@ -1,0 +1,634 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Salesforce records the Ansible way: read what is there, write only what differs, in sObject Collections batches.
+
+- SOQL is built here, never templated by users: names are checked as API names, values become escaped literals.
+- Keys are read in chunks that keep each query under Salesforce's two limits: 100,000 characters per SOQL statement
+  and 16,384 bytes per request URI (a longer GET .../query?q= is refused with HTTP 414).
+- Values are compared as Salesforce returns them (numbers as numbers, booleans, dates and datetimes by their value,
+  an empty text as null), so that a rerun with the same records changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import math
+import re
+from urllib.parse import quote_plus, urlencode
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError, describe_answer, salesforce_errors
+
+# \Z, not $: $ also matches before a final newline.
+API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,119}\Z')
+ORDER_BY_RE = re.compile(r'^\s*[A-Za-z][A-Za-z0-9_.]{0,119}(\s+(ASC|DESC))?(\s+NULLS\s+(FIRST|LAST))?'
+                         r'(\s*,\s*[A-Za-z][A-Za-z0-9_.]{0,119}(\s+(ASC|DESC))?(\s+NULLS\s+(FIRST|LAST))?)*\s*$', re.I)
+# Salesforce's limits.
+MAX_SOQL_CHARS = 100000
+MAX_URI_BYTES = 16384
+BATCH_SIZE = 200
+MAX_QUERY_LIMIT = 50000
+MASK = '********'
+DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
+DATETIME_RE = re.compile(r'^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$')
+# A number as text (what templating makes of a number); not nan, inf, 0x10 or 1_000.
+NUMBER_RE = re.compile(r'^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$')
+ID15_RE = re.compile(r'^[A-Za-z0-9]{15}$')
+ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
+# The control characters SOQL string literals escape, and the escapes.
+SOQL_ESCAPES = {'\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
+
+
+class RecordError(Exception):
+    """Bad input or a failed call; ``msg`` is for the user, ``details`` go into the module result."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+# ---------------------------------------------------------------------------------------------- SOQL
+
+def api_name(value, what):
+    if not isinstance(value, str) or not API_NAME_RE.match(value):
+        raise RecordError('%s %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
+                          'for example Account, Key__c or ns__Setting__c).' % (what, value))
+    return value
+
+
+def soql_literal(value):
+    """A SOQL literal for a value: strings quoted and escaped, numbers and booleans as they are, null."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RecordError('%r is not a number Salesforce stores.' % value)
+        # Plain digits: SOQL takes no exponent (repr gives 1e+16, 1e-05).
+        return format(decimal.Decimal(repr(value)), 'f')
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise RecordError('%s is not a number Salesforce stores.' % value)
+        return format(value, 'f')
+    if isinstance(value, datetime.datetime):
+        return _format_datetime(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return "'%s'" % ''.join(SOQL_ESCAPES.get(char, char) for char in value)
+    raise RecordError('%r (a %s) cannot be compared in SOQL; give a string, a number, a boolean or null.'
+                      % (value, type(value).__name__))
+
+
+NUMBER_TYPES = ('double', 'int', 'long', 'currency', 'percent')
+
+
+def typed_literal(value, field_type=None):
+    """A SOQL literal for a value compared with a field of the given describe type: dates, datetimes, numbers and
+    booleans unquoted (as SOQL wants them, also when given as text), anything else in a text field quoted."""
+    if value is None or field_type is None:
+        return soql_literal(value)
+    if field_type in NUMBER_TYPES and _as_number(value) is not None:
+        return soql_literal(value if isinstance(value, (int, float)) else decimal.Decimal(value.strip()))
+    if field_type == 'boolean' and isinstance(value, str) and value.strip().lower() in ('true', 'false'):
+        return value.strip().lower()
+    if field_type == 'date':
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if isinstance(value, str) and DATE_RE.match(value.strip()):
+            return value.strip()
+    if field_type == 'datetime':
+        moment = _as_datetime(value)
+        if moment is not None:
+            return _format_datetime(moment)
+    if field_type not in NUMBER_TYPES + ('boolean', 'date', 'datetime', 'time') and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return soql_literal(str(value))   # a number given for a text field (an external id typed as a number)
+    return soql_literal(value)
+
+
+def _format_datetime(value):
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def where_clause(where, types=None):
+    """'A = 'x' AND B IN (1, 2)' from {field: value or list of values}; types: {lower field name: describe type}."""
+    if not where:
+        return ''
+    if not isinstance(where, dict):
+        raise RecordError('where must be a mapping of field names to values.')
+    parts = []
+    for field in sorted(where, key=str):
+        api_name(field, 'where field')
+        value = where[field]
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise RecordError('where %s is an empty list: no record can match it.' % field)
+            parts.append('%s IN (%s)' % (field, ', '.join(typed_literal(item, (types or {}).get(field.lower())) for item in value)))
+        else:
+            parts.append('%s = %s' % (field, typed_literal(value, (types or {}).get(field.lower()))))
+    return ' AND '.join(parts)
+
+
+def uri_length(path, soql):
+    """Bytes of the request URI of GET <path>?q=<soql>, as requests encodes it."""
+    return len(path) + 1 + len(urlencode({'q': soql}))
+
+
+def chunked_key_queries(select, sobject, key_field, keys, query_path, key_type=None):
+    """SOQL statements reading the given keys, each within the SOQL and URI limits; keys in their given order."""
+    head = 'SELECT %s FROM %s WHERE %s IN (' % (', '.join(select), sobject, key_field)
+    # Lengths are counted as the statement grows (encoding is character by character, so the parts' lengths add up):
+    # measuring every candidate statement again made thousands of keys take seconds.
+    empty = (len(head) + 1, uri_length(query_path, head + ')'))
+    separator = (2, len(quote_plus(', ')))
+    queries = []
+    current = []
+    chars, size = empty
+    for key in keys:
+        literal = typed_literal(key, key_type)
+        added = (len(literal), len(quote_plus(literal)))
+        if current and (chars + separator[0] + added[0] > MAX_SOQL_CHARS or size + separator[1] + added[1] > MAX_URI_BYTES):
+            queries.append(head + ', '.join(current) + ')')
+            current = []
+            chars, size = empty
+        if current:
+            chars, size = chars + separator[0], size + separator[1]
+        chars, size = chars + added[0], size + added[1]
+        if chars > MAX_SOQL_CHARS or size > MAX_URI_BYTES:
+            raise RecordError('The key %s is too long to look up: a query for it alone passes Salesforce\'s limits.'
+                              % _shown(key))
+        current.append(literal)
+    if current:
+        queries.append(head + ', '.join(current) + ')')
+    return queries
+
+
+def _shown(value, limit=80):
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+def _as_datetime(value):
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    if not isinstance(value, str):
+        return None
+    match = DATETIME_RE.match(value.strip())
+    if not match:
+        return None
+    day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or '0')[:6].ljust(6, '0'))
+    offset = datetime.timezone.utc
+    try:
+        if zone and zone != 'Z':
+            sign = -1 if zone[0] == '-' else 1
+            digits = zone[1:].replace(':', '')
+            # An offset of 24 hours or more is a ValueError too.
+            offset = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        return datetime.datetime.strptime(day, '%Y-%m-%d').replace(hour=int(hour), minute=int(minute), second=int(second or 0),
+                                                                   microsecond=micro, tzinfo=offset)
+    except ValueError:
+        return None
+
+
+def _as_number(value):
+    """A float for a number or a number's text (Salesforce stores numbers as doubles); None otherwise, booleans included."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (isinstance(value, str) and not NUMBER_RE.match(value)):
+        return None
+    try:
+        return float(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _same_id(short, full):
+    """Whether an 18-character Id is a 15-character one with its case-checksum suffix (lookups return 18 characters)."""
+    if len(full) != 18 or full[:15] != short or not ID15_RE.match(short):
+        return False
+    suffix = ''
+    for start in (0, 5, 10):
+        suffix += ID_SUFFIX_CHARS[sum(1 << i for i, char in enumerate(short[start:start + 5]) if 'A' <= char <= 'Z')]
+    return full[15:] == suffix
+
+
+def same_value(current, desired):
+    """Whether Salesforce's value equals the desired one, comparing as Salesforce stores values."""
+    if desired in ('', None) and current in ('', None):
+        return True
+    if isinstance(desired, bool) or isinstance(current, bool):
+        return isinstance(desired, bool) and isinstance(current, bool) and desired == current
+    if not (isinstance(desired, str) and isinstance(current, str)):
+        # A number and a number, or a number and a text (templating gives text): compared by value, both ways.
+        left, right = _as_number(desired), _as_number(current)
+        if left is not None and right is not None:
+            return left == right
+    if isinstance(desired, datetime.date) and not isinstance(desired, datetime.datetime):
+        desired = desired.isoformat()
+    if isinstance(desired, str) and isinstance(current, str):
+        if desired == current or _same_id(desired, current) or _same_id(current, desired):
+            return True
+        if DATE_RE.match(desired) or DATE_RE.match(current):
+            return False
+        left, right = _as_datetime(desired), _as_datetime(current)
+        return left is not None and right is not None and left == right
+    if isinstance(desired, datetime.datetime):
+        right = _as_datetime(current)
+        return right is not None and _as_datetime(desired) == right
+    return desired == current
+
+
+def json_value(value):
+    """A value as it is sent in JSON (dates and datetimes as Salesforce's text forms)."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat() if value.tzinfo else value.isoformat() + 'Z'
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- the records
+
+class RecordSet:
+    """The records of a task, validated: one key each, unique, every field an API name."""
+
+    def __init__(self, sobject, records, key_field='Id', no_log_fields=()):
+        self.sobject = api_name(sobject, 'sobject')
+        self.key_field = api_name(key_field, 'external_id_field')
+        self.by_id = key_field.lower() == 'id'
+        if isinstance(records, dict):
+            records = [records]
+        if not isinstance(records, list) or not records:
+            raise RecordError('records must be a list of field mappings (or one mapping), with at least one record.')
+        self.no_log_fields = {name.lower() for name in no_log_fields or ()}
+        self.records = []
+        self.fields = []
+        seen_fields = {}
+        seen_keys = {}
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise RecordError('records[%d] is a %s, not a mapping of field names to values.' % (index, type(record).__name__))
+            clean = {}
+            for name, value in record.items():
+                if name == 'attributes':
+                    continue
+                api_name(name, 'records[%d] field' % index)
+                if name.lower() in {n.lower() for n in clean}:
+                    raise RecordError('records[%d] names the field %s twice (field names are case-insensitive).' % (index, name))
+                if isinstance(value, (dict, list)):
+                    raise RecordError('records[%d] field %s is a %s; give a string, a number, a boolean, a date or null.'
+                                      % (index, name, type(value).__name__))
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise RecordError('records[%d] field %s is %r, not a number Salesforce stores.' % (index, name, value))
+                clean[name] = value
+                if name.lower() not in seen_fields and name.lower() != key_field.lower():
+                    seen_fields[name.lower()] = name
+            key = _key_of(clean, key_field)
+            if key is None:
+                raise RecordError('records[%d] has no %s: every record needs its key (external_id_field=%s).'
+                                  % (index, key_field, key_field))
+            if isinstance(key, (dict, list, float, bool)) or (isinstance(key, str) and not key.strip()):
+                raise RecordError('records[%d] %s %s is not a key value: give a non-empty string or an integer.'
+                                  % (index, key_field, _shown(key)))
+            norm = _normalize_key(key, self.by_id)
+            if norm in seen_keys:
+                raise RecordError('records[%d] and records[%d] have the same %s %s; give each record once.'
+                                  % (seen_keys[norm], index, key_field, _shown(key)))
+            seen_keys[norm] = index
+            self.records.append((key, clean))
+        self.fields = [seen_fields[name] for name in sorted(seen_fields)]
+
+    def shown(self, field, value):
+        return MASK if field.lower() in self.no_log_fields and value not in (None, '') else value
+
+    def secret_values(self):
+        return [str(value) for dummy, record in self.records for name, value in record.items()
+                if name.lower() in self.no_log_fields and value not in (None, '')]
+
+
+def _key_of(record, key_field):
+    for name, value in record.items():
+        if name.lower() == key_field.lower():
+            return value
+    return None
+
+
+def _normalize_key(key, by_id):
+    text = str(key)
+    return text[:15] if by_id and len(text) == 18 else text
+
+
+class Records:
+    """Reads and writes one sObject's records through a RestClient."""
+
+    def __init__(self, client, record_set, all_or_none=False):
+        self.client = client
+        self.set = record_set
+        self.all_or_none = bool(all_or_none)
+        self._types = None
+
+    def field_types(self):
+        """{lower field name: type} from the object's describe (one call), to write key literals as SOQL wants them."""
+        if self._types is None:
+            self._types = describe_types(self.client, self.set.sobject)
+        return self._types
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read_current(self, fields):
+        """{normalized key: record as Salesforce returns it} for the task's keys that exist."""
+        select = ['Id'] if self.set.by_id else ['Id', self.set.key_field]
+        select += [f for f in fields if f.lower() not in {s.lower() for s in select}]
+        path = '/services/data/v%s/query' % self.client.api_version()
+        keys = [key for key, dummy in self.set.records]
+        found = {}
+        key_field = 'Id' if self.set.by_id else self.set.key_field
+        key_type = self.field_types().get(key_field.lower())
+        for soql in chunked_key_queries(select, self.set.sobject, key_field, keys, path, key_type):
+            try:
+                answer = self.client.query(soql)
+            except RestError as exc:
+                raise RecordError('Reading the current %s records failed: %s' % (self.set.sobject, exc.msg), **exc.details) from None
+            for record in answer['records']:
+                if not isinstance(record, dict):
+                    continue
+                if not isinstance(record.get('Id'), str):
+                    raise RecordError('Reading the current %s records: Salesforce answered a record without an Id (%s).'
+                                      % (self.set.sobject, _shown(strip_attributes(record))))
+                key = record.get('Id') if self.set.by_id else _key_of(record, self.set.key_field)
+                if key is not None:
+                    found[_normalize_key(key, self.set.by_id)] = record
+        return found
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def plan_present(self):
+        """[(key, action, changes, current)] with action created / updated / unchanged."""
+        current = self.read_current(self.set.fields)
+        plan = []
+        for key, record in self.set.records:
+            existing = current.get(_normalize_key(key, self.set.by_id))
+            if existing is None:
+                if self.set.by_id:
+                    raise RecordError('%s has no record with Id %s: records are created only by an external id '
+                                      '(set external_id_field), never by Id.' % (self.set.sobject, key))
+                changes = {name: value for name, value in record.items() if name.lower() != self.set.key_field.lower()}
+                plan.append((key, 'created', changes, None))
+                continue
+            changes = {}
+            for name, value in record.items():
+                if name.lower() == self.set.key_field.lower():
+                    continue
+                if not same_value(_key_of(existing, name), value):
+                    changes[name] = value
+            plan.append((key, 'updated' if changes else 'unchanged', changes, existing))
+        return plan
+
+    def plan_absent(self):
+        current = self.read_current([])
+        plan = []
+        for key, dummy in self.set.records:
+            existing = current.get(_normalize_key(key, self.set.by_id))
+            plan.append((key, 'deleted' if existing is not None else 'absent', {}, existing))
+        return plan
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _collection_call(self, method, path, body=None, params=None):
+        data = json.dumps(body) if body is not None else None
+        response, payload, json_error = self.client.send(method, path, params=params, body=data)
+        if response.status_code != 200 or json_error or not isinstance(payload, list):
+            errors = salesforce_errors(payload)
+            raise RecordError('%s %s answered HTTP %d with %s; nothing more was sent.'
+                              % (method, path, response.status_code, json_error or describe_answer(response, payload)),
+                              status=response.status_code, errors=errors)
+        return payload
+
+    def write(self, plan, state):
+        """Send the planned writes in batches; returns {key: (action, id, errors)} for the records written or refused."""
+        outcome = {}
+        writes = [entry for entry in plan if entry[1] in ('created', 'updated', 'deleted')]
+        for start in range(0, len(writes), BATCH_SIZE):
+            batch = writes[start:start + BATCH_SIZE]
+            try:
+                if state == 'absent':
+                    ids = [existing['Id'] for dummy, dummy2, dummy3, existing in batch]
+                    answers = self._collection_call('DELETE', 'composite/sobjects',
+                                                    params={'ids': ','.join(ids), 'allOrNone': str(self.all_or_none).lower()})
+                else:
+                    answers = self._send_upserts(batch)
+            except RecordError as exc:
+                # The call failed as a whole: its records failed with the call's errors, the later batches were not sent.
+                errors = [{'statusCode': str(error.get('errorCode') or ''), 'message': str(error.get('message') or ''),
+                           'fields': [str(f) for f in error['fields']] if isinstance(error.get('fields'), list) else []}
+                          for error in exc.details.pop('errors', None) or []]
+                for key, dummy, dummy2, existing in batch:
+                    outcome[_normalize_key(key, self.set.by_id)] = ('failed', (existing or {}).get('Id'),
+                                                                    errors or [{'statusCode': None, 'message': exc.msg, 'fields': []}])
+                exc.details['outcome'] = outcome
+                exc.details['unsent'] = [key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]]
+                raise
+            for (key, action, dummy, existing), answer in zip(batch, answers + [None] * (len(batch) - len(answers))):
+                outcome[_normalize_key(key, self.set.by_id)] = _result_of(action, answer, existing)
+        return outcome
+
+    def _send_upserts(self, batch):
+        records = []
+        for key, dummy, changes, existing in batch:
+            record = {'attributes': {'type': self.set.sobject}}
+            record.update((name, json_value(value)) for name, value in changes.items())
+            if self.set.by_id:
+                record['id'] = existing['Id']
+            else:
+                record[self.set.key_field] = json_value(key)
+            records.append(record)
+        body = {'allOrNone': self.all_or_none, 'records': records}
+        if self.set.by_id:
+            return self._collection_call('PATCH', 'composite/sobjects', body=body)
+        return self._collection_call('PATCH', 'composite/sobjects/%s/%s' % (self.set.sobject, self.set.key_field), body=body)
+
+
+def _result_of(action, answer, existing):
+    if not isinstance(answer, dict):
+        return ('failed', (existing or {}).get('Id'), [{'statusCode': None, 'message': 'Salesforce answered nothing for this record.',
+                                                        'fields': []}])
+    record_id = answer.get('id') if isinstance(answer.get('id'), str) else (existing or {}).get('Id')
+    if answer.get('success') is True:
+        if action != 'deleted' and isinstance(answer.get('created'), bool):
+            action = 'created' if answer['created'] else 'updated'
+        return (action, record_id, [])
+    errors = []
+    for error in answer.get('errors') if isinstance(answer.get('errors'), list) else []:
+        if isinstance(error, dict):
+            fields = error.get('fields') if isinstance(error.get('fields'), list) else []
+            errors.append({'statusCode': str(error.get('statusCode') or ''), 'message': str(error.get('message') or ''),
+                           'fields': [str(f) for f in fields]})
+    return ('failed', record_id, errors or [{'statusCode': None, 'message': 'Salesforce refused the record without a reason.',
+                                             'fields': []}])
+
+
+def run(client, record_set, state='present', all_or_none=False, check_mode=False, diff=False):
+    """The module's result; raises RecordError (with the counts and per-record list) when records failed."""
+    records = Records(client, record_set, all_or_none)
+    plan = records.plan_present() if state == 'present' else records.plan_absent()
+    outcome = {}
+    failure = None
+    if not check_mode:
+        try:
+            outcome = records.write(plan, state)
+        except RecordError as exc:
+            failure = exc
+            outcome = exc.details.pop('outcome', {})
+    result = summarize(record_set, plan, outcome, check_mode, failure)
+    if diff:
+        result['diff'] = build_diff(record_set, plan, outcome, state, check_mode)
+    if failure is not None:
+        unsent = failure.details.pop('unsent', [])
+        raise RecordError('%s %s' % (failure.msg, _written_note(result, unsent)), **dict(result, **failure.details))
+    if result['errors']:
+        raise RecordError(_failed_message(record_set, result), **result)
+    return result
+
+
+def summarize(record_set, plan, outcome, check_mode, failure=None):
+    counts = {'created': 0, 'updated': 0, 'deleted': 0, 'unchanged': 0}
+    listed = []
+    errors = []
+    for key, action, dummy, existing in plan:
+        record_id = (existing or {}).get('Id')
+        norm = _normalize_key(key, record_set.by_id)
+        if action in ('unchanged', 'absent'):
+            counts['unchanged'] += 1
+        elif check_mode:
+            counts[action] += 1
+        elif norm in outcome:
+            action, record_id, record_errors = outcome[norm]
+            if action == 'failed':
+                errors.extend(dict(error, key=key) for error in record_errors)
+            else:
+                counts[action] += 1
+        else:
+            action = 'not sent' if failure is not None else action
+        listed.append({'key': key, 'id': record_id, 'action': action})
+    changed = bool(counts['created'] or counts['updated'] or counts['deleted'])
+    return dict(changed=changed, records=listed, errors=errors, **counts)
+
+
+def _written_note(result, unsent):
+    written = [r['key'] for r in result['records'] if r['action'] in ('created', 'updated', 'deleted')]
+    failed = [r['key'] for r in result['records'] if r['action'] == 'failed']
+    note = 'Written before the failure: %s.' % (_key_list(written) if written else 'nothing')
+    if failed:
+        note += ' Failed: %s.' % _key_list(failed)
+    if unsent:
+        note += ' Not sent: %s.' % _key_list(unsent)
+    return note
+
+
+def _key_list(keys, limit=20):
+    shown = ', '.join(_shown(key, 40) for key in keys[:limit])
+    return shown + (' and %d more' % (len(keys) - limit) if len(keys) > limit else '')
+
+
+def _failed_message(record_set, result):
+    by_key = {}
+    for error in result['errors']:
+        by_key.setdefault(error['key'], []).append('%s: %s%s' % (error['statusCode'] or 'ERROR', error['message'],
+                                                                 ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else ''))
+    lines = ['%d of %d %s records failed:' % (len(by_key), len(result['records']), record_set.sobject)]
+    for key in list(by_key)[:20]:
+        lines.append('- %s %s: %s' % (record_set.key_field, _shown(key, 60), '; '.join(by_key[key])))
+    if len(by_key) > 20:
+        lines.append('- ... and %d more (see errors).' % (len(by_key) - 20))
+    written = [r['key'] for r in result['records'] if r['action'] in ('created', 'updated', 'deleted')]
+    lines.append('Written: %s (created %d, updated %d, deleted %d).' % (
+        _key_list(written) if written else 'nothing', result['created'], result['updated'], result['deleted']))
+    return '\n'.join(lines)
+
+
+def build_diff(record_set, plan, outcome, state, check_mode):
+    """Before and after of every record that changes (or would), field by field; no_log_fields masked."""
+    before = {}
+    after = {}
+    for key, action, changes, existing in plan:
+        norm = _normalize_key(key, record_set.by_id)
+        if not check_mode and (norm not in outcome or outcome[norm][0] == 'failed'):
+            continue
+        label = str(key)
+        if action == 'created':
+            after[label] = {name: record_set.shown(name, json_value(value)) for name, value in sorted(changes.items())}
+        elif action == 'updated':
+            before[label] = {name: record_set.shown(name, _key_of(existing, name)) for name in sorted(changes)}
+            after[label] = {name: record_set.shown(name, json_value(value)) for name, value in sorted(changes.items())}
+        elif action == 'deleted':
+            before[label] = {'Id': existing.get('Id')}
+    header = '%s records (%s)' % (record_set.sobject, record_set.key_field)
+    return {'before': before, 'after': after, 'before_header': header, 'after_header': header}
+
+
+def describe_types(client, sobject):
+    """{lower field name: describe type} of an sObject; a clear error when Salesforce does not know it."""
+    response, payload, json_error = client.send('GET', 'sobjects/%s/describe' % sobject)
+    if response.status_code != 200 or json_error or not isinstance(payload, dict) or not isinstance(payload.get('fields'), list):
+        hint = ' Check the sobject name (custom objects end in __c).' if response.status_code == 404 else ''
+        raise RecordError('Describing %s failed: Salesforce answered HTTP %d with %s.%s'
+                          % (sobject, response.status_code, json_error or describe_answer(response, payload), hint),
+                          status=response.status_code, errors=salesforce_errors(payload))
+    types = {}
+    for field in payload['fields']:
+        if isinstance(field, dict) and isinstance(field.get('name'), str) and isinstance(field.get('type'), str):
+            types[field['name'].lower()] = field['type']
+    return types
+
+
+# ---------------------------------------------------------------------------------------------- record_info
+
+def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limit=None, types=None):
+    """The SOQL of record_info; types ({lower field name: describe type}) decide how where values are written."""
+    api_name(sobject, 'sobject')
+    if not isinstance(fields, (list, tuple)) or not fields:
+        raise RecordError('fields must name at least one field, for example [Id, Name].')
+    for field in fields:
+        if not isinstance(field, str) or not re.match(r'^[A-Za-z][A-Za-z0-9_]{0,119}(\.[A-Za-z][A-Za-z0-9_]{0,119}){0,4}\Z', field):
+            raise RecordError('field %r is not a Salesforce field name (Name, Key__c, or a relationship path such as '
+                              'Owner.Name).' % (field,))
+    soql = 'SELECT %s FROM %s' % (', '.join(fields), sobject)
+    conditions = [part for part in (where_clause(where, types), '(%s)' % where_soql.strip() if where_soql and where_soql.strip() else '')
+                  if part]
+    if conditions:
+        soql += ' WHERE ' + ' AND '.join(conditions)
+    if order_by:
+        if not ORDER_BY_RE.match(order_by):
+            raise RecordError('order_by %r is not a SOQL ORDER BY list (for example "Name ASC, CreatedDate DESC").' % (order_by,))
+        soql += ' ORDER BY ' + order_by.strip()
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUERY_LIMIT:
+            raise RecordError('limit must be from 1 to %d (got %r).' % (MAX_QUERY_LIMIT, limit))
+        soql += ' LIMIT %d' % limit
+    if len(soql) > MAX_SOQL_CHARS:
+        raise RecordError('The query has %d characters; Salesforce takes at most %d. Narrow where.' % (len(soql), MAX_SOQL_CHARS))
+    # The path of API versions NN.N; a longer request URI is refused with HTTP 414.
+    size = uri_length('/services/data/vNN.N/query', soql)
+    if size > MAX_URI_BYTES:
+        raise RecordError('The query takes %d bytes in the request URI; Salesforce takes at most %d. Narrow where.' % (size, MAX_URI_BYTES))
+    return soql
+
+
+def strip_attributes(record):
+    if not isinstance(record, dict):
+        return record
+    return {name: strip_attributes(value) for name, value in record.items() if name != 'attributes'}

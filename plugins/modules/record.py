@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: record
+short_description: Make Salesforce records present or absent, writing only what differs
+version_added: 0.2.0
+description:
+  - "Manages records of one sObject (C(Account), C(My_Setting__c), ...) by a key: an External ID field, or the record
+    C(Id)."
+  - "O(state=present): reads the current values of exactly the fields given, for all keys first (SOQL, with the keys in
+    chunks that keep each query under Salesforce's limits of 100,000 characters per statement and 16,384 bytes per
+    request URI), then sends only the records that differ, and of them only the fields that differ, in batches of up to
+    200 through sObject Collections: C(PATCH /composite/sobjects/<sobject>/<external_id_field>) (upsert: records not
+    found are created) or, by Id, C(PATCH /composite/sobjects) (update only)."
+  - "O(state=absent): deletes the records found by key (C(DELETE /composite/sobjects?ids=...), 200 per call); records
+    that do not exist are fine."
+  - Values are compared as Salesforce returns them (numbers by value, booleans, dates and datetimes by their value
+    whatever their notation, an empty text equal to null), so a rerun of the same task reports C(changed=false) and
+    sends nothing.
+  - When some records fail (O(all_or_none=false)), the others are written; the task fails, listing the failing keys
+    with Salesforce's error codes and messages and saying which records were written, with the same counts and
+    per-record list as a success.
+author:
+  - sfjwt.salesforce contributors (@sfjwt)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+  - sfjwt.salesforce.auth
+  - sfjwt.salesforce.connection
+  - sfjwt.salesforce.cache
+attributes:
+  check_mode:
+    support: full
+    details: The records are read (and the token requested) in check mode; nothing is written, and the result says what would be.
+  diff_mode:
+    support: full
+    details: Before and after of every record that changes, field by field; values of O(no_log_fields) are masked.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership:
+      - sfjwt.salesforce.salesforce
+options:
+  sobject:
+    description:
+      - The sObject's API name, for example V(Account) or V(Integration_Setting__c).
+    type: str
+    required: true
+  records:
+    description:
+      - The records, each a mapping of field API names to values; one mapping is fine too.
+      - Every record holds its key, the field O(external_id_field).
+      - Values are strings, numbers, booleans, dates (V(2026-01-31)), datetimes or V(null). Relationship fields and
+        nested values are not supported.
+    type: raw
+    required: true
+  external_id_field:
+    description:
+      - The field that identifies a record, an External ID field of the object (records not found are created), or
+        V(Id) (existing records only; a record whose Id is not found fails the task before anything is written).
+    type: str
+    default: Id
+  state:
+    description:
+      - Whether the records exist with these values (V(present)) or do not exist (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+  all_or_none:
+    description:
+      - Roll back every record of a batch (200 records) when one of them fails. Batches already written stay written.
+    type: bool
+    default: false
+  no_log_fields:
+    description:
+      - Fields whose values are secret. They are masked in the diff and removed from the output, the result and error
+        messages, like values of C(no_log) options.
+    type: list
+    elements: str
+    default: []
+  api_version:
+    description:
+      - The REST API version, as V(NN.N), or V(latest) (found once per identity and cached with the session).
+    type: str
+    default: latest
+  access_token:
+    description:
+      - An access token to use as it is, with O(instance_url), instead of the auth options. It is not renewed.
+    type: str
+  instance_url:
+    description:
+      - The instance URL that goes with O(access_token).
+    type: str
+notes:
+  - "The module runs where the task runs: run it on the controller (C(delegate_to: localhost)), or make sure
+    C(requests) is installed on the target."
+  - Each call of sObject Collections counts as one API request; 500 new records take 3 write calls and the reads.
+seealso:
+  - module: sfjwt.salesforce.record_info
+  - module: sfjwt.salesforce.rest
+  - name: sObject Collections
+    description: Salesforce's REST API Developer Guide.
+    link: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm
+requirements:
+  - requests
+  - PyJWT
+  - cryptography
+'''
+
+EXAMPLES = r'''
+- name: Feature flags kept as custom records, created or updated by their external id
+  sfjwt.salesforce.record:
+    sobject: Integration_Setting__c
+    external_id_field: Key__c
+    records:
+      - Key__c: billing.sync
+        Name: Billing sync
+        Enabled__c: true
+        Limit__c: 500
+      - Key__c: billing.export
+        Name: Billing export
+        Enabled__c: false
+        Effective_Date__c: "2026-01-01"
+  delegate_to: localhost
+
+- name: A value that is secret stays out of the output and the diff
+  sfjwt.salesforce.record:
+    sobject: Integration_Setting__c
+    external_id_field: Key__c
+    records:
+      Key__c: partner.api
+      Name: Partner API
+      Secret_Token__c: "{{ vault_partner_token }}"
+    no_log_fields: [Secret_Token__c]
+  delegate_to: localhost
+
+- name: Update existing accounts by Id, all of a batch or none
+  sfjwt.salesforce.record:
+    sobject: Account
+    records: "{{ accounts | map('combine', {'Industry': 'Energy'}) | list }}"
+    all_or_none: true
+  delegate_to: localhost
+
+- name: Remove settings that are no longer used (missing ones are fine)
+  sfjwt.salesforce.record:
+    sobject: Integration_Setting__c
+    external_id_field: Key__c
+    records:
+      - Key__c: billing.legacy
+    state: absent
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+created:
+  description: Records created (in check mode, that would be).
+  returned: always
+  type: int
+updated:
+  description: Records updated (in check mode, that would be).
+  returned: always
+  type: int
+deleted:
+  description: Records deleted (in check mode, that would be).
+  returned: always
+  type: int
+unchanged:
+  description: Records that already matched (for O(state=absent), that did not exist).
+  returned: always
+  type: int
+records:
+  description: One entry per record given, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The record's key (the value of O(external_id_field)).
+      type: raw
+    id:
+      description: The record's Id, when known.
+      type: str
+    action:
+      description: V(created), V(updated), V(deleted), V(unchanged), V(absent) (nothing to delete), V(failed) (refused, or in
+        a call that failed as a whole), or V(not sent) (after a call failed as a whole).
+      type: str
+errors:
+  description: The failed records' errors.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The record's key.
+      type: raw
+    statusCode:
+      description: Salesforce's status code, for example V(DUPLICATE_VALUE).
+      type: str
+    message:
+      description: Salesforce's message.
+      type: str
+    fields:
+      description: The fields concerned.
+      type: list
+      elements: str
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            sobject=dict(type='str', required=True),
+            records=dict(type='raw', required=True),
+            external_id_field=dict(type='str', default='Id'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            all_or_none=dict(type='bool', default=False),
+            no_log_fields=dict(type='list', elements='str', default=[]),
+            api_version=dict(type='str', default='latest'),
+            access_token=dict(type='str', no_log=True),
+            instance_url=dict(type='str'),
+        ),
+        required_together=[('access_token', 'instance_url')],
+        supports_check_mode=True,
+    )
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    try:
+        record_set = records.RecordSet(params['sobject'], params['records'], params['external_id_field'], params['no_log_fields'])
+    except records.RecordError as exc:
+        module.fail_json(msg=exc.msg)
+    # Secret field values are masked wherever Ansible shows this task: output, result, messages.
+    module.no_log_values.update(record_set.secret_values())
+    options = options_from_module(module)
+    try:
+        if params['access_token']:
+            credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
+        else:
+            credentials = rest.SessionCredentials(options, auth)
+        client = rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'],
+                                 warn=module.warn)
+        result = records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
+                             check_mode=module.check_mode, diff=module._diff)
+    except auth.SalesforceAuthError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except (rest.RestError, records.RecordError) as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
