@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
+  - sfjwt.salesforce.api
 attributes:
   check_mode:
     support: full
@@ -102,22 +103,6 @@ options:
       - Deploy even when this content was deployed to this org already.
     type: bool
     default: false
-  api_version:
-    description:
-      - The API version of the REST Metadata API call, as V(NN.N), or V(latest) (found once per identity and cached
-        with the session, as M(sfjwt.salesforce.rest) does). The metadata's own version is the manifest's or the
-        project's C(sourceApiVersion).
-    type: str
-    default: latest
-  access_token:
-    description:
-      - An access token of an admin session to use as it is, with O(instance_url), instead of the auth options. It is
-        not renewed when Salesforce rejects it.
-    type: str
-  instance_url:
-    description:
-      - The instance URL that goes with O(access_token).
-    type: str
 notes:
   - The user of the session must be allowed to deploy metadata ("Modify Metadata Through Metadata API Functions"); an
     External Client App also needs "Create, edit, and delete External Client Apps", and its global OAuth settings
@@ -253,62 +238,36 @@ progress:
   elements: str
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            project_dir=dict(type='path', required=True),
-            manifest=dict(type='path'),
-            test_level=dict(type='str', choices=list(deploy.TEST_LEVELS)),
-            run_tests=dict(type='list', elements='str'),
-            ignore_warnings=dict(type='bool', default=False),
-            rollback_on_error=dict(type='bool', default=True),
-            wait_timeout=dict(type='int', default=600),
-            poll_interval=dict(type='float', default=2),
-            force=dict(type='bool', default=False),
-            api_version=dict(type='str', default='latest'),
-            access_token=dict(type='str', no_log=True),
-            instance_url=dict(type='str'),
-        ),
-        required_together=[('access_token', 'instance_url')],
-        supports_check_mode=True,
-    )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    module = api_module(dict(
+        project_dir=dict(type='path', required=True),
+        manifest=dict(type='path'),
+        test_level=dict(type='str', choices=list(deploy.TEST_LEVELS)),
+        run_tests=dict(type='list', elements='str'),
+        ignore_warnings=dict(type='bool', default=False),
+        rollback_on_error=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=600),
+        poll_interval=dict(type='float', default=2),
+        force=dict(type='bool', default=False),
+    ))
     params = module.params
     progress = []
-    options = options_from_module(module)
-    try:
-        if params['access_token']:
-            credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
-        else:
-            credentials = rest.SessionCredentials(options, auth)
-        client = rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'],
-                                 warn=module.warn)
+
+    def call(client):
         result = deploy.run(client, params['project_dir'], manifest=params['manifest'], check_mode=module.check_mode,
                             force=params['force'], test_level=params['test_level'], run_tests=params['run_tests'],
                             ignore_warnings=params['ignore_warnings'], rollback_on_error=params['rollback_on_error'],
-                            wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'],
-                            progress=progress.append)
-    except auth.SalesforceAuthError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except (rest.RestError, deploy.DeployError) as exc:
-        module.fail_json(msg=exc.msg, progress=progress, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
-    if progress:
-        result['progress'] = progress
-    module.exit_json(**result)
+                            wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'], progress=progress.append)
+        if progress:
+            result['progress'] = progress
+        return result
+
+    # A failure carries the status lines gathered until then.
+    run_api_module(module, call, errors=(deploy.DeployError,), progress=progress)
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
+  - sfjwt.salesforce.api
 attributes:
   check_mode:
     support: full
@@ -83,19 +84,6 @@ options:
     type: list
     elements: str
     default: []
-  api_version:
-    description:
-      - The REST API version, as V(NN.N), or V(latest) (found once per identity and cached with the session).
-    type: str
-    default: latest
-  access_token:
-    description:
-      - An access token to use as it is, with O(instance_url), instead of the auth options. It is not renewed.
-    type: str
-  instance_url:
-    description:
-      - The instance URL that goes with O(access_token).
-    type: str
 notes:
   - "The module runs where the task runs: run it on the controller (C(delegate_to: localhost)), or make sure
     C(requests) is installed on the target."
@@ -210,35 +198,19 @@ errors:
       elements: str
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            sobject=dict(type='str', required=True),
-            records=dict(type='raw', required=True),
-            external_id_field=dict(type='str', default='Id'),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            all_or_none=dict(type='bool', default=False),
-            no_log_fields=dict(type='list', elements='str', default=[]),
-            api_version=dict(type='str', default='latest'),
-            access_token=dict(type='str', no_log=True),
-            instance_url=dict(type='str'),
-        ),
-        required_together=[('access_token', 'instance_url')],
-        supports_check_mode=True,
-    )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    module = api_module(dict(
+        sobject=dict(type='str', required=True),
+        records=dict(type='raw', required=True),
+        external_id_field=dict(type='str', default='Id'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        all_or_none=dict(type='bool', default=False),
+        no_log_fields=dict(type='list', elements='str', default=[]),
+    ))
     params = module.params
     try:
         record_set = records.RecordSet(params['sobject'], params['records'], params['external_id_field'], params['no_log_fields'])
@@ -246,23 +218,9 @@ def main():
         module.fail_json(msg=exc.msg)
     # Secret field values are masked wherever Ansible shows this task: output, result, messages.
     module.no_log_values.update(record_set.secret_values())
-    options = options_from_module(module)
-    try:
-        if params['access_token']:
-            credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
-        else:
-            credentials = rest.SessionCredentials(options, auth)
-        client = rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'],
-                                 warn=module.warn)
-        result = records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
-                             check_mode=module.check_mode, diff=module._diff)
-    except auth.SalesforceAuthError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except (rest.RestError, records.RecordError) as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_api_module(module, lambda client: records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
+                                                      check_mode=module.check_mode, diff=module._diff),
+                   errors=(records.RecordError,))
 
 
 if __name__ == '__main__':

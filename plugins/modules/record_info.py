@@ -22,6 +22,7 @@ extends_documentation_fragment:
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
+  - sfjwt.salesforce.api
 attributes:
   check_mode:
     support: full
@@ -65,19 +66,6 @@ options:
     description:
       - At most this many records (1 to 50000).
     type: int
-  api_version:
-    description:
-      - The REST API version, as V(NN.N), or V(latest).
-    type: str
-    default: latest
-  access_token:
-    description:
-      - An access token to use as it is, with O(instance_url), instead of the auth options.
-    type: str
-  instance_url:
-    description:
-      - The instance URL that goes with O(access_token).
-    type: str
 notes:
   - "The module runs where the task runs: run it on the controller (C(delegate_to: localhost))."
 seealso:
@@ -131,59 +119,37 @@ query:
   type: str
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
-            sobject=dict(type='str', required=True),
-            fields=dict(type='list', elements='str', required=True),
-            where=dict(type='dict'),
-            where_soql=dict(type='str'),
-            order_by=dict(type='str'),
-            limit=dict(type='int'),
-            api_version=dict(type='str', default='latest'),
-            access_token=dict(type='str', no_log=True),
-            instance_url=dict(type='str'),
-        ),
-        required_together=[('access_token', 'instance_url')],
-        supports_check_mode=True,
-    )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    module = api_module(dict(
+        sobject=dict(type='str', required=True),
+        fields=dict(type='list', elements='str', required=True),
+        where=dict(type='dict'),
+        where_soql=dict(type='str'),
+        order_by=dict(type='str'),
+        limit=dict(type='int'),
+    ))
     params = module.params
-    options = options_from_module(module)
     try:
+        # Bad input fails here, before any request.
         records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'], params['order_by'],
-                           params['limit'])   # bad input fails here, before any request
-        if params['access_token']:
-            credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
-        else:
-            credentials = rest.SessionCredentials(options, auth)
-        client = rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'],
-                                 warn=module.warn)
+                           params['limit'])
+    except records.RecordError as exc:
+        module.fail_json(msg=exc.msg)
+
+    def call(client):
         # Values in where are written as their field's type wants them (a date unquoted, a number as a number).
         types = records.describe_types(client, params['sobject']) if params['where'] else None
         soql = records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'],
                                   params['order_by'], params['limit'], types)
         answer = client.query(soql)
-    except auth.SalesforceAuthError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except (rest.RestError, records.RecordError) as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
-    module.exit_json(changed=False, records=[records.strip_attributes(r) for r in answer['records']],
-                     total_size=answer['total_size'], query=soql)
+        return dict(changed=False, records=[records.strip_attributes(r) for r in answer['records']],
+                    total_size=answer['total_size'], query=soql)
+
+    run_api_module(module, call, errors=(records.RecordError,))
 
 
 if __name__ == '__main__':

@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
+  - sfjwt.salesforce.api
 attributes:
   check_mode:
     support: full
@@ -69,27 +70,12 @@ options:
     description:
       - Like O(query), with the C(queryAll) resource, which also returns deleted and archived records.
     type: str
-  api_version:
-    description:
-      - The REST API version, as V(NN.N) (for example V(62.0)), or V(latest) to use the newest version the org offers,
-        found once with C(GET /services/data/) and cached with the session.
-    type: str
-    default: latest
   status_code:
     description:
       - HTTP statuses that count as success; any other fails the task with Salesforce's error code and message.
     type: list
     elements: int
     default: [200, 201, 204]
-  access_token:
-    description:
-      - An access token to use as it is, with O(instance_url), instead of the auth options. It is not renewed
-        when Salesforce rejects it.
-    type: str
-  instance_url:
-    description:
-      - The instance URL that goes with O(access_token) (the C(instance_url) returned with the token).
-    type: str
 notes:
   - "The module runs where the task runs: run it on the controller (C(delegate_to: localhost)), or make sure
     C(requests) is installed on the target."
@@ -244,62 +230,36 @@ errors:
   elements: dict
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
+    module = api_module(
+        dict(
             path=dict(type='str'),
             method=dict(type='str', default='GET', choices=list(rest.METHODS)),
             body=dict(type='raw'),
             params=dict(type='dict'),
             query=dict(type='str'),
             query_all=dict(type='str'),
-            api_version=dict(type='str', default='latest'),
             status_code=dict(type='list', elements='int', default=list(rest.DEFAULT_STATUS_CODES)),
-            access_token=dict(type='str', no_log=True),
-            instance_url=dict(type='str'),
         ),
         mutually_exclusive=[('path', 'query', 'query_all')],
         required_one_of=[('path', 'query', 'query_all')],
-        required_together=[('access_token', 'instance_url')],
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     soql = params['query'] if params['query'] is not None else params['query_all']
     if soql is not None and (params['method'] != 'GET' or params['body'] is not None):
         module.fail_json(msg='query and query_all run with GET and take no body; remove method and body.')
 
-    options = options_from_module(module)
-    try:
-        if params['access_token']:
-            credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
-        else:
-            credentials = rest.SessionCredentials(options, auth)
-        client = rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'],
-                                 warn=module.warn)
+    def call(client):
         if soql is not None:
-            result = client.query(soql, query_all=params['query_all'] is not None, accepted=params['status_code'])
-        else:
-            result = client.call(params['method'], params['path'], params=params['params'], body=params['body'],
-                                 accepted=params['status_code'], check_mode=module.check_mode)
-    except auth.SalesforceAuthError as exc:
-        module.fail_json(msg=str(exc))
-    except rest.RestError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
-    module.exit_json(**result)
+            return client.query(soql, query_all=params['query_all'] is not None, accepted=params['status_code'])
+        return client.call(params['method'], params['path'], params=params['params'], body=params['body'],
+                           accepted=params['status_code'], check_mode=module.check_mode)
+
+    run_api_module(module, call)
 
 
 if __name__ == '__main__':

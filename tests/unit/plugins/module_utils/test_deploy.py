@@ -20,11 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
@@ -59,15 +54,9 @@ PEM_IN_TEXT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERT
 
 # -- helpers -------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope='module')
-def certificate():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-deploy-unit')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+@pytest.fixture
+def certificate(certificate_material):
+    return certificate_material['pem']
 
 
 def app_project(path, certificate, **overrides):

@@ -26,21 +26,9 @@ NS = '{http://soap.sforce.com/2006/04/metadata}'
 CONSUMER_KEY = '3MVG9AnsibleIntegration0001'
 
 
-@pytest.fixture(scope='module')
-def certificate():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-unit')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
-    body = ''.join(line for line in pem.splitlines() if not line.startswith('-----'))
-    fingerprint = ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode('ascii')
-    der = cert.public_bytes(serialization.Encoding.DER)
-    return {'pem': pem, 'body': body, 'fingerprint': fingerprint, 'key_pem': key_pem, 'der': der}
+@pytest.fixture
+def certificate(certificate_material):
+    return certificate_material
 
 
 def make_spec(cert, **overrides):

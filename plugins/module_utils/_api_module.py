@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""What every module that calls the org's REST API shares (rest, metadata_deploy, record, record_info): its options
+(auth, connection, cache, api_version, access_token + instance_url, documented by the doc fragment ``api``), the
+session (from the auth core, or the token given directly), and how errors become failed results."""
+
+from __future__ import annotations
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+
+API_ARGUMENT_SPEC = dict(
+    api_version=dict(type='str', default='latest'),
+    access_token=dict(type='str', no_log=True),
+    instance_url=dict(type='str'),
+)
+
+
+def api_module(module_options, required_together=(), **module_kwargs):
+    """The AnsibleModule of an API module: the shared options plus its own; fails at once when requests is missing."""
+    spec = argument_spec(**copy.deepcopy(API_ARGUMENT_SPEC))
+    spec.update(module_options)
+    module = AnsibleModule(argument_spec=spec, required_together=[('access_token', 'instance_url')] + list(required_together),
+                           supports_check_mode=True, **module_kwargs)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    return module
+
+
+def api_client(module):
+    """A RestClient on the session of the module's options, or on access_token + instance_url as given."""
+    options = options_from_module(module)
+    params = module.params
+    if params['access_token']:
+        credentials = rest.StaticCredentials(params['access_token'], params['instance_url'])
+    else:
+        credentials = rest.SessionCredentials(options, auth)
+    return rest.RestClient(credentials, rest.build_rest_http_session(options), api_version=params['api_version'], warn=module.warn)
+
+
+def run_api_module(module, call, errors=(), **failure_extra):
+    """exit_json(**call(client)), or fail_json with the message and details of the auth core's, the REST client's or
+    ``errors``' exceptions (each with ``msg`` and ``details``); failure_extra is added to every failure."""
+    try:
+        result = call(api_client(module))
+    except auth.SalesforceAuthError as exc:
+        module.fail_json(msg=str(exc), **dict(failure_extra, **exc.details))
+    except (rest.RestError,) + tuple(errors) as exc:
+        module.fail_json(msg=exc.msg, **dict(failure_extra, **exc.details))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())
+    module.exit_json(**result)

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fixtures shared by the module_utils unit tests."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+
+@pytest.fixture(scope='session')
+def certificate_material():
+    """A self-signed certificate valid for 30 days and its key: pem, body (base64 without BEGIN/END), fingerprint, key_pem, der.
+    One per test session: generating an RSA key costs more than most tests."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sfjwt-unit')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+    return {
+        'pem': pem,
+        'body': ''.join(line for line in pem.splitlines() if not line.startswith('-----')),
+        'fingerprint': ':'.join('%02X' % b for b in cert.fingerprint(hashes.SHA256())),
+        'key_pem': key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode('ascii'),
+        'der': cert.public_bytes(serialization.Encoding.DER),
+    }
