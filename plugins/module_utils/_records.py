@@ -77,14 +77,19 @@ def soql_literal(value):
         # Plain digits: SOQL takes no exponent (repr gives 1e+16, 1e-05).
         return format(decimal.Decimal(repr(value)), 'f')
     if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            raise RecordError('%s is not a number Salesforce stores.' % value)
+        # Salesforce numbers have at most 18 digits: an exponent beyond that is no number it stores (and 1e999999999
+        # written out would take a gigabyte).
+        if not value.is_finite() or abs(value.adjusted()) > 40:
+            raise RecordError('%s is not a number Salesforce stores.' % _shown(str(value)))
         return format(value, 'f')
     if isinstance(value, datetime.datetime):
         return _format_datetime(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, str):
+        for char in value:
+            if char < ' ' and char not in SOQL_ESCAPES:
+                raise RecordError('%s holds the control character %r, which a SOQL string cannot hold.' % (_shown(value), char))
         return "'%s'" % ''.join(SOQL_ESCAPES.get(char, char) for char in value)
     raise RecordError('%r (a %s) cannot be compared in SOQL; give a string, a number, a boolean or null.'
                       % (value, type(value).__name__))
@@ -188,7 +193,7 @@ def _as_datetime(value):
         return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
     if not isinstance(value, str):
         return None
-    match = DATETIME_RE.match(value.strip())
+    match = DATETIME_RE.match(value.strip().upper())
     if not match:
         return None
     day, hour, minute, second, fraction, zone = match.groups()
@@ -226,8 +231,65 @@ def _same_id(short, full):
     return full[15:] == suffix
 
 
+TEXT_TYPES = ('string', 'textarea', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'combobox', 'encryptedstring',
+              'id', 'reference')
+TIME_RE = re.compile(r'^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?Z?$', re.I)
+
+
+def _as_bool(value):
+    """A checkbox value: booleans, their text (as -e and CSV give them), and null or '' for false (Salesforce stores false)."""
+    if isinstance(value, bool):
+        return value
+    if value in (None, ''):
+        return False
+    if isinstance(value, str) and value.strip().lower() in ('true', 'false'):
+        return value.strip().lower() == 'true'
+    return None
+
+
+def _as_text(value):
+    """What a text field holds for a value: booleans and numbers as Salesforce writes them."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def _as_time(value):
+    match = TIME_RE.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    hour, minute, second, millis = match.groups()
+    return int(hour), int(minute), int(second or 0), int((millis or '0').ljust(3, '0'))
+
+
+def same_typed_value(current, desired, field_type):
+    """same_value for a field of a known describe type: a checkbox, a number, a text, a time compare as that type."""
+    if field_type == 'boolean':
+        left, right = _as_bool(desired), _as_bool(current)
+        return left is not None and left == right
+    if field_type in NUMBER_TYPES:
+        if desired in ('', None) or current in ('', None):
+            return desired in ('', None) and current in ('', None)
+        left, right = _as_number(desired), _as_number(current)
+        return left is not None and right is not None and left == right
+    if field_type in TEXT_TYPES:
+        left, right = _as_text(desired), _as_text(current)
+        return (left in ('', None) and right in ('', None)) or left == right or (
+            isinstance(left, str) and isinstance(right, str) and (_same_id(left, right) or _same_id(right, left)))
+    if field_type == 'time':
+        left, right = _as_time(desired), _as_time(current)
+        return (left is not None and left == right) or (desired in ('', None) and current in ('', None))
+    return same_value(current, desired)
+
+
 def same_value(current, desired):
-    """Whether Salesforce's value equals the desired one, comparing as Salesforce stores values."""
+    """Whether Salesforce's value equals the desired one, comparing as Salesforce stores values (type unknown)."""
     if desired in ('', None) and current in ('', None):
         return True
     if isinstance(desired, bool) or isinstance(current, bool):
@@ -275,6 +337,9 @@ class RecordSet:
         if not isinstance(records, list) or not records:
             raise RecordError('records must be a list of field mappings (or one mapping), with at least one record.')
         self.no_log_fields = {name.lower() for name in no_log_fields or ()}
+        # Set from the describe (Records.check_fields): how Salesforce matches keys of this field.
+        self.fold_case = False
+        self.numeric_key = False
         self.records = []
         self.fields = []
         seen_fields = {}
@@ -304,7 +369,7 @@ class RecordSet:
             if isinstance(key, (dict, list, float, bool)) or (isinstance(key, str) and not key.strip()):
                 raise RecordError('records[%d] %s %s is not a key value: give a non-empty string or an integer.'
                                   % (index, key_field, _shown(key)))
-            norm = _normalize_key(key, self.by_id)
+            norm = self.normalize(key)
             if norm in seen_keys:
                 raise RecordError('records[%d] and records[%d] have the same %s %s; give each record once.'
                                   % (seen_keys[norm], index, key_field, _shown(key)))
@@ -312,12 +377,49 @@ class RecordSet:
             self.records.append((key, clean))
         self.fields = [seen_fields[name] for name in sorted(seen_fields)]
 
+    def normalize(self, key):
+        """The key as Salesforce matches it: a 15-character Id, a number by value, a case-insensitive text folded."""
+        if self.numeric_key and _as_number(key) is not None:
+            number = _as_number(key)
+            return repr(int(number)) if number.is_integer() else repr(number)
+        text = str(key)
+        if self.by_id:
+            return text[:15] if len(text) == 18 else text
+        return text.lower() if self.fold_case else text
+
+    def check_keys(self):
+        """Two records whose keys Salesforce takes for one (Key and key on a case-insensitive field, 1001 and 1001.0)."""
+        seen = {}
+        for index, (key, dummy) in enumerate(self.records):
+            norm = self.normalize(key)
+            if norm in seen:
+                raise RecordError('records[%d] and records[%d] have keys that Salesforce takes for the same %s (%s and %s); give '
+                                  'each record once.' % (seen[norm][0], index, self.key_field, _shown(seen[norm][1]), _shown(key)))
+            seen[norm] = (index, key)
+
     def shown(self, field, value):
         return MASK if field.lower() in self.no_log_fields and value not in (None, '') else value
 
+    def hide_secret_errors(self, errors):
+        """Errors about a no_log field keep their code and fields; their message (which may quote the value) is hidden."""
+        for error in errors:
+            if any(str(name).lower() in self.no_log_fields for name in error.get('fields') or ()):
+                error['message'] = '(hidden: it concerns a field of no_log_fields)'
+        return errors
+
     def secret_values(self):
-        return [str(value) for dummy, record in self.records for name, value in record.items()
-                if name.lower() in self.no_log_fields and value not in (None, '')]
+        return secret_values([record for dummy, record in self.records], self.no_log_fields)
+
+
+def secret_values(records, no_log_fields):
+    """The values of no_log_fields in records as given (not validated yet), as text."""
+    names = {str(name).lower() for name in no_log_fields or ()}
+    found = []
+    for record in records if isinstance(records, list) else [records]:
+        if isinstance(record, dict):
+            found.extend(str(value) for name, value in record.items()
+                         if str(name).lower() in names and value not in (None, '') and not isinstance(value, (dict, list)))
+    return found
 
 
 def _key_of(record, key_field):
@@ -327,11 +429,6 @@ def _key_of(record, key_field):
     return None
 
 
-def _normalize_key(key, by_id):
-    text = str(key)
-    return text[:15] if by_id and len(text) == 18 else text
-
-
 class Records:
     """Reads and writes one sObject's records through a RestClient."""
 
@@ -339,13 +436,36 @@ class Records:
         self.client = client
         self.set = record_set
         self.all_or_none = bool(all_or_none)
-        self._types = None
+        self._fields = None
+
+    def described(self):
+        """{lower field name: describe entry} of the object (one call): names checked, keys and values compared by type."""
+        if self._fields is None:
+            self._fields = describe_fields(self.client, self.set.sobject)
+        return self._fields
 
     def field_types(self):
-        """{lower field name: type} from the object's describe (one call), to write key literals as SOQL wants them."""
-        if self._types is None:
-            self._types = describe_types(self.client, self.set.sobject)
-        return self._types
+        return {name: field['type'] for name, field in self.described().items()}
+
+    def check_fields(self):
+        """Before anything is read or written: every field exists, the key field identifies records, keys are distinct."""
+        fields = self.described()
+        unknown = sorted({name for dummy, record in self.set.records for name in record if name.lower() not in fields})
+        if unknown:
+            raise RecordError('%s has no field %s (as the describe of the object lists them): correct the name%s; nothing was '
+                              'written.' % (self.set.sobject, ', '.join(unknown), '' if len(unknown) == 1 else 's'))
+        if not self.set.by_id:
+            key = fields.get(self.set.key_field.lower())
+            if key is None:
+                raise RecordError('%s has no field %s: external_id_field must be one of its External ID fields, or Id.'
+                                  % (self.set.sobject, self.set.key_field))
+            if not key.get('externalId') and not key.get('idLookup'):
+                raise RecordError('%s.%s is not an External ID field, so Salesforce cannot find or create records by it: mark it '
+                                  'External ID (and Unique), or use another external_id_field, or Id.'
+                                  % (self.set.sobject, self.set.key_field))
+            self.set.fold_case = key['type'] in TEXT_TYPES and not key.get('caseSensitive')
+            self.set.numeric_key = key['type'] in NUMBER_TYPES
+        self.set.check_keys()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -371,17 +491,19 @@ class Records:
                                       % (self.set.sobject, _shown(strip_attributes(record))))
                 key = record.get('Id') if self.set.by_id else _key_of(record, self.set.key_field)
                 if key is not None:
-                    found[_normalize_key(key, self.set.by_id)] = record
+                    found[self.set.normalize(key)] = record
         return found
 
     # -- planning ------------------------------------------------------------------------------
 
     def plan_present(self):
         """[(key, action, changes, current)] with action created / updated / unchanged."""
+        self.check_fields()
+        types = self.field_types()
         current = self.read_current(self.set.fields)
         plan = []
         for key, record in self.set.records:
-            existing = current.get(_normalize_key(key, self.set.by_id))
+            existing = current.get(self.set.normalize(key))
             if existing is None:
                 if self.set.by_id:
                     raise RecordError('%s has no record with Id %s: records are created only by an external id '
@@ -393,16 +515,17 @@ class Records:
             for name, value in record.items():
                 if name.lower() == self.set.key_field.lower():
                     continue
-                if not same_value(_key_of(existing, name), value):
+                if not same_typed_value(_key_of(existing, name), value, types.get(name.lower())):
                     changes[name] = value
             plan.append((key, 'updated' if changes else 'unchanged', changes, existing))
         return plan
 
     def plan_absent(self):
+        self.check_fields()
         current = self.read_current([])
         plan = []
         for key, dummy in self.set.records:
-            existing = current.get(_normalize_key(key, self.set.by_id))
+            existing = current.get(self.set.normalize(key))
             plan.append((key, 'deleted' if existing is not None else 'absent', {}, existing))
         return plan
 
@@ -410,7 +533,10 @@ class Records:
 
     def _collection_call(self, method, path, body=None, params=None):
         data = json.dumps(body) if body is not None else None
-        response, payload, json_error = self.client.send(method, path, params=params, body=data)
+        try:
+            response, payload, json_error = self.client.send(method, path, params=params, body=data)
+        except RestError as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
+            raise RecordError('%s %s failed: %s' % (method, path, exc.msg), status=None) from None
         if response.status_code != 200 or json_error or not isinstance(payload, list):
             errors = salesforce_errors(payload)
             raise RecordError('%s %s answered HTTP %d with %s; nothing more was sent.'
@@ -432,18 +558,28 @@ class Records:
                 else:
                     answers = self._send_upserts(batch)
             except RecordError as exc:
-                # The call failed as a whole: its records failed with the call's errors, the later batches were not sent.
+                # The call failed as a whole: a refusal (4xx) wrote nothing of it; without an answer or with a 5xx, its
+                # records may have been written. The later batches were not sent.
+                status = exc.details.get('status')
+                action = 'failed' if isinstance(status, int) and 400 <= status < 500 else 'unknown'
                 errors = [{'statusCode': str(error.get('errorCode') or ''), 'message': str(error.get('message') or ''),
                            'fields': [str(f) for f in error['fields']] if isinstance(error.get('fields'), list) else []}
                           for error in exc.details.pop('errors', None) or []]
                 for key, dummy, dummy2, existing in batch:
-                    outcome[_normalize_key(key, self.set.by_id)] = ('failed', (existing or {}).get('Id'),
-                                                                    errors or [{'statusCode': None, 'message': exc.msg, 'fields': []}])
+                    outcome[self.set.normalize(key)] = (action, (existing or {}).get('Id'),
+                                                        errors or [{'statusCode': None, 'message': exc.msg, 'fields': []}])
                 exc.details['outcome'] = outcome
                 exc.details['unsent'] = [key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]]
                 raise
+            batch_failed = False
             for (key, action, dummy, existing), answer in zip(batch, answers + [None] * (len(batch) - len(answers))):
-                outcome[_normalize_key(key, self.set.by_id)] = _result_of(action, answer, existing)
+                outcome[self.set.normalize(key)] = _result_of(action, answer, existing)
+                batch_failed = batch_failed or outcome[self.set.normalize(key)][0] == 'failed'
+            if batch_failed and self.all_or_none and start + BATCH_SIZE < len(writes):
+                # All or none: Salesforce rolled this batch back; the next ones are not sent.
+                raise RecordError('all_or_none: a record of a batch failed, so Salesforce rolled the batch back and the later '
+                                  'batches were not sent.', outcome=outcome,
+                                  unsent=[key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]])
         return outcome
 
     def _send_upserts(self, batch):
@@ -494,11 +630,13 @@ def run(client, record_set, state='present', all_or_none=False, check_mode=False
             failure = exc
             outcome = exc.details.pop('outcome', {})
     result = summarize(record_set, plan, outcome, check_mode, failure)
+    record_set.hide_secret_errors(result['errors'])
     if diff:
         result['diff'] = build_diff(record_set, plan, outcome, state, check_mode)
     if failure is not None:
         unsent = failure.details.pop('unsent', [])
-        raise RecordError('%s %s' % (failure.msg, _written_note(result, unsent)), **dict(result, **failure.details))
+        listed = '\n' + _failed_message(record_set, result, written=False) if result['errors'] else ''
+        raise RecordError('%s %s%s' % (failure.msg, _written_note(result, unsent), listed), **dict(result, **failure.details))
     if result['errors']:
         raise RecordError(_failed_message(record_set, result), **result)
     return result
@@ -510,30 +648,35 @@ def summarize(record_set, plan, outcome, check_mode, failure=None):
     errors = []
     for key, action, dummy, existing in plan:
         record_id = (existing or {}).get('Id')
-        norm = _normalize_key(key, record_set.by_id)
+        norm = record_set.normalize(key)
         if action in ('unchanged', 'absent'):
             counts['unchanged'] += 1
         elif check_mode:
             counts[action] += 1
         elif norm in outcome:
             action, record_id, record_errors = outcome[norm]
-            if action == 'failed':
+            if action in ('failed', 'unknown'):
                 errors.extend(dict(error, key=key) for error in record_errors)
             else:
                 counts[action] += 1
         else:
             action = 'not sent' if failure is not None else action
         listed.append({'key': key, 'id': record_id, 'action': action})
-    changed = bool(counts['created'] or counts['updated'] or counts['deleted'])
+    # A record whose call got no answer may have been written: the task may have changed the org.
+    changed = bool(counts['created'] or counts['updated'] or counts['deleted'] or any(r['action'] == 'unknown' for r in listed))
     return dict(changed=changed, records=listed, errors=errors, **counts)
 
 
 def _written_note(result, unsent):
     written = [r['key'] for r in result['records'] if r['action'] in ('created', 'updated', 'deleted')]
     failed = [r['key'] for r in result['records'] if r['action'] == 'failed']
+    unknown = [r['key'] for r in result['records'] if r['action'] == 'unknown']
     note = 'Written before the failure: %s.' % (_key_list(written) if written else 'nothing')
     if failed:
         note += ' Failed: %s.' % _key_list(failed)
+    if unknown:
+        note += (' Sent, but Salesforce\'s answer did not come back, so they may or may not be written (run the task again '
+                 'to find out): %s.' % _key_list(unknown))
     if unsent:
         note += ' Not sent: %s.' % _key_list(unsent)
     return note
@@ -544,9 +687,10 @@ def _key_list(keys, limit=20):
     return shown + (' and %d more' % (len(keys) - limit) if len(keys) > limit else '')
 
 
-def _failed_message(record_set, result):
+def _failed_message(record_set, result, written=True):
     by_key = {}
-    for error in result['errors']:
+    # The records that caused a failure first, the ones rolled back because of them (all or none) after.
+    for error in sorted(result['errors'], key=lambda e: e['statusCode'] == 'ALL_OR_NONE_OPERATION_ROLLED_BACK'):
         by_key.setdefault(error['key'], []).append('%s: %s%s' % (error['statusCode'] or 'ERROR', error['message'],
                                                                  ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else ''))
     lines = ['%d of %d %s records failed:' % (len(by_key), len(result['records']), record_set.sobject)]
@@ -554,9 +698,10 @@ def _failed_message(record_set, result):
         lines.append('- %s %s: %s' % (record_set.key_field, _shown(key, 60), '; '.join(by_key[key])))
     if len(by_key) > 20:
         lines.append('- ... and %d more (see errors).' % (len(by_key) - 20))
-    written = [r['key'] for r in result['records'] if r['action'] in ('created', 'updated', 'deleted')]
-    lines.append('Written: %s (created %d, updated %d, deleted %d).' % (
-        _key_list(written) if written else 'nothing', result['created'], result['updated'], result['deleted']))
+    if written:
+        done = [r['key'] for r in result['records'] if r['action'] in ('created', 'updated', 'deleted')]
+        lines.append('Written: %s (created %d, updated %d, deleted %d).' % (
+            _key_list(done) if done else 'nothing', result['created'], result['updated'], result['deleted']))
     return '\n'.join(lines)
 
 
@@ -565,8 +710,8 @@ def build_diff(record_set, plan, outcome, state, check_mode):
     before = {}
     after = {}
     for key, action, changes, existing in plan:
-        norm = _normalize_key(key, record_set.by_id)
-        if not check_mode and (norm not in outcome or outcome[norm][0] == 'failed'):
+        norm = record_set.normalize(key)
+        if not check_mode and (norm not in outcome or outcome[norm][0] in ('failed', 'unknown')):
             continue
         label = str(key)
         if action == 'created':
@@ -582,17 +727,23 @@ def build_diff(record_set, plan, outcome, state, check_mode):
 
 def describe_types(client, sobject):
     """{lower field name: describe type} of an sObject; a clear error when Salesforce does not know it."""
+    return {name: field['type'] for name, field in describe_fields(client, sobject).items()}
+
+
+def describe_fields(client, sobject):
+    """{lower field name: {'type', 'externalId', 'idLookup', 'caseSensitive'}} of an sObject's describe."""
     response, payload, json_error = client.send('GET', 'sobjects/%s/describe' % sobject)
     if response.status_code != 200 or json_error or not isinstance(payload, dict) or not isinstance(payload.get('fields'), list):
         hint = ' Check the sobject name (custom objects end in __c).' if response.status_code == 404 else ''
         raise RecordError('Describing %s failed: Salesforce answered HTTP %d with %s.%s'
                           % (sobject, response.status_code, json_error or describe_answer(response, payload), hint),
                           status=response.status_code, errors=salesforce_errors(payload))
-    types = {}
+    fields = {}
     for field in payload['fields']:
         if isinstance(field, dict) and isinstance(field.get('name'), str) and isinstance(field.get('type'), str):
-            types[field['name'].lower()] = field['type']
-    return types
+            fields[field['name'].lower()] = {'type': field['type'], 'externalId': field.get('externalId') is True,
+                                             'idLookup': field.get('idLookup') is True, 'caseSensitive': field.get('caseSensitive') is True}
+    return fields
 
 
 # ---------------------------------------------------------------------------------------------- record_info
@@ -606,6 +757,9 @@ def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limi
         if not isinstance(field, str) or not re.match(r'^[A-Za-z][A-Za-z0-9_]{0,119}(\.[A-Za-z][A-Za-z0-9_]{0,119}){0,4}\Z', field):
             raise RecordError('field %r is not a Salesforce field name (Name, Key__c, or a relationship path such as '
                               'Owner.Name).' % (field,))
+    if where_soql and not balanced(where_soql):
+        raise RecordError('where_soql %s has unbalanced parentheses or an unclosed string: it is added in parentheses with '
+                          'AND, and must not close them.' % _shown(where_soql))
     soql = 'SELECT %s FROM %s' % (', '.join(fields), sobject)
     conditions = [part for part in (where_clause(where, types), '(%s)' % where_soql.strip() if where_soql and where_soql.strip() else '')
                   if part]
@@ -626,6 +780,29 @@ def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limi
     if size > MAX_URI_BYTES:
         raise RecordError('The query takes %d bytes in the request URI; Salesforce takes at most %d. Narrow where.' % (size, MAX_URI_BYTES))
     return soql
+
+
+def balanced(soql):
+    """Whether every parenthesis outside string literals is closed, never below zero, and every string literal ends."""
+    depth = 0
+    quoted = escaped = False
+    for char in soql:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == '\\':
+                escaped = True
+            elif char == "'":
+                quoted = False
+        elif char == "'":
+            quoted = True
+        elif char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not quoted
 
 
 def strip_attributes(record):

@@ -18,9 +18,12 @@ description:
     found are created) or, by Id, C(PATCH /composite/sobjects) (update only)."
   - "O(state=absent): deletes the records found by key (C(DELETE /composite/sobjects?ids=...), 200 per call); records
     that do not exist are fine."
-  - Values are compared as Salesforce returns them (numbers by value, booleans, dates and datetimes by their value
-    whatever their notation, an empty text equal to null), so a rerun of the same task reports C(changed=false) and
-    sends nothing.
+  - The object's describe is read first (one API call). A field the object does not have, or an O(external_id_field)
+    that is not an External ID field, stops the task before anything is read or written.
+  - Values are compared as their field's type holds them (checkboxes also from V(true)/V(false) text and null as false,
+    numbers by value also when given as text, dates, datetimes in any offset, times, texts with an empty text equal to
+    null), and keys as Salesforce matches them (case-insensitively for a text External ID unless it is case-sensitive),
+    so a rerun of the same task reports C(changed=false) and sends nothing.
   - When some records fail (O(all_or_none=false)), the others are written; the task fails, listing the failing keys
     with Salesforce's error codes and messages and saying which records were written, with the same counts and
     per-record list as a success.
@@ -74,17 +77,20 @@ options:
     default: present
   all_or_none:
     description:
-      - Roll back every record of a batch (200 records) when one of them fails. Batches already written stay written.
+      - Roll back every record of a batch (200 records) when one of them fails; no later batch is sent then. Batches
+        written before stay written.
     type: bool
     default: false
   no_log_fields:
     description:
       - Fields whose values are secret. They are masked in the diff and removed from the output, the result and error
-        messages, like values of C(no_log) options.
+        messages, like values of C(no_log) options; Salesforce's messages about these fields are hidden (they may quote
+        part of the value). As with C(no_log) options, a very short value (V(1), V(yes)) is masked wherever it occurs.
     type: list
     elements: str
     default: []
 notes:
+  - The module does not write its invocation to the system log, as other modules do (records may hold secrets).
   - "The module runs where the task runs: run it on the controller (C(delegate_to: localhost)), or make sure
     C(requests) is installed on the target."
   - Each call of sObject Collections counts as one API request; 500 new records take 3 write calls and the reads.
@@ -174,12 +180,14 @@ records:
       description: The record's Id, when known.
       type: str
     action:
-      description: V(created), V(updated), V(deleted), V(unchanged), V(absent) (nothing to delete), V(failed) (refused, or in
-        a call that failed as a whole), or V(not sent) (after a call failed as a whole).
+      description:
+        - V(created), V(updated), V(deleted), V(unchanged), V(absent) (nothing to delete), V(failed) (refused),
+          V(unknown) (sent in a call that got no answer or a server error; it may or may not be written), or V(not sent)
+          (after a call failed as a whole, or with O(all_or_none) after a batch failed).
       type: str
 errors:
-  description: The failed records' errors.
-  returned: always
+  description: The errors of the records that failed or whose outcome is unknown.
+  returned: when the records could be read
   type: list
   elements: dict
   contains:
@@ -203,6 +211,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module impor
 
 
 def main():
+    # no_log: the module does not write its invocation to the system log (records may hold secrets, and the values of
+    # no_log_fields are known only once the options are parsed).
     module = api_module(dict(
         sobject=dict(type='str', required=True),
         records=dict(type='raw', required=True),
@@ -210,14 +220,15 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         all_or_none=dict(type='bool', default=False),
         no_log_fields=dict(type='list', elements='str', default=[]),
-    ))
+    ), no_log=True)
     params = module.params
+    # Secret field values are masked wherever Ansible shows this task (output, result, messages), also when the records
+    # are refused below.
+    module.no_log_values.update(records.secret_values(params['records'], params['no_log_fields']))
     try:
         record_set = records.RecordSet(params['sobject'], params['records'], params['external_id_field'], params['no_log_fields'])
     except records.RecordError as exc:
         module.fail_json(msg=exc.msg)
-    # Secret field values are masked wherever Ansible shows this task: output, result, messages.
-    module.no_log_values.update(record_set.secret_values())
     run_api_module(module, lambda client: records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
                                                       check_mode=module.check_mode, diff=module._diff),
                    errors=(records.RecordError,))

@@ -153,3 +153,28 @@ def test_record_info_values_are_escaped(ansible, org, tmp_path):
     # and the record module finds the tricky key again: nothing to change
     again = run(ansible, tmp_path, records=[setting(1, Key__c=tricky)])
     assert again.result(TASK)['changed'] is False
+
+
+def test_values_as_templating_gives_them_settle(ansible, org, tmp_path):
+    """Booleans and numbers as text (-e, CSV, 2.16 templating), a key in another case: a rerun writes nothing."""
+    assert run(ansible, tmp_path, records=[setting(1), setting(2)]).rc == 0
+    before = len(writes(org))
+    again = run(ansible, tmp_path, records=[setting(1, Enabled__c='false', Limit__c='10', Key__c='KEY-0001'),
+                                             setting(2, Enabled__c='true', Limit__c=20.0)])
+    assert again.rc == 0, again.output
+    assert again.result(TASK)['changed'] is False and again.result(TASK)['unchanged'] == 2
+    assert len(writes(org)) == before
+
+
+def test_refused_records_never_show_a_secret(ansible, org, tmp_path):
+    secret = 'tok-never-shown-7731'
+    bad = run(ansible, tmp_path, verbosity=3, no_log_fields=['Secret_Token__c'],
+              records=[setting(1, Secret_Token__c=secret), {'Name': 'no key', 'Secret_Token__c': secret}])
+    assert bad.rc != 0
+    assert bad.result(TASK)['msg'] == 'records[1] has no Key__c: every record needs its key (external_id_field=Key__c).'
+    assert secret not in bad.output and secret not in json.dumps(bad.records)
+    unknown = run(ansible, tmp_path, records=[setting(1, Unknown__c='x')])
+    assert unknown.rc != 0
+    assert unknown.result(TASK)['msg'] == ('Integration_Setting__c has no field Unknown__c (as the describe of the object lists '
+                                           'them): correct the name; nothing was written.')
+    assert writes(org) == []

@@ -81,7 +81,9 @@ def keys_of(count, template='k%03d'):
 
 
 SETTING_FIELDS = {'Id': 'id', 'Name': 'string', 'Key__c': 'string', 'Value__c': 'double', 'Enabled__c': 'boolean',
-                  'Effective_Date__c': 'date', 'Number_Key__c': 'double'}
+                  'Effective_Date__c': 'date', 'Number_Key__c': 'double', 'Secret__c': 'string', 'When__c': 'datetime',
+                  'Tags__c': 'string', 'Other__c': 'string', 'Flag__c': 'boolean', 'Limit__c': 'double'}
+EXTERNAL_IDS = ('Key__c', 'Number_Key__c')
 
 
 class DescribingHttp(FakeHttp):
@@ -95,7 +97,9 @@ class DescribingHttp(FakeHttp):
     def request(self, method, url, params=None, data=None, headers=None, **kwargs):
         if method == 'GET' and urlsplit(url).path.endswith('/describe'):
             self.describes.append(urlsplit(url).path)
-            response = make_response(200, {'name': SOBJECT, 'fields': [{'name': name, 'type': kind} for name, kind in self.fields.items()]})
+            response = make_response(200, {'name': SOBJECT, 'fields': [
+                {'name': name, 'type': kind, 'externalId': name in EXTERNAL_IDS, 'idLookup': name in EXTERNAL_IDS + ('Id',)}
+                for name, kind in self.fields.items()]})
             response.url = url
             return response
         return super().request(method, url, params=params, data=data, headers=headers, **kwargs)
@@ -145,7 +149,11 @@ class Org:
         select, dummy, field, values = in_list(soql)
         found = []
         for record in self.stored.values():
-            if (field == 'Id' and record['Id'][:15] in [v[:15] for v in values]) or (field != 'Id' and record.get(field) in values):
+            # External ids match case-insensitively, as Salesforce's do (unless marked case-sensitive).
+            folded = [v.lower() if isinstance(v, str) else v for v in values]
+            value = record.get(field)
+            if (field == 'Id' and record['Id'][:15] in [v[:15] for v in values]) or (
+                    field != 'Id' and (value.lower() if isinstance(value, str) else value) in folded):
                 answer = {'attributes': {'type': SOBJECT, 'url': '/services/data/v62.0/sobjects/Setting__c/' + record['Id']}}
                 answer.update((name, record.get(name)) for name in select)
                 found.append(answer)
@@ -561,10 +569,29 @@ def test_all_or_none_is_sent():
     assert org.bodies()[0]['allOrNone'] is True
 
 
+def test_a_field_the_object_does_not_have_is_refused_before_any_read():
+    org = Org()
+    with pytest.raises(records.RecordError) as excinfo:
+        run(org, [{'Key__c': 'a', 'Nope__c': 1, 'Name': 'x'}])
+    assert excinfo.value.msg == ('Setting__c has no field Nope__c (as the describe of the object lists them): correct the name; '
+                                 'nothing was written.')
+    assert org.http.calls == []
+
+
+def test_a_key_field_that_is_no_external_id_is_refused_before_any_read():
+    org = Org()
+    with pytest.raises(records.RecordError) as excinfo:
+        run(org, [{'Name': 'a'}], key_field='Name')
+    assert excinfo.value.msg == ('Setting__c.Name is not an External ID field, so Salesforce cannot find or create records by it: '
+                                 'mark it External ID (and Unique), or use another external_id_field, or Id.')
+    assert org.http.calls == []
+
+
 def test_a_failed_read_names_salesforce_error_and_writes_nothing():
     def handler(call):
         return make_response(400, [{'errorCode': 'INVALID_FIELD', 'message': "No such column 'Nope__c'"}])
     org = Org()
+    org.http.fields = dict(SETTING_FIELDS, Nope__c='string')   # the describe knows it, the query refuses it
     org.http.handler = handler
     with pytest.raises(records.RecordError) as excinfo:
         run(org, [{'Key__c': 'a', 'Nope__c': 1}])
@@ -742,12 +769,17 @@ def test_a_call_failing_as_a_whole_says_what_was_written_and_what_was_not_sent(r
     assert len(org.write_calls) == 2
     call_message = 'PATCH composite/sobjects/Setting__c/Key__c answered %s; nothing more was sent.' % answered
     keys = keys_of(450)
-    assert excinfo.value.msg == '%s Written before the failure: %s. Failed: %s. Not sent: %s.' % (
-        call_message, key_list(keys[:200]), key_list(keys[200:400]), key_list(keys[400:]))
+    # A refusal (4xx) wrote nothing of its batch; any other answer leaves it unknown whether the batch was written.
+    action = 'failed' if response.status_code == 400 else 'unknown'
+    middle = ('Failed: %s.' % key_list(keys[200:400]) if action == 'failed' else
+              "Sent, but Salesforce's answer did not come back, so they may or may not be written (run the task again to find "
+              "out): %s." % key_list(keys[200:400]))
+    assert excinfo.value.msg.startswith('%s Written before the failure: %s. %s Not sent: %s.\n200 of 450 Setting__c records failed:\n'
+                                        % (call_message, key_list(keys[:200]), middle, key_list(keys[400:])))
     details = excinfo.value.details
     assert details['status'] == response.status_code
     assert (details['changed'], details['created'], details['updated']) == (True, 200, 0)
-    assert [r['action'] for r in details['records']] == ['created'] * 200 + ['failed'] * 200 + ['not sent'] * 50
+    assert [r['action'] for r in details['records']] == ['created'] * 200 + [action] * 200 + ['not sent'] * 50
     expected_errors = errors or [{'statusCode': None, 'message': call_message, 'fields': []}]
     assert details['errors'] == [dict(error, key=key) for key in keys[200:400] for error in expected_errors]
     assert sorted(details['diff']['after']) == keys[:200]
@@ -757,16 +789,19 @@ def test_the_first_call_failing_means_nothing_written():
     org = Org(script={1: make_response(500, HTML, content_type='text/html')})
     with pytest.raises(records.RecordError) as excinfo:
         run(org, settings(3), state='present')
-    assert excinfo.value.msg.endswith('; nothing more was sent. Written before the failure: nothing. Failed: k000, k001, k002.')
-    assert excinfo.value.details['changed'] is False
+    assert ("; nothing more was sent. Written before the failure: nothing. Sent, but Salesforce's answer did not come back, so "
+            "they may or may not be written (run the task again to find out): k000, k001, k002.\n") in excinfo.value.msg
+    assert excinfo.value.details['changed'] is True, 'a 500 may have been applied'
+    assert [r['action'] for r in excinfo.value.details['records']] == ['unknown'] * 3
 
 
 def test_a_delete_call_failing_as_a_whole():
     org = Org(existing=stored_settings(3), script={1: make_response(400, [{'errorCode': 'INVALID_ID_FIELD', 'message': 'bad id'}])})
     with pytest.raises(records.RecordError) as excinfo:
         run(org, settings(3), state='absent')
-    assert excinfo.value.msg == ('DELETE composite/sobjects answered HTTP 400 with INVALID_ID_FIELD: bad id; nothing more was sent. '
-                                 'Written before the failure: nothing. Failed: k000, k001, k002.')
+    assert excinfo.value.msg.startswith('DELETE composite/sobjects answered HTTP 400 with INVALID_ID_FIELD: bad id; nothing more '
+                                        'was sent. Written before the failure: nothing. Failed: k000, k001, k002.\n')
+    assert excinfo.value.details['changed'] is False
     assert excinfo.value.details['records'][0] == {'key': 'k000', 'id': sf_id(1), 'action': 'failed'}
 
 
@@ -941,3 +976,68 @@ def test_an_unknown_sobject_fails_at_describe():
         run(org, [{'Key__c': 'a'}])
     assert excinfo.value.msg == ('Describing Setting__c failed: Salesforce answered HTTP 404 with NOT_FOUND: The requested '
                                  'resource does not exist. Check the sobject name (custom objects end in __c).')
+
+
+@pytest.mark.parametrize('current, desired, field_type, same', [
+    (True, 'true', 'boolean', True),
+    (False, 'False', 'boolean', True),
+    (False, None, 'boolean', True),
+    (False, '', 'boolean', True),
+    (True, 1, 'boolean', False),
+    ('true', True, 'string', True),
+    ('123', 123, 'string', True),
+    ('0123', 123, 'string', False),
+    (5.0, '5', 'double', True),
+    (None, 0, 'double', False),
+    ('10:00:00.000Z', '10:00', 'time', True),
+    ('10:00:00.000Z', '10:00:01', 'time', False),
+    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00z', 'datetime', True),
+])
+def test_values_compare_as_their_field_type(current, desired, field_type, same):
+    assert records.same_typed_value(current, desired, field_type) is same
+
+
+def test_keys_differing_in_case_are_one_key_on_a_case_insensitive_external_id():
+    org = Org(existing=[{'Key__c': 'key-1', 'Name': 'x'}])
+    result = run(org, [{'Key__c': 'KEY-1'}], state='absent')
+    assert [r['action'] for r in result['records']] == ['deleted']
+    with pytest.raises(records.RecordError) as excinfo:
+        run(Org(), [{'Key__c': 'a', 'Name': 'x'}, {'Key__c': 'A', 'Name': 'y'}])
+    assert excinfo.value.msg == ('records[0] and records[1] have keys that Salesforce takes for the same Key__c (a and A); give '
+                                 'each record once.')
+
+
+def test_all_or_none_stops_after_the_first_batch_that_fails():
+    keys = keys_of(450)
+    org = Org(refuse={keys[5]: [{'statusCode': 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'message': 'no', 'fields': []}]})
+    with pytest.raises(records.RecordError) as excinfo:
+        run(org, settings(450), all_or_none=True)
+    assert len(org.write_calls) == 1
+    details = excinfo.value.details
+    assert [r['action'] for r in details['records']].count('not sent') == 250
+    assert excinfo.value.msg.startswith('all_or_none: a record of a batch failed, so Salesforce rolled the batch back and the '
+                                        'later batches were not sent.')
+    assert '\n- Key__c k005: FIELD_CUSTOM_VALIDATION_EXCEPTION: no' in excinfo.value.msg
+
+
+def test_errors_about_a_secret_field_hide_their_message():
+    org = Org(refuse={'k000': [{'statusCode': 'STRING_TOO_LONG', 'message': 'Secret__c: data value too large: TOPSECRET-PREFIX...',
+                                'fields': ['Secret__c']}]})
+    with pytest.raises(records.RecordError) as excinfo:
+        run(org, [{'Key__c': 'k000', 'Secret__c': 'TOPSECRET-PREFIX-and-more'}], no_log_fields=['Secret__c'])
+    assert 'TOPSECRET' not in excinfo.value.msg and 'TOPSECRET' not in repr(excinfo.value.details)
+    assert excinfo.value.details['errors'][0]['message'] == '(hidden: it concerns a field of no_log_fields)'
+
+
+@pytest.mark.parametrize('where_soql', ["Key__c = 'x') OR (Name != null", "(Name = 'a'", "Name = 'a", "Name = ')'("])
+def test_where_soql_cannot_leave_its_parentheses(where_soql):
+    with pytest.raises(records.RecordError) as excinfo:
+        records.info_query('Setting__c', ['Id'], where={'Enabled__c': True}, where_soql=where_soql)
+    assert 'has unbalanced parentheses or an unclosed string' in excinfo.value.msg
+
+
+def test_control_characters_and_absurd_numbers_are_refused():
+    with pytest.raises(records.RecordError):
+        records.soql_literal('a\x00b')
+    with pytest.raises(records.RecordError):
+        records.typed_literal('1e999999999', 'double')
