@@ -153,23 +153,23 @@ EXAMPLES = r'''
 RETURN = r'''
 created:
   description: Records created (in check mode, that would be).
-  returned: always
+  returned: when the records could be read (also when some failed)
   type: int
 updated:
   description: Records updated (in check mode, that would be).
-  returned: always
+  returned: when the records could be read (also when some failed)
   type: int
 deleted:
   description: Records deleted (in check mode, that would be).
-  returned: always
+  returned: when the records could be read (also when some failed)
   type: int
 unchanged:
   description: Records that already matched (for O(state=absent), that did not exist).
-  returned: always
+  returned: when the records could be read (also when some failed)
   type: int
 records:
   description: One entry per record given, in order.
-  returned: always
+  returned: when the records could be read (also when some failed)
   type: list
   elements: dict
   contains:
