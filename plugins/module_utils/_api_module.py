@@ -53,11 +53,12 @@ def api_client(module):
 def run_api_module(module, call, errors=(), **failure_extra):
     """exit_json(**call(client)), or fail_json with the message and details of the auth core's, the REST client's or
     ``errors``' exceptions (each with ``msg`` and ``details``); failure_extra is added to every failure."""
+    known = (rest.RestError,) + tuple(errors)
     try:
         result = call(api_client(module))
     except auth.SalesforceAuthError as exc:
         module.fail_json(msg=str(exc), **dict(failure_extra, **exc.details))
-    except (rest.RestError,) + tuple(errors) as exc:
+    except known as exc:
         module.fail_json(msg=exc.msg, **dict(failure_extra, **exc.details))
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg='Unexpected error: %s' % type(exc).__name__, exception=traceback.format_exc())

@@ -159,8 +159,8 @@ def test_values_as_templating_gives_them_settle(ansible, org, tmp_path):
     """Booleans and numbers as text (-e, CSV, 2.16 templating), a key in another case: a rerun writes nothing."""
     assert run(ansible, tmp_path, records=[setting(1), setting(2)]).rc == 0
     before = len(writes(org))
-    again = run(ansible, tmp_path, records=[setting(1, Enabled__c='false', Limit__c='10', Key__c='KEY-0001'),
-                                             setting(2, Enabled__c='true', Limit__c=20.0)])
+    records = [setting(1, Enabled__c='false', Limit__c='10', Key__c='KEY-0001'), setting(2, Enabled__c='true', Limit__c=20.0)]
+    again = run(ansible, tmp_path, records=records)
     assert again.rc == 0, again.output
     assert again.result(TASK)['changed'] is False and again.result(TASK)['unchanged'] == 2
     assert len(writes(org)) == before
