@@ -58,6 +58,10 @@ SUBJECT_FIELDS = (
     ('emailAddress', 'EMAIL_ADDRESS', 255),
 )
 MAX_COMMON_NAME = 64
+COUNTRY_RE = re.compile(r'[A-Za-z]{2}\Z')
+# No text of a certificate subject or of Salesforce metadata may hold these: the C0 controls (line breaks and tabs
+# included) and DEL. A line break in a subject breaks every tool that prints it; most of them are not XML at all.
+CONTROL_CHARACTER_RE = re.compile('[\x00-\x1f\x7f]')
 
 REPLACE_KEY_HINT = ('The existing key was left untouched. Setting regenerate_key=true replaces it with a new key '
                     '(the old one is kept as a backup), which breaks the Salesforce app binding until the new '
@@ -84,6 +88,7 @@ def validate_options(params):
     common_name = params.get('common_name') or ''
     if not common_name.strip():
         raise CertificateError('common_name is empty. Give the name the certificate is for, for example the integration name.')
+    _check_subject_text(common_name, 'common_name')
     if len(common_name) > MAX_COMMON_NAME:
         raise CertificateError('common_name is %d characters long; X.509 allows at most %d.' % (len(common_name), MAX_COMMON_NAME))
     subject = params.get('subject') or {}
@@ -91,8 +96,9 @@ def validate_options(params):
         value = subject.get(field)
         if value in (None, ''):
             continue
+        _check_subject_text(value, 'subject.%s' % field)
         if field == 'C':
-            if not re.match(r'^[A-Za-z]{2}$', value):
+            if not COUNTRY_RE.match(value):
                 raise CertificateError('subject.C must be a two-letter ISO 3166 country code such as US or DE, not "%s".' % value)
         elif len(value) > limit:
             raise CertificateError('subject.%s is %d characters long; X.509 allows at most %d.' % (field, len(value), limit))
@@ -115,6 +121,13 @@ def validate_options(params):
         for other_name, other_path in paths[index + 1:]:
             if os.path.abspath(path) == os.path.abspath(other_path):
                 raise CertificateError('%s and %s are the same file (%s); give each its own path.' % (name, other_name, path))
+
+
+def _check_subject_text(value, option):
+    found = CONTROL_CHARACTER_RE.search(value)
+    if found:
+        raise CertificateError('%s holds the control character U+%04X at position %d; a certificate subject can only hold '
+                               'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
 
 
 def _is_ascii(value):

@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import errno
 import json
 import os
 import re
 import secrets
+import stat
 import string
 import traceback
 import xml.etree.ElementTree as ET
@@ -34,15 +36,27 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import iso8601, not_after, not_before, utc_now
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
+    CONTROL_CHARACTER_RE,
+    iso8601,
+    not_after,
+    not_before,
+    split_missing_directories,
+    utc_now,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
 
 METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
-CONSUMER_KEY_RE = re.compile(r'^[A-Za-z0-9]{8,256}$')
-API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
-API_VERSION_RE = re.compile(r'^[1-9][0-9]{1,2}\.[0-9]$')
+# \Z, not $: $ also matches before a final line break, which let 'abc12345\n' through.
+CONSUMER_KEY_RE = re.compile(r'[A-Za-z0-9]{8,256}\Z')
+API_NAME_RE = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
+API_VERSION_RE = re.compile(r'[1-9][0-9]{1,2}\.[0-9]\Z')
+CALLBACK_URL_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*\Z')
+EMAIL_RE = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+\Z')
+# Characters XML 1.0 cannot hold at all, besides the control characters: surrogates and the two non-characters.
+NOT_XML_RE = re.compile('[\ud800-\udfff\ufffe\uffff]')
 PERMISSION_SET_RE = API_NAME_RE
 DEFAULT_SCOPES = ('Api', 'RefreshToken', 'OfflineAccess')
 # External Client Apps exist from API 59.0 (their policies file, ExtlClntAppConfigurablePolicies, from 60.0).
@@ -71,6 +85,11 @@ ECA_TYPES = (ECA, ECA_OAUTH, ECA_GLOBAL_OAUTH, ECA_OAUTH_POLICIES, ECA_POLICIES)
 # Files holding the consumer key (and, once retrieved, the consumer secret): never in source control.
 SENSITIVE_TYPES = (ECA_GLOBAL_OAUTH,)
 GITIGNORE_ENTRY = '**/extlClntAppGlobalOauthSets/'
+# Directories the module creates: never writable by others whatever the umask (a planted link would be followed by
+# the next run's readers); the folder of the files holding the consumer key is closed to others.
+DIRECTORY_MODE = 0o755
+SENSITIVE_DIRECTORY_MODE = 0o700
+LINK_REFUSED = 'app_metadata does not follow links in the project (a link could expose or overwrite any file)'
 
 # ipRelaxationPolicyType of an External Client App, and the ConnectedApp ipRelaxation it corresponds to.
 IP_RELAXATION = {
@@ -101,6 +120,21 @@ class MetadataError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------- validation
+
+def validate_text(value, option):
+    """Refuse a text for the metadata that holds a control character (a line break or a tab included) or another
+    character XML cannot hold; ``option`` names it in the message. Returns the value; None and non-strings pass."""
+    if isinstance(value, str):
+        found = CONTROL_CHARACTER_RE.search(value)
+        if found:
+            raise MetadataError('%s holds the control character U+%04X at position %d; the metadata can only hold '
+                                'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
+        found = NOT_XML_RE.search(value)
+        if found:
+            raise MetadataError('%s holds the character U+%04X at position %d, which XML cannot hold. Remove it.'
+                                % (option, ord(found.group()), found.start() + 1))
+    return value
+
 
 def validate_api_name(name, what='name'):
     if not isinstance(name, str) or not API_NAME_RE.match(name) or '__' in name or name.endswith('_'):
@@ -139,7 +173,8 @@ def format_api_version(version_tuple):
 
 
 def validate_callback_url(url):
-    if not isinstance(url, str) or not re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*$', url):
+    validate_text(url, 'callback_url')
+    if not isinstance(url, str) or not CALLBACK_URL_RE.match(url):
         raise MetadataError('callback_url %r is not an absolute URL. The JWT Bearer Flow never calls it, but Salesforce '
                             'requires one: https://login.salesforce.com/services/oauth2/success is the usual value.'
                             % (url,))
@@ -147,7 +182,8 @@ def validate_callback_url(url):
 
 
 def validate_email(email):
-    if not isinstance(email, str) or not re.match(r'^[^@\s]+@[^@\s]+\.[^@\s]+$', email):
+    validate_text(email, 'contact_email')
+    if not isinstance(email, str) or not EMAIL_RE.match(email):
         raise MetadataError('contact_email %r is not an e-mail address; Salesforce requires a contact e-mail '
                             'for the app.' % (email,))
     return email
@@ -312,7 +348,7 @@ class AppSpec:
                  external_client_app=True, connected_app=False, certificate_source=CERTIFICATE_OPTION, now=None,
                  create_permission_sets=False, permission_set_description=None):
         self.name = validate_api_name(name)
-        self.label = label or name
+        self.label = validate_text(label, 'label') or name
         self.contact_email = validate_email(contact_email)
         self.consumer_key = validate_consumer_key(consumer_key)
         self.certificate = self.certificate_fingerprint = None
@@ -330,6 +366,7 @@ class AppSpec:
         for profile in self.profiles:
             if not isinstance(profile, str) or not profile.strip():
                 raise MetadataError('profiles must be profile names (for example "System Administrator").')
+            validate_text(profile, 'profiles')
         self.scopes = list(scopes or [])
         if not self.scopes:
             raise MetadataError('scopes must name at least one OAuth scope; the JWT Bearer Flow needs Api.')
@@ -337,7 +374,7 @@ class AppSpec:
             if scope not in CONNECTED_APP_SCOPES:
                 raise MetadataError('scope %r is not a Salesforce OAuth scope name; use one of %s.'
                                     % (scope, ', '.join(CONNECTED_APP_SCOPES)))
-        self.description = description
+        self.description = validate_text(description, 'description')
         if ip_relaxation not in IP_RELAXATION:
             raise MetadataError('ip_relaxation must be one of %s.' % ', '.join(sorted(IP_RELAXATION)))
         self.ip_relaxation = ip_relaxation
@@ -374,6 +411,7 @@ class AppSpec:
                     'Written by sfjwt.salesforce.' % self.name)
         if not isinstance(description, str):
             raise MetadataError('permission_set_description must be a string.')
+        validate_text(description, 'permission_set_description')
         if len(description) > MAX_PERMISSION_SET_DESCRIPTION:
             raise MetadataError('permission_set_description is %d characters long; Salesforce takes at most %d.'
                                 % (len(description), MAX_PERMISSION_SET_DESCRIPTION))
@@ -548,15 +586,18 @@ def update_gitignore(existing, entry=GITIGNORE_ENTRY, comment=GITIGNORE_COMMENT)
     return text.encode('utf-8')
 
 
-def read_consumer_key(path):
-    """consumerKey of an existing settings file (ECA global OAuth settings or Connected App), or None.
+def read_consumer_key(content):
+    """consumerKey of the content (bytes) of an existing settings file (ECA global OAuth settings or Connected App),
+    or None (also for None: no file).
 
     Only the consumerKey element is read: a file written with the certificate as a one-line base64 body (as versions
     before the PEM form did) keeps its key, and is rewritten with the PEM on the next run.
     """
+    if not content:
+        return None
     try:
-        tree = ET.parse(path)
-    except (OSError, ET.ParseError):
+        tree = ET.ElementTree(ET.fromstring(content))
+    except ET.ParseError:
         return None
     for element in tree.iter():
         if element.tag.rsplit('}', 1)[-1] == 'consumerKey' and element.text and CONSUMER_KEY_RE.match(element.text.strip()):
@@ -571,34 +612,105 @@ def component_path(project_dir, package_directory, metadata_type, name):
     return os.path.join(project_dir, package_directory, 'main', 'default', folder, name + suffix)
 
 
-def _read(path):
+def _link_refused(path, what):
+    return MetadataError('%s is a symbolic link; %s. Replace it with the %s itself%s.'
+                         % (path, LINK_REFUSED, what, ', or remove it' if what == 'file' else ''))
+
+
+def _not_regular(path):
+    return MetadataError('%s is not a regular file; app_metadata reads and writes only regular files in the project. '
+                         'Remove it.' % path)
+
+
+def check_project_path(project_dir, path):
+    """The lstat of path inside project_dir, or None when it does not exist; never follows a link.
+
+    Refuses a symbolic link at path or at any folder between project_dir and path, and a file where a folder must be.
+    project_dir itself (and what leads to it) is the playbook's choice and may be a link.
+    """
+    relative = os.path.normpath(os.path.relpath(path, project_dir))
+    parts = relative.split(os.sep)
+    if os.path.isabs(relative) or parts[0] == os.pardir:
+        raise MetadataError('%s is not inside project_dir %s.' % (path, project_dir))
+    current = project_dir
+    info = None
+    for index, part in enumerate(parts):
+        if part == os.curdir:
+            continue
+        current = os.path.join(current, part)
+        try:
+            info = os.lstat(current)
+        except (FileNotFoundError, NotADirectoryError):
+            return None   # NotADirectoryError: project_dir is not a directory, which check_project reports
+        except OSError as exc:
+            raise MetadataError('cannot read %s: %s' % (current, exc.strerror)) from None
+        last = index == len(parts) - 1
+        if stat.S_ISLNK(info.st_mode):
+            raise _link_refused(current, 'file' if last else 'folder')
+        if not last and not stat.S_ISDIR(info.st_mode):
+            raise MetadataError('%s is not a directory, and %s must be inside it. Remove it or fix the path.' % (current, path))
+    return info
+
+
+def _read(project_dir, path):
+    """The bytes of a project file, None when it does not exist; refuses links and anything but a regular file,
+    and never blocks (on a FIFO, for example)."""
+    info = check_project_path(project_dir, path)
+    if info is None:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        raise MetadataError('%s is a directory; it must be a file (or absent).' % path)
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(path)
     try:
-        with open(path, 'rb') as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise MetadataError('%s is a directory; it must be a file (or absent).' % path) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:   # replaced by a link since the check
+            raise _link_refused(path, 'file') from None
         raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
+    with os.fdopen(fd, 'rb') as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise _not_regular(path)
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
 
 
 class PlannedFile:
-    def __init__(self, path, content, mode, kind):
+    """A project file to write: content, mode and kind, with what the file holds now (before, None: absent),
+    read here unless given."""
+
+    def __init__(self, project_dir, path, content, mode, kind, before=False):
+        self.project_dir = project_dir
         self.path = path
         self.content = content
         self.mode = mode
         self.kind = kind
-        self.before = _read(path)
+        self.before = _read(project_dir, path) if before is False else before
 
     @property
     def changed(self):
         return self.before != self.content
 
+    @property
+    def directory_mode(self):
+        """Mode of the file's folder when this run creates it (its parents get DIRECTORY_MODE)."""
+        return SENSITIVE_DIRECTORY_MODE if self.kind in SENSITIVE_TYPES else DIRECTORY_MODE
+
+
+def _check_inside(value, option):
+    validate_text(value, option)
+    if os.path.isabs(value) or '..' in value.split('/'):
+        raise MetadataError('%s %r must be a path inside project_dir.' % (option, value))
+
 
 def existing_consumer_key(project_dir, package_directory, name):
+    _check_inside(package_directory, 'package_directory')
     for metadata_type in (ECA_GLOBAL_OAUTH, CONNECTED_APP):
-        found = read_consumer_key(component_path(project_dir, package_directory, metadata_type, name))
+        found = read_consumer_key(_read(project_dir, component_path(project_dir, package_directory, metadata_type, name)))
         if found:
             return found
     return None
@@ -606,14 +718,12 @@ def existing_consumer_key(project_dir, package_directory, name):
 
 def check_project(project_dir, package_directory='force-app', manifest='manifest/package.xml', api_version='62.0'):
     """Refuse project paths and an existing project the files cannot be written to; reads, never writes."""
-    if os.path.isabs(package_directory) or '..' in package_directory.split('/'):
-        raise MetadataError('package_directory %r must be a path inside project_dir.' % package_directory)
-    if os.path.isabs(manifest) or '..' in manifest.split('/'):
-        raise MetadataError('manifest %r must be a path inside project_dir.' % manifest)
+    _check_inside(package_directory, 'package_directory')
+    _check_inside(manifest, 'manifest')
     if os.path.lexists(project_dir) and not os.path.isdir(project_dir):
         raise MetadataError('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
                             % project_dir)
-    build_sfdx_project(_read(os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
+    build_sfdx_project(_read(project_dir, os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
 
 
 def permission_set_kind(name):
@@ -628,46 +738,108 @@ def plan_files(spec, project_dir, package_directory='force-app', manifest='manif
     documents = build_documents(spec)
     for metadata_type in spec.types():
         mode = 0o600 if metadata_type in SENSITIVE_TYPES else 0o644
-        planned.append(PlannedFile(component_path(project_dir, package_directory, metadata_type, spec.name),
+        planned.append(PlannedFile(project_dir, component_path(project_dir, package_directory, metadata_type, spec.name),
                                    documents[metadata_type], mode, metadata_type))
     for name, content in sorted(build_permission_sets(spec).items()):
-        planned.append(PlannedFile(component_path(project_dir, package_directory, PERMISSION_SET, name),
+        planned.append(PlannedFile(project_dir, component_path(project_dir, package_directory, PERMISSION_SET, name),
                                    content, 0o644, permission_set_kind(name)))
     sfdx_path = os.path.join(project_dir, 'sfdx-project.json')
-    sfdx_before = _read(sfdx_path)
+    sfdx_before = _read(project_dir, sfdx_path)
     sfdx_content = build_sfdx_project(sfdx_before, package_directory, spec.api_version)
-    planned.append(PlannedFile(sfdx_path, sfdx_before if sfdx_content is None else sfdx_content, 0o644, 'sfdx-project'))
+    planned.append(PlannedFile(project_dir, sfdx_path, sfdx_before if sfdx_content is None else sfdx_content, 0o644,
+                               'sfdx-project', before=sfdx_before))
     if gitignore and spec.external_client_app:
         gitignore_path = os.path.join(project_dir, '.gitignore')
-        before = _read(gitignore_path)
+        before = _read(project_dir, gitignore_path)
         content = update_gitignore(before)
-        planned.append(PlannedFile(gitignore_path, before if content is None else content, 0o644, 'gitignore'))
-    planned.append(PlannedFile(os.path.join(project_dir, manifest), build_package_xml(spec), 0o644, 'package.xml'))
+        planned.append(PlannedFile(project_dir, gitignore_path, before if content is None else content, 0o644, 'gitignore',
+                                   before=before))
+    planned.append(PlannedFile(project_dir, os.path.join(project_dir, manifest), build_package_xml(spec), 0o644,
+                               'package.xml'))
     return planned
 
 
-def write_planned(planned):
+def _check_target(item):
+    """The lstat of an existing target (None: absent) after refusing a link or a non-regular file at it or on the way."""
+    info = check_project_path(item.project_dir, item.path)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise _not_regular(item.path)
+    return info
+
+
+def check_writable(planned):
+    """Refuse, before anything is written, a changed file that cannot be written: a link or a non-regular file at it or
+    on the way, a file where a folder must be, or a folder this user cannot write to (or create)."""
     for item in planned:
         if not item.changed:
             continue
+        _check_target(item)
         directory = os.path.dirname(item.path)
+        missing, nearest = split_missing_directories(directory)
+        if not missing:
+            if not os.access(directory, os.W_OK | os.X_OK):
+                raise MetadataError('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
+                                    'a project_dir this user can write to. Nothing was written.' % (item.path, directory))
+        elif not os.path.isdir(nearest):
+            raise MetadataError('Cannot create the directory %s for %s: %s exists and is not a directory. Remove it or fix '
+                                'the path. Nothing was written.' % (missing[0], item.path, nearest))
+        elif not os.access(nearest, os.W_OK | os.X_OK):
+            raise MetadataError('Cannot create the directory %s for %s: the directory %s is not writable by this user. '
+                                'Use become, or choose a project_dir this user can write to. Nothing was written.'
+                                % (missing[0], item.path, nearest))
+
+
+def _create_directories(item):
+    """Create the missing folders of item, DIRECTORY_MODE at most (its own folder item.directory_mode) whatever the umask:
+    the umask can only take permissions away from the mode given to mkdir."""
+    directory = os.path.dirname(item.path)
+    for path in split_missing_directories(directory)[0]:
         try:
-            os.makedirs(directory, exist_ok=True)
+            os.mkdir(path, item.directory_mode if path == directory else DIRECTORY_MODE)
+        except FileExistsError:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                continue   # made by a concurrent run meanwhile
+            raise
+
+
+def write_planned(planned):
+    """Write the changed files in order. Every target is checked first (check_writable), so that a problem found there
+    writes nothing; a write that fails all the same says which files this run had written."""
+    check_writable(planned)
+    written = []
+    for item in planned:
+        if not item.changed:
+            continue
+        done = ', '.join(written) or 'none'
+        try:
+            _create_directories(item)
         except OSError as exc:
-            raise MetadataError('cannot create directory %s: %s' % (directory, exc.strerror)) from None
+            raise MetadataError('Creating the directory of %s failed: %s. Files already written in this run: %s; run the '
+                                'task again once the problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
+        try:
+            info = _check_target(item)   # again: a link planted since the check is refused all the same
+        except MetadataError as exc:
+            raise MetadataError('%s Files already written in this run: %s.' % (exc, done)) from None
         mode = item.mode
-        if item.before is not None and item.kind in ('sfdx-project', 'gitignore'):
+        if info is not None and item.kind in ('sfdx-project', 'gitignore'):
             # A file the user already has keeps its permissions.
-            mode = os.stat(item.path).st_mode & 0o7777
+            mode = stat.S_IMODE(info.st_mode)
         try:
             write_file_atomic(item.path, item.content, mode=mode)
         except OSError as exc:
-            raise MetadataError('cannot write %s: %s' % (item.path, exc.strerror)) from None
+            raise MetadataError('Writing %s failed: %s. Files already written in this run: %s; run the task again once the '
+                                'problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
+        written.append(item.path)
 
 
 def remove_stale_temp_files_of(planned):
-    """Remove the temporary files killed runs left next to the planned files (see _io.remove_stale_temp_files)."""
+    """Remove the temporary files killed runs left next to the planned files (see _io.remove_stale_temp_files);
+    never in a folder reached through a link."""
     for item in planned:
+        try:
+            check_project_path(item.project_dir, os.path.dirname(item.path))
+        except MetadataError:
+            continue
         remove_stale_temp_files(item.path)
 
 

@@ -32,6 +32,17 @@ description:
   - Files are written atomically and only when their content changes; check mode and diff mode are supported.
     Temporary files that a killed run left next to them (an hour old and no longer held by a write) are removed.
   - Every input is checked before anything is written; a certificate that has expired or is not valid yet is refused.
+  - Texts that go into the metadata (O(name), O(label), O(description), O(contact_email), O(callback_url),
+    O(permission_sets), O(profiles), O(permission_set_description), O(consumer_key)) are one line of printable text;
+    control characters, line breaks and tabs included, are refused.
+  - Symbolic links inside O(project_dir), at a file the module reads or writes or at a folder on the way to it, are refused,
+    never followed (a link could expose another file in the diff or copy it into the project); so are FIFOs and other
+    files that are not regular files. O(project_dir) itself may be a link.
+  - Every file to write is checked first (no link on the way, its directory writable or creatable by this user), so such
+    a problem writes nothing, in check mode too; should a write fail all the same, the message lists the files
+    already written.
+  - Directories the module creates are mode 0755 at most (0700 for C(extlClntAppGlobalOauthSets), which holds the
+    consumer key), whatever the umask; a stricter umask makes them stricter. Existing directories are left as they are.
   - With O(validate_only=true) the module only checks the options, for a role or playbook that wants to stop on bad input
     before it creates anything (the certificate may not exist yet then).
 author:
@@ -425,7 +436,12 @@ def main():
         module.fail_json(msg=str(exc))
 
     changed_items = [item for item in planned if item.changed]
-    if not module.check_mode:
+    if module.check_mode:
+        try:
+            metadata.check_writable(planned)
+        except metadata.MetadataError as exc:
+            module.fail_json(msg=str(exc))
+    else:
         if changed_items:
             try:
                 metadata.write_planned(planned)

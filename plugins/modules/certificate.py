@@ -76,6 +76,8 @@ options:
   common_name:
     description:
       - Common name (CN) of the certificate subject, for example the name of the integration. At most 64 characters.
+      - It and the values of O(subject) are one line of printable text; control characters (line breaks and tabs included)
+        are refused.
     type: str
     required: true
   subject:

@@ -87,6 +87,26 @@ def test_validate_options_accepts_full_subject_and_ignores_empty_values():
                                               'emailAddress': 'ops@example.com'}, renew_before_days=0, valid_days=1))
 
 
+@pytest.mark.parametrize('overrides, message', [
+    ({'common_name': 'integration\n'}, 'common_name holds the control character U+000A at position 12'),
+    ({'common_name': 'inte\x00gration'}, 'common_name holds the control character U+0000 at position 5'),
+    ({'subject': {'C': 'US\n'}}, 'subject.C holds the control character U+000A at position 3'),
+    ({'subject': {'O': 'Acme\rInc'}}, 'subject.O holds the control character U+000D at position 5'),
+    ({'subject': {'OU': 'Ops\x7f'}}, 'subject.OU holds the control character U+007F at position 4'),
+    ({'subject': {'ST': '\tBerlin'}}, 'subject.ST holds the control character U+0009 at position 1'),
+    ({'subject': {'L': 'Ber\x1blin'}}, 'subject.L holds the control character U+001B at position 4'),
+    ({'subject': {'emailAddress': 'ops@example.com\n'}}, 'subject.emailAddress holds the control character U+000A at position 16'),
+])
+def test_control_characters_in_the_subject_are_refused_naming_the_option(overrides, message):
+    with pytest.raises(CertificateError) as exc:
+        backend.validate_options(options(**overrides))
+    assert str(exc.value) == message + '; a certificate subject can only hold printable text on one line. Remove it.'
+
+
+def test_country_code_is_matched_to_its_very_end():
+    assert backend.COUNTRY_RE.match('US') and not backend.COUNTRY_RE.match('US\n')
+
+
 def test_passphrase_never_in_validation_messages():
     with pytest.raises(CertificateError) as exc:
         backend.validate_options(options(private_key_passphrase='s3cret-' + 'p' * 1100))

@@ -580,3 +580,190 @@ def test_stale_temporary_files_of_killed_runs_are_removed_and_others_kept(certif
     md.remove_stale_temp_files_of(planned)
     assert not os.path.exists(stale)
     assert os.path.exists(young) and os.path.exists(foreign)
+
+
+# -- hostile project files (links, FIFOs, modes, unwritable targets, control characters) -----------------
+
+SECRET = b'-----BEGIN PRIVATE KEY-----\nnot for the diff\n-----END PRIVATE KEY-----\n'
+DEFAULT_DIR = os.path.join('force-app', 'main', 'default')
+PROJECT_FILES = {
+    'metadata file': os.path.join(DEFAULT_DIR, 'externalClientApps', 'AnsibleIntegration.eca-meta.xml'),
+    'consumer key file': os.path.join(DEFAULT_DIR, 'extlClntAppGlobalOauthSets', 'AnsibleIntegration.ecaGlblOauth-meta.xml'),
+    'permission set file': os.path.join(DEFAULT_DIR, 'permissionsets', 'Ansible_Integration.permissionset-meta.xml'),
+    'gitignore': '.gitignore',
+    'sfdx-project': 'sfdx-project.json',
+    'manifest': os.path.join('manifest', 'package.xml'),
+}
+
+
+def plant(project, relative, target):
+    path = project / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(str(target), str(path))
+    return path
+
+
+def plan_and_write(spec, project):
+    md.check_project(str(project))
+    md.existing_consumer_key(str(project), 'force-app', spec.name)
+    md.write_planned(md.plan_files(spec, str(project)))
+
+
+@pytest.mark.parametrize('kind', sorted(PROJECT_FILES))
+def test_link_at_a_project_file_is_refused_never_read_nor_written_through(certificate, tmp_path, kind):
+    secret = tmp_path / 'server.key'
+    secret.write_bytes(SECRET)
+    project = tmp_path / 'project'
+    link = plant(project, PROJECT_FILES[kind], secret)
+    with pytest.raises(md.MetadataError) as excinfo:
+        plan_and_write(make_spec(certificate, create_permission_sets=True), project)
+    message = str(excinfo.value)
+    assert message == ('%s is a symbolic link; app_metadata does not follow links in the project (a link could expose or '
+                       'overwrite any file). Replace it with the file itself, or remove it.' % link)
+    assert os.path.islink(str(link)) and secret.read_bytes() == SECRET
+
+
+@pytest.mark.parametrize('folder', [os.path.join(DEFAULT_DIR, 'externalClientApps'), 'force-app', 'manifest'])
+def test_linked_directory_inside_the_project_is_refused(certificate, tmp_path, folder):
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    project = tmp_path / 'project'
+    link = plant(project, folder, elsewhere)
+    with pytest.raises(md.MetadataError) as excinfo:
+        plan_and_write(make_spec(certificate), project)
+    assert str(excinfo.value) == ('%s is a symbolic link; app_metadata does not follow links in the project (a link could '
+                                  'expose or overwrite any file). Replace it with the folder itself.' % link)
+    assert os.listdir(str(elsewhere)) == []
+
+
+def test_link_planted_after_planning_is_refused_before_writing(certificate, tmp_path):
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    project = tmp_path / 'project'
+    planned = md.plan_files(make_spec(certificate), str(project))
+    plant(project, 'manifest', elsewhere)
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.write_planned(planned)
+    assert '%s is a symbolic link' % (project / 'manifest') in str(excinfo.value)
+    assert os.listdir(str(elsewhere)) == [] and not (project / 'force-app').exists()
+
+
+def test_project_dir_given_through_a_link_is_the_playbook_s_choice(certificate, tmp_path):
+    (tmp_path / 'real').mkdir()
+    os.symlink(str(tmp_path / 'real'), str(tmp_path / 'link'))
+    plan_and_write(make_spec(certificate), tmp_path / 'link')
+    assert (tmp_path / 'real' / 'manifest' / 'package.xml').exists()
+
+
+def test_fifo_at_a_project_file_is_refused_without_blocking(certificate, tmp_path):
+    import signal
+
+    def hung(signum, frame):
+        raise AssertionError('reading the FIFO blocked')
+
+    os.mkfifo(str(tmp_path / '.gitignore'))
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        with pytest.raises(md.MetadataError) as excinfo:
+            md.plan_files(make_spec(certificate), str(tmp_path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert str(excinfo.value) == ('%s is not a regular file; app_metadata reads and writes only regular files in the '
+                                  'project. Remove it.' % (tmp_path / '.gitignore'))
+
+
+@pytest.mark.parametrize('umask', [0o000, 0o022, 0o077])
+def test_directories_created_0755_at_most_and_0700_for_the_consumer_key_folder(certificate, tmp_path, umask):
+    project = tmp_path / 'project'
+    previous = os.umask(umask)
+    try:
+        md.write_planned(md.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
+    finally:
+        os.umask(previous)
+    modes = {}
+    for folder, subfolders, dummy in os.walk(str(project)):
+        modes[os.path.relpath(folder, str(tmp_path))] = stat.S_IMODE(os.stat(folder).st_mode)
+    assert len(modes) == 11
+    for folder, mode in modes.items():
+        wanted = 0o700 if folder.endswith('extlClntAppGlobalOauthSets') else 0o755
+        assert mode == wanted & ~umask, folder
+
+
+def test_every_target_checked_writable_before_the_first_write(certificate, tmp_path, monkeypatch):
+    project = tmp_path / 'project'
+    (project / 'manifest').mkdir(parents=True)
+    real_access = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project / 'manifest')
+                                                                    and real_access(path, mode, **kwargs)))
+    planned = md.plan_files(make_spec(certificate), str(project))
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.write_planned(planned)
+    assert str(excinfo.value) == ('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
+                                  'a project_dir this user can write to. Nothing was written.'
+                                  % (project / 'manifest' / 'package.xml', project / 'manifest'))
+    assert sorted(os.listdir(str(project))) == ['manifest'] and os.listdir(str(project / 'manifest')) == []
+
+
+def test_missing_directory_under_an_unwritable_one_is_checked_before_the_first_write(certificate, tmp_path, monkeypatch):
+    project = tmp_path / 'project'
+    project.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project)
+                                                                    and real_access(path, mode, **kwargs)))
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.write_planned(md.plan_files(make_spec(certificate), str(project)))
+    assert str(excinfo.value).startswith('Cannot create the directory %s for %s: the directory %s is not writable by this '
+                                         'user.' % (project / 'force-app', project / PROJECT_FILES['metadata file'], project))
+    assert os.listdir(str(project)) == []
+
+
+def test_failed_write_lists_the_files_already_written(certificate, tmp_path, monkeypatch):
+    real_write = md.write_file_atomic
+
+    def refuse_the_manifest(path, data, mode=0o600):
+        if path.endswith('package.xml'):
+            raise PermissionError(13, 'Permission denied')
+        real_write(path, data, mode=mode)
+
+    monkeypatch.setattr(md, 'write_file_atomic', refuse_the_manifest)
+    planned = md.plan_files(make_spec(certificate), str(tmp_path))
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.write_planned(planned)
+    written = [item.path for item in planned if item.kind != 'package.xml']
+    assert str(excinfo.value) == ('Writing %s failed: Permission denied. Files already written in this run: %s; run the '
+                                  'task again once the problem is fixed.' % (planned[-1].path, ', '.join(written)))
+    assert all(os.path.isfile(path) for path in written)
+
+
+@pytest.mark.parametrize('overrides, option', [
+    ({'label': 'Ansible\x01integration'}, 'label'),
+    ({'label': 'Ansible\nintegration'}, 'label'),
+    ({'description': 'Tokens\x7f'}, 'description'),
+    ({'description': 'Tokens\tfor Ansible'}, 'description'),
+    ({'contact_email': 'admin@example.com\n'}, 'contact_email'),
+    ({'callback_url': 'https://login.salesforce.com/services/oauth2/success\n'}, 'callback_url'),
+    ({'name': 'AnsibleIntegration\n'}, 'name'),
+    ({'permission_sets': ['Ansible_Integration\n']}, 'permission set'),
+    ({'profiles': ['System\x00Administrator'], 'connected_app': True}, 'profiles'),
+    ({'create_permission_sets': True, 'permission_set_description': 'Integration\r\nuser'}, 'permission_set_description'),
+    ({'consumer_key': 'abcdefgh\n'}, 'consumer_key'),
+])
+def test_control_characters_and_trailing_newlines_are_refused_naming_the_option(certificate, tmp_path, overrides, option):
+    with pytest.raises(md.MetadataError) as excinfo:
+        md.plan_files(make_spec(certificate, **overrides), str(tmp_path))
+    assert str(excinfo.value).startswith(option)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_control_character_message_names_the_character_and_the_fix(certificate):
+    with pytest.raises(md.MetadataError) as excinfo:
+        make_spec(certificate, label='Ansible\x1bintegration')
+    assert str(excinfo.value) == ("label holds the control character U+001B at position 8; the metadata can only hold "
+                                  "printable text on one line. Remove it.")
+
+
+def test_regexes_anchor_at_the_very_end():
+    assert not md.CONSUMER_KEY_RE.match('abcdefgh\n') and not md.API_NAME_RE.match('App\n')
+    assert md.validate_email('admin@example.com') and md.validate_callback_url('https://example.com/x')
