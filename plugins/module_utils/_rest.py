@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
     HttpError,
@@ -112,6 +113,81 @@ def normalize_instance_url(url):
     if parts.path or parts.query or parts.fragment:
         raise RestError('instance_url %r must be the instance origin only (https://host), without a path.' % url)
     return url
+
+
+ROOT_PREFIX = '/services'
+# Percent-decoding is repeated this often at most to see what a path means to a server that decodes it again.
+MAX_DECODING_ROUNDS = 5
+
+
+class PathProblem(ValueError):
+    """A path that cannot be sent: ``reason`` completes "path '...' <reason>"; ``base`` is the prefix it must stay under."""
+
+    def __init__(self, reason, base=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.base = base
+
+
+def _fully_decoded(text):
+    for dummy in range(MAX_DECODING_ROUNDS):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _has_control_character(text):
+    return any(unicodedata.category(char) == 'Cc' for char in text)
+
+
+def _dot_segment(segment):
+    """'.' or '..' for a segment that means one (percent-encoded or with ;parameters too), else None."""
+    name = _fully_decoded(segment).split(';', 1)[0]
+    return name if name in ('.', '..') else None
+
+
+def _remove_dot_segments(segments):
+    """The segments with '.', '..' and empty ones resolved, or None if a '..' climbs above the first."""
+    kept = []
+    for segment in segments:
+        dot = _dot_segment(segment)
+        if segment == '' or dot == '.':
+            continue
+        if dot == '..':
+            if not kept:
+                return None
+            kept.pop()
+        else:
+            kept.append(segment)
+    return kept
+
+
+def normalize_path(path):
+    """(from_root, path, rest) for a REST path: from_root tells whether it starts with /services/ (then path is the
+    path from the instance root), else path is relative to /services/data/vNN.N/; '.', '..' and empty segments are
+    resolved; rest is the query string and fragment, untouched. Raises PathProblem for a control character or backslash (percent-encoded
+    ones too) and for a path that climbs out of its prefix, as sent or as a server that percent-decodes it would read it."""
+    match = re.match(r'([^?#]*)(.*)\Z', path, re.S)
+    part, rest = match.group(1), match.group(2)
+    if _has_control_character(path) or _has_control_character(_fully_decoded(part)):
+        raise PathProblem('holds a control character (a line break, tab or NUL, or a percent-encoded one such as %0A)')
+    if '\\' in _fully_decoded(part):
+        raise PathProblem('holds a backslash (\\ or %5C)')
+    from_root = part == ROOT_PREFIX or part.startswith(ROOT_PREFIX + '/')
+    base = ROOT_PREFIX + '/' if from_root else ROOT_PREFIX + '/data/vNN.N/'
+    if from_root:
+        part = part[len(ROOT_PREFIX):]
+    kept = _remove_dot_segments(part.split('/'))
+    if kept is None or _remove_dot_segments(_fully_decoded(part).split('/')) is None:
+        raise PathProblem('climbs out of %s' % base, base)
+    last = part.rsplit('/', 1)[-1]
+    trailing = bool(kept) and (part.endswith('/') or _dot_segment(last) is not None)
+    normalized = '/'.join(kept) + ('/' if trailing else '')
+    if from_root:
+        normalized = ROOT_PREFIX + ('/' + normalized if normalized or part else '')
+    return from_root, normalized, rest
 
 
 def encode_body(body):
@@ -269,6 +345,56 @@ class SessionCredentials:
 
 # ---------------------------------------------------------------------------------------------- the client
 
+def _path_advice(problem):
+    if problem.base == ROOT_PREFIX + '/':
+        return ('A path starting with /services/ must stay under /services/: give one such as /services/data/ or '
+                '/services/apexrest/Orders, without .. segments that leave it.')
+    if problem.base:
+        return ('Give a path under it, such as limits or sobjects/Account, or a path from the instance root that starts '
+                'with /services/, such as /services/apexrest/Orders.')
+    return 'Give the path without it, with segments separated by /, such as sobjects/Account/001xx000003DGb2AAG.'
+
+
+def _json_type(value):
+    """How a JSON value's type is named in messages."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if isinstance(value, str):
+        return 'a string'
+    if isinstance(value, list):
+        return 'a list'
+    if isinstance(value, dict):
+        return 'an object'
+    return 'a %s' % type(value).__name__
+
+
+def query_page_problem(payload):
+    """What makes a query answer (a dict with a records list) something Salesforce does not send, or None. Items of
+    records that are not records are not a problem here: query() leaves them out with a warning."""
+    done = payload.get('done', True)
+    if not isinstance(done, bool):
+        return 'done is %s, not true or false' % _json_type(done)
+    total_size = payload.get('totalSize')
+    if total_size is not None and (isinstance(total_size, bool) or not isinstance(total_size, int)):
+        return 'totalSize is %s, not a whole number' % _json_type(total_size)
+    next_url = payload.get('nextRecordsUrl')
+    if next_url is not None and not isinstance(next_url, str):
+        return 'nextRecordsUrl is %s, not a string' % _json_type(next_url)
+    if not done and not next_url:
+        return 'done is false but there is no nextRecordsUrl'
+    if not done:
+        try:
+            if not normalize_path(next_url)[0]:
+                raise PathProblem('does not start with /services/')
+        except PathProblem as exc:
+            return 'nextRecordsUrl %r %s' % (next_url, exc.reason)
+    return None
+
+
 class RestClient:
     def __init__(self, credentials, http, api_version=LATEST, warn=None):
         self.credentials = credentials
@@ -305,16 +431,24 @@ class RestClient:
         return version
 
     def resolve(self, path):
-        """Full URL for a path: '/services/...' from the instance root, anything else under /services/data/vNN.N/."""
+        """Full URL for a path: '/services/...' from the instance root, anything else under /services/data/vNN.N/.
+
+        The path is normalised ('.', '..', empty segments) and refused if it climbs out of /services/data/vNN.N/ (or, for
+        a path starting with /services/, out of /services/), percent-encoded dots included, or if it holds a control
+        character or a backslash."""
         if not isinstance(path, str) or not path.strip():
             raise RestError('path is empty: give a path such as limits, sobjects/Account or /services/data/.')
         path = path.strip()
         if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
             raise RestError('path %r is a URL; give only the path (the host is the session\'s instance_url), '
                             'for example /services/data/ or limits.' % path)
-        if path.startswith('/services/') or path == '/services':
-            return self.credentials.instance_url + path
-        return '%s/services/data/v%s/%s' % (self.credentials.instance_url, self.api_version(), path.lstrip('/'))
+        try:
+            from_root, normalized, rest = normalize_path(path)
+        except PathProblem as exc:
+            raise RestError('path %r %s. %s' % (path, exc.reason, _path_advice(exc))) from None
+        if from_root:
+            return self.credentials.instance_url + normalized + rest
+        return '%s/services/data/v%s/%s%s' % (self.credentials.instance_url, self.api_version(), normalized, rest)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -443,12 +577,26 @@ class RestClient:
                                 % (urlsplit(response.url).path, response.status_code,
                                    json_error or describe_answer(response, payload)),
                                 status=response.status_code, url=response.url)
+            problem = query_page_problem(payload)
+            if problem:
+                raise RestError('GET %s answered HTTP %d with an answer that is not a Salesforce query result: %s. Check '
+                                'that instance_url is the instance returned with the access token; a proxy or another '
+                                'service may be answering.' % (urlsplit(response.url).path, response.status_code, problem),
+                                status=response.status_code, url=response.url)
             pages += 1
-            records.extend(payload['records'])
+            strays = [(index, item) for index, item in enumerate(payload['records']) if not isinstance(item, dict)]
+            if strays:
+                self.warn('GET %s answered %s in records, left out: %s.'
+                          % (urlsplit(response.url).path,
+                             '1 item that is not a record (an object)' if len(strays) == 1 else
+                             '%d items that are not records (objects)' % len(strays),
+                             ', '.join('records[%d] is %s' % (index, _json_type(item)) for index, item in strays[:5])
+                             + (', ...' if len(strays) > 5 else '')))
+            records.extend(item for item in payload['records'] if isinstance(item, dict))
             if total_size is None:
                 total_size = payload.get('totalSize', len(payload['records']))
             next_url = payload.get('nextRecordsUrl')
-            if payload.get('done', True) or not next_url:
+            if payload.get('done', True):
                 break
             if next_url in seen or pages >= MAX_QUERY_PAGES:
                 raise RestError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)

@@ -16,11 +16,14 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import html
+import ipaddress
 import json
 import os
 import re
 import time
 import traceback
+import unicodedata
+from urllib.parse import urlsplit
 
 try:
     import jwt
@@ -154,19 +157,123 @@ def _status_text(response):
 
 
 def parse_token_response(options, identity, response):
-    """A TokenSession from a 200 answer, else SalesforceAuthError with the message for this answer."""
+    """A TokenSession from a 200 answer, else SalesforceAuthError with the message for this answer.
+
+    The answer is checked before anything uses it (the caller caches only what this returns): ``access_token`` must be a
+    non-empty string of visible ASCII characters, ``instance_url`` an https:// origin (host and port only), ``id`` a string
+    if present. Anything else is refused as "not a Salesforce token answer", so a token is never sent to http://, a file
+    or another host's path. The informational fields ``scope`` and ``token_type`` are dropped when they are not strings,
+    ``issued_at`` when it is neither a string nor a whole number: nothing depends on them.
+    """
     body = _json_body(response)
     status = response.status_code
-    if isinstance(body, dict) and status == 200 and body.get('access_token'):
-        if not body.get('instance_url'):
-            raise SalesforceAuthError('%s answered with an access token but no instance_url; this is not a Salesforce token '
-                                      'endpoint as expected. Check login_url.' % identity.login_url, shareable=True)
-        org_id, user_id = split_identity_url(body.get('id'))
+    if isinstance(body, dict) and status == 200 and (body.get('access_token') or ('access_token' in body and not body.get('error'))):
+        access_token = _checked_access_token(identity, response, body.get('access_token'))
+        instance_url = _checked_instance_url(identity, response, body)
+        identity_url = body.get('id')
+        if identity_url is not None and not isinstance(identity_url, str):
+            raise _not_a_token_answer(identity, response, 'id is %s, not a string (the identity URL '
+                                      'https://login.salesforce.com/id/<org id>/<user id>)' % _json_type(identity_url))
+        org_id, user_id = split_identity_url(identity_url)
         issued_at = body.get('issued_at')
-        return TokenSession(access_token=body['access_token'], instance_url=body['instance_url'].rstrip('/'), id=body.get('id'),
-                            org_id=org_id, user_id=user_id, scope=body.get('scope'), token_type=body.get('token_type'),
+        if isinstance(issued_at, bool) or not isinstance(issued_at, (str, int)):
+            issued_at = None
+        return TokenSession(access_token=access_token, instance_url=instance_url, id=identity_url,
+                            org_id=org_id, user_id=user_id, scope=_optional_text(body.get('scope')),
+                            token_type=_optional_text(body.get('token_type')),
                             issued_at=str(issued_at) if issued_at is not None else None)
     raise _error_for(options, identity, response, body)
+
+
+def _json_type(value):
+    """How a JSON value's type is named in messages (never the value: it may be a token)."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if isinstance(value, str):
+        return 'a string'
+    if isinstance(value, list):
+        return 'a list'
+    if isinstance(value, dict):
+        return 'an object'
+    return 'a %s' % type(value).__name__
+
+
+def _optional_text(value):
+    return value if isinstance(value, str) else None
+
+
+def _not_a_token_answer(identity, response, problem):
+    return SalesforceAuthError('The answer of %s to the token request is not a Salesforce token answer: %s. Check that '
+                               'login_url is a Salesforce token host (https://login.salesforce.com, https://test.salesforce.com, '
+                               'your My Domain or Experience Cloud site), not a proxy or another service; no token was kept.'
+                               % (identity.login_url, problem), details={'status_code': response.status_code}, shareable=True)
+
+
+def _checked_access_token(identity, response, value):
+    """The access token, if it is one: a non-empty string of visible ASCII characters (it goes into a header)."""
+    if not isinstance(value, str):
+        raise _not_a_token_answer(identity, response, 'access_token is %s, not a string' % _json_type(value))
+    if not value:
+        raise _not_a_token_answer(identity, response, 'access_token is empty')
+    if not all('!' <= char <= '~' for char in value):
+        # Never show the value: it is (or is meant to be) the token.
+        raise _not_a_token_answer(identity, response, 'access_token holds whitespace, a control character or a non-ASCII '
+                                  'character (its value is not shown)')
+    return value
+
+
+HOST_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$')
+
+
+def _valid_host(host):
+    if HOST_NAME_RE.match(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _checked_instance_url(identity, response, body):
+    """'https://host[:port]' from the answer's instance_url, which must be an https:// origin and nothing more."""
+    if 'instance_url' not in body or body['instance_url'] is None:
+        raise _not_a_token_answer(identity, response, 'instance_url is missing')
+    value = body['instance_url']
+    if not isinstance(value, str):
+        raise _not_a_token_answer(identity, response, 'instance_url is %s, not a string' % _json_type(value))
+    if not value:
+        raise _not_a_token_answer(identity, response, 'instance_url is empty')
+    if any(char.isspace() or unicodedata.category(char) == 'Cc' for char in value):
+        raise _not_a_token_answer(identity, response, 'instance_url holds whitespace or a control character')
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise _not_a_token_answer(identity, response, 'instance_url has an invalid host or port')
+    if parts.scheme.lower() != 'https':
+        problem = ('instance_url starts with %s://, not https://' % parts.scheme if parts.scheme and '://' in value
+                   else 'instance_url is not an https:// URL')
+        raise _not_a_token_answer(identity, response, problem)
+    if '@' in parts.netloc:
+        raise _not_a_token_answer(identity, response, 'instance_url holds user information (user@ before the host)')
+    if not parts.hostname:
+        raise _not_a_token_answer(identity, response, 'instance_url has no host')
+    if '\\' in value or not _valid_host(parts.hostname):
+        raise _not_a_token_answer(identity, response, 'instance_url has a host that is not a valid host name')
+    origin = 'https://%s' % parts.netloc
+    for present, part in ((parts.path not in ('', '/'), 'a path'), (parts.query or '?' in value, 'a query'),
+                          (parts.fragment or '#' in value, 'a fragment')):
+        if present:
+            raise _not_a_token_answer(identity, response, 'instance_url %s has %s: it must be an origin only '
+                                      '(https://host or https://host:port)' % (origin, part))
+    return 'https://%s' % parts.netloc
 
 
 def _fail(message, response, error=None, description=None, hold=None):

@@ -188,6 +188,64 @@ def test_paths_relative_absolute_and_urls():
     assert http.calls == []
 
 
+@pytest.mark.parametrize('path, expected', [
+    ('sobjects/../limits', '/services/data/v62.0/limits'),
+    ('./sobjects//Account/', '/services/data/v62.0/sobjects/Account/'),
+    ('sobjects/Account/Ext__c/A%2FB', '/services/data/v62.0/sobjects/Account/Ext__c/A%2FB'),
+    ('query?q=SELECT+Id+FROM+Account+WHERE+Name=%27O\\%27Brien%27', "/services/data/v62.0/query?q=SELECT+Id+FROM+Account+WHERE+Name=%27O\\%27Brien%27"),
+    ('/services/data/v62.0/../../apexrest/Orders', '/services/apexrest/Orders'),
+    ('/services/data/', '/services/data/'),
+    ('/services', '/services'),
+    ('/services/', '/services/'),
+    ('/services?x=1', '/services?x=1'),
+    ('/services/data/..', '/services/'),
+])
+def test_paths_are_normalised(path, expected):
+    client, http, dummy = session_client(lambda call: make_response(200, {}))
+    assert client.resolve(path) == INSTANCE + expected
+    assert http.calls == []
+
+
+@pytest.mark.parametrize('path, base', [
+    ('../../../x', '/services/data/vNN.N/'),
+    ('../limits', '/services/data/vNN.N/'),
+    ('sobjects/../../x', '/services/data/vNN.N/'),
+    ('%2e%2e/%2E%2E/%2e%2e/x', '/services/data/vNN.N/'),
+    ('.%2e/x', '/services/data/vNN.N/'),
+    ('%252e%252e/x', '/services/data/vNN.N/'),
+    ('sobjects%2f..%2f..%2f..%2fx', '/services/data/vNN.N/'),
+    ('..;/x', '/services/data/vNN.N/'),
+    ('/../../x', '/services/data/vNN.N/'),
+    ('/services/../x', '/services/'),
+    ('/services/data/../../secur/frontdoor.jsp', '/services/'),
+    ('/services/%2e%2e/x', '/services/'),
+], ids=lambda value: value)
+def test_paths_that_climb_out_are_refused(path, base):
+    client, http, dummy = session_client(lambda call: make_response(200, {}))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', path)
+    message = excinfo.value.msg
+    assert message.startswith('path %r climbs out of %s' % (path, base))
+    assert ('/services/apexrest/Orders' in message) and ('limits' in message or base == '/services/')
+    assert http.calls == []
+
+
+@pytest.mark.parametrize('path, problem', [
+    ('sobjects/Account\n/x', 'control character'),
+    ('sobjects/Acc\x00ount', 'control character'),
+    ('sobjects/Account%0d%0aX-Evil:1', 'control character'),
+    ('sobjects\\..\\..\\x', 'backslash'),
+    ('sobjects/%5c..%5cx', 'backslash'),
+    ('/services\\data', 'backslash'),
+], ids=repr)
+def test_control_characters_and_backslashes_in_paths_are_refused(path, problem):
+    client, http, dummy = session_client(lambda call: make_response(200, {}))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.call('GET', path)
+    assert excinfo.value.msg.startswith('path %r holds a %s' % (path, problem))
+    assert http.calls == []
+
+
 # -- calls -----------------------------------------------------------------------------------------------
 
 def test_get_returns_json_and_limit_info_and_sends_the_bearer_token():
@@ -509,6 +567,51 @@ def test_query_answer_that_is_not_a_query_result():
     with pytest.raises(rest.RestError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert 'not a query result' in excinfo.value.msg
+
+
+@pytest.mark.parametrize('page, problem', [
+    ({'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}], 'nextRecordsUrl': ['/services/data/v62.0/query/01g-1']},
+     'nextRecordsUrl is a list, not a string'),
+    ({'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}], 'nextRecordsUrl': {'url': '/x'}},
+     'nextRecordsUrl is an object, not a string'),
+    ({'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}], 'nextRecordsUrl': 2000},
+     'nextRecordsUrl is a number, not a string'),
+    ({'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}]}, 'done is false but there is no nextRecordsUrl'),
+    ({'totalSize': 1, 'done': 'false', 'records': [{'Id': 'a'}]}, 'done is a string, not true or false'),
+    ({'totalSize': '1', 'done': True, 'records': [{'Id': 'a'}]}, 'totalSize is a string, not a whole number'),
+    ({'totalSize': True, 'done': True, 'records': [{'Id': 'a'}]}, 'totalSize is a boolean, not a whole number'),
+], ids=['list url', 'object url', 'number url', 'no url', 'string done', 'string total', 'boolean total'])
+def test_query_answer_with_wrong_types_fails_cleanly(page, problem):
+    client, http, dummy = session_client(lambda call: make_response(200, page))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert excinfo.value.msg == ('GET /services/data/v62.0/query answered HTTP 200 with an answer that is not a Salesforce '
+                                 'query result: %s. Check that instance_url is the instance returned with the access '
+                                 'token; a proxy or another service may be answering.' % problem)
+    assert len(http.calls) == 1
+
+
+def test_query_items_that_are_not_records_are_left_out_with_a_warning():
+    """Callers (record, record_info, metadata_deploy) get dicts only; the user is told what was left out."""
+    page = {'totalSize': 3, 'done': True, 'records': [{'Id': 'a'}, 'b', None, {'Id': 'c'}, ['d']]}
+    warnings = []
+    client, http, dummy = session_client(lambda call: make_response(200, page), warnings=warnings)
+    result = client.query('SELECT Id FROM Account')
+    assert result['records'] == [{'Id': 'a'}, {'Id': 'c'}]
+    assert warnings == ['GET /services/data/v62.0/query answered 3 items that are not records (objects) in records, left out: '
+                        'records[1] is a string, records[2] is null, records[4] is a list.']
+
+
+@pytest.mark.parametrize('next_url', ['../../../../x', '/services/../secur/frontdoor.jsp', '/services/data/v62.0/%2e%2e/%2e%2e/%2e%2e/x',
+                                      '/services/data/v62.0/query/01g\r\nX: 1'])
+def test_query_next_records_url_that_leaves_services_is_refused(next_url):
+    page = {'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}], 'nextRecordsUrl': next_url}
+    client, http, dummy = session_client(lambda call: make_response(200, page))
+    with pytest.raises(rest.RestError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert excinfo.value.msg.startswith('GET /services/data/v62.0/query answered HTTP 200 with an answer that is not a '
+                                        'Salesforce query result: nextRecordsUrl %r ' % next_url)
+    assert len(http.calls) == 1
 
 
 # -- a body over Salesforce's size limit, against a local TLS server ----------------------------------------
