@@ -22,13 +22,20 @@ options:
       - A login refused for rate limiting (C(LOGIN_RATE_EXCEEDED), HTTP 429) is remembered for the shorter of
         O(cache_ttl) and 300 seconds; meanwhile tasks for that user and app fail with the same message without
         logging in again. Delete the cache entry named in the message, or set O(cache=false), to try sooner.
+      - A login refused for a reason that trying again cannot change (an unknown consumer key, C(invalid_grant)) is given,
+        for 2 seconds and no longer, to the tasks for that user and app that ask meanwhile (for example the other hosts of
+        the same task), without logging them in.
+      - A task that requests a token also removes, a few at a time, temporary files left by killed runs and entries unused
+        for more than 12 hours (for example after a key change). Anything in the directory where the cache keeps an entry
+        or lock file that is not a regular file of the user (a link, a directory, a named pipe) fails the task with the
+        path to remove.
       - If not set, the environment variable E(SFJWT_CACHE) is used.
     type: bool
     default: true
   cache_ttl:
     description:
       - Seconds a cached token is reused. Salesforce sessions last at least 15 minutes after their last use
-        (the org's or app's session timeout), so the default stays below that.
+        (the org's or app's session timeout), so the default stays below that. From V(1) to V(43200) (12 hours).
       - A token rejected before then (for example after the sessions were revoked) is dropped and replaced
         by M(sfjwt.salesforce.rest).
       - If not set, the environment variable E(SFJWT_CACHE_TTL) is used.

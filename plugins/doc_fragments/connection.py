@@ -25,7 +25,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for a connection, and then for an answer, per attempt.
+      - Seconds to wait for a connection, and then for an answer, per attempt. From V(1) to V(3600).
       - If not set, the environment variable E(SFJWT_TIMEOUT) is used.
     type: int
     default: 30
@@ -34,7 +34,7 @@ options:
       - How often a request is retried after a connection error, a timeout, or an HTTP 429, 500, 502, 503 or 504 answer,
         with exponential backoff (0, 2, 4, ... seconds) and honouring C(Retry-After) (up to 60 seconds).
         Each retry is reported as a warning.
-      - The token request is retried too; repeating it is safe. V(0) disables retries.
+      - The token request is retried too; repeating it is safe. V(0) disables retries; at most V(10).
       - If not set, the environment variable E(SFJWT_RETRIES) is used.
     type: int
     default: 3

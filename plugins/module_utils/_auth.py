@@ -24,9 +24,16 @@ from datetime import datetime, timezone
 from typing import Optional
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import RETRY_AFTER_MAX, env_var, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
+    MAX_RETRIES,
+    MAX_TIMEOUT,
+    RETRY_AFTER_MAX,
+    env_var,
+    var_name,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import (
     DEFAULT_LOCK_TIMEOUT,
+    MAX_TTL,
     SharedFailure,
     TokenCache,
     TokenCacheError,
@@ -41,6 +48,12 @@ EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
 # A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
 # seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
 RATE_LIMIT_BACKOFF = 300
+# A refusal that asking again cannot change (an unknown consumer key, invalid_grant) is given for this many seconds to
+# the callers for the identity that arrive meanwhile (the next hosts of the same task), without logging them in: each
+# attempt would be refused the same and count against the user's logins. Never longer, so a fix can be tried at once.
+REFUSAL_SHARE_SECONDS = 2
+# The OAuth error codes of those refusals (a rate-limit refusal, also invalid_grant, is held instead: see hold).
+FINAL_REFUSAL_ERRORS = ('invalid_client_id', 'invalid_client', 'invalid_grant', 'invalid_app_access')
 # PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
 # OpenSSL use for the PKCS#8 keys they encrypt, so a cache entry name is no cheaper to test guesses against.
 PASSPHRASE_ITERATIONS = 2048
@@ -53,7 +66,8 @@ class SalesforceAuthError(Exception):
 
     ``details`` holds machine-readable facts for results (status_code, salesforce_error,
     salesforce_error_description) when Salesforce answered. ``hold`` (seconds) marks a rate-limit refusal that
-    the token cache keeps for every later caller (see RATE_LIMIT_BACKOFF).
+    the token cache keeps for every later caller (see RATE_LIMIT_BACKOFF); a refusal asking again cannot change is
+    shared for a moment (see REFUSAL_SHARE_SECONDS).
     """
 
     def __init__(self, message, details=None, shareable=False, hold=None):
@@ -71,7 +85,15 @@ class SalesforceAuthError(Exception):
         record = {'message': self.message, 'details': self.details}
         if self.hold:
             record['hold'] = self.hold
+        elif self.final_refusal():
+            record['share'] = REFUSAL_SHARE_SECONDS
         return record
+
+    def final_refusal(self):
+        """Whether Salesforce refused the request for a reason that asking again cannot change (not an outage)."""
+        status = self.details.get('status_code')
+        return (isinstance(status, int) and 400 <= status < 500 and status != 429
+                and str(self.details.get('salesforce_error') or '').lower() in FINAL_REFUSAL_ERRORS)
 
     @classmethod
     def from_record(cls, record, note=''):
@@ -306,10 +328,11 @@ def prepare(options):
     for name in ('consumer_key', 'username'):
         _refuse_whitespace(name, getattr(options, name))
     login_url = normalize_login_url(options.login_url)
-    for name, minimum in (('timeout', 1), ('retries', 0), ('cache_ttl', 1)):
+    for name, minimum, maximum, unit in (('timeout', 1, MAX_TIMEOUT, ' seconds'), ('retries', 0, MAX_RETRIES, ''),
+                                         ('cache_ttl', 1, MAX_TTL, ' seconds (%d hours)' % (MAX_TTL // 3600))):
         value = getattr(options, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise SalesforceAuthError('%s must be an integer of at least %d (got %r).' % (name, minimum, value))
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            raise SalesforceAuthError('%s must be an integer from %d to %d%s (got %r).' % (name, minimum, maximum, unit, value))
     if options.validate_certs and options.ca_path and not os.path.exists(os.path.expanduser(options.ca_path)):
         raise SalesforceAuthError('ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that '
                                   'issued the server\'s certificate.' % options.ca_path)
@@ -363,14 +386,17 @@ def get_session(options):
     """A TokenSession for the options' identity: from the cache while fresh, else minted (once per identity at a time).
 
     A rate-limit refusal is remembered for min(cache_ttl, RATE_LIMIT_BACKOFF) seconds: meanwhile every call for the
-    identity fails with it without asking Salesforce (unless cache=false)."""
+    identity fails with it without asking Salesforce (unless cache=false). A refusal that asking again cannot change
+    answers the calls arriving within REFUSAL_SHARE_SECONDS, except those that ask again on purpose
+    (options.share_recent_refusals false)."""
     identity = prepare(options)
     if not options.cache:
         return _token_request().request_token(options, identity)
     cache = _token_cache(options)
     try:
         entry, from_cache = cache.get_or_mint(identity.cache_key, lambda: _token_request().request_token(options, identity).to_cache(),
-                                              before_mint=lambda: _token_request().load_key(identity))
+                                              before_mint=lambda: _token_request().load_key(identity),
+                                              share_recent=options.share_recent_refusals)
     except SharedFailure as exc:
         raise SalesforceAuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
     except TokenCacheError as exc:

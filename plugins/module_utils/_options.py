@@ -25,6 +25,9 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
 DEFAULT_TIMEOUT = 30
 DEFAULT_RETRIES = 3
+# The largest values accepted (the largest cache_ttl is _token_cache.MAX_TTL).
+MAX_TIMEOUT = 3600
+MAX_RETRIES = 10
 # A Retry-After header is honoured, but never with a wait longer than this (seconds).
 RETRY_AFTER_MAX = 60
 ENV_PREFIX = 'SFJWT_'
@@ -121,6 +124,9 @@ class AuthOptions:
     cache: bool = True
     cache_ttl: int = DEFAULT_TTL
     cache_dir: Optional[str] = None
+    # False for a caller that asks again on purpose while Salesforce refuses (the token module's propagation_timeout):
+    # a refusal another task got a moment ago must not answer for it.
+    share_recent_refusals: bool = True
     # Where warnings go (module.warn, Display().warning); messages never hold a secret.
     warn: Callable[[str], Any] = field(default=_ignore, repr=False, compare=False)
     _http: Any = field(default=None, repr=False, compare=False)
@@ -140,9 +146,9 @@ class AuthOptions:
         self._http = session
 
 
-def options_from_mapping(values, warn=None):
-    """AuthOptions from a dict of option values; missing or None values take the defaults."""
-    kwargs = {}
+def options_from_mapping(values, warn=None, **extra):
+    """AuthOptions from a dict of option values; missing or None values take the defaults. ``extra``: other fields."""
+    kwargs = dict(extra)
     for name in OPTION_NAMES:
         value = values.get(name)
         if value is None:
@@ -155,8 +161,11 @@ def options_from_mapping(values, warn=None):
 
 
 def options_from_module(module):
-    """AuthOptions from an AnsibleModule built with ``argument_spec()`` (env fallbacks already applied)."""
-    return options_from_mapping(module.params, warn=module.warn)
+    """AuthOptions from an AnsibleModule built with ``argument_spec()`` (env fallbacks already applied).
+    A module waiting for a deployed app's settings to apply (propagation_timeout) runs again while Salesforce refuses:
+    each of its tries asks Salesforce."""
+    return options_from_mapping(module.params, warn=module.warn,
+                                share_recent_refusals=not module.params.get('propagation_timeout'))
 
 
 def options_from_plugin(plugin, warn=None):

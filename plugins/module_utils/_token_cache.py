@@ -15,11 +15,19 @@ first one mints, the others read what it stored.
 Security: the directory is created 0700 and must belong to the current user and not be accessible to
 group or others (an existing directory that is, is refused with the chmod that fixes it, rather than
 silently changed: it may be a directory the user did not mean to dedicate to tokens). Entries are 0600,
-written atomically; an entry that is not a private regular file of the current user is ignored and replaced.
+written atomically; an entry readable by others is ignored and replaced. Anything at an entry's or a lock's
+path that is not a regular file of the current user (a link, a directory, a FIFO...) is refused with the
+command that removes it: it is never followed, opened in a way that could block, or silently worked around.
 
 A refusal for rate limiting (LOGIN_RATE_EXCEEDED) is kept in the entry for a bounded back-off, and every
-caller gets it: asking again while Salesforce counts logins would only prolong the lockout. Other failures
-are shared only with the processes that waited for them.
+caller gets it: asking again while Salesforce counts logins would only prolong the lockout. A refusal that
+asking again cannot change (an unknown consumer key, invalid_grant) is shared for a few seconds with the
+callers that arrive meanwhile (the other hosts of the same task), never longer. Other failures are shared
+only with the processes that waited for them.
+
+Hygiene: a process that mints a token also removes, within a bounded amount of work, the temporary files of
+killed writers (they may hold a token) and the entries no cache_ttl allows to be used any more (left by
+changed keys or users), with their locks; never an entry whose lock another process holds, never a link.
 """
 
 from __future__ import annotations
@@ -29,11 +37,14 @@ import fcntl
 import hashlib
 import json
 import os
+import random
+import re
+import shlex
 import stat
 import time
 from contextlib import contextmanager
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
 
 DEFAULT_TTL = 600
 DEFAULT_LOCK_TIMEOUT = 60
@@ -44,6 +55,19 @@ LOCK_POLL_INTERVAL = 0.05
 FUTURE_TOLERANCE = 5
 # A held failure never keeps callers away longer than this (Salesforce's login rate limit clears within an hour).
 MAX_FAILURE_HOLD = 3600
+# A refusal that asking again cannot change is shared with later callers for a few seconds, never longer than this:
+# a user who fixed its cause must be able to ask again at once.
+MAX_REFUSAL_SHARE = 10
+# The longest cache_ttl allowed (12 hours): an entry not written for longer is of no use to anyone and may be removed.
+MAX_TTL = 43200
+# At most this many identities' files are examined for tidying each time a token is minted.
+TIDY_MAX_KEYS = 16
+# A cache write takes milliseconds, and its writer holds a lock on its temporary file: one older than this is a leftover.
+STALE_TEMP_AGE = 300
+_FILE_NAME = re.compile(r'^([0-9a-f]{64})\.(json|lock)$')
+# What write_file_atomic names the temporary file of an entry (see _io).
+_TEMP_NAME = re.compile(r'^\.([0-9a-f]{64})\.json\.[a-z0-9_]{8}%s$' % re.escape(TEMP_SUFFIX))
+_OPEN_FLAGS = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
 
 
 class TokenCacheError(Exception):
@@ -68,6 +92,40 @@ def default_cache_dir():
     if not base or not os.path.isabs(base):
         base = os.path.join(os.path.expanduser('~'), '.cache')
     return os.path.join(base, CACHE_DIR_NAME)
+
+
+def _file_kind(info):
+    """What a path is, for the message refusing it, or None for a regular file of the current user."""
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return None if info.st_uid == os.geteuid() else 'a file of another user (uid %d)' % info.st_uid
+    if stat.S_ISDIR(mode):
+        return 'a directory'
+    if stat.S_ISLNK(mode):
+        return 'a symbolic link'
+    if stat.S_ISFIFO(mode):
+        return 'a named pipe (FIFO)'
+    if stat.S_ISSOCK(mode):
+        return 'a socket'
+    return 'a device'
+
+
+def _refuse(what, path, info):
+    """Raise TokenCacheError if ``info`` (an lstat or fstat of ``path``) is not a regular file of the current user."""
+    kind = _file_kind(info)
+    if kind is None:
+        return
+    command = 'rm -r' if stat.S_ISDIR(info.st_mode) else 'rm'
+    raise TokenCacheError('The token cache %s %s is %s, where the cache keeps a private file of its own: it is left alone and '
+                          'no token is requested. Remove it ("%s %s") and run again, or set cache_dir to another directory.'
+                          % (what, path, kind, command, shlex.quote(path)))
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def cache_key(token_host, audience, consumer_key, username, key_digest):
@@ -120,14 +178,22 @@ class TokenCache:
     # -- entries ---------------------------------------------------------------------------------------
 
     def _read_raw(self, key):
-        """The stored entry as a dict, or None when missing, unreadable, corrupted or not private."""
+        """The stored entry as a dict, or None when missing, unreadable, corrupted or readable by others.
+        Raises TokenCacheError when the path holds something else than a regular file of the current user."""
+        path = self.entry_path(key)
+        info = _lstat(path)
+        if info is None:
+            return None
+        _refuse('entry', path, info)
         try:
-            fd = os.open(self.entry_path(key), os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0))
+            # Never blocks, never follows a link, even if the path was replaced since the lstat.
+            fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
         except OSError:
             return None
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            _refuse('entry', path, info)
+            if info.st_mode & 0o077:
                 return None
             with os.fdopen(fd, 'rb') as handle:
                 fd = None
@@ -141,18 +207,19 @@ class TokenCache:
             return None
         return data
 
-    def held_failure(self, raw):
-        """The failure record of a raw entry while its back-off lasts, else None."""
+    def held_failure(self, raw, share_recent=False):
+        """The failure record of a raw entry while its back-off lasts (or, with ``share_recent``, while a refusal that
+        asking again cannot change is fresh), else None."""
         failure = (raw or {}).get('failure')
         if not isinstance(failure, dict):
             return None
-        at, until = failure.get('at'), failure.get('until')
-        if not isinstance(at, (int, float)) or not isinstance(until, (int, float)):
-            return None
-        now = self.clock()
-        # A record stored "in the future" (clock stepped back) is not trusted to keep anyone waiting.
-        if at - FUTURE_TOLERANCE <= now < until <= at + MAX_FAILURE_HOLD:
-            return failure
+        for name, longest in (('until', MAX_FAILURE_HOLD), ('shared_until', MAX_REFUSAL_SHARE if share_recent else None)):
+            at, until = failure.get('at'), failure.get(name)
+            if longest is None or not _is_number(at) or not _is_number(until):
+                continue
+            # A record stored "in the future" (clock stepped back) is not trusted to keep anyone waiting.
+            if at - FUTURE_TOLERANCE <= self.clock() < until <= at + longest:
+                return failure
         return None
 
     def _fresh(self, entry):
@@ -190,26 +257,28 @@ class TokenCache:
         """Hold the entry's lock (flock on <key>.lock, so a killed holder releases it); bounded by lock_timeout."""
         self.ensure_directory()
         path = self.lock_path(key)
+        deadline = time.monotonic() + self.lock_timeout
+        fd = None
+        while fd is None:
+            fd = self._open_lock(path)
+            try:
+                while not _try_lock(fd, path):
+                    if time.monotonic() >= deadline:
+                        raise TokenCacheError('Gave up after %g seconds waiting for the token cache lock %s: another process '
+                                              '(%s) is still requesting a token for the same user and app. If that process '
+                                              'hangs, stop it; the lock is released as soon as it exits.'
+                                              % (self.lock_timeout, path, _lock_holder(fd)))
+                    time.sleep(LOCK_POLL_INTERVAL)
+                # A tidying process removes an unused lock file while holding it: the one locked must still be the one
+                # at the path, else the next process, creating a new one, would hold "the" lock too. Then try again.
+                if not _same_file(os.fstat(fd), _lstat(path)):
+                    os.close(fd)
+                    fd = None
+            except BaseException:
+                if fd is not None:
+                    os.close(fd)
+                raise
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0), 0o600)
-        except OSError as exc:
-            raise TokenCacheError('Cannot open the token cache lock %s: %s. Set cache_dir to a writable directory, '
-                                  'or turn the cache off with cache=false.' % (path, exc.strerror or exc)) from None
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                        raise TokenCacheError('Cannot lock the token cache entry %s: %s.' % (path, exc.strerror or exc)) from None
-                if time.monotonic() >= deadline:
-                    raise TokenCacheError('Gave up after %g seconds waiting for the token cache lock %s: another process (%s) '
-                                          'is still requesting a token for the same user and app. If that process hangs, '
-                                          'stop it; the lock is released as soon as it exits.'
-                                          % (self.lock_timeout, path, _lock_holder(fd)))
-                time.sleep(LOCK_POLL_INTERVAL)
             try:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, str(os.getpid()).encode('ascii'), 0)
@@ -219,9 +288,26 @@ class TokenCache:
         finally:
             os.close(fd)  # closing the descriptor releases the flock
 
+    @staticmethod
+    def _open_lock(path):
+        info = _lstat(path)
+        if info is not None:
+            _refuse('lock', path, info)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o600)
+        except OSError as exc:
+            raise TokenCacheError('Cannot open the token cache lock %s: %s. Set cache_dir to a writable directory, '
+                                  'or turn the cache off with cache=false.' % (path, exc.strerror or exc)) from None
+        try:
+            _refuse('lock', path, os.fstat(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
     # -- the operations --------------------------------------------------------------------------------
 
-    def get_or_mint(self, key, mint, before_mint=None):
+    def get_or_mint(self, key, mint, before_mint=None, share_recent=True):
         """Return (entry, from_cache). ``mint()`` returns a session dict; it runs at most once at a time per key.
 
         ``before_mint()``, if given, runs when there is neither a fresh entry nor a held failure, before the directory is
@@ -232,10 +318,16 @@ class TokenCache:
         ``SharedFailure(record)`` instead of asking again; a later call asks again. A record with ``hold``
         (seconds, for rate limiting) is kept for min(hold, ttl, MAX_FAILURE_HOLD) seconds: until then every call raises
         ``SharedFailure(record)``, the minting one included, with ``until`` (epoch seconds) in the record.
+
+        A record with ``share`` (seconds, for refusals that asking again cannot change) is shared for min(share,
+        MAX_REFUSAL_SHARE) seconds: until then calls with ``share_recent`` (not those asking again on purpose) raise
+        ``SharedFailure(record)``; the minting one raises its own exception. The record has ``shared_until``.
+
+        A call that mints also tidies the directory a little (see ``tidy``).
         """
         # Reading first is safe: _read_raw accepts only a regular file of ours that no one else can read.
         raw = self._read_raw(key)
-        fresh, held = self._fresh(raw), self.held_failure(raw)
+        fresh, held = self._fresh(raw), self.held_failure(raw, share_recent)
         if before_mint is not None and not fresh and held is None:
             before_mint()
         self.ensure_directory()
@@ -248,7 +340,7 @@ class TokenCache:
             raw = self._read_raw(key)
             if self._fresh(raw):
                 return self._fresh_entry(raw), True
-            held = self.held_failure(raw)
+            held = self.held_failure(raw, share_recent)
             if held is not None:
                 raise SharedFailure(held)
             failure = (raw or {}).get('failure')
@@ -263,16 +355,70 @@ class TokenCache:
                 if not isinstance(record, dict):
                     raise
                 failure = dict(record, at=self.clock())
-                hold = failure.pop('hold', None)
-                if isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold > 0:
+                hold, share = failure.pop('hold', None), failure.pop('share', None)
+                if _is_number(hold) and hold > 0:
                     failure['until'] = failure['at'] + min(hold, self.ttl, MAX_FAILURE_HOLD)
+                elif _is_number(share) and share > 0:
+                    failure['shared_until'] = failure['at'] + min(share, MAX_REFUSAL_SHARE)
                 self._write(key, {'failure': failure})
                 if 'until' in failure:
                     raise SharedFailure(failure) from exc
                 raise
             entry = {'stored_at': self.clock(), 'session': session, 'extra': {}}
             self._write(key, entry)
-            return entry, False
+        self.tidy(keep=key)
+        return entry, False
+
+    # -- hygiene ---------------------------------------------------------------------------------------
+
+    def tidy(self, keep=None):
+        """Remove, for at most TIDY_MAX_KEYS identities picked at random, the temporary files of killed writers (they
+        may hold a token) and, except for ``keep``, entries and lock files unused for longer than any cache_ttl (left
+        by changed keys or users). Only regular files of the current user are touched, an entry only while holding its
+        lock without waiting for it: an entry in use is left alone. Best effort: never raises."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        found = {}
+        for name in names:
+            match = _FILE_NAME.match(name)
+            if match:
+                found.setdefault(match.group(1), set()).add(match.group(2))
+            elif _TEMP_NAME.match(name):
+                found.setdefault(name[1:65], set()).add('temp')
+        keys = sorted(found)
+        for key in random.sample(keys, min(len(keys), TIDY_MAX_KEYS)):
+            try:
+                if 'temp' in found[key]:
+                    remove_stale_temp_files(self.entry_path(key), max_age=STALE_TEMP_AGE)
+                if key != keep and found[key] & {'json', 'lock'}:
+                    self._prune(key)
+            except (OSError, TokenCacheError):
+                pass
+
+    def _prune(self, key):
+        """Remove the entry and the lock of ``key`` if unused for longer than any cache_ttl and nobody holds the lock."""
+        entry_path, lock_path = self.entry_path(key), self.lock_path(key)
+        oldest_allowed = time.time() - max(self.ttl, MAX_TTL) - FUTURE_TOLERANCE
+        present = [info for info in (_lstat(entry_path), _lstat(lock_path)) if info is not None]
+        # Only regular files of ours, neither written lately (a lock file is written by each process taking the lock).
+        if not present or any(_file_kind(info) is not None or info.st_mtime >= oldest_allowed for info in present):
+            return
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, 0o600)
+        try:
+            held = os.fstat(fd)
+            if _file_kind(held) is not None or not _try_lock(fd, lock_path) or not _same_file(held, _lstat(lock_path)):
+                return
+            # The entry cannot change while its lock is held: check it again, then remove it and the lock, still held.
+            entry = _lstat(entry_path)
+            if entry is not None:
+                if _file_kind(entry) is not None or entry.st_mtime >= oldest_allowed:
+                    return
+                os.unlink(entry_path)
+            os.unlink(lock_path)
+        finally:
+            os.close(fd)
 
     def invalidate(self, key, access_token=None):
         """Drop the entry if it still holds ``access_token`` (a newer token stored meanwhile is kept), or whatever it holds
@@ -298,6 +444,25 @@ class TokenCache:
             entry['extra'].update(values)
             self._write(key, entry)
             return True
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _try_lock(fd, path):
+    """Take the flock without waiting: True if taken, False if another process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            raise TokenCacheError('Cannot lock the token cache entry %s: %s.' % (path, exc.strerror or exc)) from None
+        return False
+
+
+def _same_file(info, other):
+    return other is not None and (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino)
 
 
 def _lock_holder(fd):

@@ -323,10 +323,26 @@ def test_not_a_key(tmp_path):
                        'Give the key file written by the certificate module, or a PEM key.')
 
 
-@pytest.mark.parametrize('name, value, minimum', [('timeout', 0, 1), ('retries', -1, 0), ('cache_ttl', 0, 1)])
-def test_numeric_limits(tmp_path, key_path, name, value, minimum):
-    assert error_message(make_options(tmp_path, key_path, **{name: value})) == (
-        '%s must be an integer of at least %d (got %r).' % (name, minimum, value))
+@pytest.mark.parametrize('name, value, bounds', [
+    ('timeout', 0, 'from 1 to 3600 seconds'),
+    ('timeout', 1000000000000, 'from 1 to 3600 seconds'),
+    ('timeout', '30', 'from 1 to 3600 seconds'),
+    ('retries', -1, 'from 0 to 10'),
+    ('retries', 11, 'from 0 to 10'),
+    ('retries', True, 'from 0 to 10'),
+    ('cache_ttl', 0, 'from 1 to 43200 seconds (12 hours)'),
+    ('cache_ttl', 43201, 'from 1 to 43200 seconds (12 hours)'),
+])
+def test_numeric_limits(tmp_path, key_path, name, value, bounds):
+    options = make_options(tmp_path, key_path, **{name: value})
+    assert error_message(options) == '%s must be an integer %s (got %r).' % (name, bounds, value)
+    assert options.http.calls == [] and not (tmp_path / 'cache').exists()
+
+
+@pytest.mark.parametrize('name, value', [('timeout', 1), ('timeout', 3600), ('retries', 0), ('retries', 10), ('cache_ttl', 1),
+                                         ('cache_ttl', 43200)])
+def test_numeric_limits_are_inclusive(tmp_path, key_path, name, value):
+    assert _auth.get_session(make_options(tmp_path, key_path, **{name: value})).access_token == TOKEN
 
 
 def test_missing_ca_path(tmp_path, key_path):
@@ -561,21 +577,91 @@ def test_login_rate_exceeded_in_rest_style_body_without_cache(tmp_path, key_path
     assert not (tmp_path / 'cache').exists()
 
 
+class Clock:
+    def __init__(self, now=NOW):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The token cache's clock, moved by the test."""
+    clock = Clock()
+    monkeypatch.setattr(_auth, 'TokenCache', functools.partial(_auth.TokenCache, clock=clock))
+    return clock
+
+
 @pytest.mark.parametrize('answer', [
     refusal('unknown_error', 'retry your request', status=500),
     response(503, text='<html><title>Maintenance</title></html>', content_type='text/html'),
-    refusal('invalid_client_id', 'client identifier invalid'),
-    refusal('invalid_grant', 'invalid assertion'),
-    refusal('invalid_grant', 'audience is invalid'),
     requests.exceptions.ConnectTimeout('boom'),
-], ids=['500', '503 page', 'invalid_client_id', 'invalid assertion', 'audience', 'timeout'])
-def test_other_failures_are_not_remembered(tmp_path, key_path, answer):
-    """Outages pass and configuration errors get fixed within the run: the next task asks again."""
+], ids=['500', '503 page', 'timeout'])
+def test_outages_are_not_remembered(tmp_path, key_path, clock, answer):
+    """Outages pass: the next task asks again, at once."""
     options = make_options(tmp_path, key_path, answers=(answer, response(body=success_body())))
     message = error_message(options)
     assert 'remembered' not in message
+    clock.now += 0.1
     assert _auth.get_session(options).access_token == TOKEN
     assert len(options.http.calls) == 2
+
+
+FINAL_REFUSALS = [
+    refusal('invalid_client_id', 'client identifier invalid'),
+    refusal('invalid_grant', "user hasn't approved this consumer"),
+    refusal('invalid_grant', 'invalid assertion'),
+    refusal('invalid_grant', 'audience is invalid'),
+    refusal('invalid_grant', 'inactive user'),
+    refusal('invalid_app_access', 'user is not admin approved to access this app'),
+]
+FINAL_REFUSAL_IDS = ['invalid_client_id', 'not approved', 'invalid assertion', 'audience', 'inactive user', 'invalid_app_access']
+
+
+@pytest.mark.parametrize('answer', FINAL_REFUSALS, ids=FINAL_REFUSAL_IDS)
+def test_final_refusal_reaches_the_tasks_arriving_meanwhile_without_a_login(tmp_path, key, key_path, clock, answer):
+    """A bad consumer key with 50 hosts and 25 forks: the workers that start while the refusal is fresh get it, without
+    logging in again (the refusal would be the same, and each counts against the user's logins)."""
+    first = make_options(tmp_path, key_path, answers=(answer,))
+    with pytest.raises(SalesforceAuthError) as refused:
+        _auth.get_session(first)
+    clock.now += _auth.REFUSAL_SHARE_SECONDS - 0.5
+    other = make_options(tmp_path, private_key=pem(key).decode(), answers=(response(body=success_body()),))
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.get_session(other)
+    assert (caught.value.message, caught.value.details) == (refused.value.message, refused.value.details)
+    assert 'remembered' not in caught.value.message
+    assert other.http.calls == []
+    # Not held: once the moment has passed (a later run, after the user fixed the cause), the next task asks again.
+    clock.now += 0.5
+    assert _auth.get_session(other).access_token == TOKEN
+    assert len(other.http.calls) == 1
+
+
+def test_a_task_waiting_for_the_app_to_apply_asks_again(tmp_path, key_path, clock):
+    """The token module's propagation_timeout runs it again while Salesforce does not know the app yet: each try asks."""
+    options = make_options(tmp_path, key_path, share_recent_refusals=False,
+                           answers=(refusal('invalid_client_id', 'client identifier invalid'), response(body=success_body())))
+    error_message(options)
+    clock.now += 1
+    assert _auth.get_session(options).access_token == TOKEN
+    assert len(options.http.calls) == 2
+
+
+@pytest.mark.parametrize('details, share', [
+    ({'status_code': 400, 'salesforce_error': 'invalid_client_id'}, _auth.REFUSAL_SHARE_SECONDS),
+    ({'status_code': 400, 'salesforce_error': 'invalid_grant'}, _auth.REFUSAL_SHARE_SECONDS),
+    ({'status_code': 400, 'salesforce_error': 'unknown_error'}, None),
+    ({'status_code': 500, 'salesforce_error': 'invalid_grant'}, None),
+    ({'status_code': 503}, None),
+    ({}, None),
+])
+def test_only_refusals_retrying_cannot_fix_are_shared(details, share):
+    record = SalesforceAuthError('x', details=details, shareable=True).cache_record()
+    assert record.get('share') == share
+    rate_limited = SalesforceAuthError('x', details=details, shareable=True, hold=300).cache_record()
+    assert (rate_limited['hold'], 'share' in rate_limited) == (300, False)
 
 
 def test_maintenance_page_after_retries(tmp_path, key_path):
@@ -817,11 +903,114 @@ def test_invalidate_without_cache_is_a_no_op(tmp_path, key_path):
     assert session.extra == {'api_version': '61.0'}
 
 
-def test_failure_is_not_cached_for_later_calls(tmp_path, key_path):
+def test_failure_is_not_cached_for_later_calls(tmp_path, key_path, clock):
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'inactive user'), response(body=success_body())))
     with pytest.raises(SalesforceAuthError):
         _auth.get_session(options)
+    clock.now += _auth.REFUSAL_SHARE_SECONDS
     assert _auth.get_session(options).access_token == TOKEN
+
+
+# ---------------------------------------------------------------- answers that are not Salesforce token answers
+
+def assert_nothing_cached(tmp_path, options):
+    """No token in the cache directory, and the next call asks Salesforce again."""
+    cache = tmp_path / 'cache'
+    for entry in (cache.iterdir() if cache.exists() else ()):
+        if entry.is_file():
+            text = entry.read_text()
+            assert TOKEN not in text and '"session"' not in text
+    calls = len(options.http.calls)
+    options.http.answers = [response(body=success_body())]
+    session = _auth.get_session(options)
+    assert session.from_cache is False and session.instance_url == 'https://acme.my.salesforce.com'
+    assert len(options.http.calls) == calls + 1
+
+
+@pytest.mark.parametrize('instance_url, problem', [
+    ('http://acme.my.salesforce.com', 'http://'),
+    ('file:///etc/passwd', 'file://'),
+    ('acme.my.salesforce.com', 'not an https:// URL'),
+    ('https://', 'no host'),
+    ('https://user:secret@acme.my.salesforce.com', 'user information'),
+    ('https://evil.example\\@acme.my.salesforce.com', 'user information'),
+    ('https://acme.my.salesforce.com/services/data', 'path'),
+    ('https://acme.my.salesforce.com/?x=1', 'query'),
+    ('https://acme.my.salesforce.com#x', 'fragment'),
+    ('https://acme.my.salesforce.com:99999', 'port'),
+    ('https://acme.my.salesforce.com\n', 'control character'),
+    ('https://acme my.salesforce.com', 'whitespace'),
+    ('', 'empty'),
+    (None, 'missing'),
+    (42, 'a number'),
+    (['https://acme.my.salesforce.com'], 'a list'),
+    ({'url': 'https://acme.my.salesforce.com'}, 'an object'),
+], ids=lambda value: repr(value)[:40])
+def test_instance_url_must_be_an_https_origin(tmp_path, key_path, instance_url, problem):
+    """A token sent along to http://, file:// or another host's path would leak: such an answer is refused, not cached."""
+    body = success_body(instance_url=instance_url)
+    options = make_options(tmp_path, key_path, answers=(response(body=body),))
+    message = error_message(options)
+    assert message.startswith('The answer of https://login.salesforce.com to the token request is not a Salesforce token '
+                              'answer: instance_url ')
+    assert problem in message
+    assert 'Check that login_url' in message
+    assert TOKEN not in message and 'secret' not in message
+    assert_nothing_cached(tmp_path, options)
+
+
+@pytest.mark.parametrize('access_token, problem', [
+    ('', 'empty'),
+    ('00D!AQ with space', 'whitespace'),
+    ('00D!AQ\ttab', 'whitespace'),
+    ('00D!AQ\x00nul', 'control character'),
+    ('00D!AQ\u00e9', 'non-ASCII'),
+    (12345, 'a number'),
+    (True, 'a boolean'),
+    (['00D!AQ'], 'a list'),
+    ({'value': '00D!AQ'}, 'an object'),
+], ids=lambda value: repr(value)[:40])
+def test_access_token_must_be_a_non_empty_string_without_whitespace(tmp_path, key_path, access_token, problem):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body(access_token=access_token)),))
+    message = error_message(options)
+    assert message.startswith('The answer of https://login.salesforce.com to the token request is not a Salesforce token '
+                              'answer: access_token ')
+    assert problem in message
+    if isinstance(access_token, str) and access_token:
+        assert access_token not in message and '00D!AQ' not in message
+    assert_nothing_cached(tmp_path, options)
+
+
+@pytest.mark.parametrize('identity_url, problem', [
+    (12345, 'a number'), (['https://login.salesforce.com/id/00D/005'], 'a list'), ({'org': '00D'}, 'an object'),
+], ids=['number', 'list', 'object'])
+def test_id_must_be_a_string(tmp_path, key_path, identity_url, problem):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body(id=identity_url)),))
+    message = error_message(options)
+    assert message.startswith('The answer of https://login.salesforce.com to the token request is not a Salesforce token '
+                              'answer: id is %s, not a string' % problem)
+    assert TOKEN not in message
+    assert_nothing_cached(tmp_path, options)
+
+
+def test_optional_fields_that_are_not_strings_are_dropped(tmp_path, key_path):
+    body = success_body(scope=['api'], token_type={'type': 'Bearer'}, issued_at=[1717000000000])
+    session = _auth.get_session(make_options(tmp_path, key_path, cache=False, answers=(response(body=body),)))
+    assert (session.scope, session.token_type, session.issued_at) == (None, None, None)
+    assert 'issued_at' not in session.as_result()
+    body = success_body(issued_at=1717000000000, id=None)
+    session = _auth.get_session(make_options(tmp_path, key_path, cache=False, answers=(response(body=body),)))
+    assert (session.issued_at, session.id, session.org_id) == ('1717000000000', None, None)
+
+
+@pytest.mark.parametrize('instance_url, expected', [
+    ('https://acme.my.salesforce.com/', 'https://acme.my.salesforce.com'),
+    ('https://127.0.0.1:8443', 'https://127.0.0.1:8443'),
+    ('https://[::1]:8443/', 'https://[::1]:8443'),
+])
+def test_https_origins_are_accepted(tmp_path, key_path, instance_url, expected):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body(instance_url=instance_url)),))
+    assert _auth.get_session(options).instance_url == expected
 
 
 def test_http_error_is_shareable():

@@ -107,6 +107,16 @@ def test_options_from_module():
     assert module.warnings == ['retrying']
 
 
+@pytest.mark.parametrize('propagation_timeout, share', [(None, True), (0, True), (600, False)])
+def test_a_task_waiting_for_propagation_takes_no_refusal_shared_a_moment_ago(propagation_timeout, share):
+    """The token module's propagation_timeout runs it again on purpose while Salesforce refuses: each try must ask."""
+    params = ArgumentSpecValidator(argument_spec(propagation_timeout=dict(type='int'))).validate({
+        'consumer_key': 'CK', 'propagation_timeout': propagation_timeout,
+    }).validated_parameters
+    assert options_from_module(FakeModule(params)).share_recent_refusals is share
+    assert AuthOptions().share_recent_refusals is True
+
+
 def test_options_from_mapping_fills_defaults():
     options = options_from_mapping({'login_url': None, 'timeout': None, 'private_key': b'PEM'})
     assert (options.login_url, options.timeout, options.retries, options.cache, options.cache_ttl, options.validate_certs) == (

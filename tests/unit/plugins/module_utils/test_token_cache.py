@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
 import signal
 import stat
+import threading
 import time
 
 import pytest
@@ -165,14 +167,78 @@ def test_entry_readable_by_others_is_ignored(tmp_path):
     assert mode(cache.entry_path(KEY)) == 0o600
 
 
-def test_symlinked_entry_is_ignored(tmp_path):
+def test_symlinked_entry_is_refused_not_followed(tmp_path):
     cache = TokenCache(str(tmp_path / 'c'))
     cache.ensure_directory()
     target = tmp_path / 'elsewhere.json'
     target.write_text(json.dumps({'version': 1, 'stored_at': time.time(), 'session': SESSION, 'extra': {}}))
     target.chmod(0o600)
     os.symlink(str(target), cache.entry_path(KEY))
-    assert cache.read(KEY) is None
+    with pytest.raises(TokenCacheError) as caught:
+        cache.read(KEY)
+    assert str(caught.value) == refused('entry', cache.entry_path(KEY), 'a symbolic link', 'rm')
+    assert os.path.islink(cache.entry_path(KEY))
+
+
+def refused(what, path, kind, command):
+    return ('The token cache %s %s is %s, where the cache keeps a private file of its own: it is left alone and no token is '
+            'requested. Remove it ("%s %s") and run again, or set cache_dir to another directory.' % (what, path, kind, command, path))
+
+
+def run_in_process(function, timeout=10):
+    """function() in a forked process: ('ok', its result) or ('error', exception type, message). A call that hangs fails
+    the test after ``timeout`` seconds instead of hanging the suite."""
+    context = multiprocessing.get_context('fork')
+    results = context.Queue()
+
+    def target():
+        try:
+            results.put(('ok', function()))
+        except Exception as exc:  # pylint: disable=broad-except
+            results.put(('error', type(exc).__name__, str(exc)))
+
+    process = context.Process(target=target)
+    process.start()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        pytest.fail('hung for %d seconds' % timeout)
+    return results.get(timeout=10)
+
+
+@pytest.mark.parametrize('what', ['entry', 'lock'])
+def test_fifo_in_the_cache_is_refused_without_hanging(tmp_path, what):
+    cache = TokenCache(str(tmp_path / 'c'))
+    cache.ensure_directory()
+    path = getattr(cache, what + '_path')(KEY)
+    os.mkfifo(path, 0o600)
+    outcome = run_in_process(lambda: cache.get_or_mint(KEY, lambda: dict(SESSION)))
+    assert outcome == ('error', 'TokenCacheError', refused(what, path, 'a named pipe (FIFO)', 'rm'))
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+
+
+@pytest.mark.parametrize('what', ['entry', 'lock'])
+def test_directory_in_the_cache_is_refused_before_a_login(tmp_path, what):
+    cache = TokenCache(str(tmp_path / 'c'))
+    cache.ensure_directory()
+    path = getattr(cache, what + '_path')(KEY)
+    os.mkdir(path, 0o700)
+    minted = []
+    with pytest.raises(TokenCacheError) as caught:
+        cache.get_or_mint(KEY, lambda: minted.append(1) or dict(SESSION))
+    assert str(caught.value) == refused(what, path, 'a directory', 'rm -r')
+    assert minted == [] and os.path.isdir(path)
+
+
+def test_entry_of_another_user_is_refused(tmp_path, monkeypatch):
+    cache = TokenCache(str(tmp_path / 'c'))
+    cache.get_or_mint(KEY, lambda: dict(SESSION))
+    owner = os.stat(cache.entry_path(KEY)).st_uid
+    monkeypatch.setattr(_token_cache.os, 'geteuid', lambda: owner + 1)
+    with pytest.raises(TokenCacheError) as caught:
+        cache.read(KEY)
+    assert str(caught.value) == refused('entry', cache.entry_path(KEY), 'a file of another user (uid %d)' % owner, 'rm')
 
 
 def test_invalidate_only_the_same_token(tmp_path):
@@ -328,6 +394,62 @@ def test_local_failure_is_not_stored(tmp_path):
     assert not from_cache
 
 
+class FinalRefusal(Refusal):
+    """A refusal retrying cannot fix (unknown consumer key, invalid_grant): shared for ``share`` seconds."""
+
+    def __init__(self, message, share=2):
+        super().__init__(message)
+        self.share = share
+
+    def cache_record(self):
+        return dict(super().cache_record(), share=self.share)
+
+
+def test_final_refusal_reaches_the_callers_arriving_soon_after_without_asking_again(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    # The caller that asked gets its own error; the record says until when it answers for everyone.
+    with pytest.raises(FinalRefusal):
+        cache.get_or_mint(KEY, raiser(FinalRefusal('unknown consumer key')))
+    record = stored(cache)['failure']
+    assert record == {'message': 'unknown consumer key', 'details': {'status_code': 400}, 'at': clock.now, 'shared_until': clock.now + 2}
+    # A worker that started after the refusal was stored (the next hosts of the same task) gets it without a login.
+    clock.now += 1.5
+    with pytest.raises(SharedFailure) as caught:
+        cache.get_or_mint(KEY, lambda: pytest.fail('must not ask again'), before_mint=lambda: pytest.fail('nor check the key'))
+    assert caught.value.record == record
+    # A caller that asks again on purpose (waiting for a deployed app's settings to apply) is not answered from it.
+    with pytest.raises(FinalRefusal):
+        cache.get_or_mint(KEY, raiser(FinalRefusal('unknown consumer key')), share_recent=False)
+    # Not held: once the moment has passed (a later run, after the user fixed the cause), the next call asks again.
+    clock.now = stored(cache)['failure']['shared_until']
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert (from_cache, entry['session']) == (False, SESSION)
+
+
+@pytest.mark.parametrize('share, shared', [(10 ** 9, _token_cache.MAX_REFUSAL_SHARE), (0, None), (-1, None), (True, None),
+                                           ('soon', None), (None, None)])
+def test_final_refusal_is_shared_for_seconds_at_most(tmp_path, share, shared):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    with pytest.raises(FinalRefusal):
+        cache.get_or_mint(KEY, raiser(FinalRefusal('refused', share=share)))
+    assert stored(cache)['failure'].get('shared_until') == (clock.now + shared if shared else None)
+    assert 'share' not in stored(cache)['failure']
+
+
+def test_forged_share_window_is_not_trusted(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path), clock=clock)
+    cache.ensure_directory()
+    with open(cache.entry_path(KEY), 'w') as handle:
+        json.dump({'version': 1, 'failure': {'message': 'x', 'at': clock.now, 'shared_until': clock.now + 86400}}, handle)
+    os.chmod(cache.entry_path(KEY), 0o600)
+    clock.now += 1
+    entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert not from_cache
+
+
 # ---------------------------------------------------------------- across processes
 
 def _mint_in_process(directory, counter, start, results):
@@ -394,3 +516,104 @@ def test_killed_holder_releases_the_lock(tmp_path):
     holder.join()
     entry, from_cache = TokenCache(str(tmp_path), lock_timeout=10).get_or_mint(KEY, lambda: dict(SESSION))
     assert (entry['session'], from_cache) == (SESSION, False)
+
+
+# ---------------------------------------------------------------- hygiene: leftovers of killed runs, entries of old keys
+
+def key_for(name):
+    return cache_key('https://login.salesforce.com', 'https://login.salesforce.com', name, 'user@acme.example', 'cd' * 32)
+
+
+def put(path, age, content='{}'):
+    """A private file last written ``age`` seconds ago."""
+    with open(path, 'w') as handle:
+        handle.write(content)
+    os.chmod(path, 0o600)
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def held_lock(path):
+    """Open ``path`` and hold its flock, as another process holding the entry's lock (or a writer its temporary file) does."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def test_minting_removes_leftovers_of_killed_writers_and_expired_entries(tmp_path):
+    cache = TokenCache(str(tmp_path / 'c'))
+    cache.ensure_directory()
+    old = _token_cache.MAX_TTL + 3600
+    expired, fresh, busy, linked, orphan, recent_orphan = (key_for(name) for name in ('expired', 'fresh', 'busy', 'linked', 'orphan', 'recent'))
+    directory = cache.directory
+    put(cache.entry_path(expired), old)
+    put(cache.lock_path(expired), old)
+    put(cache.entry_path(fresh), 60)
+    put(cache.lock_path(fresh), 60)
+    put(cache.entry_path(busy), old)
+    busy_fd = held_lock(put(cache.lock_path(busy), old))
+    target = put(str(tmp_path / 'target.json'), old)
+    os.symlink(target, cache.entry_path(linked))
+    put(cache.lock_path(orphan), old)
+    put(cache.lock_path(recent_orphan), 60)
+    # temporary files of killed writers (old, unlocked) hold tokens; one still being written is locked by its writer
+    killed = [put(os.path.join(directory, '.%s.json.%s.tmp' % (key, 'k1ll3d_0')), 3600, json.dumps({'session': SESSION}))
+              for key in (KEY, expired, fresh)]
+    writing_fd = held_lock(put(os.path.join(directory, '.%s.json.wr1t1ng0.tmp' % fresh), 3600))
+    put(os.path.join(directory, 'notes.txt'), old)
+    try:
+        cache.get_or_mint(KEY, lambda: dict(SESSION))
+        # a cache hit does no tidying
+        put(cache.entry_path(expired), old)
+        cache.get_or_mint(KEY, lambda: pytest.fail('fresh'))
+        left = set(os.listdir(directory))
+    finally:
+        os.close(busy_fd)
+        os.close(writing_fd)
+    assert not any(os.path.basename(path) in left for path in killed)
+    assert left == {KEY + '.json', KEY + '.lock', expired + '.json', fresh + '.json', fresh + '.lock', busy + '.json',
+                    busy + '.lock', linked + '.json', recent_orphan + '.lock', '.%s.json.wr1t1ng0.tmp' % fresh, 'notes.txt'}
+    assert os.path.islink(cache.entry_path(linked)) and os.path.exists(target)
+
+
+def test_tidying_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(_token_cache, 'TIDY_MAX_KEYS', 5)
+    cache = TokenCache(str(tmp_path / 'c'))
+    cache.ensure_directory()
+    for number in range(40):
+        put(cache.entry_path(key_for('old%d' % number)), _token_cache.MAX_TTL + 3600)
+    cache.get_or_mint(KEY, lambda: dict(SESSION))
+    assert len(os.listdir(cache.directory)) == 35 + 2
+
+
+def test_a_lock_file_removed_while_waited_for_is_not_used(tmp_path):
+    """A tidying process removes an old entry's lock file while holding it: a process that was waiting for that file must
+    not take it for the lock, or it and the next process (which creates a new file) would both hold "the" lock."""
+    cache = TokenCache(str(tmp_path), lock_timeout=10)
+    cache.ensure_directory()
+    path = cache.lock_path(KEY)
+    fd = held_lock(path)
+    holding, release = threading.Event(), threading.Event()
+
+    def waiter():
+        with cache.locked(KEY):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the waiter has opened the lock file and polls it
+        os.unlink(path)
+        os.close(fd)
+        assert holding.wait(10)
+        probe = os.open(path, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+    finally:
+        release.set()
+        thread.join()
