@@ -109,7 +109,7 @@ def test_provision_limits_and_rotate(ansible, org):
     assert rotate.result(ROLE + 'Verify access with GET limits')['status'] == 200
 
     # rotation with deploy: a new key, staged, deployed, accepted, then moved into place; the old key's token forgotten
-    org.propagation_delay = 4
+    org.propagation_delay = 15   # longer than the tasks between the deploy and the token take, even on a busy machine
     entries_before = cache_entries(workdir)
     key_before, cert_before = key_path.read_bytes(), cert_path.read_bytes()
     rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=env, extra_vars=PROVISION_VARS)
