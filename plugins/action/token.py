@@ -37,7 +37,9 @@ class ActionModule(ActionBase):
         result = merge_hash(result, self._run_until_propagated(task_vars))
         self._remove_tmp_path(self._connection._shell.tmpdir)
 
-        if not result.get('failed') or 'access_token' in result:
+        # Hidden whenever it may hold a session; a result without one (a refusal, check mode without a cached token,
+        # state=absent) stays visible: its message helps.
+        if 'access_token' in result or 'instance_url' in result:
             result['_ansible_no_log'] = True
             self._show_warnings(result)
         return result

@@ -382,6 +382,24 @@ def _held_note(cache, key, record):
             % (iso_time(until), seconds, '' if seconds == 1 else 's', cache.entry_path(key)))
 
 
+def cached_session(options):
+    """The fresh session cached for the options' identity, or None: never asks Salesforce, never creates the cache
+    directory (what the token module does in check mode)."""
+    identity = prepare(options)
+    if not options.cache:
+        return None
+    cache = _token_cache(options)
+    if not os.path.isdir(cache.directory):
+        return None
+    try:
+        entry = cache.read(identity.cache_key)
+    except TokenCacheError as exc:
+        raise SalesforceAuthError(str(exc)) from None
+    if entry is None:
+        return None
+    return TokenSession.from_cache_entry(entry['session'], extra=entry.get('extra'), from_cache=True, cache_key=identity.cache_key)
+
+
 def get_session(options):
     """A TokenSession for the options' identity: from the cache while fresh, else minted (once per identity at a time).
 

@@ -42,7 +42,9 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode gets the token too. Requesting one changes nothing in the org, and later tasks need it.
+      - "In check mode a token cached for the identity is returned, and no token is requested (each request is a login
+        Salesforce counts); without a cached token the task reports C(changed) and returns none. Set C(check_mode: false)
+        on the task to get a token in check mode too, for later tasks that need it."
   diff_mode:
     support: none
   platform:
@@ -136,7 +138,7 @@ EXAMPLES = r'''
 RETURN = r'''
 access_token:
   description: The access token (session ID), for the C(Authorization) header as C(Bearer <access_token>).
-  returned: success
+  returned: success, unless in check mode without a cached token
   type: str
   sample: 00D5g000004ABCD!AQ4AQFZ...
 instance_url:
@@ -210,6 +212,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     MAX_PROPAGATION_TIMEOUT,
     SalesforceAuthError,
     awaiting_propagation,
+    cached_session,
     forget_session,
     get_session,
 )
@@ -236,7 +239,12 @@ def main():
         except SalesforceAuthError as exc:
             module.fail_json(msg=exc.message)
     try:
-        session = get_session(options)
+        # Check mode logs in no one: a cached token is returned, a missing one only announced.
+        session = cached_session(options) if module.check_mode else get_session(options)
+        if session is None:
+            module.exit_json(changed=True, msg='Check mode: no token is cached for this identity, so none was requested; a '
+                                               'real run requests one. To get one in check mode, set check_mode: false on '
+                                               'this task.')
     except SalesforceAuthError as exc:
         module.fail_json(msg=exc.message, propagation_pending=awaiting_propagation(exc.details), **exc.details)
     module.exit_json(changed=not session.from_cache, **session.as_result())

@@ -79,8 +79,13 @@ def test_module_check_real_idempotent(ansible, fake_org_app, tmp_path):
     token_file = tmp_path / 'token.txt'
     run = ansible.playbook('token_module.yml', extra_vars=extra_vars(fake_org_app, token_file=str(token_file)))
     assert run.rc == 0, run.output
-    # changed only when a token was requested; the result is hidden from the output every time
-    assert assert_censored(run, 'Token in check mode')['changed'] is True
+    # check mode with an empty cache requests nothing and says so (visible: it holds no token)
+    check = run.result('Token in check mode')
+    assert check['changed'] is True and 'access_token' not in check
+    assert check['msg'] == ('Check mode: no token is cached for this identity, so none was requested; a real run requests '
+                            'one. To get one in check mode, set check_mode: false on this task.')
+    # changed only when a token was requested; a result with a token is hidden from the output every time
+    assert assert_censored(run, 'Token in check mode, asked for anyway')['changed'] is True
     for task in ('Token', 'Token again in check mode', 'Token again'):
         assert assert_censored(run, task)['changed'] is False
     assert run.status('Check what the module returned') == 'ok'
@@ -417,7 +422,7 @@ def test_no_secrets_in_verbose_output(ansible, fake_org_app, tmp_path):
     assert run.status('Wrong passphrase through the module') == 'failed'
     assert run.status('A refusal through the module (unknown user)') == 'failed'
     tokens = list(app.org.sessions)
-    assert len(tokens) == 2  # the cached one, and the check-mode one without cache
+    assert len(tokens) == 2  # the cached one, and the one without cache
     secrets = tokens + [token.split('!', 1)[1] for token in tokens] + [PASSPHRASE, WRONG_PASSPHRASE]
     # every line of key material: the encrypted PEM given to Ansible, and the plain key it holds
     for pem in (encrypted_pem, app.private_key_pem):

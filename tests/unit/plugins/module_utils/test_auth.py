@@ -1072,3 +1072,13 @@ def test_forget_session_without_a_cache_directory_creates_none(tmp_path, key_pat
 def test_awaiting_propagation(error, description, pending):
     details = {'salesforce_error': error, 'salesforce_error_description': description}
     assert _auth.awaiting_propagation(details) is pending
+
+
+def test_cached_session_never_asks_salesforce_nor_creates_the_cache(tmp_path, key_path):
+    options = make_options(tmp_path, key_path)
+    assert _auth.cached_session(options) is None
+    assert not os.path.exists(tmp_path / 'cache') and options.http.calls == []
+    minted = _auth.get_session(options)
+    cached = _auth.cached_session(make_options(tmp_path, key_path))
+    assert cached.access_token == minted.access_token and cached.from_cache is True
+    assert _auth.cached_session(make_options(tmp_path, key_path, cache=False)) is None
