@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -210,6 +211,14 @@ def test_provision_check_real_idempotent(ansible, provision_org):
     assert org.token_requests_by(USERNAME) == tokens
     assert [r for r in data_requests(org) if r[1] == '/services/data/'] == [('GET', '/services/data/', 200)] * 2, \
         'one API version discovery per identity (admin, integration user)'
+
+    # 5. check mode with the cached tokens gone: the integration user is not logged in, and the role says nothing false
+    shutil.rmtree(ansible.workdir / 'token-cache')
+    check = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), check=True)
+    assert check.rc == 0, check.output
+    assert check.result(TOKEN_TASK)['msg'].startswith('Check mode: no token is cached for this identity, so none was requested')
+    assert check.status(ROLE + 'Verify access with GET limits') == 'skipped'
+    assert org.token_requests_by(USERNAME) == tokens
 
 
 def test_check_mode_sends_a_validation_deploy_and_registers_nothing(ansible, provision_org):
