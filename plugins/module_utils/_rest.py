@@ -25,7 +25,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
     build_http_session,
     send,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 
 try:
     from requests import Request
@@ -355,35 +355,18 @@ def _path_advice(problem):
     return 'Give the path without it, with segments separated by /, such as sobjects/Account/001xx000003DGb2AAG.'
 
 
-def _json_type(value):
-    """How a JSON value's type is named in messages."""
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    if isinstance(value, str):
-        return 'a string'
-    if isinstance(value, list):
-        return 'a list'
-    if isinstance(value, dict):
-        return 'an object'
-    return 'a %s' % type(value).__name__
-
-
 def query_page_problem(payload):
     """What makes a query answer (a dict with a records list) something Salesforce does not send, or None. Items of
     records that are not records are not a problem here: query() leaves them out with a warning."""
     done = payload.get('done', True)
     if not isinstance(done, bool):
-        return 'done is %s, not true or false' % _json_type(done)
+        return 'done is %s, not true or false' % json_type(done)
     total_size = payload.get('totalSize')
     if total_size is not None and (isinstance(total_size, bool) or not isinstance(total_size, int)):
-        return 'totalSize is %s, not a whole number' % _json_type(total_size)
+        return 'totalSize is %s, not a whole number' % json_type(total_size)
     next_url = payload.get('nextRecordsUrl')
     if next_url is not None and not isinstance(next_url, str):
-        return 'nextRecordsUrl is %s, not a string' % _json_type(next_url)
+        return 'nextRecordsUrl is %s, not a string' % json_type(next_url)
     if not done and not next_url:
         return 'done is false but there is no nextRecordsUrl'
     if not done:
@@ -590,7 +573,7 @@ class RestClient:
                           % (urlsplit(response.url).path,
                              '1 item that is not a record (an object)' if len(strays) == 1 else
                              '%d items that are not records (objects)' % len(strays),
-                             ', '.join('records[%d] is %s' % (index, _json_type(item)) for index, item in strays[:5])
+                             ', '.join('records[%d] is %s' % (index, json_type(item)) for index, item in strays[:5])
                              + (', ...' if len(strays) > 5 else '')))
             records.extend(item for item in payload['records'] if isinstance(item, dict))
             if total_size is None:

@@ -60,7 +60,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
     load_rsa_private_key,
     public_key_fingerprint,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 
 if HAS_CRYPTOGRAPHY:
     from cryptography import x509
@@ -173,7 +173,7 @@ def parse_token_response(options, identity, response):
         identity_url = body.get('id')
         if identity_url is not None and not isinstance(identity_url, str):
             raise _not_a_token_answer(identity, response, 'id is %s, not a string (the identity URL '
-                                      'https://login.salesforce.com/id/<org id>/<user id>)' % _json_type(identity_url))
+                                      'https://login.salesforce.com/id/<org id>/<user id>)' % json_type(identity_url))
         org_id, user_id = split_identity_url(identity_url)
         issued_at = body.get('issued_at')
         if isinstance(issued_at, bool) or not isinstance(issued_at, (str, int)):
@@ -183,23 +183,6 @@ def parse_token_response(options, identity, response):
                             token_type=_optional_text(body.get('token_type')),
                             issued_at=str(issued_at) if issued_at is not None else None)
     raise _error_for(options, identity, response, body)
-
-
-def _json_type(value):
-    """How a JSON value's type is named in messages (never the value: it may be a token)."""
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    if isinstance(value, str):
-        return 'a string'
-    if isinstance(value, list):
-        return 'a list'
-    if isinstance(value, dict):
-        return 'an object'
-    return 'a %s' % type(value).__name__
 
 
 def _optional_text(value):
@@ -216,7 +199,7 @@ def _not_a_token_answer(identity, response, problem):
 def _checked_access_token(identity, response, value):
     """The access token, if it is one: a non-empty string of visible ASCII characters (it goes into a header)."""
     if not isinstance(value, str):
-        raise _not_a_token_answer(identity, response, 'access_token is %s, not a string' % _json_type(value))
+        raise _not_a_token_answer(identity, response, 'access_token is %s, not a string' % json_type(value))
     if not value:
         raise _not_a_token_answer(identity, response, 'access_token is empty')
     if not all('!' <= char <= '~' for char in value):
@@ -245,7 +228,7 @@ def _checked_instance_url(identity, response, body):
         raise _not_a_token_answer(identity, response, 'instance_url is missing')
     value = body['instance_url']
     if not isinstance(value, str):
-        raise _not_a_token_answer(identity, response, 'instance_url is %s, not a string' % _json_type(value))
+        raise _not_a_token_answer(identity, response, 'instance_url is %s, not a string' % json_type(value))
     if not value:
         raise _not_a_token_answer(identity, response, 'instance_url is empty')
     if any(char.isspace() or unicodedata.category(char) == 'Cc' for char in value):

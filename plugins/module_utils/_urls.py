@@ -5,7 +5,8 @@
 
 # This module is private to this collection: its API may change without notice.
 
-"""What messages show of a URL. Standard library only: _auth, which serves cached tokens, imports it."""
+"""What messages show of a URL, and of a value in an answer. Standard library only: _auth, which serves cached tokens,
+imports it."""
 
 from __future__ import annotations
 
@@ -22,3 +23,20 @@ def url_origin(url):
     if parts.port and (scheme, parts.port) not in (('https', 443), ('http', 80)):
         host = '%s:%d' % (host, parts.port)
     return '%s://%s' % (scheme, host)
+
+
+def json_type(value):
+    """How a JSON value's type is named in messages, never the value itself (it may be a token)."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if isinstance(value, str):
+        return 'a string'
+    if isinstance(value, list):
+        return 'a list'
+    if isinstance(value, dict):
+        return 'an object'
+    return 'a %s' % type(value).__name__
