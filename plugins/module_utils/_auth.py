@@ -382,14 +382,21 @@ def _held_note(cache, key, record):
             % (iso_time(until), seconds, '' if seconds == 1 else 's', cache.entry_path(key)))
 
 
+def _existing_cache(options):
+    """(identity, the token cache) when caching is on and its directory exists, else (identity, None): for reads that must
+    never create the directory."""
+    identity = prepare(options)
+    if not options.cache:
+        return identity, None
+    cache = _token_cache(options)
+    return identity, (cache if os.path.isdir(cache.directory) else None)
+
+
 def cached_session(options):
     """The fresh session cached for the options' identity, or None: never asks Salesforce, never creates the cache
     directory (what the token module does in check mode)."""
-    identity = prepare(options)
-    if not options.cache:
-        return None
-    cache = _token_cache(options)
-    if not os.path.isdir(cache.directory):
+    identity, cache = _existing_cache(options)
+    if cache is None:
         return None
     try:
         entry = cache.read(identity.cache_key)
@@ -437,9 +444,8 @@ def forget_session(options, check_mode=False):
     """Drop the cached session of the options' identity, whatever it holds (after a key rotation: the old key's tokens
     are not used again). Reads the key file, never parses it, never asks Salesforce. Returns True if an entry was (or,
     in check mode, would be) dropped."""
-    identity = prepare(options)
-    cache = _token_cache(options)
-    if not options.cache or not os.path.isdir(cache.directory):
+    identity, cache = _existing_cache(options)
+    if cache is None:
         return False
     if check_mode:
         return os.path.lexists(cache.entry_path(identity.cache_key))
