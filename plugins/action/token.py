@@ -4,12 +4,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Runs the token module and hides its result from the output: it holds the access token.
+Like the other modules' action plugins, it adds the sfjwt_<option> variables for the options the task does not set
+(plugins/plugin_utils/_action.py).
 
 Setting ``_ansible_no_log`` on the result makes ansible-core (2.16 and 2.19 alike) treat it like a task with
 ``no_log: true``: callbacks get a censored copy, while a registered variable keeps the values. A failure is
 left visible (its message helps the user and holds no secret) unless it carries a token anyway.
 Warnings (retries) are shown by this plugin, since ansible-core 2.16 drops them with a hidden result.
-Async is refused (ActionBase's default): an async result would reach the output without passing through here.
+Async is refused (_supports_async): an async result would reach the output without passing through here.
 With propagation_timeout, the module runs again while Salesforce refuses the token as it does until a deployed app's
 settings apply; a line per try says so while the task runs (a module process cannot print while it runs).
 """
@@ -18,24 +20,20 @@ from __future__ import annotations
 
 import time
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible.utils.vars import merge_hash
+
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._action import SalesforceAction
 
 display = Display()
 
 
-class ActionModule(ActionBase):
+class ActionModule(SalesforceAction):
 
     _supports_check_mode = True
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp  # not used since ansible-core 2.10
-
-        result = merge_hash(result, self._run_until_propagated(task_vars))
-        self._remove_tmp_path(self._connection._shell.tmpdir)
 
         # Hidden whenever it may hold a session; a result without one (a refusal, check mode without a cached token,
         # state=absent) stays visible: its message helps.
@@ -44,21 +42,23 @@ class ActionModule(ActionBase):
             self._show_warnings(result)
         return result
 
-    def _wait_settings(self):
+    @staticmethod
+    def _wait_settings(module_args):
         """(timeout, interval) in seconds; values the module refuses give (0, 1): the first run reports them."""
         try:
-            timeout = int(self._task.args.get('propagation_timeout') or 0)
-            interval = int(self._task.args.get('propagation_interval') or 10)
+            timeout = int(module_args.get('propagation_timeout') or 0)
+            interval = int(module_args.get('propagation_interval') or 10)
         except (TypeError, ValueError):
             return 0, 1
         return timeout, interval
 
-    def _run_until_propagated(self, task_vars):
-        timeout, interval = self._wait_settings()
+    def _run_module(self, module_args, task_vars, wrap_async):
+        """Runs the module, and again while Salesforce has not applied a deployed app's settings (propagation_timeout)."""
+        timeout, interval = self._wait_settings(module_args)
         started = time.monotonic()
         tries = 1
         while True:
-            result = self._execute_module(task_vars=task_vars)
+            result = super()._run_module(module_args, task_vars, wrap_async)
             waited = int(time.monotonic() - started)
             if timeout <= 0:
                 return result

@@ -6,7 +6,8 @@
 
 class ModuleDocFragment(object):
 
-    # Options for modules. Every option falls back to its SFJWT_* environment variable.
+    # Options for modules. Every option falls back to its sfjwt_* variable (added by the modules' action plugins),
+    # then to its SFJWT_* environment variable.
     DOCUMENTATION = r'''
 options:
   cache:
@@ -29,7 +30,7 @@ options:
         for more than 12 hours (for example after a key change). Anything in the directory where the cache keeps an entry
         or lock file that is not a regular file of the user (a link, a directory, a named pipe) fails the task with the
         path to remove.
-      - If not set, the environment variable E(SFJWT_CACHE) is used.
+      - If not set, the Ansible variable C(sfjwt_cache) is used, then the environment variable E(SFJWT_CACHE).
     type: bool
     default: true
   cache_ttl:
@@ -38,7 +39,7 @@ options:
         (the org's or app's session timeout), so the default stays below that. From V(1) to V(43200) (12 hours).
       - A token rejected before then (for example after the sessions were revoked) is dropped and replaced
         by M(sfjwt.salesforce.rest).
-      - If not set, the environment variable E(SFJWT_CACHE_TTL) is used.
+      - If not set, the Ansible variable C(sfjwt_cache_ttl) is used, then the environment variable E(SFJWT_CACHE_TTL).
     type: int
     default: 600
   cache_dir:
@@ -47,7 +48,7 @@ options:
         when E(XDG_CACHE_HOME) is not set.
       - Created with mode 0700 if missing. An existing directory must belong to the user running the task and must not be
         accessible to group or others; otherwise the task fails and says how to fix it (it is not changed silently).
-      - If not set, the environment variable E(SFJWT_CACHE_DIR) is used.
+      - If not set, the Ansible variable C(sfjwt_cache_dir) is used, then the environment variable E(SFJWT_CACHE_DIR).
     type: path
 '''
 

@@ -6,14 +6,16 @@
 
 class ModuleDocFragment(object):
 
-    # Options for modules. Every option falls back to its SFJWT_* environment variable.
+    # Options for modules. Every option falls back to its sfjwt_* variable (added by the modules' action plugins),
+    # then to its SFJWT_* environment variable.
     DOCUMENTATION = r'''
 options:
   validate_certs:
     description:
       - Verify the TLS certificates of Salesforce (token host and instance).
       - Set to V(false) only for tests; prefer O(ca_path) for a private or corporate CA.
-      - If not set, the environment variable E(SFJWT_VALIDATE_CERTS) is used.
+      - If not set, the Ansible variable C(sfjwt_validate_certs) is used, then the environment variable
+        E(SFJWT_VALIDATE_CERTS).
     type: bool
     default: true
   ca_path:
@@ -21,12 +23,12 @@ options:
       - Path to a PEM file of CA certificates to verify the servers with, instead of the system's trust store.
         For TLS-inspecting proxies and test servers.
       - Ignored when O(validate_certs=false).
-      - If not set, the environment variable E(SFJWT_CA_PATH) is used.
+      - If not set, the Ansible variable C(sfjwt_ca_path) is used, then the environment variable E(SFJWT_CA_PATH).
     type: path
   timeout:
     description:
       - Seconds to wait for a connection, and then for an answer, per attempt. From V(1) to V(3600).
-      - If not set, the environment variable E(SFJWT_TIMEOUT) is used.
+      - If not set, the Ansible variable C(sfjwt_timeout) is used, then the environment variable E(SFJWT_TIMEOUT).
     type: int
     default: 30
   retries:
@@ -35,7 +37,7 @@ options:
         with exponential backoff (0, 2, 4, ... seconds) and honouring C(Retry-After) (up to 60 seconds).
         Each retry is reported as a warning.
       - The token request is retried too; repeating it is safe. V(0) disables retries; at most V(10).
-      - If not set, the environment variable E(SFJWT_RETRIES) is used.
+      - If not set, the Ansible variable C(sfjwt_retries) is used, then the environment variable E(SFJWT_RETRIES).
     type: int
     default: 3
 '''
