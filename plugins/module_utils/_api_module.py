@@ -14,12 +14,12 @@ from __future__ import annotations
 import copy
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 API_ARGUMENT_SPEC = dict(
     api_version=dict(type='str', default='latest'),
@@ -34,8 +34,7 @@ def api_module(module_options, required_together=(), **module_kwargs):
     spec.update(module_options)
     module = AnsibleModule(argument_spec=spec, required_together=[('access_token', 'instance_url')] + list(required_together),
                            supports_check_mode=True, **module_kwargs)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    fail_on_missing_libraries(module, 'requests')
     return module
 
 

@@ -17,6 +17,7 @@ import traceback
 import warnings
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
 try:
@@ -119,7 +120,7 @@ def build_http_session(validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOU
     retried after a read error or a retryable status (connection failures are retried for every method).
     """
     if not HAS_REQUESTS:
-        raise HttpError('the Python library "requests" is required')
+        raise HttpError(missing_libraries_message(('requests',)) or 'the Python library "requests" cannot be imported')
     session = SalesforceHttpSession(timeout=timeout, retries=retries)
     retry = _SalesforceRetry(
         total=retries, connect=retries, read=retries, status=retries, other=0,
@@ -278,8 +279,9 @@ def describe_request_error(exc, url, timeout=None, retries=None):
                        any('CERTIFICATE_VERIFY_FAILED' in str(cause) for cause in causes)):
         reason = _ssl_reason(cert_errors[0]) if cert_errors else 'certificate verify failed'
         return ('TLS certificate verification failed for %s: %s. If the server presents a certificate from a private '
-                'or corporate CA (for example a TLS-inspecting proxy), set ca_path to a PEM file of that CA; '
-                'validate_certs=false turns verification off (never do that in production).' % (origin, reason))
+                'or corporate CA (for example a TLS-inspecting proxy), set ca_path (or the variable sfjwt_ca_path, or the '
+                'environment variable SFJWT_CA_PATH) to a PEM file of that CA; validate_certs=false turns verification off '
+                '(never do that in production).' % (origin, reason))
     if ssl_errors or (HAS_REQUESTS and has(requests.exceptions.SSLError)):
         reason = _ssl_reason(ssl_errors[0]) if ssl_errors else 'handshake failed'
         return ('The TLS handshake with %s failed: %s. Check that the URL is an https:// Salesforce endpoint '

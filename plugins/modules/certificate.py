@@ -306,15 +306,14 @@ csr_backup_file:
   sample: /etc/sfjwt/salesforce.csr.2412.2025-01-31@12:00:00~
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
     KEY_SIZES,
     CertificateBackend,
     CertificateError,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 
 def main():
@@ -344,8 +343,7 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography >= 3.3'), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    fail_on_missing_libraries(module, 'cryptography')
 
     backend = CertificateBackend(module)
     try:

@@ -372,7 +372,9 @@ def test_bad_input_and_unusable_keys_fail_clearly_and_write_nothing(ansible, tmp
         'certificate module, or a PEM key. %s' % (d, REPLACE_HINT))
     assert message('Unusable key in check mode') == message('Garbage key')
     missing = message('Without cryptography')
-    assert missing.startswith('Failed to import the required Python library (cryptography >= 3.3) on ')
+    # python -S: none of the libraries imports, and the message names them all at once.
+    assert missing.startswith('sfjwt.salesforce needs the Python libraries cryptography, PyJWT and requests; missing: '
+                              'cryptography, PyJWT, requests. The Python that runs this module, '), missing
     assert 'Traceback' not in missing
 
     # nothing written: no certificate, no CSR, no new key; fixtures untouched

@@ -114,7 +114,8 @@ def test_faults_end_in_success_or_a_clear_error(ansible, fake_org_app, tmp_path)
     expect('fault: DNS failure, lookup', dns)
     tls = re.compile(re.escape('TLS certificate verification failed for %s: ' % url) + r'[^.]+\. '
                      + re.escape('If the server presents a certificate from a private or corporate CA (for example a '
-                                 'TLS-inspecting proxy), set ca_path to a PEM file of that CA'))
+                                 'TLS-inspecting proxy), set ca_path (or the variable sfjwt_ca_path, or the environment '
+                                 'variable SFJWT_CA_PATH) to a PEM file of that CA'))
     expect('fault: TLS, wrong CA, token module', tls)
     expect('fault: TLS, wrong CA, rest', tls)
     assert org.token_requests_by(users['tls']) == 0

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 import pytest
 
@@ -36,3 +37,17 @@ def certificate_material():
                                      serialization.NoEncryption()).decode('ascii'),
         'der': cert.public_bytes(serialization.Encoding.DER),
     }
+
+
+@pytest.fixture
+def hide_libraries(monkeypatch):
+    """hide_libraries('PyJWT', ...): the named requirements become unimportable (None in sys.modules, as Python does for a
+    module it cannot find) for the modules the collection imports from them, until the test ends."""
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import REQUIREMENTS
+
+    def hide(*names):
+        modules = dict(REQUIREMENTS)
+        for name in names:
+            for module in modules[name]:
+                monkeypatch.setitem(sys.modules, module, None)
+    return hide

@@ -72,7 +72,8 @@ def test_certificate_verification_failure_suggests_ca_path():
     assert describe_request_error(error, URL) == (
         'TLS certificate verification failed for https://acme.my.salesforce.com:8443: unable to get local issuer certificate. '
         'If the server presents a certificate from a private or corporate CA (for example a TLS-inspecting proxy), set ca_path '
-        'to a PEM file of that CA; validate_certs=false turns verification off (never do that in production).')
+        '(or the variable sfjwt_ca_path, or the environment variable SFJWT_CA_PATH) to a PEM file of that CA; '
+        'validate_certs=false turns verification off (never do that in production).')
 
 
 def test_other_tls_failure():
