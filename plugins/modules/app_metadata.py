@@ -59,7 +59,7 @@ attributes:
 options:
   project_dir:
     description:
-      - The Salesforce DX project directory; created when missing.
+      - The Salesforce DX project directory; created when missing, with its missing parent directories (0755 at most).
     type: path
     required: true
   name:
@@ -220,12 +220,15 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Create the key and certificate
+- name: Create the key and certificate (and their directory, 0700)
   sfjwt.salesforce.certificate:
     private_key_path: sfjwt/server.key
     certificate_path: sfjwt/server.crt
     common_name: ansible-integration
+    create_directories: true
   register: cert
+
+# project_dir and its missing parents are created (0755 at most).
 
 - name: Write the External Client App for this certificate
   sfjwt.salesforce.app_metadata:
@@ -343,9 +346,10 @@ deploy_command:
 import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as metadata
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 
 def _argument_spec():
@@ -391,8 +395,7 @@ def main():
         required_if=[('validate_only', False, ('certificate', 'certificate_path'), True)],
         supports_check_mode=True,
     )
-    if not metadata.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=metadata.CRYPTOGRAPHY_IMPORT_ERROR)
+    fail_on_missing_libraries(module, 'cryptography')
     params = module.params
     validate_only = params['validate_only']
     project_dir = os.path.abspath(params['project_dir'])

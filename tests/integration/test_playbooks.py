@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +19,7 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+import yaml
 from cryptography.hazmat.primitives import serialization
 
 NS = '{http://soap.sforce.com/2006/04/metadata}'
@@ -185,3 +189,118 @@ def token_answer(org, assertion):
     response = requests.post(org.url + '/services/oauth2/token', verify=org.ca_path, timeout=30,
                              data={'grant_type': 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'assertion': assertion})
     return response.json()
+
+
+INTERVALS = {'sfjwt_provision_propagation_interval': 1, 'sfjwt_provision_deploy_poll_interval': 0.2}
+APP = 'SfjwtIntegration'
+
+
+def app_file(workdir, folder, suffix):
+    return workdir / 'sfjwt' / 'project' / 'force-app' / 'main' / 'default' / folder / (APP + suffix)
+
+
+def element(path, tag):
+    found = ET.parse(str(path)).getroot().find(NS + tag)
+    return None if found is None else found.text
+
+
+def files_and_contents(directory):
+    return {path: path.read_bytes() for path in sorted(directory.rglob('*')) if path.is_file()}
+
+
+def test_limits_outside_a_provision_directory_warns_nothing(ansible, fake_org_app):
+    """As every AWX or CI job runs it: the identity from the environment, no ./sfjwt directory."""
+    org = fake_org_app.org
+    env = {'SFJWT_LOGIN_URL': org.url, 'SFJWT_CA_PATH': org.ca_path, 'SFJWT_USERNAME': fake_org_app.username,
+           'SFJWT_CONSUMER_KEY': fake_org_app.consumer_key, 'SFJWT_PRIVATE_KEY_PATH': str(fake_org_app.key_path)}
+    run = ansible.playbook('sfjwt.salesforce.limits', env=env)
+    assert run.rc == 0, run.output
+    assert not (ansible.workdir / 'sfjwt').exists()
+    assert 'Unable to find' not in run.output and 'extlClntAppGlobalOauthSets' not in run.output, run.output
+    assert run.result('Say what comes next')['msg'].startswith('%s answers with API v62.0' % org.url)
+
+
+def test_app_metadata_examples_run_from_an_empty_directory(ansible):
+    """The EXAMPLES of app_metadata, as ansible-doc shows them, run as they are in an empty directory."""
+    assert list(ansible.workdir.iterdir()) == []
+    doc = subprocess.run([str(Path(sys.executable).parent / 'ansible-doc'), '--json', 'sfjwt.salesforce.app_metadata'],
+                         env=ansible.base_env(), cwd=str(ansible.workdir), capture_output=True, text=True, check=True,
+                         timeout=300)
+    tasks = yaml.safe_load(json.loads(doc.stdout)['sfjwt.salesforce.app_metadata']['examples'])
+    # The directory holds nothing but the playbook: relative paths start from it (the current and the playbook's directory).
+    playbook = ansible.workdir / 'app_metadata_examples.yml'
+    playbook.write_text(yaml.safe_dump([{'name': 'EXAMPLES of sfjwt.salesforce.app_metadata', 'hosts': 'localhost',
+                                         'gather_facts': False, 'tasks': tasks}], sort_keys=False))
+    run = ansible.playbook(playbook)
+    assert run.rc == 0, run.output
+    assert len(run.records) == len(tasks) == 6 and 'failed' not in [record['status'] for record in run.records], run.output
+    key = ansible.workdir / 'sfjwt' / 'server.key'
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and (ansible.workdir / 'sfjwt' / 'server.crt').is_file()
+    project = ansible.workdir / 'sfjwt' / 'project'
+    written = run.result('Write the External Client App for this certificate')
+    assert written['project_dir'] == str(project)
+    assert (project / 'force-app' / 'main' / 'default' / 'externalClientApps' / 'AnsibleIntegration.eca-meta.xml').is_file()
+    assert (project / 'force-app' / 'main' / 'default' / 'connectedApps' / 'LegacyIntegration.connectedApp-meta.xml').is_file()
+    for directory in [project] + [path for path in project.rglob('*') if path.is_dir()]:
+        assert stat.S_IMODE(directory.stat().st_mode) & 0o022 == 0, directory
+
+
+def test_rotate_check_mode_says_what_a_real_run_would_do(ansible, org):
+    env = env_for(org)
+    workdir = ansible.workdir
+    key_path, cert_path, project = workdir / 'sfjwt' / 'server.key', workdir / 'sfjwt' / 'server.crt', workdir / 'sfjwt' / 'project'
+    first = ansible.playbook('sfjwt.salesforce.provision', env=env, extra_vars=PROVISION_VARS)
+    assert first.rc == 0, first.output
+    before, deploys, requests_before = files_and_contents(workdir / 'sfjwt'), len(org.deploy_log()), org.token_requests
+    same_key = ('Check mode: nothing was changed. A real run issues a new certificate %s for the same key %s and writes it to '
+                'the app metadata in %s.' % (cert_path, key_path, project))
+    new_key = same_key.replace('for the same key', 'for a NEW key')
+    cases = [
+        ({'sfjwt_provision_deploy': False},
+         [same_key, 'Then deploy that metadata, or upload the new certificate to the app in Setup; the real run prints the '
+                    'command. Tokens keep working meanwhile: the key is the same.']),
+        ({'sfjwt_provision_deploy': False, 'sfjwt_provision_regenerate_key': True},
+         [new_key, 'Then deploy that metadata, or upload the new certificate to the app in Setup; the real run prints the '
+                   'command. Until then no token can be obtained with the new key; the old key is kept as a backup.']),
+        ({'sfjwt_provision_deploy': True},
+         [new_key, 'With deploy, the new key and certificate are staged next to the old ones, deployed to the org, and moved '
+                   'into place (the old ones kept as backups) once Salesforce gives a token for the new key.']),
+    ]
+    for extra, expected in cases:
+        run = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=env, extra_vars=dict(PROVISION_VARS, **extra), check=True)
+        assert run.rc == 0, run.output
+        # no "cd ... && None", no empty "Never commit to source control:"
+        assert run.result('Say what to deploy next')['msg'] == expected, extra
+    assert files_and_contents(workdir / 'sfjwt') == before, 'check mode changed files'
+    assert len(org.deploy_log()) == deploys and org.token_requests == requests_before
+
+
+def test_rotation_keeps_the_contact_email_and_permission_sets_of_the_metadata(ansible, org):
+    """rotate_certificate does not ask again for what the project's metadata holds, nor drop the user's pre-authorization."""
+    env = env_for(org)
+    # the defaults: the role deploys a permission set named after the app and assigns it to the user
+    first = ansible.playbook('sfjwt.salesforce.provision', env=env, extra_vars=dict(INTERVALS, sfjwt_provision_deploy=True))
+    assert first.rc == 0, first.output
+    eca = app_file(ansible.workdir, 'externalClientApps', '.eca-meta.xml')
+    policies = app_file(ansible.workdir, 'extlClntAppOauthPolicies', '.ecaOauthPlcy-meta.xml')
+    assert element(eca, 'contactEmail') == 'admin@example.com'
+    assert element(policies, 'commaSeparatedPermissionSet') == APP
+    without_contact = {name: value for name, value in env.items() if name != 'SFJWT_CONTACT_EMAIL'}
+
+    # a new certificate, nothing deployed: the metadata keeps the contact e-mail and the permission set
+    rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=without_contact, extra_vars=INTERVALS)
+    assert rotate.rc == 0, rotate.output
+    assert element(eca, 'contactEmail') == 'admin@example.com'
+    assert element(policies, 'commaSeparatedPermissionSet') == APP
+    changed = rotate.result(ROLE + 'Write the app metadata for this certificate')['changed_files']
+    assert str(app_file(ansible.workdir, 'extlClntAppGlobalOauthSets', '.ecaGlblOauth-meta.xml')) in changed
+    assert str(policies) not in changed and str(eca) not in changed
+
+    # with deploy: a new key, deployed and in use, still without the contact e-mail
+    key_before = (ansible.workdir / 'sfjwt' / 'server.key').read_bytes()
+    rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=without_contact,
+                              extra_vars=dict(INTERVALS, sfjwt_provision_deploy=True))
+    assert rotate.rc == 0, rotate.output
+    assert (ansible.workdir / 'sfjwt' / 'server.key').read_bytes() != key_before
+    assert element(eca, 'contactEmail') == 'admin@example.com'
+    assert rotate.result(ROLE + 'Verify access with GET limits')['status'] == 200

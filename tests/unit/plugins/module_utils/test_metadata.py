@@ -691,6 +691,19 @@ def test_directories_created_0755_at_most_and_0700_for_the_consumer_key_folder(c
         assert mode == wanted & ~umask, folder
 
 
+def test_missing_parents_of_the_project_are_created_0755_at_most(certificate, tmp_path):
+    """A project_dir whose parents do not exist (the app_metadata EXAMPLES from an empty directory) is created."""
+    project = tmp_path / 'deploy' / 'salesforce' / 'project'
+    previous = os.umask(0o000)
+    try:
+        md.write_planned(md.plan_files(make_spec(certificate), str(project)))
+    finally:
+        os.umask(previous)
+    for folder in (tmp_path / 'deploy', tmp_path / 'deploy' / 'salesforce', project):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+    assert (project / 'manifest' / 'package.xml').is_file()
+
+
 def test_every_target_checked_writable_before_the_first_write(certificate, tmp_path, monkeypatch):
     project = tmp_path / 'project'
     (project / 'manifest').mkdir(parents=True)
