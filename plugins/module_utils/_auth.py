@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
@@ -39,6 +40,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
     TokenCacheError,
     cache_key,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
 TOKEN_PATH = '/services/oauth2/token'
@@ -57,6 +59,8 @@ FINAL_REFUSAL_ERRORS = ('invalid_client_id', 'invalid_client', 'invalid_grant', 
 # PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
 # OpenSSL use for the PKCS#8 keys they encrypt, so a cache entry name is no cheaper to test guesses against.
 PASSPHRASE_ITERATIONS = 2048
+# A PEM private key of the largest RSA size is under 4 KiB; anything far larger is not one.
+MAX_KEY_BYTES = 1024 * 1024
 
 SESSION_FIELDS = ('access_token', 'instance_url', 'id', 'org_id', 'user_id', 'scope', 'token_type', 'issued_at')
 
@@ -125,19 +129,24 @@ def normalize_login_url(login_url):
     if not value:
         raise SalesforceAuthError('login_url is empty. Set it to the token host, e.g. https://login.salesforce.com, '
                                   'https://test.salesforce.com or your My Domain (https://acme.my.salesforce.com).')
-    parts = urlsplit(value)
+    shown = _without_credentials(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:
+        raise SalesforceAuthError('login_url %r is not a valid URL (check the host name, brackets and port). Give the token '
+                                  'host with its scheme, e.g. https://login.salesforce.com.' % shown) from None
+    if parts.username is not None or parts.password is not None:
+        raise SalesforceAuthError('login_url %r holds a user name or password (user:password@); a token request never '
+                                  'needs one. Give only the token host, e.g. https://%s.' % (shown, url_origin(value).split('://', 1)[1]))
     scheme = parts.scheme.lower()
     if scheme == 'http':
-        shown = url_origin(value) + parts.path  # never echo user:password@ from a URL
+        shown = url_origin(value) + parts.path
         raise SalesforceAuthError('login_url %s uses http://, but Salesforce accepts token requests only over HTTPS. '
                                   'Use https://%s.' % (shown, shown[len('http://'):].rstrip('/')))
     if scheme != 'https' or not parts.hostname:
         raise SalesforceAuthError('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
-                                  'https://login.salesforce.com or https://acme.my.salesforce.com.' % value)
-    try:
-        parts.port  # pylint: disable=pointless-statement
-    except ValueError:
-        raise SalesforceAuthError('login_url %r has an invalid port.' % value) from None
+                                  'https://login.salesforce.com or https://acme.my.salesforce.com.' % shown)
     path = parts.path
     services = path.find('/services/')
     if services >= 0:
@@ -146,10 +155,15 @@ def normalize_login_url(login_url):
     return url_origin(value) + path
 
 
+def _without_credentials(url):
+    """The URL as messages may show it: anything between '//' and an '@' (user:password) dropped."""
+    return re.sub(r'//[^/?#]*@', '//', url)
+
+
 def default_audience(login_url):
     """The aud claim Salesforce expects for a token host: the sandbox audience for test.salesforce.com and sandbox
     My Domains, else the production one. (Experience Cloud sites need https://site.force.com/customers, set explicitly.)"""
-    host = (urlsplit(login_url if '://' in (login_url or '') else 'https://%s' % login_url).hostname or '').lower()
+    host = (urlsplit(login_url if '://' in (login_url or '') else 'https://%s' % login_url).hostname or '').lower().rstrip('.')
     if host == 'test.salesforce.com' or host.endswith('.sandbox.my.salesforce.com'):
         return SANDBOX_AUDIENCE
     return PRODUCTION_AUDIENCE
@@ -285,19 +299,20 @@ def _read_key(options):
     elif options.private_key_path:
         path = os.path.expanduser(options.private_key_path)
         source = 'the private key %s' % path
+        if os.path.isdir(path):
+            raise SalesforceAuthError('private_key_path %s is a directory; point it at the private key file.' % path)
         try:
-            with open(path, 'rb') as handle:
-                pem = handle.read()
+            pem = read_regular_file(path, MAX_KEY_BYTES, follow_links=True)
         except FileNotFoundError:
             raise SalesforceAuthError('private_key_path %s does not exist. Point it at the key the app\'s certificate was '
                                       'made from (the sfjwt.salesforce.certificate module creates both).' % path) from None
-        except IsADirectoryError:
-            raise SalesforceAuthError('private_key_path %s is a directory; point it at the private key file.' % path) from None
         except PermissionError:
             raise SalesforceAuthError('private_key_path %s is not readable by this user. Make the key readable by the user '
                                       'running the task (keep it mode 0600).' % path) from None
         except OSError as exc:
             raise SalesforceAuthError('Cannot read private_key_path %s: %s.' % (path, exc.strerror or type(exc).__name__)) from None
+        except ValueError as exc:
+            raise SalesforceAuthError('private_key_path %s was not read: %s. Point it at the private key file.' % (path, exc)) from None
     else:
         raise SalesforceAuthError('A private key is required: set private_key_path to the key file (or private_key to the '
                                   'PEM content), or the environment variable %s (%s).'
@@ -333,9 +348,14 @@ def prepare(options):
         value = getattr(options, name)
         if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
             raise SalesforceAuthError('%s must be an integer from %d to %d%s (got %r).' % (name, minimum, maximum, unit, value))
-    if options.validate_certs and options.ca_path and not os.path.exists(os.path.expanduser(options.ca_path)):
-        raise SalesforceAuthError('ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that '
-                                  'issued the server\'s certificate.' % options.ca_path)
+    if options.validate_certs and options.ca_path:
+        ca_path = os.path.expanduser(options.ca_path)
+        if not os.path.exists(ca_path):
+            raise SalesforceAuthError('ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that '
+                                      'issued the server\'s certificate.' % options.ca_path)
+        if not (os.path.isfile(ca_path) or os.path.isdir(ca_path)):   # a FIFO would hang the TLS setup
+            raise SalesforceAuthError('ca_path %s is neither a file nor a directory. Point it at a PEM file with the CA '
+                                      'certificate(s) that issued the server\'s certificate.' % options.ca_path)
     audience = (options.audience or '').strip().rstrip('/')
     audience_derived = not audience
     if audience_derived:

@@ -21,19 +21,13 @@ import json
 import os
 import re
 import time
-import traceback
 import unicodedata
 from urllib.parse import urlsplit
 
 try:
     import jwt
-    HAS_PYJWT = True
-    PYJWT_IMPORT_ERROR = None
-except ImportError:
-    HAS_PYJWT = False
-    PYJWT_IMPORT_ERROR = traceback.format_exc()
-
-from ansible.module_utils.basic import missing_required_lib
+except ImportError:  # reported by _requirements before a token is minted
+    jwt = None
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     EXPERIENCE_CLOUD_AUDIENCE,
@@ -47,19 +41,18 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     split_identity_url,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     HttpError,
     retries_used,
     send,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     KeyLoadError,
     load_rsa_private_key,
     public_key_fingerprint,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import TO_MINT_A_TOKEN, missing_libraries_message
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 
 if HAS_CRYPTOGRAPHY:
@@ -71,25 +64,16 @@ GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 ASSERTION_LIFETIME = 180
 # Clock differences up to this many seconds are reported as "in agreement".
 CLOCK_TOLERANCE = 5
-
-
-def missing_requirements():
-    """[(library, traceback)] of the Python libraries minting a token needs but cannot import."""
-    missing = []
-    if not HAS_CRYPTOGRAPHY:
-        missing.append(('cryptography', CRYPTOGRAPHY_IMPORT_ERROR))
-    if not HAS_PYJWT:
-        missing.append(('PyJWT', PYJWT_IMPORT_ERROR))
-    if not HAS_REQUESTS:
-        missing.append(('requests', REQUESTS_IMPORT_ERROR))
-    return missing
+# A certificate file is a few kilobytes; certificate_path is read only up to this size.
+MAX_CERTIFICATE_BYTES = 256 * 1024
 
 
 def load_key(identity):
     """Parse and check the identity's private key once (an RSA key Salesforce accepts); returns it."""
     if identity.key is None:
-        for library, dummy in missing_requirements():
-            raise SalesforceAuthError(missing_required_lib(library))
+        missing = missing_libraries_message(TO_MINT_A_TOKEN)
+        if missing:
+            raise SalesforceAuthError(missing)
         try:
             identity.key = load_rsa_private_key(identity.key_pem, identity.key_passphrase, source=identity.key_source)
         except KeyLoadError as exc:
@@ -332,6 +316,18 @@ def _rate_exceeded_message(options, identity):
 
 
 def _salesforce_error_message(options, identity, response, error, description):
+    message = _explain_refusal(options, identity, response, error, description)
+    audience = identity.audience
+    names_both = identity.login_url in message and ('audience %s' % audience in message or 'audience (%s)' % audience in message)
+    if (error or '').lower() == 'invalid_grant' and not names_both:
+        # A wrong audience can hide behind any invalid_grant description: always say what was sent where.
+        message += (' The assertion was sent to the token host %s with the audience %s (%s).'
+                    % (identity.login_url, audience,
+                       'derived from login_url' if identity.audience_derived else 'set by the audience option'))
+    return message
+
+
+def _explain_refusal(options, identity, response, error, description):
     code = (error or '').lower()
     text = (description or '').lower()
     said = '(%s%s)' % (error, (': %s' % description) if description else '')
@@ -390,13 +386,12 @@ def _certificate_hint(options, identity):
         return own
     path = os.path.expanduser(path)
     try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
+        data = read_regular_file(path, MAX_CERTIFICATE_BYTES, follow_links=True)
         certificate = (x509.load_pem_x509_certificate(data) if b'-----BEGIN' in data else x509.load_der_x509_certificate(data))
     except OSError as exc:
         return '%sThe certificate_path %s could not be read (%s). ' % (own, path, exc.strerror or type(exc).__name__)
-    except ValueError:
-        return '%sThe certificate_path %s is not an X.509 certificate. ' % (own, path)
+    except ValueError as exc:
+        return '%sThe certificate_path %s was not read: %s. ' % (own, path, exc)
     fingerprint = _colon_hex(certificate.fingerprint(hashes.SHA256()))
     public_der = certificate.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     if hashlib.sha256(public_der).hexdigest() == key_fingerprint:
@@ -413,7 +408,7 @@ def _clock_skew_hint(response, local_now=None):
     if date_header:
         try:
             server_now = email.utils.parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             server_now = None
     if server_now is None:
         return ('Salesforce\'s answer carried no usable Date header to compare clocks with. Check that this machine\'s clock '

@@ -195,6 +195,7 @@ salesforce_error_description:
   description: The C(error_description) of Salesforce's refusal.
   returned: failure, when Salesforce sent one
   type: str
+  sample: user hasn't approved this consumer
 propagation_pending:
   description: Whether the refusal is one that Salesforce gives while it applies a deployed app (see O(propagation_timeout)).
   returned: failure, when the token request failed
@@ -203,7 +204,7 @@ waited:
   description: Seconds the task waited for Salesforce to apply the app (see O(propagation_timeout)).
   returned: when O(propagation_timeout) is above V(0)
   type: int
-  sample: user hasn't approved this consumer
+  sample: 42
 '''
 
 from ansible.module_utils.basic import AnsibleModule

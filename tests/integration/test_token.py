@@ -264,7 +264,9 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
             "Salesforce could not verify the assertion for consumer key WRONGCERTKEY and user %s (invalid_grant: invalid "
             "assertion): the certificate uploaded to the app (\"Use digital signatures\") does not belong to this private key. "
             "The certificate %s (SHA-256 fingerprint %s) belongs to this key: that is the one to upload. Upload the certificate "
-            "made from this key to the app, or use the key the uploaded certificate was made from." % (user, app.cert_path, cert_fingerprint)),
+            "made from this key to the app, or use the key the uploaded certificate was made from. The assertion was sent to the "
+            "token host %s with the audience https://login.salesforce.com (derived from login_url)."
+            % (user, app.cert_path, cert_fingerprint, url)),
         'wrong audience': (
             "Salesforce at %s rejected the audience https://test.salesforce.com (invalid_grant: audience is invalid) (set by the "
             "audience option). The audience (aud claim) is not the token host: it is https://login.salesforce.com for production "
@@ -277,13 +279,16 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
         'ip restricted': (
             "Salesforce refused the login of %s from this machine's IP address (invalid_grant: ip restricted). Add the machine's "
             "public IP address to the Login IP Ranges of the user's profile, or relax IP restrictions in the app's policies "
-            "(IP Relaxation)." % user),
+            "(IP Relaxation). The assertion was sent to the token host %s with the audience https://login.salesforce.com "
+            "(derived from login_url)." % (user, url)),
         'inactive user': (
             "User inactive@example.com is inactive in the org at %s (invalid_grant: inactive user). Activate the user, or use "
-            "another username." % url),
+            "another username. The assertion was sent to the token host %s with the audience https://login.salesforce.com "
+            "(derived from login_url)." % (url, url)),
         'inactive org': (
             "The org at %s is inactive (invalid_grant: inactive organization) (an expired trial, or a locked or deleted org). "
-            "Check that login_url points at the right org." % url),
+            "Check that login_url points at the right org. The assertion was sent to the token host %s with the audience "
+            "https://login.salesforce.com (derived from login_url)." % (url, url)),
         'http login_url': (
             "login_url %s uses http://, but Salesforce accepts token requests only over HTTPS. Use %s."
             % (url.replace('https://', 'http://'), url)),
@@ -302,7 +307,8 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
         'TLS verification': re.compile(
             re.escape("TLS certificate verification failed for %s: " % url) + r'[^.]+' + re.escape(
                 ". If the server presents a certificate from a private or corporate CA (for example a TLS-inspecting proxy), set "
-                "ca_path to a PEM file of that CA; validate_certs=false turns verification off (never do that in production).")),
+                "ca_path (or the variable sfjwt_ca_path, or the environment variable SFJWT_CA_PATH) to a PEM file of that CA; "
+                "validate_certs=false turns verification off (never do that in production).")),
         'connection refused': (
             "The connection to https://127.0.0.1:%d was refused: nothing accepts connections on that port. Check the URL (host "
             "and port) and any firewall or proxy in between." % port),
@@ -337,7 +343,9 @@ def test_expired_assertion_reports_clock_skew(ansible, fake_org_app):
         re.escape("Salesforce rejected the assertion as expired (invalid_grant: expired authorization code). The assertion is "
                   "valid for 180 seconds by this machine's clock; this machine's clock is ") + r'(59[5-9]|60[0-5])' +
         re.escape(" seconds behind Salesforce's (local time ") + timestamp + re.escape(", Salesforce's Date header ") + timestamp +
-        re.escape("). Synchronize this machine's clock (NTP, chrony or systemd-timesyncd) and try again."))})
+        re.escape("). Synchronize this machine's clock (NTP, chrony or systemd-timesyncd) and try again. The assertion was sent "
+                  "to the token host %s with the audience https://login.salesforce.com (derived from login_url)."
+                  % fake_org_app.url))})
 
 
 @pytest.mark.parametrize('status', [400, 403])

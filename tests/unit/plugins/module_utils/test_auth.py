@@ -25,13 +25,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
 
 CONSUMER_KEY = '3MVG9unitTestConsumerKey'
 USERNAME = 'integration@acme.example'
@@ -162,8 +161,24 @@ def test_http_login_url_is_refused():
 def test_http_login_url_message_hides_url_credentials():
     with pytest.raises(SalesforceAuthError) as caught:
         _auth.normalize_login_url('http://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
+    assert str(caught.value) == ("login_url 'http://acme.my.salesforce.com:8080/x/' holds a user name or password "
+                                 "(user:password@); a token request never needs one. Give only the token host, e.g. "
+                                 "https://acme.my.salesforce.com:8080.")
+
+
+def test_http_login_url_message_without_credentials_suggests_https():
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url('http://acme.my.salesforce.com:8080/x/')
     assert str(caught.value) == ('login_url http://acme.my.salesforce.com:8080/x/ uses http://, but Salesforce accepts token '
                                  'requests only over HTTPS. Use https://acme.my.salesforce.com:8080/x.')
+
+
+@pytest.mark.parametrize('given', ['https://[::1', 'https://user:Secret-Pw@localhost:abc', 'https://user:Secret-Pw@[zz]/'])
+def test_a_malformed_login_url_is_a_message_without_the_password(given):
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url(given)
+    assert str(caught.value) == ("login_url %r is not a valid URL (check the host name, brackets and port). Give the token host "
+                                 "with its scheme, e.g. https://login.salesforce.com." % given.replace('user:Secret-Pw@', ''))
 
 
 @pytest.mark.parametrize('given', ['login.salesforce.com', 'ftp://login.salesforce.com', 'https://'])
@@ -353,6 +368,11 @@ def test_missing_ca_path(tmp_path, key_path):
 
 # ---------------------------------------------------------------- Salesforce's refusals
 
+# What every invalid_grant refusal ends with when its explanation does not already name both (the default login_url).
+SENT_DEFAULT = ('The assertion was sent to the token host https://login.salesforce.com with the audience '
+                'https://login.salesforce.com (derived from login_url).')
+
+
 def refusal(error, description, status=400, headers=None):
     return response(status, body={'error': error, 'error_description': description}, headers=headers)
 
@@ -410,7 +430,7 @@ def test_invalid_assertion_names_public_key_fingerprint(tmp_path, key, key_path)
         'Salesforce could not verify the assertion for consumer key 3MVG9unitTestConsumerKey and user integration@acme.example '
         '(invalid_grant: invalid assertion): the certificate uploaded to the app ("Use digital signatures") does not belong '
         'to this private key. This key\'s public key SHA-256 fingerprint is %s. Upload the certificate made from this key to '
-        'the app, or use the key the uploaded certificate was made from.' % public_key_fingerprint(key))
+        'the app, or use the key the uploaded certificate was made from. %s' % (public_key_fingerprint(key), SENT_DEFAULT))
 
 
 def test_invalid_assertion_with_matching_certificate(tmp_path, key, key_path):
@@ -446,7 +466,7 @@ def test_expired_reports_clock_skew(tmp_path, key_path, monkeypatch, server_offs
     assert error_message(options) == (
         'Salesforce rejected the assertion as expired (invalid_grant: expired authorization code). The assertion is valid for '
         '180 seconds by this machine\'s clock; %s (local time 2030-03-17T17:46:40Z, Salesforce\'s Date header %s). '
-        'Synchronize this machine\'s clock (NTP, chrony or systemd-timesyncd) and try again.' % (expected, server))
+        'Synchronize this machine\'s clock (NTP, chrony or systemd-timesyncd) and try again. %s' % (expected, server, SENT_DEFAULT))
 
 
 def test_expired_without_skew(tmp_path, key_path, monkeypatch):
@@ -460,25 +480,83 @@ def test_expired_without_date_header(tmp_path, key_path):
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'expired authorization code'),))
     assert error_message(options).endswith(
         'Salesforce\'s answer carried no usable Date header to compare clocks with. Check that this machine\'s clock is '
-        'synchronized (NTP, chrony or systemd-timesyncd) and try again.')
+        'synchronized (NTP, chrony or systemd-timesyncd) and try again. %s' % SENT_DEFAULT)
+
+
+# What every invalid_grant refusal ends with when its explanation does not already name both (login_url is a My Domain).
+SENT_MY_DOMAIN = ('The assertion was sent to the token host https://acme.my.salesforce.com with the audience '
+                  'https://login.salesforce.com (derived from login_url).')
 
 
 @pytest.mark.parametrize('description, message', [
     ('ip restricted', 'Salesforce refused the login of integration@acme.example from this machine\'s IP address '
                       '(invalid_grant: ip restricted). Add the machine\'s public IP address to the Login IP Ranges of the '
                       'user\'s profile, or relax IP restrictions in the app\'s policies (IP Relaxation).'),
-    ('inactive user', 'User integration@acme.example is inactive in the org at https://login.salesforce.com (invalid_grant: '
-                      'inactive user). Activate the user, or use another username.'),
-    ('inactive organization', 'The org at https://login.salesforce.com is inactive (invalid_grant: inactive organization) '
+    ('inactive user', 'User integration@acme.example is inactive in the org at https://acme.my.salesforce.com '
+                      '(invalid_grant: inactive user). Activate the user, or use another username.'),
+    ('inactive organization', 'The org at https://acme.my.salesforce.com is inactive (invalid_grant: inactive organization) '
                               '(an expired trial, or a locked or deleted org). Check that login_url points at the right org.'),
-    ('authentication failure', 'Salesforce at https://login.salesforce.com refused the token request for user '
+    ('authentication failure', 'Salesforce at https://acme.my.salesforce.com refused the token request for user '
                                'integration@acme.example and consumer key 3MVG9unitTestConsumerKey with HTTP 400 Bad Request '
                                '(invalid_grant: authentication failure).'),
 ])
 def test_other_refusals(tmp_path, key_path, description, message):
     answer = refusal('invalid_grant', description)
     answer.reason = 'Bad Request'
-    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == message
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com', answers=(answer,))
+    assert error_message(options) == '%s %s' % (message, SENT_MY_DOMAIN)
+
+
+@pytest.mark.parametrize('description, explanation', [
+    ('invalid assertion', 'Salesforce could not verify the assertion for consumer key 3MVG9unitTestConsumerKey and user '
+                          'integration@acme.example (invalid_grant: invalid assertion): the certificate uploaded to the app '
+                          '("Use digital signatures") does not belong to this private key. This key\'s public key SHA-256 '
+                          'fingerprint is {fingerprint}. Upload the certificate made from this key to the app, or use the key '
+                          'the uploaded certificate was made from.'),
+    ('expired authorization code', 'Salesforce rejected the assertion as expired (invalid_grant: expired authorization code). '
+                                   'The assertion is valid for 180 seconds by this machine\'s clock; Salesforce\'s answer '
+                                   'carried no usable Date header to compare clocks with. Check that this machine\'s clock '
+                                   'is synchronized (NTP, chrony or systemd-timesyncd) and try again.'),
+    ('ip restricted', 'Salesforce refused the login of integration@acme.example from this machine\'s IP address '
+                      '(invalid_grant: ip restricted). Add the machine\'s public IP address to the Login IP Ranges of the '
+                      'user\'s profile, or relax IP restrictions in the app\'s policies (IP Relaxation).'),
+    ('a description nobody documented', 'Salesforce at https://acme.my.salesforce.com refused the token request for user '
+                                        'integration@acme.example and consumer key 3MVG9unitTestConsumerKey with HTTP 400 '
+                                        '(invalid_grant: a description nobody documented).'),
+])
+@pytest.mark.parametrize('audience, sent', [
+    (None, SENT_MY_DOMAIN),
+    ('https://test.salesforce.com/', 'The assertion was sent to the token host https://acme.my.salesforce.com with the '
+                                     'audience https://test.salesforce.com (set by the audience option).'),
+])
+def test_every_invalid_grant_names_the_token_host_and_the_audience(tmp_path, key, key_path, description, explanation,
+                                                                   audience, sent):
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com/', audience=audience,
+                           answers=(refusal('invalid_grant', description),))
+    assert error_message(options) == '%s %s' % (explanation.format(fingerprint=public_key_fingerprint(key)), sent)
+
+
+@pytest.mark.parametrize('description', ["user hasn't approved this consumer", 'audience is invalid'])
+def test_a_refusal_that_names_the_token_host_and_the_audience_does_not_repeat_them(tmp_path, key_path, description):
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com',
+                           answers=(refusal('invalid_grant', description),))
+    message = error_message(options)
+    assert 'The assertion was sent to' not in message
+    assert 'https://acme.my.salesforce.com' in message and 'https://login.salesforce.com' in message
+
+
+def test_only_invalid_grant_gets_the_token_host_and_the_audience(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com',
+                           answers=(refusal('invalid_app_access', 'user is not admin approved to access this app'),))
+    assert 'The assertion was sent to' not in error_message(options)
+
+
+def test_a_generic_refusal_names_the_audience_even_when_it_is_the_token_host(tmp_path, key_path):
+    answer = refusal('invalid_grant', 'authentication failure')
+    answer.reason = 'Bad Request'
+    assert error_message(make_options(tmp_path, key_path, answers=(answer,))) == (
+        'Salesforce at https://login.salesforce.com refused the token request for user integration@acme.example and consumer '
+        'key 3MVG9unitTestConsumerKey with HTTP 400 Bad Request (invalid_grant: authentication failure). %s' % SENT_DEFAULT)
 
 
 RATE_EXCEEDED = ('Salesforce refused the login of integration@acme.example: LOGIN_RATE_EXCEEDED, more than about 3,600 logins '
@@ -828,13 +906,14 @@ def test_passphrase_in_the_cache_key_is_stretched(monkeypatch, key, other_key):
     assert calls == []
 
 
-def test_missing_library_is_reported_when_a_token_is_needed(tmp_path, key_path, monkeypatch):
+def test_missing_library_is_reported_when_a_token_is_needed(tmp_path, key_path, hide_libraries):
     options = make_options(tmp_path, key_path)
     token = _auth.get_session(options).access_token
-    monkeypatch.setattr(_token_request, 'HAS_PYJWT', False)
+    hide_libraries('PyJWT')
     assert _auth.get_session(options).access_token == token   # a cached token needs no PyJWT
     options = make_options(tmp_path, key_path, cache=False)
-    assert error_message(options) == missing_required_lib('PyJWT')
+    assert error_message(options) == missing_libraries_message()
+    assert 'missing: PyJWT. ' in error_message(options)
     assert options.http.calls == []
 
 
