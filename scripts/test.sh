@@ -61,8 +61,13 @@ import sys; sys.path.insert(0, 'tests/integration')
 from conftest import build_and_install; from pathlib import Path
 print(build_and_install(Path(sys.argv[1])))" "$dest") || return 1
     export SFJWT_COLLECTIONS_PATH
-    "$venv/bin/python" -m pytest tests/integration -p no:cacheprovider -n 2 -q
-    local rc=$?
+    # The API modules run in the worker process on local connections, else as module processes: both ways pass the
+    # same tests.
+    local rc=0 in_process
+    for in_process in true false; do
+        echo "--- API modules in process: $in_process"
+        SFJWT_TEST_IN_PROCESS=$in_process "$venv/bin/python" -m pytest tests/integration -p no:cacheprovider -n 2 -q || rc=1
+    done
     unset SFJWT_COLLECTIONS_PATH
     rm -rf "$dest"
     return $rc

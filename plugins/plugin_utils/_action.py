@@ -26,10 +26,12 @@ import os
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     AUTH_ARGUMENT_SPEC, DEFAULTS, OPTION_NAMES, env_var, var_name)
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._in_process import in_process_refusal, run_module_in_process
 
 try:  # ansible-core 2.19+: a template that comes out as omit raises this instead of returning the omit placeholder
     from ansible.errors import AnsibleValueOmittedError
@@ -41,6 +43,8 @@ except ImportError:  # ansible-core 2.16 - 2.18
 SECRET_OPTIONS = frozenset(name for name, spec in AUTH_ARGUMENT_SPEC.items() if spec.get('no_log'))
 
 _OMITTED = object()
+
+display = Display()
 
 
 def _template_variable(name, value, task_vars, templar):
@@ -154,5 +158,11 @@ class SalesforceAction(ActionBase):
         return environment
 
     def _run_module(self, module_args, task_vars, wrap_async):
-        """Runs the module once with these arguments; the result dict."""
+        """Runs the module once with these arguments, in this process when it can (plugin_utils/_in_process.py), else as a
+        module process; the result dict."""
+        refusal = 'the task is async' if wrap_async else in_process_refusal(self, task_vars)
+        if refusal is None:
+            name = (self._task.resolved_action or self._task.action).rsplit('.', 1)[-1]
+            return run_module_in_process(self, name, module_args, task_vars, self.module_environment())
+        display.vvv('sfjwt.salesforce: running the module as a process: %s.' % refusal)
         return self._execute_module(module_args=dict(module_args), task_vars=task_vars, wrap_async=wrap_async)

@@ -52,6 +52,12 @@ LATENCIES = (0.0, 0.150)                   # benchmark 3, seconds added by the f
 IDENTITIES, IDENTITY_FORKS, IDENTITY_LATENCY = 100, 50, 0.150   # benchmark 5
 ROUND_TRIPS_PER_IDENTITY = 2               # benchmark 5: the token request, then one API call
 RECORDS = 2000                             # benchmark 6
+REST_LOOP_ITEMS = 500                      # benchmark 7
+# Benchmark 7's module-process loop costs about 0.3 s an item: it runs on this many items and is scaled to REST_LOOP_ITEMS.
+REST_LOOP_PROCESS_SAMPLE = 100
+# Where the API modules run (benchmarks 5 and 7): in the worker, or as module processes (how every version before 0.2.0 ran).
+IN_WORKER = {'SFJWT_IN_PROCESS': 'true'}
+AS_PROCESS = {'SFJWT_IN_PROCESS': 'false'}
 # The rest loop costs a module run per record (about 0.3 s): it runs on this many records and is scaled to RECORDS.
 REST_LOOP_SAMPLE = 200
 
@@ -286,12 +292,12 @@ def many_identities(bench: Bench) -> list:
     floor = batches * ROUND_TRIPS_PER_IDENTITY * IDENTITY_LATENCY
     latencies = (IDENTITY_LATENCY, 0.0)   # the same play without latency, interleaved: what do the network waits add?
     walls, tasks = ({latency: [] for latency in latencies} for _variant in range(2))
-    pings = []
+    pings, as_process = [], []
     for _run in range(bench.repeat):
         pings.append(bench.playbook('identities_ping.yml', inventory=inventory, forks=IDENTITY_FORKS).play_seconds)
-        for latency in latencies:
+        for latency, env in ((IDENTITY_LATENCY, IN_WORKER), (0.0, IN_WORKER), (IDENTITY_LATENCY, AS_PROCESS)):
             bench.org.reset(latency)
-            timed = bench.playbook('identities.yml', inventory=inventory, forks=IDENTITY_FORKS,
+            timed = bench.playbook('identities.yml', inventory=inventory, forks=IDENTITY_FORKS, env=env,
                                    extra_vars=bench.identity_vars(with_username=False))
             stats = bench.expect_token_requests(IDENTITIES, '%d identities' % IDENTITIES)
             by_user = stats['token_requests_by_user']
@@ -299,6 +305,9 @@ def many_identities(bench: Bench) -> list:
                 raise BenchmarkError('expected one token request per identity, got %s' % by_user)
             if stats['requests'] != IDENTITIES * ROUND_TRIPS_PER_IDENTITY:
                 raise BenchmarkError('expected %d requests to the org, got %d' % (IDENTITIES * ROUND_TRIPS_PER_IDENTITY, stats['requests']))
+            if env is AS_PROCESS:
+                as_process.append(timed.play_seconds)
+                continue
             walls[latency].append(timed.wall)
             tasks[latency].append(timed.play_seconds)
     bench.notes.append('5: every run made exactly one token request per identity (%d) and %d requests to the org in all. '
@@ -306,11 +315,42 @@ def many_identities(bench: Bench) -> list:
                        % (IDENTITIES, IDENTITIES * ROUND_TRIPS_PER_IDENTITY, IDENTITIES * ROUND_TRIPS_PER_IDENTITY * IDENTITY_LATENCY))
     label = '%d identities (one per host), forks %d, fake org +%d ms: ' % (IDENTITIES, IDENTITY_FORKS, round(IDENTITY_LATENCY * 1000))
     floor_label = 'floor (%d batches × %d round trips)' % (batches, ROUND_TRIPS_PER_IDENTITY)
+    ping = statistics.median(pings)
     return [Row(5, label + 'ansible-playbook wall / ' + floor_label, statistics.median(walls[IDENTITY_LATENCY]), floor, 's', bench.repeat),
             Row(5, label + 'task alone / the same task at +0 ms', statistics.median(tasks[IDENTITY_LATENCY]), statistics.median(tasks[0.0]),
                 's', bench.repeat),
             Row(5, label + 'task alone / ansible.builtin.ping on the same hosts and forks', statistics.median(tasks[IDENTITY_LATENCY]),
-                statistics.median(pings), 's', bench.repeat)]
+                ping, 's', bench.repeat),
+            Row(5, label + 'task alone as module processes (before 0.2.0) / ansible.builtin.ping', statistics.median(as_process),
+                ping, 's', bench.repeat)]
+
+
+def in_worker(bench: Bench) -> list:
+    """7. API tasks in the worker process against the same tasks as module processes, and against ansible.builtin.ping."""
+    samples = {key: [] for key in ('rest', 'rest process', 'ping', 'cold', 'cold process', 'loop', 'loop process')}
+    identity = bench.identity_vars()
+    for _run in range(bench.repeat):   # interleaved, so both ways see the same machine state
+        bench.org.reset()
+        samples['ping'].append(bench.playbook('ping.yml').task_seconds('Ping'))
+        for env, suffix in ((IN_WORKER, ''), (AS_PROCESS, ' process')):
+            samples['rest' + suffix].append(bench.playbook('rest_cached.yml', env=env, extra_vars=identity).task_seconds('GET limits'))
+            bench.org.reset()
+            samples['cold' + suffix].append(bench.playbook('token_and_limits.yml', env=env, extra_vars=identity).wall)
+            bench.expect_token_requests(1, 'token + GET limits, cold')
+            items = REST_LOOP_ITEMS if env is IN_WORKER else REST_LOOP_PROCESS_SAMPLE
+            timed = bench.playbook('rest_loop.yml', env=env, extra_vars=dict(identity, loop_items=items))
+            samples['loop' + suffix].append(timed.task_seconds('GET limits in a loop') * REST_LOOP_ITEMS / items)
+    bench.notes.append('7: the module-process loop ran %d items; its time is scaled ×%d to %d items.'
+                       % (REST_LOOP_PROCESS_SAMPLE, REST_LOOP_ITEMS // REST_LOOP_PROCESS_SAMPLE, REST_LOOP_ITEMS))
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    return [Row(7, 'rest task, cached token, task alone: in the worker / ansible.builtin.ping task', median['rest'], median['ping'], 's',
+                bench.repeat),
+            Row(7, 'rest task, cached token, task alone: module process (before 0.2.0) / ansible.builtin.ping task',
+                median['rest process'], median['ping'], 's', bench.repeat),
+            Row(7, 'token + GET limits playbook, cold, ansible-playbook wall: in the worker / module processes (before)',
+                median['cold'], median['cold process'], 's', bench.repeat),
+            Row(7, '%d-item loop of rest GETs, cached token, loop task: in the worker / module processes (before)' % REST_LOOP_ITEMS,
+                median['loop'], median['loop process'], 's', bench.repeat)]
 
 
 def records(bench: Bench) -> list:
@@ -344,10 +384,10 @@ def records(bench: Bench) -> list:
     return rows
 
 
-MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records}
+MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records, 7: in_worker}
 # Runs per timed measurement (medians are reported). Token counts (1) need one run; the lookup loop (2) is one run
 # whose median is already over 1,000 paired samples.
-DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1}
+DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1, 7: 3}
 
 
 # -- the table ------------------------------------------------------------------------------------------

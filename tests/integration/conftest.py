@@ -26,6 +26,7 @@ TESTS_DIR = REPO_ROOT / 'tests'
 PLAYBOOK_DIR = Path(__file__).resolve().parent / 'playbooks'
 CALLBACK_DIR = Path(__file__).resolve().parent / 'callback_plugins'
 BIN_DIR = Path(sys.executable).parent
+IN_PROCESS = os.environ.get('SFJWT_TEST_IN_PROCESS', 'true')
 
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
@@ -115,6 +116,9 @@ class Ansible:
             'ANSIBLE_DEPRECATION_WARNINGS': 'false',
             'ANSIBLE_CONFIG': str(self.workdir / 'ansible.cfg'),
             'SFJWT_CACHE_DIR': str(self.workdir / 'token-cache'),
+            # Where the API modules run: in the worker (the default) or as module processes. scripts/test.sh runs the
+            # suite both ways (SFJWT_TEST_IN_PROCESS=true / false), so that both paths pass the same tests.
+            'SFJWT_IN_PROCESS': IN_PROCESS,
             'PATH': '%s%s%s' % (BIN_DIR, os.pathsep, os.environ.get('PATH', '')),
         })
         return env

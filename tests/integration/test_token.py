@@ -302,8 +302,8 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
             "the private_key option is an EC key; Salesforce signs the JWT Bearer Flow with RS256 and needs an RSA key of at least "
             "2048 bits."),
         'no username': (
-            "username is required: the Salesforce username the token is for. Set the option username (or the environment "
-            "variable SFJWT_USERNAME; lookups also read the variable sfjwt_username)."),
+            "username is required: the Salesforce username the token is for. Set the option username (or the variable "
+            "sfjwt_username, or the environment variable SFJWT_USERNAME)."),
         'TLS verification': re.compile(
             re.escape("TLS certificate verification failed for %s: " % url) + r'[^.]+' + re.escape(
                 ". If the server presents a certificate from a private or corporate CA (for example a TLS-inspecting proxy), set "
@@ -324,8 +324,10 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
     assert (not_approved['status_code'], not_approved['salesforce_error'], not_approved['salesforce_error_description']) == (
         400, 'invalid_grant', "user hasn't approved this consumer")
     assert mode(shared_dir) == 0o755 and os.listdir(shared_dir) == []
-    # 8 refusals, each through the module and the lookup; nothing else reached the token endpoint
-    assert org.token_requests == 16
+    # 8 refusals, each through the module and the lookup; nothing else reached the token endpoint. A lookup that comes
+    # within REFUSAL_SHARE_SECONDS (2 s) of the module's refusal gets that refusal without asking again, which happens
+    # when the modules run in the worker process (fast): 8 to 16 requests, never more.
+    assert 8 <= org.token_requests <= 16
 
 
 def one_case(app, **options):

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""Running a module of this collection inside the controller's worker process, instead of as a new Python process.
+
+The API modules (token, rest, metadata_deploy, record, record_info, doctor) only talk to Salesforce over HTTPS. On a
+local connection, shipping them as an AnsiballZ payload to a new interpreter on the same machine costs most of a task's
+time (about 0.4 s on 2 cores) and nothing else. Here the same module file runs: its main() is imported and called, with
+the arguments ansible-core would have sent (ActionBase._update_module_args: check mode, diff, no_log, verbosity, ...)
+placed where AnsibleModule reads them, the task's environment applied for the duration, and its JSON answer parsed by
+ActionBase._parse_returned_data as a module process's would be. AnsibleModule does the argument validation, no_log
+hiding, check mode and return formatting, exactly as in a module process.
+
+Only tasks whose module would run on this machine as this user with this Python can run here: see in_process_refusal.
+Every Ansible worker is a process of its own for one host and task (loop items included), so the module-level state set
+here (AnsibleModule's arguments, collected warnings) belongs to this task alone, and is reset before each run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import sys
+import traceback
+
+from ansible import constants as C
+from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.common.text.converters import to_text
+from ansible.vars.clean import remove_internal_keys
+
+try:  # ansible-core 2.19+: arguments and results are (de)serialized with the module's serialization profile
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+    HAS_PROFILES = True
+except ImportError:  # ansible-core 2.16 - 2.18: plain JSON
+    HAS_PROFILES = False
+
+COLLECTION_MODULES = 'ansible_collections.sfjwt.salesforce.plugins.modules.'
+# What makes a module process of this collection's modules: no metadata, so the legacy profile (ansible-core 2.19+).
+SERIALIZATION_PROFILE = 'legacy'
+# The switch that makes every task run its module as a process again (task, play or inventory variable, or environment).
+SWITCH_VARIABLE = 'sfjwt_in_process'
+SWITCH_ENVIRONMENT = 'SFJWT_IN_PROCESS'
+_FALSE = ('0', 'false', 'no', 'off', 'n', 'f')
+
+
+def _switched_off(action, task_vars):
+    value = task_vars.get(SWITCH_VARIABLE)
+    if value is not None:
+        value = action._templar.template(value)   # pylint: disable=protected-access
+    if value is None:
+        value = os.environ.get(SWITCH_ENVIRONMENT)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return not value
+    return to_text(value).strip().lower() in _FALSE
+
+
+def in_process_refusal(action, task_vars):
+    """None when the task's module can run in this process, else why not (for -vvv). Falls back to a module process for
+    a connection that is not local, become, async, and an interpreter other than this Python set for the host."""
+    if _switched_off(action, task_vars):
+        return '%s is false' % SWITCH_VARIABLE
+    connection = action._connection   # pylint: disable=protected-access
+    if getattr(connection, 'transport', None) != 'local':
+        return 'the connection is %s, not local' % getattr(connection, 'transport', 'unknown')
+    if action._task.async_val:   # pylint: disable=protected-access
+        return 'the task is async'
+    if action._play_context.become:   # pylint: disable=protected-access
+        return 'the task uses become'
+    interpreter = task_vars.get('ansible_python_interpreter')
+    if interpreter is None:
+        interpreter = C.config.get_config_value('INTERPRETER_PYTHON', variables=task_vars)
+    interpreter = to_text(action._templar.template(interpreter)) if interpreter else ''   # pylint: disable=protected-access
+    if interpreter and not interpreter.startswith('auto') and not _same_python(interpreter):
+        return 'the Python interpreter for the host is %s, not this Python (%s)' % (interpreter, sys.executable)
+    return None
+
+
+def _same_python(interpreter):
+    """Whether the interpreter path is this Python: the same file in the same directory. Two virtual environments share
+    the base interpreter's file through links but not their libraries, so the directory counts as well."""
+    path = os.path.expanduser(interpreter)
+    if not os.path.isabs(path):
+        return False
+    return (os.path.realpath(os.path.dirname(path)) == os.path.realpath(os.path.dirname(sys.executable))
+            and os.path.realpath(path) == os.path.realpath(sys.executable))
+
+
+@contextlib.contextmanager
+def _environment(values):
+    """os.environ is exactly ``values`` for the duration (proxies, SFJWT_* fallbacks), then what it was."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _encode_arguments(module_args):
+    payload = {'ANSIBLE_MODULE_ARGS': module_args}
+    if HAS_PROFILES:
+        return json.dumps(payload, cls=get_module_encoder(SERIALIZATION_PROFILE, Direction.CONTROLLER_TO_MODULE)).encode('utf-8')
+    return json.dumps(payload).encode('utf-8')
+
+
+def run_module_in_process(action, module_name, module_args, task_vars, environment):
+    """The result of this collection's module ``module_name`` as ActionBase._execute_module returns it, with the module
+    run in this process. ``environment``: the environment the module sees (SalesforceAction.module_environment)."""
+    module_args = dict(module_args)
+    action._update_module_args(module_name, module_args, task_vars)   # pylint: disable=protected-access
+    basic._ANSIBLE_ARGS = _encode_arguments(module_args)   # pylint: disable=protected-access
+    if HAS_PROFILES:
+        basic._ANSIBLE_PROFILE = SERIALIZATION_PROFILE   # pylint: disable=protected-access
+    module_warnings._global_warnings.clear()   # pylint: disable=protected-access
+    module_warnings._global_deprecations.clear()   # pylint: disable=protected-access
+    stdout, stderr, rc = io.StringIO(), '', 0
+    try:
+        with _environment(environment), contextlib.redirect_stdout(stdout):
+            module = importlib.import_module(COLLECTION_MODULES + module_name.rsplit('.', 1)[-1])
+            module.main()
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 1
+    except Exception:   # a module that crashes: reported as a module process's traceback would be
+        stderr, rc = traceback.format_exc(), 1
+    finally:
+        basic._ANSIBLE_ARGS = None   # pylint: disable=protected-access
+        if HAS_PROFILES:
+            basic._ANSIBLE_PROFILE = None   # pylint: disable=protected-access
+            basic._PARSED_MODULE_ARGS = None   # pylint: disable=protected-access
+    result = {'rc': rc, 'stdout': stdout.getvalue(), 'stderr': stderr}
+    if HAS_PROFILES:
+        data = action._parse_returned_data(result, SERIALIZATION_PROFILE)   # pylint: disable=protected-access
+    else:
+        data = action._parse_returned_data(result)   # pylint: disable=protected-access
+    remove_internal_keys(data)
+    return data

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Where the API modules run: in the worker process on a local connection, else as a module process.
+
+The whole integration suite runs both ways (scripts/test.sh); these tests check the choice itself and what running in
+the worker must not change: the task's environment, warnings per loop item, and the switch back to module processes.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import yaml
+
+REST_TASK = 'GET limits'
+MODULE_FILE = 'Using module file'
+
+
+def sfjwt_env(app, **more):
+    env = {'SFJWT_CONSUMER_KEY': app.consumer_key, 'SFJWT_USERNAME': app.username, 'SFJWT_PRIVATE_KEY_PATH': str(app.key_path),
+           'SFJWT_LOGIN_URL': app.url, 'SFJWT_CA_PATH': app.ca_path}
+    env.update(more)
+    return env
+
+
+def write_playbook(ansible, name, tasks, **play):
+    path = ansible.workdir / name
+    play = dict({'name': 'In process', 'hosts': 'localhost', 'gather_facts': False}, **play)
+    play['tasks'] = tasks
+    path.write_text(yaml.safe_dump([play], sort_keys=False))
+    return path
+
+
+def rest_task(**extra):
+    task = {'name': REST_TASK, 'sfjwt.salesforce.rest': {'path': 'limits'}, 'register': 'limits'}
+    task.update(extra)
+    return task
+
+
+def module_file_lines(run):
+    return [line for line in run.output.splitlines() if MODULE_FILE in line and '/rest.py' in line]
+
+
+def test_a_local_task_runs_in_the_worker_and_gives_the_same_result_as_a_module_process(ansible, fake_org_app):
+    playbook = write_playbook(ansible, 'rest.yml', [rest_task()])
+    env = sfjwt_env(fake_org_app)
+    in_worker = ansible.playbook(playbook, env=dict(env, SFJWT_IN_PROCESS='true'), verbosity=3)
+    as_process = ansible.playbook(playbook, env=dict(env, SFJWT_IN_PROCESS='false'), verbosity=3)
+    assert in_worker.rc == 0 and as_process.rc == 0, in_worker.output + as_process.output
+    assert module_file_lines(in_worker) == []
+    assert len(module_file_lines(as_process)) == 1
+    assert 'running the module as a process: sfjwt_in_process is false.' in as_process.output
+    first, second = in_worker.result(REST_TASK), as_process.result(REST_TASK)
+    assert sorted(first) == sorted(second)
+    assert (first['status'], first['changed'], first['url']) == (second['status'], second['changed'], second['url'])
+    assert first['invocation'] == second['invocation']
+
+
+def test_the_switch_as_a_task_variable_and_async_run_a_module_process(ansible, fake_org_app):
+    playbook = write_playbook(ansible, 'fallbacks.yml', [
+        rest_task(name='Switched off', vars={'sfjwt_in_process': False}),
+        rest_task(name='Async', **{'async': 60, 'poll': 1}),
+        rest_task(name='In the worker'),
+    ])
+    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'), verbosity=3)
+    assert run.rc == 0, run.output
+    assert 'running the module as a process: sfjwt_in_process is false.' in run.output
+    assert 'running the module as a process: the task is async.' in run.output
+    assert len(module_file_lines(run)) == 2
+    for task in ('Switched off', 'Async', 'In the worker'):
+        assert run.result(task)['status'] == 200
+
+
+def test_the_task_environment_applies_to_its_task_only(ansible, fake_org_app):
+    # A proxy that refuses connections, in one task's environment: that task fails on it, the next one (same worker
+    # process for a loop, a new one per task) does not see it.
+    with socket.socket() as closed:
+        closed.bind(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+    proxy = 'http://127.0.0.1:%d' % port
+    playbook = write_playbook(ansible, 'environment.yml', [
+        rest_task(name='Through a dead proxy', environment={'HTTPS_PROXY': proxy, 'NO_PROXY': ''}, ignore_errors=True,
+                  loop=[1, 2]),
+        rest_task(name='Without it'),
+    ])
+    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_CACHE='false', NO_PROXY='', no_proxy=''))
+    assert run.rc == 0, run.output
+    items = run.result('Through a dead proxy')['results']
+    assert [item['failed'] for item in items] == [True, True]
+    assert all(item['msg'].startswith('The proxy failed to connect to %s' % fake_org_app.url) for item in items), items
+    assert run.result('Without it')['status'] == 200
+
+
+def test_warnings_belong_to_the_loop_item_that_had_them(ansible, fake_org_app):
+    fake_org_app.org.fail_next(1, status=503, path_prefix='/services/data/v62.0/limits')
+    playbook = write_playbook(ansible, 'warnings.yml', [
+        rest_task(name='Loop', loop=[1, 2, 3], **{'sfjwt.salesforce.rest': {'path': 'limits', 'api_version': '62.0'}}),
+    ])
+    run = ansible.playbook(playbook, env=sfjwt_env(fake_org_app))
+    assert run.rc == 0, run.output
+    items = run.result('Loop')['results']
+    assert [item['status'] for item in items] == [200, 200, 200]
+    # Shown once, for the item that was retried: a warning collected in the worker must not come back with later items.
+    assert run.output.count('retry 1 of 3.') == 1, run.output   # (2.16 wraps the line after 'HTTP')
