@@ -248,8 +248,8 @@ class Identity:
 def _require(options, name, what):
     value = getattr(options, name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise SalesforceAuthError('%s is required: %s. Set the option %s (or the environment variable %s; lookups also read '
-                                  'the variable %s).' % (name, what, name, env_var(name), var_name(name)))
+        raise SalesforceAuthError('%s is required: %s. Set the option %s (or the variable %s, or the environment variable '
+                                  '%s).' % (name, what, name, var_name(name), env_var(name)))
     return value.strip() if isinstance(value, str) else value
 
 
@@ -292,8 +292,10 @@ def _refuse_whitespace(name, value):
 def _read_key(options):
     """(PEM bytes, source): the key as given, not parsed yet."""
     if options.private_key_path and options.private_key:
-        raise SalesforceAuthError('Both private_key_path and private_key are set (check also %s and %s); give only one.'
-                                  % (env_var('private_key_path'), env_var('private_key')))
+        raise SalesforceAuthError('Both private_key_path and private_key are set (check also the variables %s and %s and the '
+                                  'environment variables %s and %s); give only one.'
+                                  % (var_name('private_key_path'), var_name('private_key'), env_var('private_key_path'),
+                                     env_var('private_key')))
     if options.private_key:
         pem, source = options.private_key, 'the private_key option'
     elif options.private_key_path:
@@ -433,7 +435,11 @@ def get_session(options):
     A rate-limit refusal is remembered for min(cache_ttl, RATE_LIMIT_BACKOFF) seconds: meanwhile every call for the
     identity fails with it without asking Salesforce (unless cache=false). A refusal that asking again cannot change
     answers the calls arriving within REFUSAL_SHARE_SECONDS, except those that ask again on purpose
-    (options.share_recent_refusals false)."""
+    (options.share_recent_refusals false). Calls in one process after the first are answered from the memo (see _MEMO)."""
+    memo_key = _memo_key(options)
+    remembered = _remembered_session(options, memo_key)
+    if remembered is not None:
+        return remembered
     identity = prepare(options)
     if not options.cache:
         return _token_request().request_token(options, identity)
@@ -446,7 +452,63 @@ def get_session(options):
         raise SalesforceAuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
     except TokenCacheError as exc:
         raise SalesforceAuthError(str(exc)) from None
+    if memo_key is not None:
+        if len(_MEMO) >= MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[memo_key] = (entry, identity.cache_key)
     return TokenSession.from_cache_entry(entry['session'], extra=entry.get('extra'), from_cache=from_cache, cache_key=identity.cache_key)
+
+
+# -- the memo: one process asking again -------------------------------------------------------------
+
+# A worker process asks for one identity's session again and again: a lookup in a loop, an API module in a loop run in the
+# worker. Reading and hashing the key file and reading the cache entry is most of what such a call costs. The memo keeps
+# the cache entry a call got, named without reading the key: the key file by path, device, inode, size and mtime_ns (a
+# changed file is another identity), an inline key and the passphrase by their SHA-256. It serves an entry only while the
+# cache would (same clock, same cache_ttl), and forgets what invalidate_session and forget_session drop. It lives as long
+# as the process: for a worker, one task on one host. Only with the cache on: cache=false asks Salesforce every time.
+_MEMO = {}
+MEMO_SIZE = 64
+
+
+def _digest(value):
+    if value is None:
+        return None
+    return hashlib.sha256(value if isinstance(value, bytes) else value.encode('utf-8')).hexdigest()
+
+
+def _memo_key(options):
+    """What names the options' identity and cache without reading the key file, or None (no memo for these options)."""
+    if not options.cache or bool(options.private_key_path) == bool(options.private_key):
+        return None
+    if options.private_key_path:
+        path = os.path.abspath(os.path.expanduser(options.private_key_path))
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        key = ('file', path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    else:
+        key = ('pem', _digest(options.private_key))
+    return (options.consumer_key, options.username, options.login_url, options.audience, key,
+            _digest(options.private_key_passphrase), options.cache_dir, options.cache_ttl)
+
+
+def _remembered_session(options, memo_key):
+    remembered = _MEMO.get(memo_key) if memo_key is not None else None
+    if remembered is None:
+        return None
+    entry, cache_key = remembered
+    if not _token_cache(options).is_fresh(entry):
+        del _MEMO[memo_key]
+        return None
+    return TokenSession.from_cache_entry(entry['session'], extra=entry.get('extra'), from_cache=True, cache_key=cache_key)
+
+
+def _forget_remembered(cache_key, access_token=None):
+    for memo_key, (entry, remembered_key) in list(_MEMO.items()):
+        if remembered_key == cache_key and (access_token is None or entry['session'].get('access_token') == access_token):
+            del _MEMO[memo_key]
 
 
 def invalidate_session(options, session):
@@ -454,6 +516,7 @@ def invalidate_session(options, session):
     Returns True if an entry was dropped."""
     if not options.cache or not session.cache_key:
         return False
+    _forget_remembered(session.cache_key, session.access_token)
     try:
         return _token_cache(options).invalidate(session.cache_key, session.access_token)
     except TokenCacheError as exc:
@@ -467,6 +530,8 @@ def forget_session(options, check_mode=False):
     identity, cache = _existing_cache(options)
     if cache is None:
         return False
+    if not check_mode:
+        _forget_remembered(identity.cache_key)
     if check_mode:
         return os.path.lexists(cache.entry_path(identity.cache_key))
     try:
@@ -481,6 +546,9 @@ def update_session_extra(options, session, **values):
     session.extra.update(values)
     if not options.cache or not session.cache_key:
         return False
+    for entry, remembered_key in _MEMO.values():
+        if remembered_key == session.cache_key and entry['session'].get('access_token') == session.access_token:
+            entry['extra'] = dict(entry.get('extra') or {}, **values)
     try:
         return _token_cache(options).update_extra(session.cache_key, session.access_token, values)
     except TokenCacheError as exc:

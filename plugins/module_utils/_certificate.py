@@ -163,8 +163,9 @@ def check_target_path(path, option, create_directories=False):
     if os.path.isdir(directory):
         return
     if not create_directories:
-        raise CertificateError('The directory of %s, %s, does not exist or is not a directory. Create it first '
-                               '(ansible.builtin.file with state=directory) or fix the path.' % (option, directory))
+        raise CertificateError('The directory of %s, %s, does not exist or is not a directory. Set create_directories=true '
+                               'to create it (0700), create it first (ansible.builtin.file with state=directory), or fix the '
+                               'path.' % (option, directory))
     dummy, nearest = split_missing_directories(directory)
     if not os.path.isdir(nearest):
         raise CertificateError('The directory of %s, %s, cannot be created: %s exists and is not a directory. Fix the path.'

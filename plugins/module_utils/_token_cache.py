@@ -231,6 +231,10 @@ class TokenCache:
         age = self.clock() - stored_at
         return -FUTURE_TOLERANCE <= age < self.ttl
 
+    def is_fresh(self, entry):
+        """Whether an entry read before (a session dict with stored_at) may still be used, by this cache's clock and ttl."""
+        return self._fresh(entry)
+
     def read(self, key):
         """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None."""
         return self._fresh_entry(self._read_raw(key))
@@ -387,8 +391,10 @@ class TokenCache:
                 found.setdefault(match.group(1), set()).add(match.group(2))
             elif _TEMP_NAME.match(name):
                 found.setdefault(name[1:65], set()).add('temp')
-        keys = sorted(found)
-        for key in random.sample(keys, min(len(keys), TIDY_MAX_KEYS)):
+        # The kept identity is looked at besides the TIDY_MAX_KEYS others (its stale temporary files only).
+        others = sorted(key for key in found if key != keep)
+        chosen = random.sample(others, min(len(others), TIDY_MAX_KEYS)) + ([keep] if keep in found else [])
+        for key in chosen:
             try:
                 if 'temp' in found[key]:
                     remove_stale_temp_files(self.entry_path(key), max_age=STALE_TEMP_AGE)

@@ -353,8 +353,8 @@ def test_bad_input_and_unusable_keys_fail_clearly_and_write_nothing(ansible, tmp
     assert message('Key path is a directory') == (
         'private_key_path %s/keydir is a directory. Give the path of a file, for example %s/keydir/salesforce.key.' % (d, d))
     assert message('Parent of the certificate is a file') == (
-        'The directory of certificate_path, %s/afile, does not exist or is not a directory. Create it first '
-        '(ansible.builtin.file with state=directory) or fix the path.' % d)
+        'The directory of certificate_path, %s/afile, does not exist or is not a directory. Set create_directories=true to '
+        'create it (0700), create it first (ansible.builtin.file with state=directory), or fix the path.' % d)
     assert message('Wrong passphrase') == (
         'The passphrase does not open the private key %s/enc.pem (wrong private_key_passphrase). %s' % (d, REPLACE_HINT))
     assert message('Missing passphrase') == (

@@ -51,3 +51,12 @@ def hide_libraries(monkeypatch):
             for module in modules[name]:
                 monkeypatch.setitem(sys.modules, module, None)
     return hide
+
+
+@pytest.fixture(autouse=True)
+def forget_remembered_sessions():
+    """Each test starts with an empty in-process memo of sessions (_auth._MEMO), as each Ansible worker does."""
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
+    _auth._MEMO.clear()
+    yield
+    _auth._MEMO.clear()

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_cache, _token_request
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
@@ -257,9 +257,9 @@ def test_encrypted_key_content(tmp_path, key):
 
 @pytest.mark.parametrize('missing, message', [
     ('consumer_key', 'consumer_key is required: the Consumer Key of the Connected App or External Client App. Set the option '
-                     'consumer_key (or the environment variable SFJWT_CONSUMER_KEY; lookups also read the variable sfjwt_consumer_key).'),
-    ('username', 'username is required: the Salesforce username the token is for. Set the option username (or the environment '
-                 'variable SFJWT_USERNAME; lookups also read the variable sfjwt_username).'),
+                     'consumer_key (or the variable sfjwt_consumer_key, or the environment variable SFJWT_CONSUMER_KEY).'),
+    ('username', 'username is required: the Salesforce username the token is for. Set the option username (or the variable '
+                 'sfjwt_username, or the environment variable SFJWT_USERNAME).'),
 ])
 def test_required_options(tmp_path, key_path, missing, message):
     options = make_options(tmp_path, key_path, **{missing: '  '})
@@ -302,7 +302,8 @@ def test_no_key(tmp_path):
 
 def test_both_keys(tmp_path, key, key_path):
     assert error_message(make_options(tmp_path, key_path, private_key=pem(key).decode())) == (
-        'Both private_key_path and private_key are set (check also SFJWT_PRIVATE_KEY_PATH and SFJWT_PRIVATE_KEY); give only one.')
+        'Both private_key_path and private_key are set (check also the variables sfjwt_private_key_path and sfjwt_private_key '
+        'and the environment variables SFJWT_PRIVATE_KEY_PATH and SFJWT_PRIVATE_KEY); give only one.')
 
 
 def test_missing_key_file(tmp_path):
@@ -1161,3 +1162,84 @@ def test_cached_session_never_asks_salesforce_nor_creates_the_cache(tmp_path, ke
     cached = _auth.cached_session(make_options(tmp_path, key_path))
     assert cached.access_token == minted.access_token and cached.from_cache is True
     assert _auth.cached_session(make_options(tmp_path, key_path, cache=False)) is None
+
+
+# ---------------------------------------------------------------- the in-process memo
+
+def count_key_reads(monkeypatch):
+    reads = []
+    original = _auth.read_regular_file
+
+    def counting(path, *args, **kwargs):
+        reads.append(path)
+        return original(path, *args, **kwargs)
+    monkeypatch.setattr(_auth, 'read_regular_file', counting)
+    return reads
+
+
+def test_the_same_process_asking_again_reads_neither_key_nor_cache(tmp_path, key_path, clock, monkeypatch):
+    options = make_options(tmp_path, key_path)
+    first = _auth.get_session(options)
+    reads = count_key_reads(monkeypatch)
+    monkeypatch.setattr(_token_cache.TokenCache, '_read_raw', lambda self, key: pytest.fail('the cache entry was read'))
+    again = [_auth.get_session(options) for dummy in range(3)]
+    assert reads == []
+    assert [session.access_token for session in again] == [TOKEN] * 3 and all(session.from_cache for session in again)
+    assert first.from_cache is False and len(options.http.calls) == 1
+
+
+def test_a_changed_key_file_is_another_identity(tmp_path, key_path, other_key, clock):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body()),
+                                                        response(body=success_body(access_token=TOKEN + 'B'))))
+    assert _auth.get_session(options).access_token == TOKEN
+    replacement = tmp_path / 'replacement.key'
+    replacement.write_bytes(pem(other_key))
+    replacement.chmod(0o600)
+    os.replace(str(replacement), str(key_path))   # a new key under the same name, as the certificate module writes it
+    assert _auth.get_session(options).access_token == TOKEN + 'B'
+    assert len(options.http.calls) == 2
+
+
+def test_a_changed_passphrase_is_another_identity(tmp_path, key, clock):
+    path = tmp_path / 'encrypted.key'
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(b'right-passphrase')))
+    path.chmod(0o600)
+    options = make_options(tmp_path, str(path), private_key_passphrase='right-passphrase')
+    assert _auth.get_session(options).access_token == TOKEN
+    options.private_key_passphrase = 'wrong-passphrase'
+    assert 'the passphrase does not open' in error_message(options)
+
+
+def test_an_expired_session_is_not_served_from_the_memo(tmp_path, key_path, clock):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body()),
+                                                        response(body=success_body(access_token=TOKEN + 'B'))))
+    assert _auth.get_session(options).access_token == TOKEN
+    clock.now += options.cache_ttl - 1
+    assert _auth.get_session(options).access_token == TOKEN
+    clock.now += 1
+    assert _auth.get_session(options).access_token == TOKEN + 'B'
+
+
+def test_invalidated_and_forgotten_sessions_leave_the_memo(tmp_path, key_path, clock):
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body()),
+                                                        response(body=success_body(access_token=TOKEN + 'B')),
+                                                        response(body=success_body(access_token=TOKEN + 'C'))))
+    first = _auth.get_session(options)
+    assert _auth.invalidate_session(options, first) is True
+    assert _auth.get_session(options).access_token == TOKEN + 'B'
+    assert _auth.forget_session(options) is True
+    assert _auth.get_session(options).access_token == TOKEN + 'C'
+
+
+def test_extra_values_reach_the_memo(tmp_path, key_path, clock):
+    options = make_options(tmp_path, key_path)
+    _auth.update_session_extra(options, _auth.get_session(options), api_version='62.0')
+    assert _auth.get_session(options).extra == {'api_version': '62.0'}
+
+
+def test_without_the_cache_nothing_is_remembered(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, cache=False)
+    _auth.get_session(options)
+    _auth.get_session(options)
+    assert len(options.http.calls) == 2 and _auth._MEMO == {}
