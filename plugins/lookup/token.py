@@ -97,15 +97,27 @@ _raw:
   elements: raw
 '''
 
+import os
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 # No third-party import until a token has to be minted: a cached token costs no import of requests or cryptography.
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, options_from_plugin, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, env_var, options_from_plugin, var_name
 
 display = Display()
+
+
+# The options a call resolves to, by what it was given: set_options() (Ansible's config manager) and templating the
+# sfjwt_* variables cost about 0.3 ms a call, most of a cached lookup. Only calls whose variables hold no template are
+# remembered (a variable such as "{{ item }}" may change from call to call under the same text); keywords come templated,
+# and the SFJWT_* environment is part of the key. Lives as long as the worker process.
+_OPTIONS_MEMO = {}
+_OPTIONS_MEMO_SIZE = 64
+_TEMPLATE_MARKERS = ('{{', '{%', '{#')
+_ENVIRONMENT_NAMES = tuple(env_var(name) for name in OPTION_NAMES)
 
 
 class LookupModule(LookupBase):
@@ -114,15 +126,22 @@ class LookupModule(LookupBase):
         if terms:
             raise AnsibleLookupError('The sfjwt.salesforce.token lookup takes no positional terms; give options as keywords, '
                                      'for example lookup("sfjwt.salesforce.token", username="integration@acme.com").')
-        self.set_options(var_options=self._option_variables(variables), direct=kwargs)
-        options = options_from_plugin(self, warn=display.warning)
+        memo_key = _memo_key(variables, kwargs)
+        remembered = _OPTIONS_MEMO.get(memo_key) if memo_key is not None else None
+        if remembered is None:
+            self.set_options(var_options=self._option_variables(variables), direct=kwargs)
+            remembered = (options_from_plugin(self, warn=display.warning), self.get_option('output'))
+            if memo_key is not None:
+                if len(_OPTIONS_MEMO) >= _OPTIONS_MEMO_SIZE:
+                    _OPTIONS_MEMO.clear()
+                _OPTIONS_MEMO[memo_key] = remembered
+        options, output = remembered
         try:
             session = get_session(options)
         except SalesforceAuthError as exc:
             raise AnsibleLookupError(exc.message) from None
         display.vvv('sfjwt.salesforce.token: %s token for %s at %s'
                     % ('reused a cached' if session.from_cache else 'obtained a new', options.username, session.instance_url))
-        output = self.get_option('output')
         if output == 'session':
             return [session.as_result()]
         return [getattr(session, output)]
@@ -135,3 +154,22 @@ class LookupModule(LookupBase):
         names = [var_name(option) for option in OPTION_NAMES]
         present = dict((name, variables[name]) for name in names if name in variables)
         return self._templar.template(present) if present else {}
+
+
+def _memo_key(variables, kwargs):
+    """What a call's options are made of, as a hashable key; None when it cannot be trusted to mean the same options."""
+    given = []
+    for name in OPTION_NAMES:
+        value = (variables or {}).get(var_name(name))
+        if value is None:
+            continue
+        if not isinstance(value, (str, bool, int, float)) or (isinstance(value, str) and any(
+                marker in value for marker in _TEMPLATE_MARKERS)):
+            return None
+        given.append((name, type(value).__name__, str(value)))
+    keywords = []
+    for name, value in sorted(kwargs.items()):
+        if not isinstance(value, (str, bool, int, float, type(None))):
+            return None
+        keywords.append((name, type(value).__name__, str(value)))
+    return tuple(given), tuple(keywords), tuple(os.environ.get(name) for name in _ENVIRONMENT_NAMES)

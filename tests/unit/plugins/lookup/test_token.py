@@ -17,6 +17,12 @@ from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
+try:  # ansible-core 2.19+ templates only strings marked as coming from a trusted source, as playbook variables are
+    from ansible.template import trust_as_template as trusted
+except ImportError:  # ansible-core 2.16 templates every string
+    def trusted(value):
+        return value
+
 from ansible_collections.sfjwt.salesforce.plugins.lookup import token as token_lookup
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, TokenSession
 
@@ -32,6 +38,13 @@ def collection_loader():
     """The plugin loader needs ansible-core's collection finder, which ansible-test units installs before importing tests
     (with plain pytest: -p ansible_test._util.target.pytest.plugins.ansible_pytest_collections)."""
     assert AnsibleCollectionConfig.collection_finder is not None, 'run under ansible-test units (collection finder missing)'
+
+
+@pytest.fixture(autouse=True)
+def fresh_options_memo():
+    token_lookup._OPTIONS_MEMO.clear()
+    yield
+    token_lookup._OPTIONS_MEMO.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -134,3 +147,47 @@ def test_short_name_from_lookup_plugins_directory(seen):
     assert type(short).__name__ == 'LookupModule' and isinstance(short, token_lookup.LookupModule)
     assert short.run([], variables={'sfjwt_consumer_key': 'VarsKey'}, output='instance_url') == ['https://acme.my.salesforce.com']
     assert seen[0].consumer_key == 'VarsKey'
+
+
+# ---------------------------------------------------------------- calls after the first, in one process
+
+def count_set_options(monkeypatch, lookup):
+    calls = []
+    original = lookup.set_options
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(lookup, 'set_options', counting)
+    return calls
+
+
+def test_the_same_call_again_skips_resolving_the_options(lookup, seen, monkeypatch):
+    resolved = count_set_options(monkeypatch, lookup)
+    variables = {'sfjwt_consumer_key': 'CK', 'sfjwt_username': 'u@acme.example'}
+    for dummy in range(3):
+        assert lookup.run([], variables=variables, output='instance_url') == ['https://acme.my.salesforce.com']
+    assert len(resolved) == 1 and len(seen) == 3 and seen[0] is seen[2]
+
+
+def test_other_keywords_variables_or_environment_are_resolved_anew(lookup, seen, monkeypatch):
+    resolved = count_set_options(monkeypatch, lookup)
+    lookup.run([], variables={'sfjwt_username': 'a@acme.example'}, consumer_key='CK')
+    lookup.run([], variables={'sfjwt_username': 'b@acme.example'}, consumer_key='CK')
+    lookup.run([], variables={'sfjwt_username': 'b@acme.example'}, consumer_key='CK2')
+    monkeypatch.setenv('SFJWT_PRIVATE_KEY_PASSPHRASE', 'another')
+    lookup.run([], variables={'sfjwt_username': 'b@acme.example'}, consumer_key='CK2')
+    assert len(resolved) == 4
+    assert [(options.username, options.consumer_key) for options in seen] == [
+        ('a@acme.example', 'CK'), ('b@acme.example', 'CK'), ('b@acme.example', 'CK2'), ('b@acme.example', 'CK2')]
+    assert seen[-1].private_key_passphrase == 'another'
+
+
+def test_a_variable_holding_a_template_is_resolved_every_time(lookup, seen, monkeypatch):
+    # "{{ item }}" reads the same each time but may mean another user at every loop item.
+    resolved = count_set_options(monkeypatch, lookup)
+    for user in ('a@acme.example', 'b@acme.example'):
+        lookup._templar.available_variables = {'who': user}
+        lookup.run([], variables={'sfjwt_username': trusted('{{ who }}'), 'who': user}, consumer_key='CK')
+    assert len(resolved) == 2
+    assert [options.username for options in seen] == ['a@acme.example', 'b@acme.example']
