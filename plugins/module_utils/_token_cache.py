@@ -314,8 +314,9 @@ class TokenCache:
     def get_or_mint(self, key, mint, before_mint=None, share_recent=True):
         """Return (entry, from_cache). ``mint()`` returns a session dict; it runs at most once at a time per key.
 
-        ``before_mint()``, if given, runs when there is neither a fresh entry nor a held failure, before the directory is
-        created or a lock is taken: a check of what ``mint()`` needs that raises, so that bad input leaves nothing behind.
+        ``before_mint()``, if given, is a check of what ``mint()`` needs that raises (the key), so that bad input leaves
+        nothing behind: it runs before the directory is created when there is none, else only in the process that mints,
+        under the lock. Processes that wait for another one's token never run it (nor import what it needs).
 
         If ``mint()`` raises an exception whose ``cache_record()`` method returns a dict (an answer or failure of
         the server, not a local problem), the record is stored so that processes which waited meanwhile raise
@@ -332,7 +333,8 @@ class TokenCache:
         # Reading first is safe: _read_raw accepts only a regular file of ours that no one else can read.
         raw = self._read_raw(key)
         fresh, held = self._fresh(raw), self.held_failure(raw, share_recent)
-        if before_mint is not None and not fresh and held is None:
+        check_first = before_mint is not None and not fresh and held is None and not os.path.isdir(self.directory)
+        if check_first:
             before_mint()
         self.ensure_directory()
         if fresh:
@@ -351,6 +353,8 @@ class TokenCache:
             if isinstance(failure, dict) and isinstance(failure.get('at'), (int, float)) and \
                     waiting_since <= failure['at'] <= self.clock() + FUTURE_TOLERANCE:
                 raise SharedFailure(failure)
+            if before_mint is not None and not check_first:
+                before_mint()
             try:
                 session = mint()
             except Exception as exc:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import multiprocessing
@@ -88,6 +89,50 @@ def test_before_mint_runs_on_a_miss_before_anything_is_created(tmp_path):
     assert calls == [False, 'checked']
     entry, from_cache = cache.get_or_mint(KEY, lambda: dict(SESSION), before_mint=refuse)
     assert (entry['session'], from_cache, calls) == (SESSION, True, [False, 'checked'])
+
+
+def lock_is_held(path):
+    """Whether some open file description holds the flock on path (tried from a new one, without waiting)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_a_waiter_that_finds_the_token_minted_meanwhile_checks_no_key(tmp_path, monkeypatch):
+    # Many forks, one identity, a cold cache: the process that waited for the lock finds the token the first one minted.
+    cache = TokenCache(str(tmp_path / 'cache'))
+    cache.ensure_directory()
+    original = cache.locked
+
+    @contextlib.contextmanager
+    def locked_after_another_process_minted(key):
+        cache._write(key, {'stored_at': cache.clock(), 'session': dict(SESSION), 'extra': {}})
+        with original(key):
+            yield
+    monkeypatch.setattr(cache, 'locked', locked_after_another_process_minted)
+    entry, from_cache = cache.get_or_mint(KEY, lambda: pytest.fail('minted again'),
+                                          before_mint=lambda: pytest.fail('checked the key while waiting'))
+    assert (entry['session'], from_cache) == (SESSION, True)
+
+
+def test_a_bad_key_in_an_existing_directory_is_checked_under_the_lock_and_leaves_no_entry(tmp_path):
+    cache = TokenCache(str(tmp_path / 'cache'))
+    cache.ensure_directory()
+    checked_under_lock = []
+
+    def refuse():
+        checked_under_lock.append(lock_is_held(cache.lock_path(KEY)))
+        raise ValueError('bad key')
+
+    with pytest.raises(ValueError, match='bad key'):
+        cache.get_or_mint(KEY, lambda: pytest.fail('minted with a bad key'), before_mint=refuse)
+    assert checked_under_lock == [True]
+    assert not os.path.exists(cache.entry_path(KEY))
 
 
 def test_group_accessible_directory_is_refused_not_changed(tmp_path):
