@@ -104,7 +104,8 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 # No third-party import until a token has to be minted: a cached token costs no import of requests or cryptography.
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, get_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import get_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, env_var, options_from_plugin, var_name
 
 display = Display()

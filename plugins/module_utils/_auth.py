@@ -21,14 +21,22 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
+    PRODUCTION_AUDIENCE,
+    RETRY_AFTER_MAX,
+    SANDBOX_AUDIENCE,
+    SalesforceAuthError,
+    TokenSession,
+    iso_time,
+)
+# Imported from here by tests/unit/plugins/module_utils/test_doctor.py, with the audiences above.
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import EXPERIENCE_CLOUD_AUDIENCE  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     MAX_RETRIES,
     MAX_TIMEOUT,
-    RETRY_AFTER_MAX,
     env_var,
     var_name,
 )
@@ -44,66 +52,11 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_r
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
 TOKEN_PATH = '/services/oauth2/token'
-PRODUCTION_AUDIENCE = 'https://login.salesforce.com'
-SANDBOX_AUDIENCE = 'https://test.salesforce.com'
-EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
-# A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
-# seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
-RATE_LIMIT_BACKOFF = 300
-# A refusal that asking again cannot change (an unknown consumer key, invalid_grant) is given for this many seconds to
-# the callers for the identity that arrive meanwhile (the next hosts of the same task), without logging them in: each
-# attempt would be refused the same and count against the user's logins. Never longer, so a fix can be tried at once.
-REFUSAL_SHARE_SECONDS = 2
-# The OAuth error codes of those refusals (a rate-limit refusal, also invalid_grant, is held instead: see hold).
-FINAL_REFUSAL_ERRORS = ('invalid_client_id', 'invalid_client', 'invalid_grant', 'invalid_app_access')
 # PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
 # OpenSSL use for the PKCS#8 keys they encrypt, so a cache entry name is no cheaper to test guesses against.
 PASSPHRASE_ITERATIONS = 2048
 # A PEM private key of the largest RSA size is under 4 KiB; anything far larger is not one.
 MAX_KEY_BYTES = 1024 * 1024
-
-SESSION_FIELDS = ('access_token', 'instance_url', 'id', 'org_id', 'user_id', 'scope', 'token_type', 'issued_at')
-
-
-class SalesforceAuthError(Exception):
-    """A token could not be obtained. The message is for the user and never holds a secret.
-
-    ``details`` holds machine-readable facts for results (status_code, salesforce_error,
-    salesforce_error_description) when Salesforce answered. ``hold`` (seconds) marks a rate-limit refusal that
-    the token cache keeps for every later caller (see RATE_LIMIT_BACKOFF); a refusal asking again cannot change is
-    shared for a moment (see REFUSAL_SHARE_SECONDS).
-    """
-
-    def __init__(self, message, details=None, shareable=False, hold=None):
-        super().__init__(message)
-        self.message = message
-        self.details = dict(details or {})
-        self.shareable = shareable
-        self.hold = hold
-
-    def cache_record(self):
-        """What concurrent waiters on the token cache get instead of asking again (only for answers from the server).
-        Holds no secret: it is stored in the cache."""
-        if not self.shareable:
-            return None
-        record = {'message': self.message, 'details': self.details}
-        if self.hold:
-            record['hold'] = self.hold
-        elif self.final_refusal():
-            record['share'] = REFUSAL_SHARE_SECONDS
-        return record
-
-    def final_refusal(self):
-        """Whether Salesforce refused the request for a reason that asking again cannot change (not an outage)."""
-        status = self.details.get('status_code')
-        return (isinstance(status, int) and 400 <= status < 500 and status != 429
-                and str(self.details.get('salesforce_error') or '').lower() in FINAL_REFUSAL_ERRORS)
-
-    @classmethod
-    def from_record(cls, record, note=''):
-        message = record.get('message') or 'The token request failed.'
-        return cls(message + note, details=record.get('details'))
-
 
 # Refusals a token request gets while Salesforce is still applying a deployed app's OAuth settings (up to 10 minutes):
 # the app unknown, or its new certificate not used yet. (A user not pre-authorized is not waited for: that needs a fix.)
@@ -167,56 +120,6 @@ def default_audience(login_url):
     if host == 'test.salesforce.com' or host.endswith('.sandbox.my.salesforce.com'):
         return SANDBOX_AUDIENCE
     return PRODUCTION_AUDIENCE
-
-
-def approval_url(login_url, consumer_key, callback_url=None):
-    """The one-time browser approval URL for the app (redirect_uri must be the app's callback URL)."""
-    return '%s/services/oauth2/authorize?response_type=code&client_id=%s&redirect_uri=%s' % (
-        normalize_login_url(login_url), quote(consumer_key or '', safe=''),
-        quote(callback_url, safe='') if callback_url else '<callback URL>')
-
-
-# -- the session --------------------------------------------------------------------------------------
-
-@dataclass
-class TokenSession:
-    """An access token and what came with it. repr() never shows the token."""
-
-    access_token: str = field(repr=False)
-    instance_url: str
-    id: Optional[str] = None
-    org_id: Optional[str] = None
-    user_id: Optional[str] = None
-    scope: Optional[str] = None
-    token_type: Optional[str] = None
-    issued_at: Optional[str] = None
-    from_cache: bool = False
-    extra: dict = field(default_factory=dict)
-    cache_key: Optional[str] = field(default=None, repr=False, compare=False)
-
-    def as_result(self):
-        """The module's result keys (issued_at only when Salesforce sent it)."""
-        result = {name: getattr(self, name) for name in SESSION_FIELDS}
-        if result['issued_at'] is None:
-            del result['issued_at']
-        result['from_cache'] = self.from_cache
-        return result
-
-    def to_cache(self):
-        return {name: getattr(self, name) for name in SESSION_FIELDS}
-
-    @classmethod
-    def from_cache_entry(cls, data, extra=None, from_cache=True, cache_key=None):
-        values = {name: data.get(name) for name in SESSION_FIELDS}
-        return cls(from_cache=from_cache, extra=dict(extra or {}), cache_key=cache_key, **values)
-
-
-def split_identity_url(identity_url):
-    """(org_id, user_id): the last two path segments of the id URL https://login.salesforce.com/id/<org>/<user>."""
-    segments = [segment for segment in urlsplit(identity_url or '').path.split('/') if segment]
-    if len(segments) < 2:
-        return None, None
-    return segments[-2], segments[-1]
 
 
 # -- preparing a request ------------------------------------------------------------------------------
@@ -367,11 +270,6 @@ def prepare(options):
     return Identity(consumer_key=consumer_key, username=username, login_url=login_url, audience=audience,
                     audience_derived=audience_derived, key_pem=pem, key_passphrase=passphrase, key_source=source,
                     cache_key=cache_key(login_url, audience, consumer_key, username, key_digest(pem, passphrase)))
-
-
-def iso_time(timestamp):
-    """UTC, to the second, as messages show times."""
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 # -- the public API: sessions with the cache ---------------------------------------------------------

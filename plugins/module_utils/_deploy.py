@@ -31,9 +31,11 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import update_gitignore
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError, describe_answer
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
 
 METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
 PROJECT_FILE = 'sfdx-project.json'
@@ -104,13 +106,8 @@ PROBLEM_HINTS = (
 )
 
 
-class DeployError(Exception):
-    """A deploy could not be made or failed; ``msg`` is for the user, ``details`` go into the module result."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.msg = msg
-        self.details = details
+class DeployError(ResultError):
+    """A deploy could not be made or failed; ``message`` is for the user, ``details`` go into the module result."""
 
 
 # ---------------------------------------------------------------------------------------------- reading the project
@@ -531,10 +528,10 @@ class Deployer:
         try:
             response, payload, json_error = self.client.send(method, path, **kwargs)
         except RestError as exc:
-            raise DeployError('%s failed: %s' % (what, scrub(exc.msg, self._secrets())), **exc.details) from None
+            raise DeployError('%s failed: %s' % (what, scrub(exc.message, self._secrets())), **exc.details) from None
         if response.status_code not in accepted:
             error = self.client.failure(method, response, payload, accepted)
-            raise DeployError('%s failed: %s' % (what, scrub(error.msg, self._secrets())), status=response.status_code,
+            raise DeployError('%s failed: %s' % (what, scrub(error.message, self._secrets())), status=response.status_code,
                               errors=scrub_errors(error.details.get('errors'), self._secrets()))
         if json_error or not isinstance(payload, dict):
             raise DeployError('%s: Salesforce answered HTTP %d with %s, not a deploy answer.'
@@ -717,7 +714,7 @@ def org_id_of(client):
         answer = client.query('SELECT Id FROM Organization')
     except RestError as exc:
         raise DeployError('Cannot tell which org this session belongs to (needed to know what was deployed there): %s'
-                          % scrub(exc.msg, (client.credentials.access_token,))) from None
+                          % scrub(exc.message, (client.credentials.access_token,))) from None
     records = answer.get('records') or []
     org_id = records[0].get('Id') if records and isinstance(records[0], dict) else None
     if not isinstance(org_id, str) or not ORG_ID_RE.match(org_id):
@@ -764,5 +761,5 @@ def run(client, project_dir, manifest=None, check_mode=False, force=False, test_
         try:
             record.remember(org_id, sha256, deploy_id, client.credentials.instance_url)
         except DeployError as exc:
-            raise DeployError(exc.msg, **result) from None   # the deploy happened: the task says so
+            raise DeployError(exc.message, **result) from None   # the deploy happened: the task says so
     return result

@@ -16,7 +16,7 @@ import ssl
 import traceback
 import warnings
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX, SalesforceError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
@@ -43,7 +43,7 @@ BACKOFF_FACTOR = 1.0
 LARGE_BODY_BYTES = 1024 * 1024
 
 
-class HttpError(Exception):
+class HttpError(SalesforceError):
     """A request could not be completed; the message is for the user and holds no credential."""
 
 

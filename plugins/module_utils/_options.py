@@ -8,8 +8,8 @@
 """The option adapter: one ``AuthOptions`` built from a module's params or a plugin's get_option(),
 so the module, the lookup and the rest module share one auth code path.
 
-Option names, defaults and environment variables are defined here once; the doc fragments
-(plugins/doc_fragments/auth.py, connection.py, cache.py) document the same values.
+Option names, defaults and environment variables are defined here once (the numeric defaults in _common, which _http and
+_token_cache share); the doc fragments (plugins/doc_fragments/auth.py, connection.py, cache.py) document the same values.
 """
 
 from __future__ import annotations
@@ -20,16 +20,12 @@ from typing import Any, Callable, Optional
 
 from ansible.module_utils.common.parameters import env_fallback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import DEFAULT_TTL
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TTL
 
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
-DEFAULT_TIMEOUT = 30
-DEFAULT_RETRIES = 3
 # The largest values accepted (the largest cache_ttl is _token_cache.MAX_TTL).
 MAX_TIMEOUT = 3600
 MAX_RETRIES = 10
-# A Retry-After header is honoured, but never with a wait longer than this (seconds).
-RETRY_AFTER_MAX = 60
 ENV_PREFIX = 'SFJWT_'
 VARS_PREFIX = 'sfjwt_'
 
@@ -133,7 +129,9 @@ class AuthOptions:
 
     @property
     def http(self):
-        """The configured requests.Session (retries, TLS verification, timeout), built once; for REST calls too."""
+        """The configured requests.Session (retries, TLS verification, timeout) for the token request and the doctor,
+        built once. (REST calls build their own with _rest.build_rest_http_session: status retries for idempotent
+        methods only.)"""
         if self._http is None:
             # Imported on first use: requests is not needed when a cached token is all the caller wants.
             from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import build_http_session

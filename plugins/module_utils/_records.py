@@ -23,7 +23,9 @@ import math
 import re
 from urllib.parse import quote_plus, urlencode
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError, describe_answer, salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer, salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
 
 # \Z, not $: $ also matches before a final newline.
 API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,119}\Z')
@@ -45,13 +47,8 @@ ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
 SOQL_ESCAPES = {'\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
 
 
-class RecordError(Exception):
-    """Bad input or a failed call; ``msg`` is for the user, ``details`` go into the module result."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.msg = msg
-        self.details = details
+class RecordError(ResultError):
+    """Bad input or a failed call; ``message`` is for the user, ``details`` go into the module result."""
 
 
 # ---------------------------------------------------------------------------------------------- SOQL
@@ -482,7 +479,7 @@ class Records:
             try:
                 answer = self.client.query(soql)
             except RestError as exc:
-                raise RecordError('Reading the current %s records failed: %s' % (self.set.sobject, exc.msg), **exc.details) from None
+                raise RecordError('Reading the current %s records failed: %s' % (self.set.sobject, exc.message), **exc.details) from None
             for record in answer['records']:
                 if not isinstance(record, dict):
                     continue
@@ -536,7 +533,7 @@ class Records:
         try:
             response, payload, json_error = self.client.send(method, path, params=params, body=data)
         except RestError as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
-            raise RecordError('%s %s failed: %s' % (method, path, exc.msg), status=None) from None
+            raise RecordError('%s %s failed: %s' % (method, path, exc.message), status=None) from None
         if response.status_code != 200 or json_error or not isinstance(payload, list):
             errors = salesforce_errors(payload)
             raise RecordError('%s %s answered HTTP %d with %s; nothing more was sent.'
@@ -567,7 +564,7 @@ class Records:
                           for error in exc.details.pop('errors', None) or []]
                 for key, dummy, dummy2, existing in batch:
                     outcome[self.set.normalize(key)] = (action, (existing or {}).get('Id'),
-                                                        errors or [{'statusCode': None, 'message': exc.msg, 'fields': []}])
+                                                        errors or [{'statusCode': None, 'message': exc.message, 'fields': []}])
                 exc.details['outcome'] = outcome
                 exc.details['unsent'] = [key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]]
                 raise
@@ -636,7 +633,7 @@ def run(client, record_set, state='present', all_or_none=False, check_mode=False
     if failure is not None:
         unsent = failure.details.pop('unsent', [])
         listed = '\n' + _failed_message(record_set, result, written=False) if result['errors'] else ''
-        raise RecordError('%s %s%s' % (failure.msg, _written_note(result, unsent), listed), **dict(result, **failure.details))
+        raise RecordError('%s %s%s' % (failure.message, _written_note(result, unsent), listed), **dict(result, **failure.details))
     if result['errors']:
         raise RecordError(_failed_message(record_set, result), **result)
     return result

@@ -20,6 +20,13 @@ import re
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
+    decode_json,
+    describe_answer,
+    is_json,
+    salesforce_errors,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
     HttpError,
     build_http_session,
@@ -47,16 +54,10 @@ MAX_CONTENT_CHARS = 1024 * 1024
 # A runaway nextRecordsUrl loop stops here (Salesforce returns at most 2,000 records a batch).
 MAX_QUERY_PAGES = 100000
 LIMIT_INFO_RE = re.compile(r'(?:^|[,;\s])api-usage=(\d+)/(\d+)')
-TITLE_RE = re.compile(r'<title[^>]*>(.*?)</title>', re.I | re.S)
 
 
-class RestError(Exception):
-    """A REST call failed; ``msg`` is for the user, ``details`` go into the module result."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.msg = msg
-        self.details = details
+class RestError(ResultError):
+    """A REST call failed; ``message`` is for the user, ``details`` go into the module result."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -206,64 +207,6 @@ def encode_body(body):
         return json.dumps(body)
     except (TypeError, ValueError) as exc:
         raise RestError('body cannot be encoded as JSON: %s' % exc) from None
-
-
-def _is_json(response):
-    content_type = response.headers.get('Content-Type', '')
-    return 'json' in content_type.split(';', 1)[0].lower()
-
-
-def decode_json(response):
-    """(parsed JSON or None, error text or None); an empty body is None."""
-    if not response.content:
-        return None, None
-    try:
-        return response.json(), None
-    except ValueError as exc:
-        return None, 'the body is not valid JSON (%s)' % type(exc).__name__
-
-
-def salesforce_errors(payload):
-    """[{errorCode, message, fields}] from the error bodies Salesforce uses."""
-    errors = []
-    if isinstance(payload, dict):
-        payload = [payload]
-    if isinstance(payload, list):
-        for entry in payload:
-            if not isinstance(entry, dict):
-                continue
-            code = entry.get('errorCode') or entry.get('error')
-            message = entry.get('message') or entry.get('error_description')
-            if code or message:
-                error = {'errorCode': code, 'message': message}
-                if entry.get('fields'):
-                    error['fields'] = entry['fields']
-                errors.append(error)
-    return errors
-
-
-def describe_answer(response, payload=None):
-    """'INVALID_FIELD: No such column ...' for a Salesforce error body, or a short description of anything else."""
-    errors = salesforce_errors(payload)
-    if errors:
-        parts = []
-        for error in errors:
-            text = '%s: %s' % (error['errorCode'] or 'ERROR', error['message'] or '(no message)')
-            if error.get('fields'):
-                text += ' (fields: %s)' % ', '.join(str(f) for f in error['fields'])
-            parts.append(text)
-        return '; '.join(parts)
-    text = response.text if response.content else ''
-    if not text.strip():
-        return 'an empty body'
-    content_type = response.headers.get('Content-Type', '').split(';', 1)[0] or 'no content type'
-    if 'html' in content_type.lower() or text.lstrip()[:1] == '<':
-        title = TITLE_RE.search(text)
-        if title:
-            return 'an HTML page titled "%s" (maintenance or an error page)' % ' '.join(title.group(1).split())[:200]
-        return 'an HTML page (maintenance or an error page)'
-    snippet = ' '.join(text.split())[:300]
-    return '%s: %s' % (content_type, snippet)
 
 
 def invalid_session(response, payload):
@@ -457,7 +400,7 @@ class RestClient:
             except HttpError as exc:
                 raise RestError(str(exc)) from None
             payload, json_error = (None, None)
-            if method != 'HEAD' and (_is_json(response) or response.status_code == 401):
+            if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)
             if invalid_session(response, payload) and not self.renewed:
                 self.renewed = True
@@ -531,7 +474,7 @@ class RestClient:
             path = urlsplit(response.url).path
             raise RestError('%s %s answered HTTP %d, but %s.' % (method, path, response.status_code, json_error),
                             status=response.status_code, url=response.url)
-        if method != 'HEAD' and payload is None and response.content and not _is_json(response):
+        if method != 'HEAD' and payload is None and response.content and not is_json(response):
             text = response.text
             if len(text) > MAX_CONTENT_CHARS:
                 self.warn('The answer has %d characters; content holds the first %d.' % (len(text), MAX_CONTENT_CHARS))

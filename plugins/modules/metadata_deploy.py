@@ -280,7 +280,7 @@ def main():
         return result
 
     # A failure carries the status lines gathered until then.
-    run_api_module(module, call, errors=(deploy.DeployError,), progress=progress)
+    run_api_module(module, call, progress=progress)
 
 
 if __name__ == '__main__':

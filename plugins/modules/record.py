@@ -220,7 +220,7 @@ errors:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, fail_with, run_api_module
 
 
 def main():
@@ -241,10 +241,9 @@ def main():
     try:
         record_set = records.RecordSet(params['sobject'], params['records'], params['external_id_field'], params['no_log_fields'])
     except records.RecordError as exc:
-        module.fail_json(msg=exc.msg)
+        fail_with(module, exc)
     run_api_module(module, lambda client: records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
-                                                      check_mode=module.check_mode, diff=module._diff),
-                   errors=(records.RecordError,))
+                                                      check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == '__main__':

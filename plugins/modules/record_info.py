@@ -133,7 +133,7 @@ query:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, fail_with, run_api_module
 
 
 def main():
@@ -151,7 +151,7 @@ def main():
         records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'], params['order_by'],
                            params['limit'])
     except records.RecordError as exc:
-        module.fail_json(msg=exc.msg)
+        fail_with(module, exc)
 
     def call(client):
         # Values in where are written as their field's type wants them (a date unquoted, a number as a number).
@@ -162,7 +162,7 @@ def main():
         return dict(changed=False, records=[records.strip_attributes(r) for r in answer['records']],
                     total_size=answer['total_size'], query=soql)
 
-    run_api_module(module, call, errors=(records.RecordError,))
+    run_api_module(module, call)
 
 
 if __name__ == '__main__':

@@ -214,14 +214,15 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import fail_with
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     MAX_PROPAGATION_TIMEOUT,
-    SalesforceAuthError,
     awaiting_propagation,
     cached_session,
     forget_session,
     get_session,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
 
 
@@ -243,7 +244,7 @@ def main():
         try:
             module.exit_json(changed=forget_session(options, check_mode=module.check_mode))
         except SalesforceAuthError as exc:
-            module.fail_json(msg=exc.message)
+            fail_with(module, exc)
     try:
         # Check mode logs in no one: a cached token is returned, a missing one only announced.
         session = cached_session(options) if module.check_mode else get_session(options)
@@ -252,7 +253,7 @@ def main():
                                                'real run requests one. To get one in check mode, set check_mode: false on '
                                                'this task.')
     except SalesforceAuthError as exc:
-        module.fail_json(msg=exc.message, propagation_pending=awaiting_propagation(exc.details), **exc.details)
+        fail_with(module, exc, propagation_pending=awaiting_propagation(exc.details))
     module.exit_json(changed=not session.from_cache, **session.as_result())
 
 

@@ -140,3 +140,28 @@ def test_without_cache_every_task_discovers_and_mints(ansible, fake_org_app):
     # three tasks need a version and each asks (no cache to keep it), plus the explicit listing
     assert len(version_listings) == 4
     assert org.token_requests == 4
+
+
+def test_auth_refusal_gives_salesforce_answer_as_the_token_module_does(ansible, fake_org_app, tmp_path):
+    """A refused token request fails a rest task with the token module's message and Salesforce's answer (status_code,
+    salesforce_error, salesforce_error_description), and no API call: refused then (cache=false), or shared by the token
+    cache from the token task's refusal a moment before."""
+    playbook = tmp_path / 'rest_auth_refusal.yml'
+    playbook.write_text(
+        '- name: An auth refusal through rest\n  hosts: localhost\n  gather_facts: false\n  tasks:\n'
+        '    - name: Token module\n      sfjwt.salesforce.token:\n      ignore_errors: true\n'
+        '    - name: Rest module\n      sfjwt.salesforce.rest:\n        path: limits\n      ignore_errors: true\n'
+        '    - name: Rest module without the cache\n      sfjwt.salesforce.rest:\n        path: limits\n        cache: false\n'
+        '      ignore_errors: true\n')
+    run = ansible.playbook(str(playbook), env=dict(rest_env(fake_org_app), SFJWT_CONSUMER_KEY='UNKNOWNKEY'))
+    assert run.rc == 0, run.output
+    token = run.result('Token module')
+    answer = ('status_code', 'salesforce_error', 'salesforce_error_description')
+    assert [token.get(name) for name in answer] == [400, 'invalid_client_id', 'client identifier invalid']
+    assert token['msg'].startswith('Salesforce at %s does not know the consumer key UNKNOWNKEY (invalid_client_id: ' % fake_org_app.url)
+    for task in ('Rest module', 'Rest module without the cache'):
+        rest = run.result(task)
+        assert run.status(task) == 'failed'
+        assert (rest['msg'], [rest.get(name) for name in answer]) == (token['msg'], [token.get(name) for name in answer])
+    assert data_requests(fake_org_app.org) == []
+    assert 2 <= fake_org_app.org.token_requests <= 3

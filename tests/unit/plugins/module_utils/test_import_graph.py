@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""How plugins/module_utils import each other: no cycle (imports inside functions count: they are cycles a test run
+may never happen to trigger), and _common, which every other one may import, imports only the standard library."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+MODULE_UTILS_DIR = Path(__file__).resolve().parents[4] / 'plugins' / 'module_utils'
+PACKAGE = 'ansible_collections.sfjwt.salesforce.plugins.module_utils'
+
+
+def imported_names(tree):
+    """The full names of the modules a parsed file imports, anywhere in it (relative imports resolved in PACKAGE)."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ''
+            if node.level:
+                parent = PACKAGE.rsplit('.', node.level - 1)[0] if node.level > 1 else PACKAGE
+                base = '%s.%s' % (parent, base) if base else parent
+            names.append(base)
+            # "from <package> import _rest": each name may be a module of the package.
+            names.extend('%s.%s' % (base, alias.name) for alias in node.names)
+    return names
+
+
+def import_graph(directory):
+    """{module: set of the modules of the same package it imports}, for every *.py file in directory."""
+    modules = {path.stem: path for path in sorted(Path(directory).glob('*.py')) if path.stem != '__init__'}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imported_names(ast.parse(path.read_text(encoding='utf-8'), str(path))):
+            if imported.startswith(PACKAGE + '.'):
+                target = imported[len(PACKAGE) + 1:].split('.', 1)[0]
+                if target in modules:
+                    targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def find_cycle(graph):
+    """One import cycle as [a, b, ..., a], or None."""
+    done, path = set(), []
+
+    def visit(node):
+        if node in path:
+            return path[path.index(node):] + [node]
+        if node in done:
+            return None
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return None
+
+
+def is_standard_library(name):
+    top = name.split('.', 1)[0]
+    if top == '__future__':
+        return True
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return False
+    if spec.origin in ('built-in', 'frozen'):
+        return True
+    locations = [spec.origin] if spec.origin else list(spec.submodule_search_locations or ())
+    stdlib_dirs = {Path(sysconfig.get_paths()[key]).resolve() for key in ('stdlib', 'platstdlib')}
+    return bool(locations) and all(
+        any(directory in Path(location).resolve().parents for directory in stdlib_dirs)
+        and 'site-packages' not in location and 'dist-packages' not in location
+        for location in locations)
+
+
+def test_module_utils_import_no_cycle():
+    graph = import_graph(MODULE_UTILS_DIR)
+    assert {'_auth', '_common', '_token_request', '_options', '_http'} <= set(graph)
+    assert find_cycle(graph) is None, 'module_utils import each other in a cycle: %s' % ' -> '.join(find_cycle(graph))
+
+
+def test_common_imports_only_the_standard_library():
+    tree = ast.parse((MODULE_UTILS_DIR / '_common.py').read_text(encoding='utf-8'))
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level] == [], 'a relative import'
+    imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name for node in imports for alias in node.names}
+    assert 'dataclasses' in imported
+    assert sorted(name for name in imported if not is_standard_library(name)) == []
+
+
+def test_the_mint_and_the_options_no_longer_import_back():
+    """The two cycles there were: _token_request imported _auth (which imports it on a cache miss), _http imported
+    _options (which imports it for its session)."""
+    graph = import_graph(MODULE_UTILS_DIR)
+    assert '_token_request' in graph['_auth'] and '_auth' not in graph['_token_request']
+    assert '_http' in graph['_options'] and '_options' not in graph['_http']
+
+
+@pytest.mark.parametrize('files, cycle', [
+    ({'_a': 'from %s._b import thing\n', '_b': 'def late():\n    from %s import _a\n'}, ['_a', '_b', '_a']),
+    ({'_a': 'import %s._b\n', '_b': 'from ._c import thing\n', '_c': 'from . import _a\n'}, ['_a', '_b', '_c', '_a']),
+    ({'_a': 'from %s._b import thing\n', '_b': 'import json\n'}, None),
+])
+def test_a_cycle_is_found_also_through_a_function_or_a_relative_import(tmp_path, files, cycle):
+    for name, text in files.items():
+        (tmp_path / (name + '.py')).write_text(text.replace('%s', PACKAGE))
+    assert find_cycle(import_graph(tmp_path)) == cycle
+
+
+def test_third_party_and_collection_modules_are_not_standard_library():
+    assert [is_standard_library(name) for name in ('json', 'urllib.parse', 'dataclasses', 'requests', 'ansible', 'pytest')] == [
+        True, True, True, False, False, False]
