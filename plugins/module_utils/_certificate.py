@@ -17,26 +17,38 @@ import datetime
 import os
 import re
 import stat
-import traceback
 from types import SimpleNamespace
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+    remove_stale_temp_files,
+    split_missing_directories,
+    write_file_atomic,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
     KeyLoadError,
     load_rsa_private_key,
     public_key_fingerprint,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+    CONTROL_CHARACTER_RE,
+    HAS_CRYPTOGRAPHY,
+    SUBJECT_FIELDS,
+    belongs_to_key,
+    certificate_fingerprint,
+    describe_name,
+    iso8601,
+    load_certificate,
+    names_equal,
+    not_after,
+    not_before,
+    utc_now,
+)
+
+if HAS_CRYPTOGRAPHY:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
 
 KEY_SIZES = (2048, 3072, 4096)
 DEFAULT_KEY_MODE = 0o600
@@ -48,21 +60,8 @@ MAX_VALID_DAYS = 36500
 # BestAvailableEncryption accepts 1 to 1023 bytes.
 MAX_PASSPHRASE_BYTES = 1023
 
-# subject option key, NameOID attribute, upper bound from RFC 5280 / PKCS #9.
-SUBJECT_FIELDS = (
-    ('C', 'COUNTRY_NAME', 2),
-    ('ST', 'STATE_OR_PROVINCE_NAME', 128),
-    ('L', 'LOCALITY_NAME', 128),
-    ('O', 'ORGANIZATION_NAME', 64),
-    ('OU', 'ORGANIZATIONAL_UNIT_NAME', 64),
-    ('emailAddress', 'EMAIL_ADDRESS', 255),
-)
 MAX_COMMON_NAME = 64
 COUNTRY_RE = re.compile(r'[A-Za-z]{2}\Z')
-# No text of a certificate subject or of Salesforce metadata may hold these: the C0 controls (line breaks and tabs
-# included) and DEL. A line break in a subject breaks every tool that prints it; most of them are not XML at all.
-CONTROL_CHARACTER_RE = re.compile('[\x00-\x1f\x7f]')
-
 REPLACE_KEY_HINT = ('The existing key was left untouched. Setting regenerate_key=true replaces it with a new key '
                     '(the old one is kept as a backup), which breaks the Salesforce app binding until the new '
                     'certificate is uploaded to the app.')
@@ -70,11 +69,6 @@ REPLACE_KEY_HINT = ('The existing key was left untouched. Setting regenerate_key
 
 class CertificateError(Exception):
     """A problem the user must fix; the message names it and the fix, and never holds key material."""
-
-
-def utc_now():
-    """Current time in UTC, to the second (X.509 times have no fractions)."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
 def _capitalize(text):
@@ -138,20 +132,6 @@ def _is_ascii(value):
     return True
 
 
-def split_missing_directories(directory):
-    """(missing, nearest): the directories to create for directory to exist, outermost first, and the nearest path
-    that exists (a directory, or whatever blocks the way)."""
-    missing = []
-    current = os.path.abspath(directory)
-    while not os.path.isdir(current) and not os.path.lexists(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return list(reversed(missing)), current
-
-
 def check_target_path(path, option, create_directories=False):
     """Fail early, before anything is written, when path cannot hold the file."""
     if os.path.isdir(path):
@@ -212,23 +192,6 @@ def build_subject(common_name, subject=None):
     return x509.Name(attributes)
 
 
-def _name_key(name):
-    return sorted((attribute.oid.dotted_string, attribute.value) for attribute in name)
-
-
-def names_equal(first, second):
-    """Same attributes and values; order and string encoding do not matter (openssl and cryptography differ there)."""
-    return _name_key(first) == _name_key(second)
-
-
-def describe_name(name):
-    """C=US, O=Acme, CN=x, emailAddress=a@example.com: the short names users wrote in the subject option."""
-    short_names = {NameOID.COMMON_NAME.dotted_string: 'CN'}
-    short_names.update((getattr(NameOID, attribute).dotted_string, field) for field, attribute, _limit in SUBJECT_FIELDS)
-    return ', '.join('%s=%s' % (short_names.get(attribute.oid.dotted_string, attribute.oid.dotted_string), attribute.value)
-                     for attribute in name)
-
-
 # ---------------------------------------------------------------- keys, certificates, CSRs
 
 def generate_private_key(key_size):
@@ -242,14 +205,6 @@ def private_key_pem(key, passphrase=None):
     else:
         encryption = serialization.NoEncryption()
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-
-
-def _public_der(public_key):
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def belongs_to_key(public_key, private_key):
-    return _public_der(public_key) == _public_der(private_key.public_key())
 
 
 def build_certificate(key, subject, valid_days, now):
@@ -274,38 +229,11 @@ def build_csr(key, subject):
     return x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
 
 
-def load_certificate(data):
-    """The certificate in a PEM file, or None when the file holds none."""
-    try:
-        return x509.load_pem_x509_certificate(data)
-    except Exception:  # ValueError for garbage; other errors for unsupported encodings
-        return None
-
-
 def load_csr(data):
     try:
         return x509.load_pem_x509_csr(data)
     except Exception:
         return None
-
-
-def not_before(cert):
-    value = getattr(cert, 'not_valid_before_utc', None)  # cryptography >= 42
-    return value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
-
-
-def not_after(cert):
-    value = getattr(cert, 'not_valid_after_utc', None)
-    return value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-
-
-def iso8601(value):
-    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def colon_hex(data):
-    """AB:CD:... as `openssl x509 -fingerprint` prints it."""
-    return ':'.join('%02X' % byte for byte in bytearray(data))
 
 
 def certificate_facts(cert):
@@ -315,7 +243,7 @@ def certificate_facts(cert):
         'certificate': cert.public_bytes(serialization.Encoding.PEM).decode('ascii'),
         # Salesforce metadata (ConnectedApp / certificate content) stores the bare base64 body.
         'certificate_body': base64.b64encode(der).decode('ascii'),
-        'fingerprint_sha256': colon_hex(cert.fingerprint(hashes.SHA256())),
+        'fingerprint_sha256': certificate_fingerprint(cert),
         'serial_number': cert.serial_number,
         'not_before': iso8601(not_before(cert)),
         'not_after': iso8601(not_after(cert)),

@@ -30,26 +30,13 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import forget_session, get_session, normalize_login_url, prepare
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
     SANDBOX_AUDIENCE,
     SalesforceAuthError,
-    forget_session,
-    get_session,
     iso_time,
-    normalize_login_url,
-    prepare,
-)
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
-    HAS_CRYPTOGRAPHY,
-    belongs_to_key,
-    certificate_facts,
-    describe_name,
-    iso8601,
-    load_certificate,
-    not_after,
-    not_before,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, send
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
@@ -69,6 +56,18 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request im
     request_token,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+    HAS_CRYPTOGRAPHY,
+    belongs_to_key,
+    certificate_fingerprint,
+    colon_hex,
+    describe_name,
+    iso8601,
+    load_certificate,
+    load_der_certificate,
+    not_after,
+    not_before,
+)
 
 OK = 'ok'
 WARN = 'warn'
@@ -82,10 +81,6 @@ MAX_PROJECT_FILES = 10000
 API_VERSION_RE = re.compile(r'[0-9]{1,3}\.[0-9]{1,2}')
 # Unicode categories shown escaped in the report: control and format characters, line and paragraph separators.
 UNPRINTABLE_CATEGORIES = ('Cc', 'Cf', 'Zl', 'Zp')
-
-
-def _colon_hex(hex_digest):
-    return ':'.join(hex_digest[index:index + 2] for index in range(0, len(hex_digest), 2)).upper()
 
 
 def _option(name):
@@ -344,7 +339,7 @@ class Doctor:
         self.diagnosis.add('key', OK, '%s loads: RSA, %d bits, %s; public key SHA-256 %s.'
                            % (self.identity.key_source, key.key_size,
                               'encrypted (the passphrase opens it)' if encrypted else 'not encrypted (no passphrase needed)',
-                              _colon_hex(fingerprint)))
+                              colon_hex(bytes.fromhex(fingerprint))))
 
     # certificates: certificate_path and the provision project's metadata
     def check_certificates(self):
@@ -367,7 +362,7 @@ class Doctor:
         if certificate is None:
             self.diagnosis.add(check, WARN, '%s holds no PEM certificate.' % where)
             return
-        fingerprint = certificate_facts(certificate)['fingerprint_sha256']
+        fingerprint = certificate_fingerprint(certificate)
         try:
             public_key = certificate.public_key()
         except Exception:  # ValueError for an unknown key type; other errors for keys cryptography does not support
@@ -378,7 +373,7 @@ class Doctor:
             self.evidence.mismatched_certificates.append('%s (SHA-256 %s)' % (where, fingerprint))
             self.diagnosis.add(check, FAIL, 'the certificate in %s (SHA-256 %s) does not belong to the private key: its '
                                'public key is not the key\'s (%s).'
-                               % (where, fingerprint, _colon_hex(self.evidence.key_fingerprint)))
+                               % (where, fingerprint, colon_hex(bytes.fromhex(self.evidence.key_fingerprint))))
             return
         now = self.now()
         start, end = not_before(certificate).timestamp(), not_after(certificate).timestamp()
@@ -550,9 +545,8 @@ class Doctor:
             return False
         issuer = subject = '(not readable without the cryptography library)'
         if HAS_CRYPTOGRAPHY:
-            from cryptography import x509   # pylint: disable=import-outside-toplevel
             try:
-                certificate = x509.load_der_x509_certificate(presented)
+                certificate = load_der_certificate(presented)
                 issuer, subject = describe_name(certificate.issuer), describe_name(certificate.subject)
             except ValueError:
                 issuer = subject = '(not an X.509 certificate)'
@@ -748,7 +742,7 @@ class Doctor:
                                     'certificate was made from.'))
             causes.append(Cause('key_certificate_mismatch', 'Salesforce could not verify the signature: the certificate '
                                 'uploaded to the app is not the one of this key (public key SHA-256 %s).'
-                                % _colon_hex(evidence.key_fingerprint),
+                                % colon_hex(bytes.fromhex(evidence.key_fingerprint)),
                                 'Upload the certificate made from this key to the app (Use digital signatures), or use '
                                 'the key the uploaded certificate was made from. A certificate deployed in the last 10 '
                                 'minutes may not be used yet: run the doctor again then.'))

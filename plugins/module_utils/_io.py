@@ -54,6 +54,20 @@ def write_file_atomic(path, data, mode=0o600):
     _fsync_directory(directory)
 
 
+def split_missing_directories(directory):
+    """(missing, nearest): the directories to create for directory to exist, outermost first, and the nearest path
+    that exists (a directory, or whatever blocks the way)."""
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.isdir(current) and not os.path.lexists(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return list(reversed(missing)), current
+
+
 def _lock_if_possible(fd):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

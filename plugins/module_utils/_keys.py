@@ -9,17 +9,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import traceback
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, public_key_sha256
 
-try:
+if HAS_CRYPTOGRAPHY:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 MIN_RSA_KEY_SIZE = 2048
 
@@ -79,6 +73,5 @@ def _key_kind(key):
 
 
 def public_key_fingerprint(key):
-    """SHA-256 hex digest of the public key (DER SubjectPublicKeyInfo): identifies a key without revealing it."""
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
+    """SHA-256 hex digest of the private key's public key (see _x509.public_key_sha256)."""
+    return public_key_sha256(key.public_key())

@@ -24,27 +24,22 @@ import re
 import secrets
 import stat
 import string
-import traceback
 import xml.etree.ElementTree as ET
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+    remove_stale_temp_files,
+    split_missing_directories,
+    write_file_atomic,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
     CONTROL_CHARACTER_RE,
+    certificate_fingerprint,
     iso8601,
+    load_der_certificate,
     not_after,
     not_before,
-    split_missing_directories,
     utc_now,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
 
 METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -59,6 +54,11 @@ EMAIL_RE = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+\Z')
 NOT_XML_RE = re.compile('[\ud800-\udfff\ufffe\uffff]')
 PERMISSION_SET_RE = API_NAME_RE
 DEFAULT_SCOPES = ('Api', 'RefreshToken', 'OfflineAccess')
+# The app_metadata module's defaults; its documentation repeats them (a unit test keeps the two in step).
+DEFAULT_API_VERSION = '62.0'
+DEFAULT_PACKAGE_DIRECTORY = 'force-app'
+DEFAULT_MANIFEST = 'manifest/package.xml'
+DEFAULT_CALLBACK_URL = 'https://login.salesforce.com/services/oauth2/success'
 # External Client Apps exist from API 59.0 (their policies file, ExtlClntAppConfigurablePolicies, from 60.0).
 MIN_ECA_API_VERSION = (60, 0)
 MAX_API_NAME_LENGTH = 40
@@ -176,8 +176,7 @@ def validate_callback_url(url):
     validate_text(url, 'callback_url')
     if not isinstance(url, str) or not CALLBACK_URL_RE.match(url):
         raise MetadataError('callback_url %r is not an absolute URL. The JWT Bearer Flow never calls it, but Salesforce '
-                            'requires one: https://login.salesforce.com/services/oauth2/success is the usual value.'
-                            % (url,))
+                            'requires one: %s is the usual value.' % (url, DEFAULT_CALLBACK_URL))
     return url
 
 
@@ -244,15 +243,10 @@ def certificate_pem(certificate):
 def load_certificate_der(der):
     """The X.509 certificate of DER bytes; fails when they are not one."""
     try:
-        return x509.load_der_x509_certificate(der)
+        return load_der_certificate(der)
     except ValueError:
         raise MetadataError('certificate does not decode to an X.509 certificate: give the certificate written by '
                             'the certificate module.') from None
-
-
-def certificate_fingerprint(certificate):
-    """SHA-256 fingerprint (hex, colon-separated) of a certificate (PEM or body); fails when it is not X.509."""
-    return ':'.join('%02X' % b for b in load_certificate_der(certificate_der(certificate)).fingerprint(hashes.SHA256()))
 
 
 def check_certificate_validity(certificate, source=CERTIFICATE_OPTION, now=None):
@@ -344,7 +338,7 @@ class AppSpec:
     """
 
     def __init__(self, name, label, contact_email, consumer_key, certificate, callback_url, permission_sets=(),
-                 profiles=(), scopes=DEFAULT_SCOPES, description=None, ip_relaxation='enforce', api_version='62.0',
+                 profiles=(), scopes=DEFAULT_SCOPES, description=None, ip_relaxation='enforce', api_version=DEFAULT_API_VERSION,
                  external_client_app=True, connected_app=False, certificate_source=CERTIFICATE_OPTION, now=None,
                  create_permission_sets=False, permission_set_description=None):
         self.name = validate_api_name(name)
@@ -357,7 +351,7 @@ class AppSpec:
             loaded = load_certificate_der(der)
             check_certificate_validity(loaded, certificate_source, now)
             self.certificate = pem_of_der(der)
-            self.certificate_fingerprint = ':'.join('%02X' % b for b in loaded.fingerprint(hashes.SHA256()))
+            self.certificate_fingerprint = certificate_fingerprint(loaded)
         self.callback_url = validate_callback_url(callback_url)
         self.permission_sets = [validate_api_name(p, 'permission set') for p in (permission_sets or [])]
         self.create_permission_sets = bool(create_permission_sets)
@@ -716,7 +710,8 @@ def existing_consumer_key(project_dir, package_directory, name):
     return None
 
 
-def check_project(project_dir, package_directory='force-app', manifest='manifest/package.xml', api_version='62.0'):
+def check_project(project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, manifest=DEFAULT_MANIFEST,
+                  api_version=DEFAULT_API_VERSION):
     """Refuse project paths and an existing project the files cannot be written to; reads, never writes."""
     _check_inside(package_directory, 'package_directory')
     _check_inside(manifest, 'manifest')
@@ -731,7 +726,7 @@ def permission_set_kind(name):
     return '%s:%s' % (PERMISSION_SET, name)
 
 
-def plan_files(spec, project_dir, package_directory='force-app', manifest='manifest/package.xml', gitignore=True):
+def plan_files(spec, project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, manifest=DEFAULT_MANIFEST, gitignore=True):
     """Every file to write, with its current content, in writing order (the manifest last)."""
     check_project(project_dir, package_directory, manifest, spec.api_version)
     planned = []

@@ -14,10 +14,7 @@ parses the answer, and turns every refusal into a message that says what happene
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import html
 import ipaddress
-import json
 import os
 import re
 import time
@@ -29,7 +26,14 @@ try:
 except ImportError:  # reported by _requirements before a token is minted
     jwt = None
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
+    html_title,
+    json_body,
+    looks_like_html,
+    oauth_error,
+    status_text,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
     RATE_LIMIT_BACKOFF,
@@ -47,17 +51,17 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
-    HAS_CRYPTOGRAPHY,
     KeyLoadError,
     load_rsa_private_key,
     public_key_fingerprint,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import TO_MINT_A_TOKEN, missing_libraries_message
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
-
-if HAS_CRYPTOGRAPHY:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+    belongs_to_key,
+    certificate_fingerprint,
+    load_pem_or_der_certificate,
+)
 
 GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 # Salesforce documents exp as "within 3 minutes".
@@ -110,36 +114,6 @@ def request_token(options, identity, now=None):
     return parse_token_response(options, identity, response)
 
 
-def _json_body(response):
-    text = response.text or ''
-    content_type = (response.headers.get('Content-Type') or '').lower()
-    if 'json' not in content_type and not text.lstrip().startswith(('{', '[')):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _html_title(text):
-    match = re.search(r'<title[^>]*>(.*?)</title>', text or '', re.IGNORECASE | re.DOTALL)
-    if not match:
-        return None
-    title = ' '.join(html.unescape(match.group(1)).split())
-    return title[:120] or None
-
-
-def _looks_like_html(response):
-    content_type = (response.headers.get('Content-Type') or '').lower()
-    head = (response.text or '')[:512].lstrip().lower()
-    return 'html' in content_type or head.startswith(('<!doctype html', '<html')) or '<html' in head
-
-
-def _status_text(response):
-    reason = (response.reason or '').strip()
-    return 'HTTP %d%s' % (response.status_code, (' ' + reason) if reason else '')
-
-
 def parse_token_response(options, identity, response):
     """A TokenSession from a 200 answer, else SalesforceAuthError with the message for this answer.
 
@@ -149,7 +123,7 @@ def parse_token_response(options, identity, response):
     or another host's path. The informational fields ``scope`` and ``token_type`` are dropped when they are not strings,
     ``issued_at`` when it is neither a string nor a whole number: nothing depends on them.
     """
-    body = _json_body(response)
+    body = json_body(response)
     status = response.status_code
     if isinstance(body, dict) and status == 200 and (body.get('access_token') or ('access_token' in body and not body.get('error'))):
         access_token = _checked_access_token(identity, response, body.get('access_token'))
@@ -259,52 +233,40 @@ def _error_for(options, identity, response, body):
         location = response.headers.get('Location')
         target = url_origin(location) if location and '://' in location else None
         return _fail('%s answered the token request with a redirect (%s)%s. Set login_url to the host that answers '
-                     'directly%s.' % (where, _status_text(response), (' to %s' % target) if target else '',
+                     'directly%s.' % (where, status_text(response), (' to %s' % target) if target else '',
                                       (', probably %s' % target) if target else ''), response)
-    error = description = None
-    if isinstance(body, dict):
-        error = _text(body.get('error') or body.get('errorCode'))
-        description = _text(body.get('error_description') or body.get('message'))
-    elif isinstance(body, list) and body and isinstance(body[0], dict):
-        error = _text(body[0].get('errorCode') or body[0].get('error'))
-        description = _text(body[0].get('message') or body[0].get('error_description'))
+    error, description = oauth_error(body)
     rate_text = ' '.join(filter(None, (error, description))) if body is not None else (response.text or '')[:2000]
     if 'login_rate_exceeded' in rate_text.lower():
         return _fail(_rate_exceeded_message(options, identity), response, error, description, hold=RATE_LIMIT_BACKOFF)
     retried = retries_used(response)
     after = (' after %d %s' % (retried, 'retry' if retried == 1 else 'retries')) if retried else ''
-    title = _html_title(response.text) if _looks_like_html(response) else None
-    page = (', a page titled "%s"' % title) if title else (', an HTML page' if _looks_like_html(response) else '')
+    title = html_title(response.text, 120) if looks_like_html(response) else None
+    page = (', a page titled "%s"' % title) if title else (', an HTML page' if looks_like_html(response) else '')
     if error:
         page = ' (%s%s)' % (error, (': %s' % description) if description else '')
     if status == 429:
         return _fail('Salesforce\'s token endpoint %s answered %s%s%s: too many requests. Wait a few minutes and try again; '
-                     'keep the token cache on (cache=true) so tokens are reused.' % (where, _status_text(response), after, page),
+                     'keep the token cache on (cache=true) so tokens are reused.' % (where, status_text(response), after, page),
                      response, error, description, hold=RATE_LIMIT_BACKOFF)
     if status >= 500:
         return _fail('Salesforce\'s token endpoint %s answered %s%s%s. Salesforce may be down for maintenance or having an '
                      'incident (see https://status.salesforce.com); try again later, or raise retries.'
-                     % (where, _status_text(response), after, page), response, error, description)
+                     % (where, status_text(response), after, page), response, error, description)
     if error:
         return _fail(_salesforce_error_message(options, identity, response, error, description), response, error, description)
-    if _looks_like_html(response):
+    if looks_like_html(response):
         return _fail('%s answered the token request with %s%s, not Salesforce\'s JSON answer. login_url must be a Salesforce '
                      'token host (https://login.salesforce.com, https://test.salesforce.com, your My Domain or Experience '
                      'Cloud site), not a web page or proxy; during Salesforce maintenance this is a maintenance page, so '
-                     'try again later.' % (where, _status_text(response), page), response)
+                     'try again later.' % (where, status_text(response), page), response)
     if body is None:
         content_type = response.headers.get('Content-Type') or 'no content type'
         return _fail('%s answered the token request with %s and a body that is not JSON (%s, %d bytes). Check that login_url '
-                     'is a Salesforce token host.' % (where, _status_text(response), content_type, len(response.content or b'')),
+                     'is a Salesforce token host.' % (where, status_text(response), content_type, len(response.content or b'')),
                      response)
     return _fail('%s answered the token request with %s and JSON without an access token or an error. Check that login_url '
-                 'is a Salesforce token host.' % (where, _status_text(response)), response)
-
-
-def _text(value):
-    if value is None:
-        return None
-    return str(value)[:500]
+                 'is a Salesforce token host.' % (where, status_text(response)), response)
 
 
 def _rate_exceeded_message(options, identity):
@@ -371,30 +333,25 @@ def _explain_refusal(options, identity, response, error, description):
         return ('The org at %s is inactive %s (an expired trial, or a locked or deleted org). Check that login_url points at '
                 'the right org.' % (where, said))
     return ('Salesforce at %s refused the token request for user %s and consumer key %s with %s %s.'
-            % (where, user, key, _status_text(response), said))
-
-
-def _colon_hex(digest):
-    return ':'.join('%02X' % byte for byte in digest)
+            % (where, user, key, status_text(response), said))
 
 
 def _certificate_hint(options, identity):
-    key_fingerprint = public_key_fingerprint(load_key(identity))
-    own = 'This key\'s public key SHA-256 fingerprint is %s. ' % key_fingerprint
+    key = load_key(identity)
+    own = 'This key\'s public key SHA-256 fingerprint is %s. ' % public_key_fingerprint(key)
     path = options.certificate_path
     if not path:
         return own
     path = os.path.expanduser(path)
     try:
         data = read_regular_file(path, MAX_CERTIFICATE_BYTES, follow_links=True)
-        certificate = (x509.load_pem_x509_certificate(data) if b'-----BEGIN' in data else x509.load_der_x509_certificate(data))
+        certificate = load_pem_or_der_certificate(data)
     except OSError as exc:
         return '%sThe certificate_path %s could not be read (%s). ' % (own, path, exc.strerror or type(exc).__name__)
     except ValueError as exc:
         return '%sThe certificate_path %s was not read: %s. ' % (own, path, exc)
-    fingerprint = _colon_hex(certificate.fingerprint(hashes.SHA256()))
-    public_der = certificate.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if hashlib.sha256(public_der).hexdigest() == key_fingerprint:
+    fingerprint = certificate_fingerprint(certificate)
+    if belongs_to_key(certificate.public_key(), key):
         return ('The certificate %s (SHA-256 fingerprint %s) belongs to this key: that is the one to upload. '
                 % (path, fingerprint))
     return ('The certificate %s (SHA-256 fingerprint %s) does not belong to this key either: make a new certificate from '

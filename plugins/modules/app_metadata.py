@@ -343,12 +343,10 @@ deploy_command:
   sample: sf project deploy start --manifest manifest/package.xml --target-org <alias>
 '''
 
-import os
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as metadata
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 
@@ -362,30 +360,21 @@ def _argument_spec():
         consumer_key=dict(type='str', no_log=False, fallback=(env_fallback, ['SFJWT_CONSUMER_KEY'])),
         certificate=dict(type='str'),
         certificate_path=dict(type='path'),
-        callback_url=dict(type='str', default='https://login.salesforce.com/services/oauth2/success'),
+        callback_url=dict(type='str', default=metadata.DEFAULT_CALLBACK_URL),
         scopes=dict(type='list', elements='str', default=list(metadata.DEFAULT_SCOPES)),
         permission_sets=dict(type='list', elements='str', default=[]),
         create_permission_sets=dict(type='bool', default=False),
         permission_set_description=dict(type='str'),
         profiles=dict(type='list', elements='str', default=[]),
         ip_relaxation=dict(type='str', default='enforce', choices=sorted(metadata.IP_RELAXATION)),
-        api_version=dict(type='str', default='62.0'),
+        api_version=dict(type='str', default=metadata.DEFAULT_API_VERSION),
         external_client_app=dict(type='bool', default=True),
         connected_app=dict(type='bool', default=False),
-        package_directory=dict(type='str', default='force-app'),
-        manifest=dict(type='str', default='manifest/package.xml'),
+        package_directory=dict(type='str', default=metadata.DEFAULT_PACKAGE_DIRECTORY),
+        manifest=dict(type='str', default=metadata.DEFAULT_MANIFEST),
         gitignore=dict(type='bool', default=True),
         validate_only=dict(type='bool', default=False),
     )
-
-
-def _read_certificate(module, path):
-    try:
-        with open(path, 'r') as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        module.fail_json(msg='cannot read certificate_path %s: %s. Point it at the certificate written by the '
-                             'certificate module.' % (path, getattr(exc, 'strerror', None) or exc))
 
 
 def main():
@@ -396,84 +385,11 @@ def main():
         supports_check_mode=True,
     )
     fail_on_missing_libraries(module, 'cryptography')
-    params = module.params
-    validate_only = params['validate_only']
-    project_dir = os.path.abspath(params['project_dir'])
-    certificate, certificate_source = params['certificate'], metadata.CERTIFICATE_OPTION
-    if params['certificate_path']:
-        certificate, certificate_source = _read_certificate(module, params['certificate_path']), params['certificate_path']
-
-    existing_key = None
+    backend = AppMetadataBackend(module)
     try:
-        metadata.validate_api_name(params['name'])
-        existing_key = metadata.existing_consumer_key(project_dir, params['package_directory'], params['name'])
+        result = backend.run()
     except metadata.MetadataError as exc:
-        module.fail_json(msg=str(exc))
-    if params['consumer_key']:
-        consumer_key, source = params['consumer_key'], 'option'
-        if existing_key and existing_key != consumer_key and not validate_only:
-            module.warn('The consumer key of %s changes. Salesforce takes the consumer key only when the app is '
-                        'created: an app already deployed keeps its old key.' % params['name'])
-    elif existing_key:
-        consumer_key, source = existing_key, 'existing'
-    else:
-        consumer_key, source = metadata.generate_consumer_key(), 'generated'
-
-    try:
-        spec = metadata.AppSpec(
-            name=params['name'], label=params['label'], contact_email=params['contact_email'],
-            consumer_key=consumer_key, certificate=certificate, callback_url=params['callback_url'],
-            permission_sets=params['permission_sets'], profiles=params['profiles'], scopes=params['scopes'],
-            description=params['description'], ip_relaxation=params['ip_relaxation'],
-            api_version=params['api_version'], external_client_app=params['external_client_app'],
-            connected_app=params['connected_app'], certificate_source=certificate_source,
-            create_permission_sets=params['create_permission_sets'],
-            permission_set_description=params['permission_set_description'],
-        )
-        if validate_only:
-            metadata.check_project(project_dir, params['package_directory'], params['manifest'], spec.api_version)
-            module.exit_json(changed=False, project_dir=project_dir)
-        planned = metadata.plan_files(spec, project_dir, params['package_directory'], params['manifest'],
-                                      params['gitignore'])
-    except metadata.MetadataError as exc:
-        module.fail_json(msg=str(exc))
-
-    changed_items = [item for item in planned if item.changed]
-    if module.check_mode:
-        try:
-            metadata.check_writable(planned)
-        except metadata.MetadataError as exc:
-            module.fail_json(msg=str(exc))
-    else:
-        if changed_items:
-            try:
-                metadata.write_planned(planned)
-            except metadata.MetadataError as exc:
-                module.fail_json(msg=str(exc), exception=traceback.format_exc())
-        metadata.remove_stale_temp_files_of(planned)
-
-    sensitive = [item.path for item in planned if item.kind in metadata.SENSITIVE_TYPES]
-    if any(item.kind in metadata.SENSITIVE_TYPES for item in changed_items) or (sensitive and not params['gitignore']):
-        module.warn('%s holds the consumer key: do not commit it to source control (the global OAuth settings of an '
-                    'External Client App are secret).' % ', '.join(sensitive))
-
-    manifest_path = os.path.join(project_dir, params['manifest'])
-    result = dict(
-        changed=bool(changed_items),
-        project_dir=project_dir,
-        files=dict((item.kind, item.path) for item in planned),
-        changed_files=[item.path for item in changed_items],
-        permission_set_files=[item.path for item in planned if item.kind.startswith(metadata.PERMISSION_SET + ':')],
-        not_for_source_control=sensitive,
-        consumer_key=consumer_key,
-        consumer_key_source=source,
-        certificate_fingerprint_sha256=spec.certificate_fingerprint,
-        manifest=manifest_path,
-        api_version=spec.api_version,
-        deploy_command='sf project deploy start --manifest %s --target-org <alias>' % params['manifest'],
-    )
-    if module._diff:
-        result['diff'] = metadata.diff_entries(planned)
+        module.fail_json(msg=str(exc), **backend.failure_details)
     module.exit_json(**result)
 
 

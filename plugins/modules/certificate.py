@@ -22,8 +22,9 @@ description:
     O(renew_before_days), its subject differs from O(common_name) and O(subject), its validity period differs from
     O(valid_days), or O(force=true). Otherwise it is kept as it is, and a second run reports no change.
   - The CSR, when O(csr_path) is set, is written again when it does not exist, does not belong to the key or its subject differs.
-  - Files are written atomically (a temporary file in the same directory, renamed over the target) and get their final
-    permissions before the content is written, so a crash leaves the old file or the new one, and a key is never readable by others.
+  - Files are written atomically (a temporary file in the same directory, mode 0600 while the content is written, then
+    given its final permissions and renamed over the target), so a crash leaves the old file or the new one, and a key is
+    never readable by others.
   - "Temporary files that a killed run left next to the files (C(.<name>.<random>.tmp), mode 0600) are removed by the next
     run that is not in check mode, once they are an hour old and no running write holds them."
   - The certificate is an end-entity certificate (C(CA:FALSE)) with subject and authority key identifiers; being
