@@ -48,9 +48,19 @@ units() {
     return "${PIPESTATUS[0]}"
 }
 
+# The fake org's own tests (tests/fake_org/tests) use neither Ansible nor the collection, and the venvs differ only in
+# ansible-core: they run once per scripts/test.sh run, in the first integration stage.
+fake_org_tested=false
+
 integration() {
     local venv dest tools
     venv=$(scripts/venv.sh "$1") || return 1
+    local rc=0 in_process
+    if [ "$fake_org_tested" = false ]; then
+        fake_org_tested=true
+        echo "--- the fake org's own tests"
+        "$venv/bin/python" -m pytest tests/fake_org/tests -p no:cacheprovider -n 2 -q || rc=1
+    fi
     # The execution-environment tests run ansible-builder from the tools venv.
     tools=$(scripts/venv.sh tools) || return 1
     export ANSIBLE_BUILDER="$tools/bin/ansible-builder"
@@ -63,7 +73,6 @@ print(build_and_install(Path(sys.argv[1])))" "$dest") || return 1
     export SFJWT_COLLECTIONS_PATH
     # The API modules run in the worker process on local connections, else as module processes: both ways pass the
     # same tests.
-    local rc=0 in_process
     for in_process in true false; do
         echo "--- API modules in process: $in_process"
         SFJWT_TEST_IN_PROCESS=$in_process "$venv/bin/python" -m pytest tests/integration -p no:cacheprovider -n 2 -q || rc=1

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# The baseline: how users get a token today, as the seed article's shell script does (steps 5-8 of
-# /work/shared/reference/salesforce-jwt.md section 1): header and claims base64url-encoded, signed with
-# `openssl dgst -sha256 -sign`, POSTed with curl. No cache: every run is one token request.
+# The baseline: how users get a token today by hand, following Salesforce's JWT Bearer Flow steps
+# (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm): header and claims
+# base64url-encoded, signed with `openssl dgst -sha256 -sign`, POSTed with curl. No cache: every run is one
+# token request.
 # Prints the token endpoint's JSON answer (it holds the access token); fails unless it is a success.
 #
 # Usage: manual_procedure.sh CONSUMER_KEY USERNAME AUDIENCE PRIVATE_KEY_FILE TOKEN_HOST_URL CA_FILE

@@ -5,7 +5,8 @@
 
 """A fake Salesforce org over HTTPS, for the integration tests, `make demo` and the benchmarks.
 
-It behaves as ../shared/reference/salesforce-jwt.md describes Salesforce: the JWT Bearer token
+It behaves as Salesforce documents (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm,
+the REST and Metadata API guides) and as observed where they are silent: the JWT Bearer token
 endpoint (each documented error), sessions checked by the REST API (versions, limits, SOQL query /
 queryAll with pagination, sobjects CRUD, sObject Collections, per-endpoint API-call counts, the 16,384-byte
 request URI limit), the setup objects behind pre-authorization (User,

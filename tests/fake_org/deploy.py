@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The REST Metadata API deploy: /services/data/vXX.X/metadata/deployRequest (../shared/reference/salesforce-jwt.md, 9).
+"""The REST Metadata API deploy: /services/data/vXX.X/metadata/deployRequest.
+
+As documented in https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_rest_deploy.htm.
 
 Only an admin may use it (add_user(..., admin=True)); anyone else gets 403 INSUFFICIENT_ACCESS.
 

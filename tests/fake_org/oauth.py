@@ -6,7 +6,7 @@
 """The OAuth endpoints: token (JWT Bearer grant), revoke, userinfo and the identity URL.
 
 The token endpoint checks the assertion in this order, answering the first failure with the error
-body of the reference table (../shared/reference/salesforce-jwt.md, section 5):
+body Salesforce answers with (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm):
 
   grant_type          400 unsupported_grant_type  "grant type not supported"
   login rate limit    400 (or 403) invalid_grant  "LOGIN_RATE_EXCEEDED"        (fault switch)

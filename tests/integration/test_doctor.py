@@ -44,7 +44,7 @@ def test_a_working_setup_is_reported_with_where_each_setting_came_from(ansible, 
     result = run.result(TASK)
     assert result['ok'] is True and result['cause'] is None
     assert [check['name'] for check in result['checks']] == ['settings', 'key', 'certificate', 'dns', 'tcp', 'tls', 'clock',
-                                                            'audience', 'login', 'rest']
+                                                             'audience', 'login', 'rest']
     assert {check['status'] for check in result['checks']} == {'ok'}
     assert result['sources'] == {
         'consumer_key': 'environment SFJWT_CONSUMER_KEY', 'username': 'variable sfjwt_username',

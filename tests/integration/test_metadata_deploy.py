@@ -23,7 +23,7 @@ DEPLOY_PATH = '/services/data/v62.0/metadata/deployRequest'
 
 @pytest.fixture
 def deploy_setup(fake_org_admin, ansible, tmp_path):
-    """The admin identity, a certificate for the app, and the extra vars of playbooks/metadata_deploy.yml."""
+    """The admin identity, a certificate for the app, and the extra vars of tests/integration/playbooks/metadata_deploy.yml."""
     key_pem, cert_pem = generate_key_and_certificate('deploy-test')
     key_path, cert_path = tmp_path / 'app.key', tmp_path / 'app.crt'
     write_private_file(key_path, key_pem)

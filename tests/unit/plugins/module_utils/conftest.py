@@ -17,6 +17,29 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import pem
+
+
+@pytest.fixture(scope='session')
+def key():
+    """An RSA key for the whole session: generating one costs more than most tests."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='session')
+def other_key():
+    """A second RSA key, for "another key" cases."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def key_path(tmp_path, key):
+    """The key as an unencrypted PKCS#8 PEM file, mode 0600, as the certificate module writes it."""
+    path = tmp_path / 'server.key'
+    path.write_bytes(pem(key))
+    path.chmod(0o600)
+    return str(path)
+
 
 @pytest.fixture(scope='session')
 def certificate_material():

@@ -28,16 +28,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove
 NOW = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
 
-@pytest.fixture(scope='module')
-def key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope='module')
-def other_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def options(**overrides):
     params = {
         'private_key_path': '/srv/sf/key.pem', 'certificate_path': '/srv/sf/cert.pem', 'csr_path': None,

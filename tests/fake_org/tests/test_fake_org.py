@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The fake org behaves as ../shared/reference/salesforce-jwt.md describes Salesforce.
+"""The fake org behaves as Salesforce documents and is observed to behave: the JWT Bearer token endpoint and its errors,
+sessions, the REST API, the setup objects, the REST Metadata API deploy, the fault switches, the command line.
 
-Plain HTTP clients (requests, PyJWT); no Ansible. Fixtures come from fake_org.pytest_plugin.
+Plain HTTP clients (requests, PyJWT); no Ansible. Fixtures come from fake_org.pytest_plugin (through conftest.py).
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ import requests
 
 from fake_org import FakeOrg, deploy as deploy_module
 from fake_org.pytest_plugin import DEFAULT_PERMISSION_SET, generate_key_and_certificate
-# Not in conftest (yet): this module takes the admin fixture itself.
-from fake_org.pytest_plugin import fake_org_admin  # noqa: F401 pylint: disable=unused-import
 
 JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
-TESTS_DIR = Path(__file__).resolve().parents[1]
+# The PYTHONPATH under which `python -m fake_org` finds the package: the directory that holds it.
+TESTS_DIR = Path(deploy_module.__file__).resolve().parents[1]
 
 
 def post_token(org, assertion, grant_type=JWT_BEARER, timeout=10):

@@ -6,7 +6,7 @@
 """The fake org's records API behaves as Salesforce's: sObject Collections, External IDs, field validation, SOQL
 IN / NOT IN / dates / escapes, the SOQL and request URI limits, and the API-call counter per endpoint.
 
-Plain HTTP clients (requests); no Ansible. Fixtures come from fake_org.pytest_plugin.
+Plain HTTP clients (requests); no Ansible. Fixtures come from fake_org.pytest_plugin (through conftest.py).
 """
 
 from __future__ import annotations
