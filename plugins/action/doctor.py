@@ -26,7 +26,8 @@ class ActionModule(SalesforceAction):
         result = super().run(tmp, task_vars)
         sources = {name: source for name, source in self.option_sources(task_vars or {}).items() if source != 'not set'}
         result['sources'] = sources
-        if isinstance(result.get('report'), list):
+        # no_log: the report (users, consumer key, org ids, Salesforce's words) stays in the registered result only.
+        if isinstance(result.get('report'), list) and not self._task.no_log:
             display.display('Where the settings come from: %s.'
                             % '; '.join('%s from %s' % (name, source) for name, source in sorted(sources.items())))
             for line in result['report']:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
@@ -49,7 +48,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
     cache_key,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
 
 TOKEN_PATH = '/services/oauth2/token'
 # PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
@@ -89,9 +88,6 @@ def normalize_login_url(login_url):
     except ValueError:
         raise SalesforceAuthError('login_url %r is not a valid URL (check the host name, brackets and port). Give the token '
                                   'host with its scheme, e.g. https://login.salesforce.com.' % shown) from None
-    if parts.username is not None or parts.password is not None:
-        raise SalesforceAuthError('login_url %r holds a user name or password (user:password@); a token request never '
-                                  'needs one. Give only the token host, e.g. https://%s.' % (shown, url_origin(value).split('://', 1)[1]))
     scheme = parts.scheme.lower()
     if scheme == 'http':
         shown = url_origin(value) + parts.path
@@ -100,6 +96,9 @@ def normalize_login_url(login_url):
     if scheme != 'https' or not parts.hostname:
         raise SalesforceAuthError('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
                                   'https://login.salesforce.com or https://acme.my.salesforce.com.' % shown)
+    if parts.username is not None or parts.password is not None:
+        raise SalesforceAuthError('login_url %r holds a user name or password (user:password@); a token request never '
+                                  'needs one. Give only the token host, e.g. https://%s.' % (shown, url_origin(value).split('://', 1)[1]))
     path = parts.path
     services = path.find('/services/')
     if services >= 0:
@@ -109,8 +108,8 @@ def normalize_login_url(login_url):
 
 
 def _without_credentials(url):
-    """The URL as messages may show it: anything between '//' and an '@' (user:password) dropped."""
-    return re.sub(r'//[^/?#]*@', '//', url)
+    """The URL as messages may show it: no user:password@ (see _urls.without_userinfo)."""
+    return without_userinfo(url)[0]
 
 
 def default_audience(login_url):
@@ -388,8 +387,10 @@ def _memo_key(options):
         key = ('file', path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     else:
         key = ('pem', _digest(options.private_key))
+    # Every option prepare() checks is part of the name: an entry stands for options that passed those checks.
     return (options.consumer_key, options.username, options.login_url, options.audience, key,
-            _digest(options.private_key_passphrase), options.cache_dir, options.cache_ttl)
+            _digest(options.private_key_passphrase), options.cache_dir, options.cache_ttl, options.validate_certs,
+            options.ca_path, options.timeout, options.retries)
 
 
 def _remembered_session(options, memo_key):

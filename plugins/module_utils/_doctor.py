@@ -17,7 +17,6 @@ cause first, with the one next step. Nothing it reports holds a token, a key or 
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 import os
 import re
@@ -55,7 +54,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request im
     load_key,
     request_token,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
     HAS_CRYPTOGRAPHY,
     belongs_to_key,
@@ -93,18 +92,6 @@ def _printable(text):
     file or a setting cannot start a line of its own in the report, nor drive the terminal."""
     return ''.join(('\\x%02x' % ord(char) if ord(char) < 0x100 else '\\u%04x' % ord(char))
                    if unicodedata.category(char) in UNPRINTABLE_CATEGORIES else char for char in str(text))
-
-
-def _without_userinfo(url):
-    """(url without what lies between its scheme and its last @, whether it had an @). A token host needs no
-    user:password@, and the messages that quote login_url as given must not show it."""
-    value = (url or '').strip() if isinstance(url, str) else url
-    if not isinstance(value, str) or '@' not in value:
-        return value, False
-    scheme, separator, rest = value.partition('://')
-    if not separator:
-        return value.rpartition('@')[2], True
-    return scheme + separator + rest.rpartition('@')[2], True
 
 
 @dataclass
@@ -258,22 +245,14 @@ class Doctor:
 
     # settings
     def check_settings(self):
-        login_url, had_userinfo = _without_userinfo(self.options.login_url)
-        if had_userinfo:
-            # Every later step (and the token request) uses login_url without it.
-            self.options = dataclasses.replace(self.options, login_url=login_url)
         options, diagnosis = self.options, self.diagnosis
         try:
+            # Refuses user:password@ as every module does, without showing it.
             self.login_url = normalize_login_url(options.login_url)
-        except (SalesforceAuthError, ValueError) as exc:   # ValueError: urlsplit refuses e.g. https://[::1
-            message = exc.message if isinstance(exc, SalesforceAuthError) else 'login_url %r is not a valid URL (%s).' % (
-                login_url, exc)
-            diagnosis.add('settings', FAIL, message)
-            diagnosis.blame('settings', message, 'Set %s to the token host.' % _option('login_url'))
+        except SalesforceAuthError as exc:
+            diagnosis.add('settings', FAIL, exc.message)
+            diagnosis.blame('settings', exc.message, 'Set %s to the token host.' % _option('login_url'))
             return
-        if had_userinfo:
-            diagnosis.add('settings', WARN, 'login_url holds user information (user:password@ before the host); it is not '
-                          'shown, and not sent: remove it.')
         key_problem = self._key_file_problem()
         try:
             if key_problem:
@@ -479,7 +458,12 @@ class Doctor:
             return None
         proxies = requests.utils.get_environ_proxies(url)
         proxy = proxies.get('https') or proxies.get('all')
-        return url_origin(proxy) if proxy else None
+        if not proxy:
+            return None
+        try:
+            return url_origin(proxy)
+        except ValueError:   # a port that is not one: requests fails on it too
+            return '%s (not a valid proxy URL: check HTTPS_PROXY)' % without_userinfo(proxy)[0]
 
     def _trust_location(self):
         """(path or None, how the report names it, the setting that chose it): the CA certificates the token request

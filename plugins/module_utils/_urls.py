@@ -40,3 +40,15 @@ def json_type(value):
     if isinstance(value, dict):
         return 'an object'
     return 'a %s' % type(value).__name__
+
+
+def without_userinfo(url):
+    """(the URL as messages may show it, whether it held an @): what lies between the scheme and the URL's last @ is
+    dropped. A password may hold '/', '?' or '#', so the last @ counts, not the end of the authority; a path with an @
+    loses more than the password, which is fine for a message. Never use the result to send a request."""
+    if not isinstance(url, str) or '@' not in url:
+        return url, False
+    scheme, separator, rest = url.partition('://')
+    if not separator:
+        return url.rpartition('@')[2], True
+    return scheme + separator + rest.rpartition('@')[2], True

@@ -31,7 +31,11 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     AUTH_ARGUMENT_SPEC, DEFAULTS, OPTION_NAMES, env_var, var_name)
-from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._in_process import in_process_refusal, run_module_in_process
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._in_process import (
+    in_process_refusal,
+    run_module_in_process,
+    task_environment,
+)
 
 try:  # ansible-core 2.19+: a template that comes out as omit raises this instead of returning the omit placeholder
     from ansible.errors import AnsibleValueOmittedError
@@ -151,10 +155,8 @@ class SalesforceAction(ActionBase):
         with the same code in ansible-core 2.16 to 2.19; reusing it keeps the two from drifting apart. A task on a
         remote host sees that host's environment instead, which the controller does not know.
         """
-        task_environment = {}
-        self._compute_environment_string(raw_environment_out=task_environment)
         environment = dict(os.environ)
-        environment.update((to_text(key), to_text(value)) for key, value in task_environment.items())
+        environment.update(task_environment(self))
         return environment
 
     def _run_module(self, module_args, task_vars, wrap_async):
@@ -162,7 +164,7 @@ class SalesforceAction(ActionBase):
         module process; the result dict."""
         refusal = 'the task is async' if wrap_async else in_process_refusal(self, task_vars)
         if refusal is None:
-            name = (self._task.resolved_action or self._task.action).rsplit('.', 1)[-1]
-            return run_module_in_process(self, name, module_args, task_vars, self.module_environment())
+            return run_module_in_process(self, self._task.resolved_action or self._task.action, module_args, task_vars,
+                                         self.module_environment())
         display.vvv('sfjwt.salesforce: running the module as a process: %s.' % refusal)
         return self._execute_module(module_args=dict(module_args), task_vars=task_vars, wrap_async=wrap_async)

@@ -51,12 +51,24 @@ SWITCH_ENVIRONMENT = 'SFJWT_IN_PROCESS'
 _FALSE = ('0', 'false', 'no', 'off', 'n', 'f')
 
 
-def _switched_off(action, task_vars):
+# Read by the interpreter or OpenSSL when a process starts: set for the task, they only take effect in a module process.
+STARTUP_VARIABLES = ('PYTHON', 'OPENSSL_', 'LD_', 'DYLD_')
+
+
+def task_environment(action):
+    """The task's ``environment:`` (play, block, role and task levels, merged and templated), as ansible-core builds it
+    for a module's command line."""
+    environment = {}
+    action._compute_environment_string(raw_environment_out=environment)   # pylint: disable=protected-access
+    return dict((to_text(key), to_text(value)) for key, value in environment.items())
+
+
+def _switched_off(action, task_vars, environment):
     value = task_vars.get(SWITCH_VARIABLE)
     if value is not None:
         value = action._templar.template(value)   # pylint: disable=protected-access
     if value is None:
-        value = os.environ.get(SWITCH_ENVIRONMENT)
+        value = environment.get(SWITCH_ENVIRONMENT, os.environ.get(SWITCH_ENVIRONMENT))
     if value is None:
         return False
     if isinstance(value, bool):
@@ -64,10 +76,20 @@ def _switched_off(action, task_vars):
     return to_text(value).strip().lower() in _FALSE
 
 
+def _host_vars(action, task_vars):
+    """The variables of the host the module runs on: the delegate's for a delegated task."""
+    delegate_to = action._task.delegate_to   # pylint: disable=protected-access
+    if delegate_to:
+        return (task_vars.get('ansible_delegated_vars') or {}).get(delegate_to) or {}
+    return task_vars
+
+
 def in_process_refusal(action, task_vars):
     """None when the task's module can run in this process, else why not (for -vvv). Falls back to a module process for
-    a connection that is not local, become, async, and an interpreter other than this Python set for the host."""
-    if _switched_off(action, task_vars):
+    a connection that is not local, become, async, another interpreter set for the host (the delegate's, for a delegated
+    task), and a task environment that a module process needs (startup variables, names or values the OS refuses)."""
+    environment = task_environment(action)
+    if _switched_off(action, task_vars, environment):
         return '%s is false' % SWITCH_VARIABLE
     connection = action._connection   # pylint: disable=protected-access
     if getattr(connection, 'transport', None) != 'local':
@@ -76,12 +98,18 @@ def in_process_refusal(action, task_vars):
         return 'the task is async'
     if action._play_context.become:   # pylint: disable=protected-access
         return 'the task uses become'
-    interpreter = task_vars.get('ansible_python_interpreter')
+    host_vars = _host_vars(action, task_vars)
+    interpreter = host_vars.get('ansible_python_interpreter')
     if interpreter is None:
-        interpreter = C.config.get_config_value('INTERPRETER_PYTHON', variables=task_vars)
+        interpreter = C.config.get_config_value('INTERPRETER_PYTHON', variables=host_vars)
     interpreter = to_text(action._templar.template(interpreter)) if interpreter else ''   # pylint: disable=protected-access
     if interpreter and not interpreter.startswith('auto') and not _same_python(interpreter):
         return 'the Python interpreter for the host is %s, not this Python (%s)' % (interpreter, sys.executable)
+    for name, value in environment.items():
+        if name.startswith(STARTUP_VARIABLES):
+            return 'the task environment sets %s, which takes effect when a process starts' % name
+        if not name or '=' in name or '\0' in name or '\0' in value:
+            return 'the task environment has a name or value that an environment cannot hold'
     return None
 
 
@@ -97,11 +125,12 @@ def _same_python(interpreter):
 
 @contextlib.contextmanager
 def _environment(values):
-    """os.environ is exactly ``values`` for the duration (proxies, SFJWT_* fallbacks), then what it was."""
+    """os.environ is exactly ``values`` for the duration (proxies, SFJWT_* fallbacks), then what it was, whatever
+    happens (in_process_refusal has refused what os.environ cannot hold)."""
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(values)
     try:
+        os.environ.clear()
+        os.environ.update(values)
         yield
     finally:
         os.environ.clear()
@@ -116,30 +145,34 @@ def _encode_arguments(module_args):
 
 
 def run_module_in_process(action, module_name, module_args, task_vars, environment):
-    """The result of this collection's module ``module_name`` as ActionBase._execute_module returns it, with the module
-    run in this process. ``environment``: the environment the module sees (SalesforceAction.module_environment)."""
+    """The result of this collection's module ``module_name`` (its FQCN) as ActionBase._execute_module returns it, with
+    the module run in this process. ``environment``: the environment the module sees (SalesforceAction.module_environment)."""
     module_args = dict(module_args)
+    # The FQCN, as for a module process: AnsibleModule names the module by it in messages and in syslog.
     action._update_module_args(module_name, module_args, task_vars)   # pylint: disable=protected-access
     basic._ANSIBLE_ARGS = _encode_arguments(module_args)   # pylint: disable=protected-access
     if HAS_PROFILES:
         basic._ANSIBLE_PROFILE = SERIALIZATION_PROFILE   # pylint: disable=protected-access
     module_warnings._global_warnings.clear()   # pylint: disable=protected-access
     module_warnings._global_deprecations.clear()   # pylint: disable=protected-access
-    stdout, stderr, rc = io.StringIO(), '', 0
+    stdout, rc, crash = io.StringIO(), 0, None
     try:
         with _environment(environment), contextlib.redirect_stdout(stdout):
             module = importlib.import_module(COLLECTION_MODULES + module_name.rsplit('.', 1)[-1])
             module.main()
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 1
-    except Exception:   # a module that crashes: reported as a module process's traceback would be
-        stderr, rc = traceback.format_exc(), 1
+    except Exception as exc:   # a module that crashes
+        crash = {'failed': True, 'msg': 'The module %s failed: %s: %s' % (module_name, type(exc).__name__, exc),
+                 'exception': traceback.format_exc()}
     finally:
         basic._ANSIBLE_ARGS = None   # pylint: disable=protected-access
         if HAS_PROFILES:
             basic._ANSIBLE_PROFILE = None   # pylint: disable=protected-access
             basic._PARSED_MODULE_ARGS = None   # pylint: disable=protected-access
-    result = {'rc': rc, 'stdout': stdout.getvalue(), 'stderr': stderr}
+    if crash is not None:
+        return crash
+    result = {'rc': rc, 'stdout': stdout.getvalue(), 'stderr': ''}
     if HAS_PROFILES:
         data = action._parse_returned_data(result, SERIALIZATION_PROFILE)   # pylint: disable=protected-access
     else:

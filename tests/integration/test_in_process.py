@@ -105,3 +105,43 @@ def test_warnings_belong_to_the_loop_item_that_had_them(ansible, fake_org_app):
     assert [item['status'] for item in items] == [200, 200, 200]
     # Shown once, for the item that was retried: a warning collected in the worker must not come back with later items.
     assert run.output.count('retry 1 of 3.') == 1, run.output   # (2.16 wraps the line after 'HTTP')
+
+
+def test_a_task_environment_a_worker_cannot_take_runs_a_module_process_and_leaves_the_worker_intact(ansible, fake_org_app):
+    playbook = write_playbook(ansible, 'bad_environment.yml', [
+        rest_task(name='Environments', ignore_errors=True, environment='{{ item }}',
+                  loop=[{'PYTHONPATH': '/nonexistent'}, {'A=B': 'x'}, {}]),
+        rest_task(name='Switched off in the environment', environment={'SFJWT_IN_PROCESS': 'false'}),
+    ])
+    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'), verbosity=3)
+    assert run.rc == 0, run.output
+    items = run.result('Environments').get('results')
+    assert items is not None, run.output
+    assert [item['status'] for item in items] == [200, 200, 200], items
+    assert 'running the module as a process: the task environment sets PYTHONPATH' in run.output
+    assert 'running the module as a process: the task environment has a name or value that an environment cannot hold' \
+        in run.output
+    assert 'running the module as a process: sfjwt_in_process is false.' in run.output
+    assert run.result('Switched off in the environment')['status'] == 200
+
+
+def test_a_delegated_task_follows_the_delegates_interpreter(ansible, fake_org_app):
+    inventory = ansible.workdir / 'delegation.ini'
+    inventory.write_text('other ansible_connection=local\n'
+                         'localhost ansible_connection=local ansible_python_interpreter=/nonexistent/bin/python3\n')
+    playbook = write_playbook(ansible, 'delegated.yml', [rest_task(delegate_to='localhost', ignore_errors=True)], hosts='other')
+    run = ansible.playbook(playbook, inventory=str(inventory), env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'),
+                           verbosity=3)
+    assert run.rc == 0, run.output
+    assert ('running the module as a process: the Python interpreter for the host is /nonexistent/bin/python3'
+            in run.output)
+    assert run.status(REST_TASK, host='other') == 'failed', run.output
+
+
+def test_messages_name_the_module_by_its_full_name_both_ways(ansible, fake_org_app):
+    playbook = write_playbook(ansible, 'unsupported.yml', [
+        {'name': 'Unknown option', 'sfjwt.salesforce.rest': {'path': 'limits', 'bogus': 1}, 'ignore_errors': True}])
+    for in_process in ('true', 'false'):
+        run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS=in_process))
+        assert run.result('Unknown option')['msg'].startswith(
+            'Unsupported parameters for (sfjwt.salesforce.rest) module: bogus.'), (in_process, run.output)

@@ -70,7 +70,14 @@ def test_http_login_url_is_refused():
 def test_http_login_url_message_hides_url_credentials():
     with pytest.raises(SalesforceAuthError) as caught:
         _auth.normalize_login_url('http://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
-    assert str(caught.value) == ("login_url 'http://acme.my.salesforce.com:8080/x/' holds a user name or password "
+    assert str(caught.value) == ('login_url http://acme.my.salesforce.com:8080/x/ uses http://, but Salesforce accepts token '
+                                 'requests only over HTTPS. Use https://acme.my.salesforce.com:8080/x.')
+
+
+def test_https_login_url_with_credentials_is_refused_without_showing_them():
+    with pytest.raises(SalesforceAuthError) as caught:
+        _auth.normalize_login_url('https://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
+    assert str(caught.value) == ("login_url 'https://acme.my.salesforce.com:8080/x/' holds a user name or password "
                                  "(user:password@); a token request never needs one. Give only the token host, e.g. "
                                  "https://acme.my.salesforce.com:8080.")
 

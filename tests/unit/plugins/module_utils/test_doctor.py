@@ -763,18 +763,23 @@ def test_a_bad_login_url_is_a_settings_failure_that_never_shows_a_password(tmp_p
     assert SECRET_PASSWORD not in json.dumps(result)
 
 
-def test_a_login_url_with_a_password_works_without_showing_it(tmp_path, key_path, org):
+def test_a_login_url_with_a_password_is_refused_without_showing_it(tmp_path, key_path, org):
+    # As every module refuses it: nothing is sent, the password is not shown.
     login_url = org.url.replace('https://', 'https://user:%s@' % SECRET_PASSWORD)
     result = diagnose(make_options(tmp_path, key_path, login_url, ca_path=org.ca_path))
-    assert result['ok'] is True, result['report']
-    assert result['checks'][0] == {'name': 'settings', 'status': WARN, 'summary': 'login_url holds user information '
-                                   '(user:password@ before the host); it is not shown, and not sent: remove it.'}
-    assert result['settings']['login_url'] == org.url
+    assert result['cause_code'] == 'settings'
+    assert result['checks'][0] == {'name': 'settings', 'status': FAIL, 'summary': (
+        "login_url %r holds a user name or password (user:password@); a token request never needs one. Give only the "
+        "token host, e.g. %s." % (org.url, org.url))}
     assert SECRET_PASSWORD not in json.dumps(result)
-    assert org.token_requests == 1
-    # Not sent either: requests would have turned user:password@ into an Authorization header.
-    token_posts = [entry for entry in org.received_log() if entry['path'] == '/services/oauth2/token']
-    assert len(token_posts) == 1 and 'authorization' not in {name.lower() for name in token_posts[0]['headers']}
+    assert org.token_requests == 0
+
+
+@pytest.mark.parametrize('password', ['s3cr/et', 'pa#ss', 'p?w', 'a@b'])
+def test_a_password_with_url_delimiters_is_never_shown(tmp_path, key_path, password):
+    result = diagnose(make_options(tmp_path, key_path, 'https://admin:%s@login.salesforce.com' % password))
+    assert result['cause_code'] == 'settings'
+    assert password not in json.dumps(result) and password.split('@')[-1] not in result['checks'][0]['summary'].split('//')[0]
 
 
 @pytest.mark.parametrize('timeout', [10 ** 12, 0, -1])
