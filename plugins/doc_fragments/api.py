@@ -25,3 +25,21 @@ options:
       - The instance URL that goes with O(access_token) (the C(instance_url) returned with the token).
     type: str
 '''
+
+    # Where the modules with an action plugin that can run them in the worker process run (token, rest, metadata_deploy,
+    # record, record_info, doctor); each module adds its own async support.
+    IN_WORKER = r'''
+attributes:
+  action:
+    support: full
+    details:
+      - On a local connection (implicit localhost, C(connection=local), C(delegate_to=localhost)) the action plugin
+        runs the module in the controller's worker process, without starting a module process; with another
+        connection, C(become), C(async), another Python as the host's C(ansible_python_interpreter), or a task
+        environment that sets variables read at process start (C(PYTHON*), C(OPENSSL_*), C(LD_*)), it runs as a
+        module process. The variable C(sfjwt_in_process=false) (or E(SFJWT_IN_PROCESS=false)) always runs a module
+        process.
+      - The action plugin adds the C(sfjwt_<option>) variables for the options the task does not set.
+  bypass_host_loop:
+    support: none
+'''

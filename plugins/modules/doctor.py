@@ -39,22 +39,12 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.flow
+  - sfjwt.salesforce.api.in_worker
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
 attributes:
-  action:
-    support: full
-    details:
-      - On a local connection (implicit localhost, C(connection=local), C(delegate_to=localhost)) the action plugin
-        runs the module in the controller's worker process, without starting a module process; elsewhere, with
-        C(become) or another Python set as C(ansible_python_interpreter), it runs as a module process.
-        The variable C(sfjwt_in_process=false) (or E(SFJWT_IN_PROCESS=false)) always runs a module process.
-      - The action plugin adds the C(sfjwt_<option>) variables for the options the task does not set.
-      - An action plugin prints the report and where each setting came from.
   async:
-    support: none
-  bypass_host_loop:
     support: none
   action_group:
     support: full

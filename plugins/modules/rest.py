@@ -24,23 +24,14 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.flow
+  - sfjwt.salesforce.api.in_worker
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache
   - sfjwt.salesforce.api
 attributes:
-  action:
-    support: full
-    details:
-      - On a local connection (implicit localhost, C(connection=local), C(delegate_to=localhost)) the action plugin
-        runs the module in the controller's worker process, without starting a module process; elsewhere, with
-        C(become), C(async), or another Python set as C(ansible_python_interpreter), it runs as a module process.
-        The variable C(sfjwt_in_process=false) (or E(SFJWT_IN_PROCESS=false)) always runs a module process.
-      - The action plugin adds the C(sfjwt_<option>) variables for the options the task does not set.
   async:
     support: full
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Writes are not sent in check mode; reads (and the token request) are.

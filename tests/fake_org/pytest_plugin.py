@@ -70,6 +70,13 @@ class FakeOrgApp:
     def ca_path(self) -> str:
         return self.org.ca_path
 
+    def sfjwt_env(self, **more) -> dict:
+        """This app and user as the SFJWT_* environment (an AWX credential's way); more=None drops a variable."""
+        env = {'SFJWT_CONSUMER_KEY': self.consumer_key, 'SFJWT_USERNAME': self.username, 'SFJWT_PRIVATE_KEY_PATH': str(self.key_path),
+               'SFJWT_LOGIN_URL': self.url, 'SFJWT_CA_PATH': self.ca_path}
+        env.update(more)
+        return {name: value for name, value in env.items() if value is not None}
+
     def assertion(self, key_pem: bytes | None = None, headers: dict | None = None, **claims) -> str:
         """A signed assertion for this app and user; keyword arguments override claims (None removes one)."""
         payload = {'iss': self.consumer_key, 'sub': self.username, 'aud': self.org.accepted_audience, 'exp': int(time.time()) + 180}

@@ -18,13 +18,6 @@ DOCTOR = 'sfjwt.salesforce.doctor'
 TASK = 'Check the settings, key, certificate, token host and clock; one login, one REST call'
 
 
-def sfjwt_env(app, **more):
-    env = {'SFJWT_CONSUMER_KEY': app.consumer_key, 'SFJWT_USERNAME': app.username, 'SFJWT_PRIVATE_KEY_PATH': str(app.key_path),
-           'SFJWT_LOGIN_URL': app.url, 'SFJWT_CA_PATH': app.ca_path}
-    env.update(more)
-    return {name: value for name, value in env.items() if value is not None}
-
-
 def cause_lines(run):
     lines = [line for line in run.output.splitlines() if line.startswith(('Cause: ', 'Next step: '))]
     assert len(lines) == 2, run.output
@@ -40,7 +33,7 @@ def assert_no_secret(run, app, org):
 
 def test_a_working_setup_is_reported_with_where_each_setting_came_from(ansible, fake_org_app):
     org = fake_org_app.org
-    env = sfjwt_env(fake_org_app, SFJWT_USERNAME=None, SFJWT_CERTIFICATE_PATH=str(fake_org_app.cert_path))
+    env = fake_org_app.sfjwt_env(SFJWT_USERNAME=None, SFJWT_CERTIFICATE_PATH=str(fake_org_app.cert_path))
     run = ansible.playbook(DOCTOR, env=env, extra_vars={'sfjwt_username': fake_org_app.username}, verbosity=4)
     assert run.rc == 0, run.output
     result = run.result(TASK)
@@ -61,7 +54,7 @@ def test_a_working_setup_is_reported_with_where_each_setting_came_from(ansible, 
     assert_no_secret(run, fake_org_app, org)
 
     # The pre-flight's token is kept: the job after it does not log in again.
-    limits = ansible.playbook('sfjwt.salesforce.limits', env=sfjwt_env(fake_org_app))
+    limits = ansible.playbook('sfjwt.salesforce.limits', env=fake_org_app.sfjwt_env())
     assert limits.rc == 0, limits.output
     assert org.token_requests == 1
 
@@ -130,7 +123,7 @@ CASES = {
 def test_the_doctor_names_the_cause_first(ansible, fake_org_app, tmp_path, case):
     breaks, code, logins, first_cause = CASES[case]
     org = fake_org_app.org
-    env = sfjwt_env(fake_org_app, **breaks(fake_org_app, tmp_path))
+    env = fake_org_app.sfjwt_env(**breaks(fake_org_app, tmp_path))
     run = ansible.playbook(DOCTOR, env=env)
     assert run.rc == 2, run.output
     result = run.result(TASK)
@@ -151,7 +144,7 @@ def test_the_doctor_names_the_cause_first(ansible, fake_org_app, tmp_path, case)
 
 def test_a_refused_login_leaves_no_token_and_nothing_secret_at_vvvv(ansible, fake_org_app):
     org = fake_org_app.org
-    run = ansible.playbook(DOCTOR, env=sfjwt_env(fake_org_app, SFJWT_CONSUMER_KEY='SFJWTNOSUCHAPP00000001'), verbosity=4)
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(SFJWT_CONSUMER_KEY='SFJWTNOSUCHAPP00000001'), verbosity=4)
     assert run.rc == 2
     assert_no_secret(run, fake_org_app, org)
     # The cache may remember the refusal for a moment (so that concurrent runs do not log in again), never a token.
@@ -159,7 +152,7 @@ def test_a_refused_login_leaves_no_token_and_nothing_secret_at_vvvv(ansible, fak
 
 
 def test_check_mode_diagnoses_but_keeps_no_token(ansible, fake_org_app):
-    run = ansible.playbook(DOCTOR, env=sfjwt_env(fake_org_app), check=True)
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(), check=True)
     assert run.rc == 0, run.output
     assert fake_org_app.org.token_requests == 1
     assert '(kept in the token cache' not in run.output
@@ -178,7 +171,7 @@ def test_a_provisioned_directory_is_compared_with_the_key(ansible, fake_org_app)
         '<?xml version="1.0" encoding="UTF-8"?>\n<ExtlClntAppGlobalOauthSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
         '<certificate>%s</certificate><consumerKey>%s</consumerKey></ExtlClntAppGlobalOauthSettings>\n'
         % (fake_org_app.certificate_pem.decode('ascii'), fake_org_app.consumer_key))
-    env = sfjwt_env(fake_org_app, SFJWT_CONSUMER_KEY=None, SFJWT_PRIVATE_KEY_PATH=None)
+    env = fake_org_app.sfjwt_env(SFJWT_CONSUMER_KEY=None, SFJWT_PRIVATE_KEY_PATH=None)
     run = ansible.playbook(DOCTOR, env=env)
     assert run.rc == 0, run.output
     result = run.result(TASK)
@@ -196,6 +189,6 @@ def test_no_log_keeps_the_report_out_of_the_output(ansible, fake_org_app):
     playbook.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
                         '    - name: Doctor\n      sfjwt.salesforce.doctor:\n      no_log: true\n      register: doctor\n'
                         '    - name: Outcome\n      ansible.builtin.assert:\n        that: doctor.ok\n')
-    run = ansible.playbook(playbook, env=sfjwt_env(fake_org_app))
+    run = ansible.playbook(playbook, env=fake_org_app.sfjwt_env())
     assert run.rc == 0, run.output
     assert 'Where the settings come from' not in run.output and fake_org_app.username not in run.output

@@ -19,13 +19,6 @@ REST_TASK = 'GET limits'
 MODULE_FILE = 'Using module file'
 
 
-def sfjwt_env(app, **more):
-    env = {'SFJWT_CONSUMER_KEY': app.consumer_key, 'SFJWT_USERNAME': app.username, 'SFJWT_PRIVATE_KEY_PATH': str(app.key_path),
-           'SFJWT_LOGIN_URL': app.url, 'SFJWT_CA_PATH': app.ca_path}
-    env.update(more)
-    return env
-
-
 def write_playbook(ansible, name, tasks, **play):
     path = ansible.workdir / name
     play = dict({'name': 'In process', 'hosts': 'localhost', 'gather_facts': False}, **play)
@@ -46,7 +39,7 @@ def module_file_lines(run):
 
 def test_a_local_task_runs_in_the_worker_and_gives_the_same_result_as_a_module_process(ansible, fake_org_app):
     playbook = write_playbook(ansible, 'rest.yml', [rest_task()])
-    env = sfjwt_env(fake_org_app)
+    env = fake_org_app.sfjwt_env()
     in_worker = ansible.playbook(playbook, env=dict(env, SFJWT_IN_PROCESS='true'), verbosity=3)
     as_process = ansible.playbook(playbook, env=dict(env, SFJWT_IN_PROCESS='false'), verbosity=3)
     assert in_worker.rc == 0 and as_process.rc == 0, in_worker.output + as_process.output
@@ -65,7 +58,7 @@ def test_the_switch_as_a_task_variable_and_async_run_a_module_process(ansible, f
         rest_task(name='Async', **{'async': 60, 'poll': 1}),
         rest_task(name='In the worker'),
     ])
-    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'), verbosity=3)
+    run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS='true'), verbosity=3)
     assert run.rc == 0, run.output
     assert 'running the module as a process: sfjwt_in_process is false.' in run.output
     assert 'running the module as a process: the task is async.' in run.output
@@ -86,7 +79,7 @@ def test_the_task_environment_applies_to_its_task_only(ansible, fake_org_app):
                   loop=[1, 2]),
         rest_task(name='Without it'),
     ])
-    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_CACHE='false', NO_PROXY='', no_proxy=''))
+    run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_CACHE='false', NO_PROXY='', no_proxy=''))
     assert run.rc == 0, run.output
     items = run.result('Through a dead proxy')['results']
     assert [item['failed'] for item in items] == [True, True]
@@ -99,7 +92,7 @@ def test_warnings_belong_to_the_loop_item_that_had_them(ansible, fake_org_app):
     playbook = write_playbook(ansible, 'warnings.yml', [
         rest_task(name='Loop', loop=[1, 2, 3], **{'sfjwt.salesforce.rest': {'path': 'limits', 'api_version': '62.0'}}),
     ])
-    run = ansible.playbook(playbook, env=sfjwt_env(fake_org_app))
+    run = ansible.playbook(playbook, env=fake_org_app.sfjwt_env())
     assert run.rc == 0, run.output
     items = run.result('Loop')['results']
     assert [item['status'] for item in items] == [200, 200, 200]
@@ -113,7 +106,7 @@ def test_a_task_environment_a_worker_cannot_take_runs_a_module_process_and_leave
                   loop=[{'PYTHONPATH': '/nonexistent'}, {'A=B': 'x'}, {}]),
         rest_task(name='Switched off in the environment', environment={'SFJWT_IN_PROCESS': 'false'}),
     ])
-    run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'), verbosity=3)
+    run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS='true'), verbosity=3)
     assert run.rc == 0, run.output
     items = run.result('Environments').get('results')
     assert items is not None, run.output
@@ -130,7 +123,7 @@ def test_a_delegated_task_follows_the_delegates_interpreter(ansible, fake_org_ap
     inventory.write_text('other ansible_connection=local\n'
                          'localhost ansible_connection=local ansible_python_interpreter=/nonexistent/bin/python3\n')
     playbook = write_playbook(ansible, 'delegated.yml', [rest_task(delegate_to='localhost', ignore_errors=True)], hosts='other')
-    run = ansible.playbook(playbook, inventory=str(inventory), env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS='true'),
+    run = ansible.playbook(playbook, inventory=str(inventory), env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS='true'),
                            verbosity=3)
     assert run.rc == 0, run.output
     assert ('running the module as a process: the Python interpreter for the host is /nonexistent/bin/python3'
@@ -142,6 +135,6 @@ def test_messages_name_the_module_by_its_full_name_both_ways(ansible, fake_org_a
     playbook = write_playbook(ansible, 'unsupported.yml', [
         {'name': 'Unknown option', 'sfjwt.salesforce.rest': {'path': 'limits', 'bogus': 1}, 'ignore_errors': True}])
     for in_process in ('true', 'false'):
-        run = ansible.playbook(playbook, env=dict(sfjwt_env(fake_org_app), SFJWT_IN_PROCESS=in_process))
+        run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS=in_process))
         assert run.result('Unknown option')['msg'].startswith(
             'Unsupported parameters for (sfjwt.salesforce.rest) module: bogus.'), (in_process, run.output)

@@ -34,13 +34,6 @@ def extra_vars(app, **more):
     return values
 
 
-def sfjwt_env(app, **more):
-    env = {'SFJWT_CONSUMER_KEY': app.consumer_key, 'SFJWT_USERNAME': app.username, 'SFJWT_PRIVATE_KEY_PATH': str(app.key_path),
-           'SFJWT_LOGIN_URL': app.url, 'SFJWT_CA_PATH': app.ca_path}
-    env.update(more)
-    return env
-
-
 def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -124,7 +117,7 @@ def test_short_name_in_the_collections_own_playbooks(ansible, fake_org_app, inst
         '    - name: Short lookup\n      ansible.builtin.assert:\n        quiet: true\n'
         '        that: lookup("sfjwt.token", output="instance_url") == "%s"\n' % fake_org_app.url)
     try:
-        run = ansible.playbook('sfjwt.salesforce.' + name, env=sfjwt_env(fake_org_app))
+        run = ansible.playbook('sfjwt.salesforce.' + name, env=fake_org_app.sfjwt_env())
     finally:
         playbook.unlink()
     assert run.rc == 0, run.output
@@ -133,7 +126,7 @@ def test_short_name_in_the_collections_own_playbooks(ansible, fake_org_app, inst
 
 
 def test_options_from_the_environment(ansible, fake_org_app):
-    run = ansible.playbook('token_env.yml', extra_vars={'sf_url': fake_org_app.url}, env=sfjwt_env(fake_org_app))
+    run = ansible.playbook('token_env.yml', extra_vars={'sf_url': fake_org_app.url}, env=fake_org_app.sfjwt_env())
     assert run.rc == 0, run.output
     assert_censored(run, 'Token module without options')
     assert run.status('Lookup without options') == 'ok'
@@ -156,7 +149,7 @@ def test_fifty_hosts_twentyfive_forks_one_token_request(ansible, fake_org_app):
     inventory = ansible.workdir / 'inventory.ini'
     inventory.write_text('[many]\n' + ''.join('host%02d ansible_connection=local\n' % number for number in range(1, 51)))
     run = ansible.playbook('token_concurrency.yml', inventory=str(inventory), forks=25, extra_vars={'sf_url': fake_org_app.url},
-                           env=sfjwt_env(fake_org_app))
+                           env=fake_org_app.sfjwt_env())
     assert run.rc == 0, run.output
     for task in ('Use the token, referenced twice', 'Use the instance URL', 'Use the session'):
         assert sorted(record['status'] for record in run.results(task)) == ['ok'] * 50, task
@@ -411,7 +404,7 @@ def test_transport_faults(ansible, fake_org_app, fault):
 def test_server_error_after_retries_then_recovery(ansible, fake_org_app):
     """Faults within the retry budget are absorbed: one failed attempt and one successful one, no error."""
     fake_org_app.org.fail_next(1, status=503, html=True)
-    run = ansible.playbook('token_env.yml', extra_vars={'sf_url': fake_org_app.url}, env=sfjwt_env(fake_org_app, SFJWT_RETRIES='2'))
+    run = ansible.playbook('token_env.yml', extra_vars={'sf_url': fake_org_app.url}, env=fake_org_app.sfjwt_env(SFJWT_RETRIES='2'))
     assert run.rc == 0, run.output
     assert fake_org_app.org.token_requests == 2
     # the retry is reported once, although the module's result is hidden (2.16 wraps warnings: compare words)

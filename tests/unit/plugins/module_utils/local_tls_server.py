@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A throw-away TLS server on 127.0.0.1 (trustme CA) for unit tests of what the HTTP layer reports."""
+"""A throw-away TLS server (trustme CA) for unit tests of what the HTTP layer and the doctor report."""
 
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ import trustme
 
 
 @contextlib.contextmanager
-def local_server(behaviour):
-    """A server on 127.0.0.1 for one test; yields (url, CA file). behaviour(raw socket, TLS context) serves a connection."""
-    ca = trustme.CA()
+def tls_server(behaviour, host='127.0.0.1', ca=None):
+    """A TLS server on host (127.0.0.1 or ::1) for one test, its certificate issued by ca (a trustme.CA); yields
+    (url, CA file, the connections' count). behaviour(raw socket, TLS context) serves each connection, one at a time."""
+    ca = ca or trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert('127.0.0.1').configure_cert(context)
-    listener = socket.create_server(('127.0.0.1', 0))
+    ca.issue_cert(host).configure_cert(context)
+    listener = socket.create_server((host, 0), family=socket.AF_INET6 if ':' in host else socket.AF_INET)
     listener.settimeout(0.2)
     stop = threading.Event()
+    served = []
 
     def serve():
         while not stop.is_set():
@@ -31,7 +33,9 @@ def local_server(behaviour):
                 raw, dummy = listener.accept()
             except OSError:
                 continue
+            served.append(1)
             with raw:
+                raw.settimeout(10)
                 try:
                     behaviour(raw, context)
                 except OSError:
@@ -41,11 +45,18 @@ def local_server(behaviour):
     thread.start()
     try:
         with ca.cert_pem.tempfile() as ca_path:
-            yield 'https://127.0.0.1:%d' % listener.getsockname()[1], ca_path
+            yield 'https://%s:%d' % ('[%s]' % host if ':' in host else host, listener.getsockname()[1]), ca_path, served
     finally:
         stop.set()
-        thread.join(5)
+        thread.join(15)
         listener.close()
+
+
+@contextlib.contextmanager
+def local_server(behaviour):
+    """tls_server on 127.0.0.1; yields (url, CA file)."""
+    with tls_server(behaviour) as (url, ca_path, dummy):
+        yield url, ca_path
 
 
 def answer_413_and_close(raw, context):

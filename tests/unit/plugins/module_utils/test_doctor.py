@@ -16,7 +16,6 @@ import os
 import signal
 import socket
 import ssl
-import threading
 import time
 import unicodedata
 from types import SimpleNamespace
@@ -51,6 +50,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import publ
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
 from ansible_collections.sfjwt.salesforce.tests.fake_org import FakeOrg
 from ansible_collections.sfjwt.salesforce.tests.fake_org.identities import generate_key_and_certificate, write_private_file
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import tls_server
 
 CONSUMER_KEY = '3MVG9DoctorUnitConsumerKey'
 USERNAME = 'integration@example.com'
@@ -124,43 +124,6 @@ def deadline(seconds):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@contextlib.contextmanager
-def tls_server(behaviour, host='127.0.0.1', ca=None):
-    """A TLS server on host (127.0.0.1 or ::1) for one test, its certificate issued by ca (a trustme.CA); yields
-    (url, CA file, the connections' count). behaviour(raw socket, TLS context) serves each connection, one at a time."""
-    ca = ca or trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(host).configure_cert(context)
-    listener = socket.create_server((host, 0), family=socket.AF_INET6 if ':' in host else socket.AF_INET)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    served = []
-
-    def serve():
-        while not stop.is_set():
-            try:
-                raw, dummy = listener.accept()
-            except OSError:
-                continue
-            served.append(1)
-            with raw:
-                raw.settimeout(10)
-                try:
-                    behaviour(raw, context)
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        with ca.cert_pem.tempfile() as ca_path:
-            yield 'https://%s:%d' % ('[%s]' % host if ':' in host else host, listener.getsockname()[1]), ca_path, served
-    finally:
-        stop.set()
-        thread.join(15)
-        listener.close()
 
 
 def http(route, requests_seen=None):
