@@ -170,7 +170,7 @@ def _memo_key(variables, kwargs):
         given.append((name, type(value).__name__, str(value)))
     keywords = []
     for name, value in sorted(kwargs.items()):
-        if not isinstance(value, (str, bool, int, float, type(None))):
+        if value is not None and not isinstance(value, (str, bool, int, float)):
             return None
         keywords.append((name, type(value).__name__, str(value)))
     return tuple(given), tuple(keywords), tuple(os.environ.get(name) for name in _ENVIRONMENT_NAMES)

@@ -115,6 +115,7 @@ class FakeOrg:
         self.sessions = {}
         self.received = []
         self._token_requests = Counter()
+        self._issued_tokens = []
         self._signing_secret = secrets.token_bytes(32)
 
         self._host = host
@@ -338,8 +339,14 @@ class FakeOrg:
         with self._lock:
             self.sessions[access_token] = {'username': user.username, 'consumer_key': app.consumer_key,
                                            'issued_at': issued_at, 'user_id': user.user_id}
+            self._issued_tokens.append(access_token)
         return {'access_token': access_token, 'signature': base64.b64encode(digest).decode('ascii'), 'scope': 'api',
                 'instance_url': self.url, 'id': identity_url, 'token_type': 'Bearer', 'issued_at': issued_at}
+
+    def issued_access_tokens(self) -> list:
+        """Every access token handed out since the last reset, closed sessions' too: what a test searches for leaks."""
+        with self._lock:
+            return list(self._issued_tokens)
 
     def session_for(self, access_token) -> dict | None:
         with self._lock:
@@ -434,6 +441,7 @@ class FakeOrg:
         with self._lock:
             self.clock_offset = 0.0
             self.sessions.clear()
+            self._issued_tokens.clear()
             self.received.clear()
             self._token_requests.clear()
 

@@ -179,21 +179,6 @@ def key_lines(key_pem):
     return [line for line in key_pem.decode().splitlines() if not line.startswith('-----') and len(line) >= 16]
 
 
-@pytest.fixture
-def issued_tokens(fake_org_app, monkeypatch):
-    """Every access token the fake org hands out during the test."""
-    org, issued = fake_org_app.org, []
-    open_session = org.open_session
-
-    def recording_open_session(user, app):
-        body = open_session(user, app)
-        issued.append(body['access_token'])
-        return body
-
-    monkeypatch.setattr(org, 'open_session', recording_open_session)
-    return issued
-
-
 def assert_clean_log(log, key_pem, tokens, *extra_secrets):
     # Counted, never compared in an assert: a failure must not print the secret it found.
     assert tokens, 'the job obtained no token'
@@ -270,7 +255,7 @@ def test_gitlab_masking_rules_hold_for_the_documented_form(fake_org_app):
     assert proc.stdout == base64.b64encode(fake_org_app.private_key_pem).decode(), 'the documented command gives that line'
 
 
-def test_github_actions_job(fake_org_app, issued_tokens, tmp_path):
+def test_github_actions_job(fake_org_app, tmp_path):
     org = fake_org_app.org
     workflow, job = github_workflow()
     workspace, runner_temp, home = tmp_path / 'workspace', tmp_path / 'runner-temp', tmp_path / 'home'
@@ -311,7 +296,7 @@ def test_github_actions_job(fake_org_app, issued_tokens, tmp_path):
     assert ran == 3
     assert (home / '.ansible' / 'collections' / 'ansible_collections' / 'sfjwt' / 'salesforce').is_dir()
     assert_limits_shown(output, org)
-    assert_clean_log(output, fake_org_app.private_key_pem, issued_tokens)
+    assert_clean_log(output, fake_org_app.private_key_pem, fake_org_app.org.issued_access_tokens())
     # One login for the job: the doctor's token is reused by the playbook.
     assert org.token_requests_by(fake_org_app.username) == 1
     cache = runner_temp / 'sfjwt-cache'
@@ -320,7 +305,7 @@ def test_github_actions_job(fake_org_app, issued_tokens, tmp_path):
     assert_no_key_written(workspace, home, key_pem=fake_org_app.private_key_pem)
 
 
-def test_gitlab_ci_job(fake_org_app, issued_tokens, tmp_path):
+def test_gitlab_ci_job(fake_org_app, tmp_path):
     org = fake_org_app.org
     pipeline, job = gitlab_pipeline()
     project_dir, home = tmp_path / 'builds' / 'project', tmp_path / 'home'
@@ -360,7 +345,7 @@ def test_gitlab_ci_job(fake_org_app, issued_tokens, tmp_path):
     check_installs(installs, commands)
     assert (home / '.ansible' / 'collections' / 'ansible_collections' / 'sfjwt' / 'salesforce').is_dir()
     assert_limits_shown(output, org)
-    assert_clean_log(output, fake_org_app.private_key_pem, issued_tokens, key_b64)
+    assert_clean_log(output, fake_org_app.private_key_pem, fake_org_app.org.issued_access_tokens(), key_b64)
     assert org.token_requests_by(fake_org_app.username) == 1
     assert cache_was_used and not cache.exists(), 'the job\'s token cache, removed by after_script'
     assert_no_key_written(project_dir, home, key_pem=fake_org_app.private_key_pem)

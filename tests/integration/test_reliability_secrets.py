@@ -54,21 +54,11 @@ def files_under(*roots):
 
 
 @pytest.fixture
-def org(fake_org_admin, ansible, monkeypatch):
+def org(fake_org_admin, ansible):
     # provision deploys the app as the admin identity; the integration user holds nothing before
     fake_org = fake_org_admin.org
     fake_org.add_user(USERNAME)
     fake_org.admin = fake_org_admin
-    issued = []
-    open_session = fake_org.open_session
-
-    def recording_open_session(user, app):
-        body = open_session(user, app)
-        issued.append(body['access_token'])
-        return body
-
-    monkeypatch.setattr(fake_org, 'open_session', recording_open_session)
-    fake_org.issued_tokens = issued
     return fake_org
 
 
@@ -126,7 +116,7 @@ def test_no_secret_in_output_or_files(ansible, org, tmp_path):
     play('sfjwt.salesforce.rotate_certificate', *provision_vars)  # with deploy: a new key, deployed, moved into place
     play('sfjwt.salesforce.limits')  # the new key
 
-    tokens = list(org.issued_tokens)
+    tokens = org.issued_access_tokens()
     # the admin's and the integration user's for provision (reused by limits and the first rotation), the renewal after
     # the revocation, then for the rotation with deploy: the admin's again (the revocation ended its session too) and the
     # new key's (reused by limits). The token module in check mode with cache off requests none.

@@ -39,13 +39,6 @@ def identity_vars(app, **more):
     return values
 
 
-def identity_env(app, **more):
-    values = {'SFJWT_CONSUMER_KEY': app.consumer_key, 'SFJWT_USERNAME': app.username, 'SFJWT_PRIVATE_KEY_PATH': str(app.key_path),
-              'SFJWT_LOGIN_URL': app.url, 'SFJWT_CA_PATH': app.ca_path}
-    values.update(more)
-    return values
-
-
 def write_playbook(ansible, name, plays):
     path = ansible.workdir / name
     path.write_text(yaml.safe_dump(plays, sort_keys=False))
@@ -129,7 +122,7 @@ def test_task_options_and_module_defaults_beat_the_variable(ansible, fake_org_ap
 def test_the_variable_beats_the_environment_and_null_falls_through(ansible, fake_org_app):
     app = fake_org_app
     org = app.org
-    ansible.env.update(identity_env(app, SFJWT_USERNAME=UNKNOWN_USER))
+    ansible.env.update(app.sfjwt_env(SFJWT_USERNAME=UNKNOWN_USER))
     limits = {'path': 'limits'}
     tasks = [
         {'name': 'Variable over the environment', 'sfjwt.salesforce.rest': limits},
