@@ -6,8 +6,9 @@
 #   3. ansible-playbook sfjwt.salesforce.provision with deploy on: key, certificate, app metadata, deploy (admin),
 #      permission set assigned, wait until Salesforce accepts the app, token, GET limits;
 #   4. ansible-playbook sfjwt.salesforce.limits (the org's limits, with the cached token);
-#   5. the provision playbook again: nothing changes, nothing is deployed;
-#   6. stop the fake org.
+#   5. ansible-playbook sfjwt.salesforce.doctor (a CI job's pre-flight: every check of the login, one token request);
+#   6. the provision playbook again: nothing changes, nothing is deployed;
+#   7. stop the fake org.
 # Everything is written under build/demo, fresh on every run (the fake org starts empty every time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +64,8 @@ echo "== ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=t
 "$venv/bin/ansible-playbook" "${provision[@]}"
 echo "== ansible-playbook sfjwt.salesforce.limits"
 "$venv/bin/ansible-playbook" sfjwt.salesforce.limits
+echo "== ansible-playbook sfjwt.salesforce.doctor (a CI job's pre-flight: every check, one login)"
+"$venv/bin/ansible-playbook" sfjwt.salesforce.doctor
 echo "== ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true (again: nothing to change)"
 "$venv/bin/ansible-playbook" "${provision[@]}" | tee "$work/second-run.log"
 grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$work/second-run.log" \
