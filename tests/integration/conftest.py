@@ -118,7 +118,7 @@ class Ansible:
             'ANSIBLE_CONFIG': str(self.workdir / 'ansible.cfg'),
             'SFJWT_CACHE_DIR': str(self.workdir / 'token-cache'),
             # Where the API modules run: in the worker (the default) or as module processes. scripts/test.sh runs the
-            # suite both ways (SFJWT_TEST_IN_PROCESS=true / false), so that both paths pass the same tests.
+            # suite both ways on the newest ansible-core (SFJWT_TEST_IN_PROCESS=true / false): both paths pass the same tests.
             'SFJWT_IN_PROCESS': IN_PROCESS,
             'PATH': '%s%s%s' % (BIN_DIR, os.pathsep, os.environ.get('PATH', '')),
         })
