@@ -15,6 +15,7 @@ endpoints an object {"error", "error_description"}. Either is read wherever an a
 
 from __future__ import annotations
 
+import email.utils
 import html
 import json
 import re
@@ -136,3 +137,15 @@ def describe_answer(response, payload=None):
         return 'an HTML page (maintenance or an error page)'
     snippet = ' '.join(text.split())[:300]
     return '%s: %s' % (content_type, snippet)
+
+
+def server_time(response):
+    """The answer's Date header as seconds since the epoch, or None when there is none or it is not a date (including
+    a year too large for a datetime): what clock comparisons read."""
+    date_header = response.headers.get('Date')
+    if not date_header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(date_header).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None

@@ -17,7 +17,6 @@ cause first, with the one next step. Nothing it reports holds a token, a key or 
 
 from __future__ import annotations
 
-import email.utils
 import os
 import re
 import socket
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 from urllib.parse import urlsplit
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import server_time
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import forget_session, get_session, normalize_login_url, prepare
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
     EXPERIENCE_CLOUD_AUDIENCE,
@@ -593,11 +593,7 @@ class Doctor:
             return
         response.close()
         local_now = self.now()
-        date_header = response.headers.get('Date')
-        try:
-            server_now = email.utils.parsedate_to_datetime(date_header).timestamp() if date_header else None
-        except (TypeError, ValueError, IndexError, OverflowError):   # OverflowError: a year of 20 digits
-            server_now = None
+        server_now = server_time(response)
         if server_now is None:
             self.diagnosis.add('clock', WARN, 'the token host sent no usable Date header (HTTP %d for GET /services/data/); '
                                'clocks not compared.' % response.status_code)

@@ -13,7 +13,6 @@ parses the answer, and turns every refusal into a message that says what happene
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import os
 import re
@@ -31,6 +30,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
     json_body,
     looks_like_html,
     oauth_error,
+    server_time,
     status_text,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
@@ -360,13 +360,7 @@ def _certificate_hint(options, identity):
 
 def _clock_skew_hint(response, local_now=None):
     local_now = time.time() if local_now is None else local_now
-    date_header = response.headers.get('Date')
-    server_now = None
-    if date_header:
-        try:
-            server_now = email.utils.parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            server_now = None
+    server_now = server_time(response)
     if server_now is None:
         return ('Salesforce\'s answer carried no usable Date header to compare clocks with. Check that this machine\'s clock '
                 'is synchronized (NTP, chrony or systemd-timesyncd) and try again.')

@@ -120,6 +120,13 @@ def option_sources(task_args, task_vars, templar, environment):
     return sources
 
 
+def _with_os_environment(task_env):
+    """This process's environment updated with a task's environment: what a module run on the controller sees."""
+    environment = dict(os.environ)
+    environment.update(task_env)
+    return environment
+
+
 class SalesforceAction(ActionBase):
     """Runs the module with the sfjwt_<option> variables added for the options the task does not set."""
 
@@ -155,16 +162,15 @@ class SalesforceAction(ActionBase):
         with the same code in ansible-core 2.16 to 2.19; reusing it keeps the two from drifting apart. A task on a
         remote host sees that host's environment instead, which the controller does not know.
         """
-        environment = dict(os.environ)
-        environment.update(task_environment(self))
-        return environment
+        return _with_os_environment(task_environment(self))
 
     def _run_module(self, module_args, task_vars, wrap_async):
         """Runs the module once with these arguments, in this process when it can (plugin_utils/_in_process.py), else as a
         module process; the result dict."""
-        refusal = 'the task is async' if wrap_async else in_process_refusal(self, task_vars)
+        environment = None if wrap_async else task_environment(self)   # templated once: for the refusal and the run
+        refusal = 'the task is async' if wrap_async else in_process_refusal(self, task_vars, environment)
         if refusal is None:
             return run_module_in_process(self, self._task.resolved_action or self._task.action, module_args, task_vars,
-                                         self.module_environment())
+                                         _with_os_environment(environment))
         display.vvv('sfjwt.salesforce: running the module as a process: %s.' % refusal)
         return self._execute_module(module_args=dict(module_args), task_vars=task_vars, wrap_async=wrap_async)

@@ -84,11 +84,11 @@ def _host_vars(action, task_vars):
     return task_vars
 
 
-def in_process_refusal(action, task_vars):
+def in_process_refusal(action, task_vars, environment):
     """None when the task's module can run in this process, else why not (for -vvv). Falls back to a module process for
     a connection that is not local, become, async, another interpreter set for the host (the delegate's, for a delegated
-    task), and a task environment that a module process needs (startup variables, names or values the OS refuses)."""
-    environment = task_environment(action)
+    task), and a task environment (``environment``, see task_environment) that a module process needs (startup
+    variables, names or values the OS refuses)."""
     if _switched_off(action, task_vars, environment):
         return '%s is false' % SWITCH_VARIABLE
     connection = action._connection   # pylint: disable=protected-access
