@@ -12,12 +12,11 @@ interpreter that lacks them: usually the task runs under another Python than the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
 from importlib import import_module
-
-from ansible.module_utils import basic
 
 COLLECTION_PARTS = ('ansible_collections', 'sfjwt', 'salesforce')
 REQUIREMENTS_FILE = 'requirements.txt'
@@ -33,6 +32,9 @@ LIBRARY_NAMES = tuple(name for name, dummy in REQUIREMENTS)
 TO_MINT_A_TOKEN = LIBRARY_NAMES
 DEFAULT_COLLECTIONS_PATHS = ('~/.ansible/collections', '/usr/share/ansible/collections')
 COLLECTIONS_PATH_PLACEHOLDER = '<collections path>'
+
+# True while one of this collection's modules runs inside the controller's worker (plugin_utils/_in_process.py).
+_module_in_worker = [False]
 
 
 def _import_problem(modules):
@@ -92,10 +94,21 @@ def requirements_file():
     return None
 
 
+@contextlib.contextmanager
+def running_module():
+    """For the duration, messages speak of "this module": a module runs inside the controller's worker."""
+    saved = _module_in_worker[0]
+    _module_in_worker[0] = True
+    try:
+        yield
+    finally:
+        _module_in_worker[0] = saved
+
+
 def _runs_on_controller():
-    # A module's arguments are loaded while a module runs, also one run inside the controller's worker (plugin_utils'
-    # _in_process); lookups run in ansible-playbook's processes with none.
-    if getattr(basic, '_ANSIBLE_ARGS', None) is not None:
+    # A module process has no ansible.executor; the controller's processes (lookups, action plugins) have it, also
+    # while they run a module in the worker (running_module).
+    if _module_in_worker[0]:
         return False
     return 'ansible.executor' in sys.modules
 

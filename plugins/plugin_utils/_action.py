@@ -158,11 +158,11 @@ class SalesforceAction(ActionBase):
         """The environment the module sees when it runs on the controller: this process's environment updated with the
         task's ``environment`` keyword (play, block, role and task levels merged and templated).
 
-        ActionBase._compute_environment_string(raw_environment_out=...) builds that merge for the module's command line,
-        with the same code in ansible-core 2.16 to 2.19; reusing it keeps the two from drifting apart. A task on a
+        ansible-core builds that merge for the module's command line (plugin_utils/_core_internals.py); reusing it keeps
+        the two from drifting apart. Where this ansible-core cannot tell, only this process's environment. A task on a
         remote host sees that host's environment instead, which the controller does not know.
         """
-        return _with_os_environment(task_environment(self))
+        return _with_os_environment(task_environment(self) or {})
 
     def _run_module(self, module_args, task_vars, wrap_async):
         """Runs the module once with these arguments, in this process when it can (plugin_utils/_in_process.py), else as a
@@ -171,6 +171,6 @@ class SalesforceAction(ActionBase):
         refusal = 'the task is async' if wrap_async else in_process_refusal(self, task_vars, environment)
         if refusal is None:
             return run_module_in_process(self, self._task.resolved_action or self._task.action, module_args, task_vars,
-                                         _with_os_environment(environment))
+                                         _with_os_environment(environment or {}))
         display.vvv('sfjwt.salesforce: running the module as a process: %s.' % refusal)
         return self._execute_module(module_args=dict(module_args), task_vars=task_vars, wrap_async=wrap_async)

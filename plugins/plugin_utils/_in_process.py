@@ -13,7 +13,8 @@ time (about 0.4 s on 2 cores) and nothing else. Here the same module file runs: 
 the arguments ansible-core would have sent (ActionBase._update_module_args: check mode, diff, no_log, verbosity, ...)
 placed where AnsibleModule reads them, the task's environment applied for the duration, and its JSON answer parsed by
 ActionBase._parse_returned_data as a module process's would be. AnsibleModule does the argument validation, no_log
-hiding, check mode and return formatting, exactly as in a module process.
+hiding, check mode and return formatting, exactly as in a module process. The private ansible-core names this needs are
+touched in plugin_utils/_core_internals.py only; an ansible-core that lacks one runs the module as a process.
 
 Only tasks whose module would run on this machine as this user with this Python can run here: see in_process_refusal.
 Every Ansible worker is a process of its own for one host and task (loop items included), so the module-level state set
@@ -25,26 +26,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import json
 import os
 import sys
 import traceback
 
 from ansible import constants as C
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.common.text.converters import to_text
-from ansible.vars.clean import remove_internal_keys
 
-try:  # ansible-core 2.19+: arguments and results are (de)serialized with the module's serialization profile
-    from ansible.module_utils.common.json import Direction, get_module_encoder
-    HAS_PROFILES = True
-except ImportError:  # ansible-core 2.16 - 2.18: plain JSON
-    HAS_PROFILES = False
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _requirements as requirements
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils import _core_internals as core
 
 COLLECTION_MODULES = 'ansible_collections.sfjwt.salesforce.plugins.modules.'
-# What makes a module process of this collection's modules: no metadata, so the legacy profile (ansible-core 2.19+).
-SERIALIZATION_PROFILE = 'legacy'
 # The switch that makes every task run its module as a process again (task, play or inventory variable, or environment).
 SWITCH_VARIABLE = 'sfjwt_in_process'
 SWITCH_ENVIRONMENT = 'SFJWT_IN_PROCESS'
@@ -57,9 +49,10 @@ STARTUP_VARIABLES = ('PYTHON', 'OPENSSL_', 'LD_', 'DYLD_')
 
 def task_environment(action):
     """The task's ``environment:`` (play, block, role and task levels, merged and templated), as ansible-core builds it
-    for a module's command line."""
-    environment = {}
-    action._compute_environment_string(raw_environment_out=environment)   # pylint: disable=protected-access
+    for a module's command line; None when this ansible-core cannot tell (then the module runs as a process)."""
+    environment = core.task_environment(action)
+    if environment is None:
+        return None
     return dict((to_text(key), to_text(value)) for key, value in environment.items())
 
 
@@ -89,8 +82,11 @@ def in_process_refusal(action, task_vars, environment):
     a connection that is not local, become, async, another interpreter set for the host (the delegate's, for a delegated
     task), and a task environment (``environment``, see task_environment) that a module process needs (startup
     variables, names or values the OS refuses)."""
-    if _switched_off(action, task_vars, environment):
+    if _switched_off(action, task_vars, environment or {}):
         return '%s is false' % SWITCH_VARIABLE
+    missing = core.worker_refusal()
+    if missing is not None:
+        return missing
     connection = action._connection   # pylint: disable=protected-access
     if getattr(connection, 'transport', None) != 'local':
         return 'the connection is %s, not local' % getattr(connection, 'transport', 'unknown')
@@ -137,27 +133,17 @@ def _environment(values):
         os.environ.update(saved)
 
 
-def _encode_arguments(module_args):
-    payload = {'ANSIBLE_MODULE_ARGS': module_args}
-    if HAS_PROFILES:
-        return json.dumps(payload, cls=get_module_encoder(SERIALIZATION_PROFILE, Direction.CONTROLLER_TO_MODULE)).encode('utf-8')
-    return json.dumps(payload).encode('utf-8')
-
-
 def run_module_in_process(action, module_name, module_args, task_vars, environment):
     """The result of this collection's module ``module_name`` (its FQCN) as ActionBase._execute_module returns it, with
-    the module run in this process. ``environment``: the environment the module sees (SalesforceAction.module_environment)."""
+    the module run in this process. ``environment``: the environment the module sees (SalesforceAction.module_environment).
+    Only after in_process_refusal() said None."""
     module_args = dict(module_args)
     # The FQCN, as for a module process: AnsibleModule names the module by it in messages and in syslog.
-    action._update_module_args(module_name, module_args, task_vars)   # pylint: disable=protected-access
-    basic._ANSIBLE_ARGS = _encode_arguments(module_args)   # pylint: disable=protected-access
-    if HAS_PROFILES:
-        basic._ANSIBLE_PROFILE = SERIALIZATION_PROFILE   # pylint: disable=protected-access
-    module_warnings._global_warnings.clear()   # pylint: disable=protected-access
-    module_warnings._global_deprecations.clear()   # pylint: disable=protected-access
+    core.update_module_args(action, module_name, module_args, task_vars)
+    core.set_module_arguments(core.encode_arguments(module_args))
     stdout, rc, crash = io.StringIO(), 0, None
     try:
-        with _environment(environment), contextlib.redirect_stdout(stdout):
+        with _environment(environment), requirements.running_module(), contextlib.redirect_stdout(stdout):
             module = importlib.import_module(COLLECTION_MODULES + module_name.rsplit('.', 1)[-1])
             module.main()
     except SystemExit as exc:
@@ -166,16 +152,7 @@ def run_module_in_process(action, module_name, module_args, task_vars, environme
         crash = {'failed': True, 'msg': 'The module %s failed: %s: %s' % (module_name, type(exc).__name__, exc),
                  'exception': traceback.format_exc()}
     finally:
-        basic._ANSIBLE_ARGS = None   # pylint: disable=protected-access
-        if HAS_PROFILES:
-            basic._ANSIBLE_PROFILE = None   # pylint: disable=protected-access
-            basic._PARSED_MODULE_ARGS = None   # pylint: disable=protected-access
+        core.clear_module_arguments()
     if crash is not None:
         return crash
-    result = {'rc': rc, 'stdout': stdout.getvalue(), 'stderr': ''}
-    if HAS_PROFILES:
-        data = action._parse_returned_data(result, SERIALIZATION_PROFILE)   # pylint: disable=protected-access
-    else:
-        data = action._parse_returned_data(result)   # pylint: disable=protected-access
-    remove_internal_keys(data)
-    return data
+    return core.parse_module_answer(action, rc, stdout.getvalue())

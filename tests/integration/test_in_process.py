@@ -12,11 +12,31 @@ the worker must not change: the task's environment, warnings per loop item, and 
 from __future__ import annotations
 
 import socket
+import sys
+from pathlib import Path
 
+import pytest
 import yaml
+
+from ansible.release import __version__ as core_version
 
 REST_TASK = 'GET limits'
 MODULE_FILE = 'Using module file'
+CORE = tuple(int(part) for part in core_version.split('.')[:2])
+WITHOUT_CORE_INTERNAL = Path(__file__).resolve().parent / 'without_core_internal.py'
+
+
+def core_internals_ansible_playbook_does_not_use():
+    """The private names of plugin_utils/_core_internals.py that can go without breaking ansible-core itself (the unit
+    tests remove every one)."""
+    names = ['ansible.module_utils.basic:_ANSIBLE_ARGS', 'ansible.module_utils.common.warnings:_global_warnings',
+             'ansible.module_utils.common.warnings:_global_deprecations',
+             'ansible.plugins.action:ActionBase._compute_environment_string']
+    if CORE >= (2, 19):
+        names += ['ansible.module_utils.basic:_ANSIBLE_PROFILE', 'ansible.module_utils.basic:_PARSED_MODULE_ARGS']
+    if CORE < (2, 21):
+        names.append('ansible.vars.clean:remove_internal_keys')
+    return names
 
 
 def write_playbook(ansible, name, tasks, **play):
@@ -138,3 +158,14 @@ def test_messages_name_the_module_by_its_full_name_both_ways(ansible, fake_org_a
         run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS=in_process))
         assert run.result('Unknown option')['msg'].startswith(
             'Unsupported parameters for (sfjwt.salesforce.rest) module: bogus.'), (in_process, run.output)
+
+
+@pytest.mark.parametrize('touchpoint', core_internals_ansible_playbook_does_not_use())
+def test_an_ansible_core_that_moved_a_private_name_runs_the_module_as_a_process(ansible, fake_org_app, touchpoint):
+    playbook = write_playbook(ansible, 'moved.yml', [rest_task()])
+    run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_IN_PROCESS='true'), verbosity=3,
+                           launcher=(sys.executable, str(WITHOUT_CORE_INTERNAL), touchpoint))
+    assert run.rc == 0, run.output
+    assert run.result(REST_TASK)['status'] == 200
+    assert len(module_file_lines(run)) == 1
+    assert 'sfjwt.salesforce: running the module as a process: this ansible-core does not have %s' % touchpoint in run.output

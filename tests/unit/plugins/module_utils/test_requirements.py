@@ -12,8 +12,6 @@ import sys
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http, _requirements
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, build_http_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import (
@@ -21,6 +19,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements imp
     missing_libraries,
     missing_libraries_message,
     requirements_file,
+    running_module,
 )
 
 PYTHON = '/opt/venvs/bare/bin/python3'
@@ -96,15 +95,23 @@ def test_on_the_controller_the_message_names_ansible_playbooks_python(hide_libra
 
 def test_the_context_is_told_by_the_process(hide_libraries, python, monkeypatch):
     hide_libraries('PyJWT')
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', None)
     monkeypatch.setitem(sys.modules, 'ansible.executor', object())
     assert 'runs ansible-playbook and its lookups' in missing_libraries_message()
-    # A module run inside the controller's worker process: its arguments are loaded.
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', b'{"ANSIBLE_MODULE_ARGS": {}}')
-    assert 'runs this module' in missing_libraries_message()
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', None)
+    # A module run inside the controller's worker process (plugin_utils/_in_process.py says so).
+    with running_module():
+        assert 'runs this module' in missing_libraries_message()
+    assert 'runs ansible-playbook and its lookups' in missing_libraries_message()
     monkeypatch.delitem(sys.modules, 'ansible.executor')
     assert 'runs this module' in missing_libraries_message()
+
+
+def test_running_module_ends_even_when_the_module_fails(hide_libraries, python, monkeypatch):
+    hide_libraries('PyJWT')
+    monkeypatch.setitem(sys.modules, 'ansible.executor', object())
+    with pytest.raises(SystemExit):
+        with running_module():
+            raise SystemExit(1)
+    assert 'runs ansible-playbook and its lookups' in missing_libraries_message()
 
 
 def test_only_a_missing_library_the_step_needs_fails_it_but_the_message_names_all(hide_libraries, python):
