@@ -156,12 +156,20 @@ def retries_used(response):
 def send(session, method, url, **kwargs):
     """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message."""
     try:
-        return session.request(method, url, **kwargs)
+        response = session.request(method, url, **kwargs)
     except Exception as exc:  # requests / urllib3 / ssl raise a wide variety; all become one clear message
         if HAS_REQUESTS and not isinstance(exc, (requests.RequestException, OSError, ValueError)):
             raise
         raise HttpError(describe_request_error(exc, url, timeout=kwargs.get('timeout', getattr(session, 'default_timeout', None)),
                                                retries=getattr(session, 'retries', None))) from None
+    if response.status_code == 413:
+        # Salesforce answers 413 and hangs up; whether the client reads that answer or sees the connection break while it
+        # still sends depends on the Python and OpenSSL (describe_request_error says the same for the second case).
+        size = _prepared_body_size(getattr(response, 'request', None))
+        raise HttpError('%s refused the request body%s as too large (HTTP 413 Request Entity Too Large): send less data per '
+                        'request (split the records over several calls; upload large files in parts).'
+                        % (url_origin(url), ' (%s)' % _size_text(size) if size else ''))
+    return response
 
 
 def _causes(exc):
@@ -226,18 +234,24 @@ def _broken_while_sending(causes):
 def request_body_size(exc):
     """Bytes of the body of the request that failed (requests attaches the prepared request), or None."""
     for cause in _causes(exc):
-        request = getattr(cause, 'request', None)
-        headers = getattr(request, 'headers', None)
-        if request is None or headers is None:
-            continue
-        length = str(headers.get('Content-Length') or '')
-        if length.isdigit():
-            return int(length)
-        body = getattr(request, 'body', None)
-        if isinstance(body, str):
-            return len(body.encode('utf-8'))
-        if isinstance(body, (bytes, bytearray)):
-            return len(body)
+        size = _prepared_body_size(getattr(cause, 'request', None))
+        if size is not None:
+            return size
+    return None
+
+
+def _prepared_body_size(request):
+    headers = getattr(request, 'headers', None)
+    if request is None or headers is None:
+        return None
+    length = str(headers.get('Content-Length') or '')
+    if length.isdigit():
+        return int(length)
+    body = getattr(request, 'body', None)
+    if isinstance(body, str):
+        return len(body.encode('utf-8'))
+    if isinstance(body, (bytes, bytearray)):
+        return len(body)
     return None
 
 
