@@ -14,7 +14,7 @@ org's test CA. The documented `ansible-galaxy collection install` of the tarball
 What is not run, by one rule: `uses:` steps (checkout, setup-python: the runner's preparation) and the Python package
 installs, every command line starting with `python -m pip install` or `pip install`. This venv holds what they install;
 they are checked instead: they must pin ansible-core and every package of the collection's requirements.txt, at the
-versions this collection is tested with (tests/requirements/core-2.19.txt).
+versions this collection is tested with (tests/requirements/core-2.21.txt).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC = REPO_ROOT / 'docs' / 'ci.md'
-PINNED_REQUIREMENTS = REPO_ROOT / 'tests' / 'requirements' / 'core-2.19.txt'
+PINNED_REQUIREMENTS = REPO_ROOT / 'tests' / 'requirements' / 'core-2.21.txt'
 BIN_DIR = Path(sys.executable).parent
 INSTALL_COMMAND = re.compile(r'^(python3? -m pip install|pip3? install)(\s|$)')
 GITHUB_EXPRESSION = re.compile(r'\$\{\{\s*(.*?)\s*\}\}')
@@ -101,7 +101,7 @@ def job_packages():
     for line in (REPO_ROOT / 'requirements.txt').read_text().splitlines():
         line = line.split('#', 1)[0].strip()
         if line:
-            names.add(re.split(r'[<>=!~ ;\[]', line, 1)[0].lower())
+            names.add(re.split(r'[<>=!~ ;\[]', line, maxsplit=1)[0].lower())
     return names
 
 
