@@ -5,7 +5,7 @@
 demo:
 	bash scripts/demo.sh
 
-# Every test: lint, sanity and units and integration for ansible-core 2.16 and 2.19.
+# Every test: lint, sanity, units and integration on ansible-core 2.16, 2.19, 2.20 and 2.21 (tests/README.md: which where).
 test:
 	bash scripts/test.sh
 
