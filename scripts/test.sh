@@ -139,6 +139,6 @@ for s in "${failed[@]}"; do echo "FAILED: $s"; done
 if [ ${#failed[@]} -gt 0 ]; then
     echo
     echo "=== failing tests (first error line; full logs in tests/output/ci/)"
-    grep -h -E '^(FAILED|ERROR) ' "$logs"/*.log | sort -u
+    grep -h -E '^(FAILED|ERROR) |^ERROR: [^F]' "$logs"/*.log | sort -u
     exit 1
 fi

@@ -26,10 +26,10 @@ die() { echo "scripts/trixie.sh: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot and mount); CI runs as root."
 
 mirror() {
-    # The Debian mirror already configured for this machine's apt.
-    local uri
-    uri=$(grep -h -o -E '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-        | head -n1 | awk '{print $2}')
+    # The Debian mirror already configured for this machine's apt (deb822 or one-line format), else Debian's own.
+    local files=() uri
+    for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do [ -f "$f" ] && files+=("$f"); done
+    uri=$(cat "${files[@]}" /dev/null | grep -o -E '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' | head -n1 | awk '{print $2}' || true)
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
@@ -52,6 +52,7 @@ build_root() {
 in_root() {
     # Runs "$@" chrooted, with /proc, /dev and the checkout bound in a private mount namespace, in the current directory
     # when it is inside the checkout (else the checkout's root), with a clean environment: pass variables as NAME=value.
+    # shellcheck disable=SC2016  # the script is bash -c's, its $1... are its own arguments
     unshare --mount --propagation private -- bash -euc '
         root=$1; repo=$2; cwd=$3; shift 3
         mount -t proc proc "$root/proc"

@@ -7,8 +7,9 @@
 
 Usage: python without_core_internal.py <module:attribute or module:Class.attribute> <ansible-playbook> <arguments...>
 
-The name is removed before the playbook runs (after ansible-core's own modules imported what they use of it). ActionBase._compute_environment_string, which ansible-core itself calls,
-loses its raw_environment_out keyword instead (a changed signature).
+The name is removed before the playbook runs (after ansible-core's own modules imported what they use of it).
+ActionBase._compute_environment_string, which ansible-core itself calls, loses its raw_environment_out keyword instead
+(a changed signature).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-import ansible.cli  # noqa: F401 pylint: disable=unused-import  (ansible-core's start-up, before anything else of it)
-import ansible.plugins.action  # noqa: F401 pylint: disable=unused-import  (takes its own references first, as a core would)
+# ansible-core's start-up first; then ansible.plugins.action takes its own references, as a core that moved a name would.
+import ansible.cli  # noqa: F401 pylint: disable=unused-import
+import ansible.plugins.action  # noqa: F401 pylint: disable=unused-import
 
 COMPUTE_ENVIRONMENT = 'ansible.plugins.action:ActionBase._compute_environment_string'
 
@@ -31,7 +33,10 @@ def main():
         owner = getattr(owner, parent)
     if touchpoint == COMPUTE_ENVIRONMENT:
         original = getattr(owner, attribute)
-        setattr(owner, attribute, lambda self, *args: original(self, *args))
+
+        def without_the_keyword(self, *args):
+            return original(self, *args)
+        setattr(owner, attribute, without_the_keyword)
     else:
         delattr(owner, attribute)
     from ansible.cli.playbook import main as playbook_main
