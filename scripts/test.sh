@@ -97,7 +97,7 @@ integration() {
         tools=$(scripts/venv.sh tools) || return 1
         builder=("ANSIBLE_BUILDER=$tools/bin/ansible-builder")
     fi
-    dest=$(mktemp -d "$tmp/sfjwt-galaxy-XXXXXX")
+    dest=$(mktemp -d "$tmp/sfjwt-galaxy-XXXXXX") || return 1
     inner=${dest#"$root/.venv/trixie/root"}
     # Build and install once; every test then runs ansible-playbook against the installed collection.
     with_core "$core" python -c "
@@ -122,7 +122,10 @@ for stage in $stages; do
         lint) run_stage lint lint ;;
         sanity)
             # ansible-test sanity installs each test's tools with pip, which cannot fetch inside the Debian 13 root.
-            for core in $CORE_VERSIONS; do in_trixie "$core" || run_stage "sanity (ansible-core $core)" sanity "$core"; done ;;
+            for core in $CORE_VERSIONS; do
+                if in_trixie "$core"; then echo "note: no sanity on ansible-core $core (tests/README.md says why)"
+                else run_stage "sanity (ansible-core $core)" sanity "$core"; fi
+            done ;;
         units|integration)
             for core in $CORE_VERSIONS; do run_stage "$stage (ansible-core $core)" "$stage" "$core"; done ;;
         *) echo "unknown stage: $stage" >&2; exit 2 ;;

@@ -40,7 +40,7 @@ build_root() {
         (apt-get update -qq && apt-get install -y -qq debootstrap) >/dev/null || die "could not install debootstrap"
     fi
     echo "Building a Debian 13 root in $chroot_dir (about 90 s)..." >&2
-    rm -rf "$chroot_dir"
+    rm -rf --one-file-system "$chroot_dir"
     mkdir -p "$base"
     debootstrap --variant=minbase --include="$PACKAGES" \
         "$SUITE" "$chroot_dir" "$(mirror)" > "$base/debootstrap.log" 2>&1 \
@@ -110,6 +110,9 @@ case $command in
         shift 2
         build_venv "$core"
         venv=$(venv_path "$core")
+        # Shared while the command runs: a build (exclusive) in another run waits instead of removing what it uses.
+        exec 9>"$base/.lock"
+        flock -s 9
         in_root /usr/bin/env "PATH=$venv/bin:/usr/local/bin:/usr/bin:/bin" "VIRTUAL_ENV=$venv" "$@" ;;
     *) die "unknown command: $command" ;;
 esac

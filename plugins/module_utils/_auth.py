@@ -24,15 +24,11 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
-    PRODUCTION_AUDIENCE,
     RETRY_AFTER_MAX,
-    SANDBOX_AUDIENCE,
     SalesforceAuthError,
     TokenSession,
     iso_time,
 )
-# Imported from here by tests/unit/plugins/module_utils/test_doctor.py, with the audiences above.
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import EXPERIENCE_CLOUD_AUDIENCE  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     MAX_RETRIES,
     MAX_TIMEOUT,
@@ -48,6 +44,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
     cache_key,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import default_audience, login_refusal
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
 
 TOKEN_PATH = '/services/oauth2/token'
@@ -57,16 +54,14 @@ PASSPHRASE_ITERATIONS = 2048
 # A PEM private key of the largest RSA size is under 4 KiB; anything far larger is not one.
 MAX_KEY_BYTES = 1024 * 1024
 
-# Refusals a token request gets while Salesforce is still applying a deployed app's OAuth settings (up to 10 minutes):
-# the app unknown, or its new certificate not used yet. (A user not pre-authorized is not waited for: that needs a fix.)
-PROPAGATION_ERROR_TEXTS = ('invalid_client_id', 'client identifier invalid', 'invalid assertion')
 MAX_PROPAGATION_TIMEOUT = 3600
 
 
 def awaiting_propagation(details):
-    """Whether a refusal (SalesforceAuthError.details) is one that goes away once a deployed app's settings apply."""
-    text = ('%s %s' % (details.get('salesforce_error') or '', details.get('salesforce_error_description') or '')).lower()
-    return any(marker in text for marker in PROPAGATION_ERROR_TEXTS)
+    """Whether a refusal (SalesforceAuthError.details) is one that goes away once a deployed app's settings apply (the
+    app unknown, or its new certificate not used yet: _salesforce_facts.LOGIN_REFUSALS)."""
+    refusal = login_refusal(details.get('salesforce_error'), details.get('salesforce_error_description'))
+    return bool(refusal and refusal.awaits_propagation)
 
 
 # -- URLs and audience --------------------------------------------------------------------------------
@@ -110,15 +105,6 @@ def normalize_login_url(login_url):
 def _without_credentials(url):
     """The URL as messages may show it: no user:password@ (see _urls.without_userinfo)."""
     return without_userinfo(url)[0]
-
-
-def default_audience(login_url):
-    """The aud claim Salesforce expects for a token host: the sandbox audience for test.salesforce.com and sandbox
-    My Domains, else the production one. (Experience Cloud sites need https://site.force.com/customers, set explicitly.)"""
-    host = (urlsplit(login_url if '://' in (login_url or '') else 'https://%s' % login_url).hostname or '').lower().rstrip('.')
-    if host == 'test.salesforce.com' or host.endswith('.sandbox.my.salesforce.com'):
-        return SANDBOX_AUDIENCE
-    return PRODUCTION_AUDIENCE
 
 
 # -- preparing a request ------------------------------------------------------------------------------

@@ -8,9 +8,9 @@
 """What the other module_utils share: the error base class, the auth core's error and session, and the defaults and
 constants more than one of them names.
 
-Standard library only, and it imports nothing of this collection: any module_utils may import it without a cycle, and
-a cached token (the lookup, a worker) loads nothing heavy for it (tests/unit/plugins/module_utils/test_import_graph.py
-keeps it so).
+Standard library only, and of this collection only _salesforce_facts (standard library only as well): any module_utils
+may import it without a cycle, and a cached token (the lookup, a worker) loads nothing heavy for it
+(tests/unit/plugins/module_utils/test_import_graph.py keeps it so).
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ from datetime import datetime, timezone
 from typing import Optional
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import is_final_refusal
+
 # Option defaults (the doc fragments document the same values; _options builds the argument specs from them).
 DEFAULT_TIMEOUT = 30
 DEFAULT_RETRIES = 3
 DEFAULT_TTL = 600
 # A Retry-After header is honoured, but never with a wait longer than this (seconds).
 RETRY_AFTER_MAX = 60
-
-PRODUCTION_AUDIENCE = 'https://login.salesforce.com'
-SANDBOX_AUDIENCE = 'https://test.salesforce.com'
-EXPERIENCE_CLOUD_AUDIENCE = 'https://site.force.com/customers'
 
 # A rate-limit refusal (LOGIN_RATE_EXCEEDED, HTTP 429) is remembered in the token cache for min(cache_ttl, this many
 # seconds): every caller for the identity gets it without logging in, since each attempt would prolong the lockout.
@@ -38,8 +36,6 @@ RATE_LIMIT_BACKOFF = 300
 # the callers for the identity that arrive meanwhile (the next hosts of the same task), without logging them in: each
 # attempt would be refused the same and count against the user's logins. Never longer, so a fix can be tried at once.
 REFUSAL_SHARE_SECONDS = 2
-# The OAuth error codes of those refusals (a rate-limit refusal, also invalid_grant, is held instead: see hold).
-FINAL_REFUSAL_ERRORS = ('invalid_client_id', 'invalid_client', 'invalid_grant', 'invalid_app_access')
 
 SESSION_FIELDS = ('access_token', 'instance_url', 'id', 'org_id', 'user_id', 'scope', 'token_type', 'issued_at')
 
@@ -97,9 +93,7 @@ class SalesforceAuthError(SalesforceError):
 
     def final_refusal(self):
         """Whether Salesforce refused the request for a reason that asking again cannot change (not an outage)."""
-        status = self.details.get('status_code')
-        return (isinstance(status, int) and 400 <= status < 500 and status != 429
-                and str(self.details.get('salesforce_error') or '').lower() in FINAL_REFUSAL_ERRORS)
+        return is_final_refusal(self.details.get('status_code'), self.details.get('salesforce_error'))
 
     @classmethod
     def from_record(cls, record, note=''):

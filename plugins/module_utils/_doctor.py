@@ -18,7 +18,6 @@ cause first, with the one next step. Nothing it reports holds a token, a key or 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import ssl
 import stat
@@ -30,13 +29,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import server_time
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import forget_session, get_session, normalize_login_url, prepare
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
-    EXPERIENCE_CLOUD_AUDIENCE,
-    PRODUCTION_AUDIENCE,
-    SANDBOX_AUDIENCE,
-    SalesforceAuthError,
-    iso_time,
-)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError, iso_time
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, send
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
@@ -47,6 +40,14 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     read_consumer_key,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import MAX_RETRIES, MAX_TIMEOUT, env_var, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+    EXPERIENCE_CLOUD_AUDIENCE,
+    PRODUCTION_AUDIENCE,
+    SANDBOX_AUDIENCE,
+    host_kind,
+    latest_api_version,
+    login_refusal,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import (
     ASSERTION_LIFETIME,
     CLOCK_TOLERANCE,
@@ -76,8 +77,6 @@ SKIP = 'skip'
 # Folders and suffixes of the metadata files that hold an app's consumer key and certificate.
 APP_SETTINGS_FILES = (('extlClntAppGlobalOauthSets', '.ecaGlblOauth-meta.xml'), ('connectedApps', '.connectedApp-meta.xml'))
 MAX_PROJECT_FILES = 10000
-# An API version as GET /services/data/ lists it ("62.0"); anything else in that list is not counted as one.
-API_VERSION_RE = re.compile(r'[0-9]{1,3}\.[0-9]{1,2}')
 # Unicode categories shown escaped in the report: control and format characters, line and paragraph separators.
 UNPRINTABLE_CATEGORIES = ('Cc', 'Cf', 'Zl', 'Zp')
 
@@ -178,24 +177,6 @@ class Diagnosis:
 
 
 # -- host names --------------------------------------------------------------------------------------
-
-def classify_host(host):
-    """(kind, audience the kind needs or None): what the token host's name says about the org behind it."""
-    host = (host or '').lower().rstrip('.')
-    if host == 'login.salesforce.com':
-        return 'the production login host', PRODUCTION_AUDIENCE
-    if host == 'test.salesforce.com':
-        return 'the sandbox login host', SANDBOX_AUDIENCE
-    if host.endswith('.sandbox.my.salesforce.com'):
-        return 'a sandbox My Domain', SANDBOX_AUDIENCE
-    if host.endswith('.my.site.com') or host.endswith('.force.com'):
-        return 'an Experience Cloud site', EXPERIENCE_CLOUD_AUDIENCE
-    if host.endswith('.my.salesforce.com'):
-        return 'a production My Domain', PRODUCTION_AUDIENCE
-    if host.endswith('.salesforce.mil') or host.endswith('.salesforce-gov.com') or host.endswith('.salesforce.us'):
-        return 'a Government Cloud host', None
-    return 'not a Salesforce host name (a test server, proxy or custom domain)', None
-
 
 # -- reading files -------------------------------------------------------------------------------------
 
@@ -619,7 +600,7 @@ class Doctor:
         if self.login_url is None:
             return
         host = urlsplit(self.login_url).hostname
-        kind, expected = classify_host(host)
+        kind, expected = host_kind(host)
         self.evidence.host_kind, self.evidence.expected_audience = kind, expected
         if self.identity is None:
             return
@@ -680,8 +661,8 @@ class Doctor:
     def _login_causes(self, exc):
         """The likely causes of a refused login, likeliest first, from Salesforce's words and the evidence."""
         details = exc.details
-        error = str(details.get('salesforce_error') or '').lower()
-        text = '%s %s' % (error, str(details.get('salesforce_error_description') or '').lower())
+        refusal = login_refusal(details.get('salesforce_error'), details.get('salesforce_error_description'))
+        code = refusal.code if refusal else None
         identity, evidence = self.identity, self.evidence
         suspects = {cause.code: cause for cause in self.diagnosis.suspects}
         causes = []
@@ -690,9 +671,9 @@ class Doctor:
                 return [Cause('network', exc.message, 'Fix the connection to the token host, then run the doctor again.')]
             # Not the network: the token cache (cache_dir), say, before any request was sent.
             return [Cause('settings', exc.message, 'Fix what the message names, then run the doctor again.')]
-        if 'login_rate_exceeded' in text:
+        if code == 'rate_limit':
             return [Cause('rate_limit', exc.message, 'Wait up to an hour; keep the token cache on so runs reuse tokens.')]
-        if 'invalid_client_id' in text or 'client identifier invalid' in text:
+        if code == 'unknown_consumer_key':
             others = [key for key in evidence.project_consumer_keys if key != identity.consumer_key]
             if others and identity.consumer_key not in evidence.project_consumer_keys:
                 causes.append(Cause('consumer_key', 'The consumer key %s is not the app\'s: the app in the project has %s.'
@@ -703,9 +684,9 @@ class Doctor:
                                 'Set %s to the Consumer Key of the app in this org, and check that %s is that org. An app '
                                 'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
                                 % (_option('consumer_key'), _option('login_url'))))
-        elif 'audience' in text:
+        elif code == 'audience':
             causes.append(suspects.get('audience') or self._audience_cause(evidence.expected_audience))
-        elif 'approved this consumer' in text or 'admin approved' in text or error == 'invalid_app_access':
+        elif code in ('not_approved', 'not_admin_approved'):
             if 'audience' in suspects:
                 causes.append(suspects['audience'])
             causes.append(Cause('not_preauthorized', 'User %s is not pre-authorized for the app with consumer key %s (%s).'
@@ -713,7 +694,7 @@ class Doctor:
                                 'In the app\'s OAuth policies, set Permitted Users to "Admin approved users are '
                                 'pre-authorized" and assign %s a permission set (or profile) of the app; the provision '
                                 'role does both.' % identity.username))
-        elif 'invalid assertion' in text:
+        elif code == 'invalid_assertion':
             if evidence.mismatched_certificates:
                 causes.append(Cause('key_certificate_mismatch', 'The private key does not match the certificate: %s '
                                     'belongs to another key.' % '; '.join(evidence.mismatched_certificates),
@@ -726,7 +707,7 @@ class Doctor:
                                 'Upload the certificate made from this key to the app (Use digital signatures), or use '
                                 'the key the uploaded certificate was made from. A certificate deployed in the last 10 '
                                 'minutes may not be used yet: run the doctor again then.'))
-        elif 'expired' in text:
+        elif code == 'expired_assertion':
             if 'clock_skew' in suspects:
                 causes.append(suspects['clock_skew'])
             elif evidence.clock_skew is None:
@@ -734,12 +715,12 @@ class Doctor:
                                     'machine\'s clock is synchronized (NTP, chrony or systemd-timesyncd).'))
             else:
                 causes.append(Cause('expired_assertion', exc.message, 'Check for a proxy that delays requests by minutes.'))
-        elif 'ip restrict' in text:
+        elif code == 'ip_restricted':
             causes.append(Cause('ip_restricted', exc.message, 'Add this machine\'s public IP address to the Login IP '
                                 'Ranges of the user\'s profile, or relax IP restrictions in the app\'s policies.'))
-        elif 'inactive user' in text:
+        elif code == 'inactive_user':
             causes.append(Cause('inactive_user', exc.message, 'Activate the user, or use another username.'))
-        elif 'inactive org' in text:
+        elif code == 'inactive_org':
             causes.append(Cause('inactive_org', exc.message, 'Check that %s points at the right org.' % _option('login_url')))
         else:
             causes.append(Cause('login_refused', exc.message, 'Read the message above; the checks before the login found '
@@ -762,20 +743,19 @@ class Doctor:
                                  % (session.instance_url, exc), 'Check the network path (proxy, firewall) to %s.'
                                  % session.instance_url)
             return
-        versions = None
+        latest = None
         try:
             body = response.json()
-            versions = [item['version'] for item in body if isinstance(item, dict) and isinstance(item.get('version'), str)
-                        and API_VERSION_RE.fullmatch(item['version'])]
-        except (ValueError, TypeError, AttributeError, RecursionError):   # RecursionError: JSON nested too deep
-            versions = None
-        if response.status_code != 200 or not versions:
-            summary = 'GET %s answered HTTP %d%s.' % (url, response.status_code, '' if versions else ', not a list of API versions')
+        except (ValueError, RecursionError):   # RecursionError: JSON nested too deep
+            body = None
+        if isinstance(body, list):
+            latest = latest_api_version(item.get('version') for item in body if isinstance(item, dict))
+        if response.status_code != 200 or not latest:
+            summary = 'GET %s answered HTTP %d%s.' % (url, response.status_code, '' if latest else ', not a list of API versions')
             self.diagnosis.add('rest', FAIL, summary)
             self.diagnosis.blame('rest', 'The login worked, but the REST API at %s did not: %s' % (session.instance_url, summary),
                                  'Check that the user\'s profile has "API Enabled", and the network path to the instance.')
             return
-        latest = max(versions, key=lambda version: tuple(int(part) for part in version.split('.')))
         self.diagnosis.add('rest', OK, 'GET %s answered HTTP 200; the newest API version is %s.' % (url, latest))
 
 

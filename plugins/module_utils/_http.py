@@ -156,20 +156,12 @@ def retries_used(response):
 def send(session, method, url, **kwargs):
     """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message."""
     try:
-        response = session.request(method, url, **kwargs)
+        return session.request(method, url, **kwargs)
     except Exception as exc:  # requests / urllib3 / ssl raise a wide variety; all become one clear message
         if HAS_REQUESTS and not isinstance(exc, (requests.RequestException, OSError, ValueError)):
             raise
         raise HttpError(describe_request_error(exc, url, timeout=kwargs.get('timeout', getattr(session, 'default_timeout', None)),
                                                retries=getattr(session, 'retries', None))) from None
-    if response.status_code == 413:
-        # Salesforce answers 413 and hangs up; whether the client reads that answer or sees the connection break while it
-        # still sends depends on the Python and OpenSSL (describe_request_error says the same for the second case).
-        size = _prepared_body_size(getattr(response, 'request', None))
-        raise HttpError('%s refused the request body%s as too large (HTTP 413 Request Entity Too Large): send less data per '
-                        'request (split the records over several calls; upload large files in parts).'
-                        % (url_origin(url), ' (%s)' % _size_text(size) if size else ''))
-    return response
 
 
 def _causes(exc):
@@ -231,6 +223,12 @@ def _broken_while_sending(causes):
     return any(frame in _SENDING_FRAMES for frames in _broken_connection_frames(causes) for frame in frames)
 
 
+def body_size_text(request):
+    """'N bytes' (with MiB when large) of a prepared request's body, or None when it has none."""
+    size = _prepared_body_size(request)
+    return _size_text(size) if size else None
+
+
 def request_body_size(exc):
     """Bytes of the body of the request that failed (requests attaches the prepared request), or None."""
     for cause in _causes(exc):
@@ -261,7 +259,7 @@ def _size_text(size):
     return '%d bytes' % size
 
 
-def _too_large_hint(size):
+def too_large_hint(size):
     return ('The body is probably too large for Salesforce, which refuses a request over its size limit with HTTP 413 '
             '(Request Entity Too Large) and closes the connection without reading the rest: send less data per request '
             '(split the records over several calls; upload large files in parts).' if size >= LARGE_BODY_BYTES else
@@ -276,7 +274,7 @@ def describe_request_error(exc, url, timeout=None, retries=None):
     if body_size and _broken_while_sending(causes):
         # The handshake succeeded; the server (or a proxy) hung up while the body was on its way.
         return ('The connection to %s was closed while the request body (%s) was being sent. %s'
-                % (origin, _size_text(body_size), _too_large_hint(body_size)))
+                % (origin, _size_text(body_size), too_large_hint(body_size)))
     attempts = ''
     if retries:
         attempts = ' (after %d attempts)' % (retries + 1)

@@ -26,6 +26,7 @@ import stat
 import string
 import xml.etree.ElementTree as ET
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _salesforce_facts as salesforce_facts
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
     remove_stale_temp_files,
     split_missing_directories,
@@ -47,7 +48,6 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # \Z, not $: $ also matches before a final line break, which let 'abc12345\n' through.
 CONSUMER_KEY_RE = re.compile(r'[A-Za-z0-9]{8,256}\Z')
 API_NAME_RE = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
-API_VERSION_RE = re.compile(r'[1-9][0-9]{1,2}\.[0-9]\Z')
 CALLBACK_URL_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*\Z')
 EMAIL_RE = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+\Z')
 # Characters XML 1.0 cannot hold at all, besides the control characters: surrogates and the two non-characters.
@@ -159,17 +159,10 @@ def validate_consumer_key(consumer_key):
 
 def parse_api_version(version, what='api_version'):
     """'62.0' -> (62, 0); rejects anything that is not NN.N."""
-    text = str(version).strip()
-    if text[:1] in ('v', 'V'):
-        text = text[1:]
-    if not API_VERSION_RE.match(text):
+    parsed = salesforce_facts.parse_api_version(str(version))
+    if parsed is None:
         raise MetadataError('%s %r is not a Salesforce API version; use the form NN.N, for example 62.0.' % (what, version))
-    major, minor = text.split('.')
-    return int(major), int(minor)
-
-
-def format_api_version(version_tuple):
-    return '%d.%d' % version_tuple
+    return parsed
 
 
 def validate_callback_url(url):
@@ -372,14 +365,14 @@ class AppSpec:
         if ip_relaxation not in IP_RELAXATION:
             raise MetadataError('ip_relaxation must be one of %s.' % ', '.join(sorted(IP_RELAXATION)))
         self.ip_relaxation = ip_relaxation
-        self.api_version = format_api_version(parse_api_version(api_version))
+        self.api_version = salesforce_facts.format_api_version(parse_api_version(api_version))
         self.external_client_app = external_client_app
         self.connected_app = connected_app
         if not external_client_app and not connected_app:
             raise MetadataError('Nothing to write: enable external_client_app, connected_app, or both.')
         if external_client_app and parse_api_version(api_version) < MIN_ECA_API_VERSION:
             raise MetadataError('External Client App metadata needs api_version %s or later; %s was given.'
-                                % (format_api_version(MIN_ECA_API_VERSION), self.api_version))
+                                % (salesforce_facts.format_api_version(MIN_ECA_API_VERSION), self.api_version))
         if self.profiles and not connected_app:
             # An External Client App is pre-authorized through permission sets; profiles are for the legacy app.
             raise MetadataError('profiles apply only to the legacy Connected App (connected_app=true); an External '

@@ -29,8 +29,15 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
     HttpError,
+    body_size_text,
     build_http_session,
     send,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+    LATEST,
+    format_api_version,
+    latest_api_version,
+    parse_api_version,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 
@@ -39,8 +46,6 @@ try:
 except ImportError:  # reported by _http.HAS_REQUESTS through the module
     Request = None
 
-LATEST = 'latest'
-API_VERSION_RE = re.compile(r'^[vV]?([1-9][0-9]{1,2}\.[0-9])$')
 WRITE_METHODS = ('POST', 'PATCH', 'PUT', 'DELETE')
 READ_METHODS = ('GET', 'HEAD')
 METHODS = READ_METHODS + WRITE_METHODS
@@ -69,28 +74,18 @@ def normalize_api_version(value):
     text = str(value).strip()
     if text.lower() == LATEST:
         return LATEST
-    match = API_VERSION_RE.match(text)
-    if not match:
+    version = parse_api_version(text)
+    if version is None:
         raise RestError('api_version %r is not a Salesforce API version: use latest, or the form NN.N '
                         '(for example 62.0).' % (value,))
-    return match.group(1)
-
-
-def version_key(version):
-    major, minor = version.split('.')
-    return int(major), int(minor)
+    return format_api_version(version)
 
 
 def latest_version(versions_json):
     """The highest version in the answer to GET /services/data/."""
-    versions = []
-    if isinstance(versions_json, list):
-        for entry in versions_json:
-            if isinstance(entry, dict) and isinstance(entry.get('version'), str) and API_VERSION_RE.match(entry['version']):
-                versions.append(API_VERSION_RE.match(entry['version']).group(1))
-    if not versions:
+    if not isinstance(versions_json, list):
         return None
-    return max(versions, key=version_key)
+    return latest_api_version(entry.get('version') for entry in versions_json if isinstance(entry, dict))
 
 
 def parse_limit_info(header):
@@ -268,9 +263,9 @@ class SessionCredentials:
     def cached_api_version(self):
         extra = getattr(self.session, 'extra', None) or {}
         version = extra.get('api_version')
-        if isinstance(version, str) and API_VERSION_RE.match(version):
+        if parse_api_version(version) is not None:
             # Kept so that a renewed session carries it too.
-            self._version = API_VERSION_RE.match(version).group(1)
+            self._version = format_api_version(parse_api_version(version))
             return self._version
         return None
 
@@ -437,6 +432,12 @@ class RestClient:
             hint = ' The user lacks a permission for this call (check the profile / permission sets, and "API Enabled").'
         elif status == 300:
             hint = ' Several records match an external id: choose one.'
+        elif status == 413:
+            # Salesforce answers 413 and hangs up; depending on the Python and OpenSSL, the client reads that answer or
+            # sees the connection break while it sends (then _http.describe_request_error says the same).
+            size = body_size_text(getattr(response, 'request', None))
+            hint = (' The request body%s is too large for Salesforce: send less data per request (split the records over '
+                    'several calls; upload large files in parts).' % (' (%s)' % size if size else ''))
         elif 300 <= status < 400:
             hint = ' Salesforce redirected to %s; use that path.' % response.headers.get('Location', '(no Location)')
         msg = '%s %s answered HTTP %d (accepted: %s) with %s.%s' % (

@@ -34,10 +34,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
     status_text,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
-    EXPERIENCE_CLOUD_AUDIENCE,
-    PRODUCTION_AUDIENCE,
     RATE_LIMIT_BACKOFF,
-    SANDBOX_AUDIENCE,
     SalesforceAuthError,
     TokenSession,
     approval_url,
@@ -56,6 +53,12 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
     public_key_fingerprint,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import TO_MINT_A_TOKEN, missing_libraries_message
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+    EXPERIENCE_CLOUD_AUDIENCE,
+    PRODUCTION_AUDIENCE,
+    SANDBOX_AUDIENCE,
+    login_refusal,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
     belongs_to_key,
@@ -223,6 +226,9 @@ def _fail(message, response, error=None, description=None, hold=None):
         details['salesforce_error'] = error
     if description is not None:
         details['salesforce_error_description'] = description
+    refusal = login_refusal(error, description) if error is not None else None
+    if refusal is not None:
+        details['refusal'] = refusal.code
     return SalesforceAuthError(message, details=details, shareable=True, hold=hold)
 
 
@@ -290,46 +296,46 @@ def _salesforce_error_message(options, identity, response, error, description):
 
 
 def _explain_refusal(options, identity, response, error, description):
-    code = (error or '').lower()
-    text = (description or '').lower()
+    refusal = login_refusal(error, description)
+    code = refusal.code if refusal else None
     said = '(%s%s)' % (error, (': %s' % description) if description else '')
     user, key, where = identity.username, identity.consumer_key, identity.login_url
-    if code == 'invalid_client_id' or 'client identifier invalid' in text:
+    if code == 'unknown_consumer_key':
         return ('Salesforce at %s does not know the consumer key %s %s. Check that consumer_key is the app\'s Consumer Key '
                 'and that login_url points at the org that has the app; a new app can take up to 10 minutes to become '
                 'usable.' % (where, key, said))
-    if code == 'invalid_app_access' or 'admin approved' in text:
+    if code == 'not_admin_approved':
         return ('User %s may not use the app with consumer key %s %s. The app admits only admin-approved users: assign the '
                 'user a profile or permission set listed in the app\'s policies (Permitted Users: "Admin approved users are '
                 'pre-authorized").' % (user, key, said))
-    if 'approved this consumer' in text:
+    if code == 'not_approved':
         return ('User %s has not approved the app with consumer key %s %s. Either pre-authorize the user: in the app\'s '
                 'OAuth policies set Permitted Users to "Admin approved users are pre-authorized" and assign the user a '
                 'profile or permission set of the app; or approve the app once, logged in as %s, in a browser: %s '
                 '(redirect_uri must be the app\'s callback URL). The same error comes when the token host (%s) and the '
                 'audience (%s) are for different kinds of org (production or sandbox).'
                 % (user, key, said, user, approval_url(where, key), where, identity.audience))
-    if 'audience' in text:
+    if code == 'audience':
         source = 'derived from login_url' if identity.audience_derived else 'set by the audience option'
         return ('Salesforce at %s rejected the audience %s %s (%s). The audience (aud claim) is not the token host: it is %s '
                 'for production and developer orgs, %s for sandboxes and %s for Experience Cloud sites, even when login_url '
                 'is a My Domain. Set the audience option accordingly.'
                 % (where, identity.audience, said, source, PRODUCTION_AUDIENCE, SANDBOX_AUDIENCE, EXPERIENCE_CLOUD_AUDIENCE))
-    if 'invalid assertion' in text:
+    if code == 'invalid_assertion':
         return ('Salesforce could not verify the assertion for consumer key %s and user %s %s: the certificate uploaded to the '
                 'app ("Use digital signatures") does not belong to this private key. %sUpload the certificate made from this '
                 'key to the app, or use the key the uploaded certificate was made from.'
                 % (key, user, said, _certificate_hint(options, identity)))
-    if 'expired' in text:
+    if code == 'expired_assertion':
         return ('Salesforce rejected the assertion as expired %s. The assertion is valid for %d seconds by this machine\'s clock; %s'
                 % (said, ASSERTION_LIFETIME, _clock_skew_hint(response)))
-    if 'ip restricted' in text or 'ip restriction' in text:
+    if code == 'ip_restricted':
         return ('Salesforce refused the login of %s from this machine\'s IP address %s. Add the machine\'s public IP address '
                 'to the Login IP Ranges of the user\'s profile, or relax IP restrictions in the app\'s policies '
                 '(IP Relaxation).' % (user, said))
-    if 'inactive user' in text:
+    if code == 'inactive_user':
         return 'User %s is inactive in the org at %s %s. Activate the user, or use another username.' % (user, where, said)
-    if 'inactive org' in text:
+    if code == 'inactive_org':
         return ('The org at %s is inactive %s (an expired trial, or a locked or deleted org). Check that login_url points at '
                 'the right org.' % (where, said))
     return ('Salesforce at %s refused the token request for user %s and consumer key %s with %s %s.'

@@ -191,6 +191,14 @@ salesforce_error_description:
   returned: failure, when Salesforce sent one
   type: str
   sample: user hasn't approved this consumer
+refusal:
+  description:
+    - The collection's name for Salesforce's refusal, one of V(rate_limit), V(unknown_consumer_key),
+      V(not_admin_approved), V(not_approved), V(audience), V(invalid_assertion), V(expired_assertion),
+      V(ip_restricted), V(inactive_user), V(inactive_org); for playbooks that act on the cause.
+  returned: failure, when Salesforce refused with words the collection knows
+  type: str
+  sample: not_approved
 propagation_pending:
   description: Whether the refusal is one that Salesforce gives while it applies a deployed app (see O(propagation_timeout)).
   returned: failure, when the token request failed

@@ -36,6 +36,7 @@ COMPUTE_ENVIRONMENT = 'ansible.plugins.action:ActionBase._compute_environment_st
 REMOVE_INTERNAL_KEYS = 'ansible.vars.clean:remove_internal_keys'                   # ansible-core 2.16 - 2.20
 TYPED_RESULT = 'ansible._internal._task:UnifiedTaskResult'                         # ansible-core 2.21+
 PROFILE_CODEC = 'ansible.module_utils.common.json:get_module_encoder'              # ansible-core 2.19+
+PROFILE_DIRECTION = 'ansible.module_utils.common.json:Direction'                   # ansible-core 2.19+
 
 PURPOSES = {
     ARGUMENTS: 'where AnsibleModule reads its arguments',
@@ -49,6 +50,7 @@ PURPOSES = {
     REMOVE_INTERNAL_KEYS: "removing ansible-core's internal keys from a module's result (ansible-core 2.16 - 2.20)",
     TYPED_RESULT: "the typed module result, its internal keys removed (ansible-core 2.21+)",
     PROFILE_CODEC: 'the JSON encoder of a serialization profile (ansible-core 2.19+)',
+    PROFILE_DIRECTION: 'which way a serialization profile encodes (ansible-core 2.19+)',
 }
 TOUCHPOINTS = tuple(PURPOSES)
 
@@ -63,7 +65,7 @@ def resolve(touchpoint):
     module_name, dummy, path = touchpoint.partition(':')
     try:
         value = importlib.import_module(module_name)
-    except ImportError:
+    except Exception:   # pylint: disable=broad-except  # whatever a moved or broken module raises: not there
         raise LookupError(touchpoint) from None
     for attribute in path.split('.'):
         value = getattr(value, attribute, _MISSING)
@@ -103,7 +105,7 @@ def worker_refusal():
     profiles = has_serialization_profiles()
     needed = [ARGUMENTS, WARNINGS, DEPRECATIONS, UPDATE_MODULE_ARGS, PARSE_RETURNED_DATA, COMPUTE_ENVIRONMENT]
     if profiles:
-        needed += [PROFILE, PARSED_ARGUMENTS]
+        needed += [PROFILE, PARSED_ARGUMENTS, PROFILE_DIRECTION]
     problems.extend(name for name in needed if not has(name))
     if not has(REMOVE_INTERNAL_KEYS) and not (has(TYPED_RESULT) and _typed_result_api()):
         problems.append('%s or %s' % (REMOVE_INTERNAL_KEYS, TYPED_RESULT))
@@ -123,7 +125,8 @@ def worker_refusal():
 
 def _typed_result_api():
     result_type = resolve(TYPED_RESULT)
-    return callable(getattr(result_type, 'remove_internal_keys', None)) and callable(getattr(result_type, 'as_result_dict', None))
+    return (callable(getattr(result_type, 'remove_internal_keys', None))
+            and _accepts(getattr(result_type, 'as_result_dict', None), for_round_trip=True))
 
 
 def task_environment(action):
@@ -180,7 +183,8 @@ def parse_module_answer(action, rc, stdout):
     else:
         parsed = action._parse_returned_data(answer)   # pylint: disable=protected-access
     if isinstance(parsed, dict):   # ansible-core 2.16 - 2.20
-        resolve(REMOVE_INTERNAL_KEYS)(parsed)
+        if has(REMOVE_INTERNAL_KEYS):   # (worker_refusal saw it or the typed result: never fail a module that ran)
+            resolve(REMOVE_INTERNAL_KEYS)(parsed)
         return parsed
     parsed.remove_internal_keys()   # ansible-core 2.21+: a typed result
     return parsed.as_result_dict(for_round_trip=True)

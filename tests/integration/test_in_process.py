@@ -87,23 +87,24 @@ def test_the_switch_as_a_task_variable_and_async_run_a_module_process(ansible, f
         assert run.result(task)['status'] == 200
 
 
-def test_the_task_environment_applies_to_its_task_only(ansible, fake_org_app):
-    # A proxy that refuses connections, in one task's environment: that task fails on it, the next one (same worker
-    # process for a loop, a new one per task) does not see it.
+def test_the_task_environment_applies_to_its_loop_item_and_task_only(ansible, fake_org_app):
+    # A proxy that refuses connections in the environment of one loop item: that item fails on it; the next item (the
+    # same worker process) and the next task do not see it.
     with socket.socket() as closed:
         closed.bind(('127.0.0.1', 0))
         port = closed.getsockname()[1]
     proxy = 'http://127.0.0.1:%d' % port
     playbook = write_playbook(ansible, 'environment.yml', [
-        rest_task(name='Through a dead proxy', environment={'HTTPS_PROXY': proxy, 'NO_PROXY': ''}, ignore_errors=True,
-                  loop=[1, 2]),
+        rest_task(name='Through a dead proxy, then without it', ignore_errors=True, loop=[1, 2, 3],
+                  environment="{{ {'HTTPS_PROXY': '%s', 'NO_PROXY': ''} if item == 1 else {} }}" % proxy),
         rest_task(name='Without it'),
     ])
     run = ansible.playbook(playbook, env=dict(fake_org_app.sfjwt_env(), SFJWT_CACHE='false', NO_PROXY='', no_proxy=''))
     assert run.rc == 0, run.output
-    items = run.result('Through a dead proxy')['results']
-    assert [item['failed'] for item in items] == [True, True]
-    assert all(item['msg'].startswith('The proxy failed to connect to %s' % fake_org_app.url) for item in items), items
+    first, second, third = run.result('Through a dead proxy, then without it')['results']
+    assert first['failed'] is True and first['msg'].startswith('The proxy failed to connect to %s' % fake_org_app.url), first
+    assert not second.get('failed') and not third.get('failed'), (second, third)
+    assert (second['status'], third['status']) == (200, 200)
     assert run.result('Without it')['status'] == 200
 
 

@@ -34,19 +34,6 @@ from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_h
 
 # ---------------------------------------------------------------- login_url and audience
 
-@pytest.mark.parametrize('login_url, audience', [
-    ('https://login.salesforce.com', 'https://login.salesforce.com'),
-    ('https://test.salesforce.com', 'https://test.salesforce.com'),
-    ('https://TEST.salesforce.com/', 'https://test.salesforce.com'),
-    ('https://acme--uat.sandbox.my.salesforce.com', 'https://test.salesforce.com'),
-    ('https://acme.my.salesforce.com', 'https://login.salesforce.com'),
-    ('https://acme.my.site.com', 'https://login.salesforce.com'),
-    ('https://sandbox.my.salesforce.com.evil.example', 'https://login.salesforce.com'),
-])
-def test_default_audience(login_url, audience):
-    assert _auth.default_audience(login_url) == audience
-
-
 @pytest.mark.parametrize('given, normalized', [
     ('https://acme.my.salesforce.com', 'https://acme.my.salesforce.com'),
     ('https://acme.my.salesforce.com/', 'https://acme.my.salesforce.com'),
@@ -276,7 +263,7 @@ def test_login_rate_exceeded_is_remembered_for_every_later_caller(tmp_path, key,
     # the record holds the message and Salesforce's answer, nothing secret, and is private like the tokens
     assert failure == {'message': RATE_EXCEEDED, 'at': NOW, 'until': NOW + 300,
                        'details': {'status_code': 400, 'salesforce_error': 'invalid_grant',
-                                   'salesforce_error_description': 'LOGIN_RATE_EXCEEDED'}}
+                                   'salesforce_error_description': 'LOGIN_RATE_EXCEEDED', 'refusal': 'rate_limit'}}
     assert os.stat(path).st_mode & 0o777 == 0o600
     later = make_options(tmp_path, private_key=pem(key).decode(), answers=(response(body=success_body()),))
     for dummy in range(3):
@@ -608,20 +595,6 @@ def test_forget_session_without_a_cache_directory_creates_none(tmp_path, key_pat
     assert not os.path.exists(tmp_path / 'cache')
 
 
-@pytest.mark.parametrize('error, description, pending', [
-    ('invalid_client_id', 'client identifier invalid', True),
-    ('invalid_grant', 'invalid assertion', True),
-    ('invalid_grant', "user hasn't approved this consumer", False),
-    ('invalid_app_access', 'user is not admin approved to access this app', False),
-    ('invalid_grant', 'audience is invalid', False),
-    ('invalid_grant', 'expired authorization code', False),
-    (None, None, False),
-])
-def test_awaiting_propagation(error, description, pending):
-    details = {'salesforce_error': error, 'salesforce_error_description': description}
-    assert _auth.awaiting_propagation(details) is pending
-
-
 def test_cached_session_never_asks_salesforce_nor_creates_the_cache(tmp_path, key_path):
     options = make_options(tmp_path, key_path)
     assert _auth.cached_session(options) is None
@@ -711,3 +684,17 @@ def test_without_the_cache_nothing_is_remembered(tmp_path, key_path):
     _auth.get_session(options)
     _auth.get_session(options)
     assert len(options.http.calls) == 2 and _auth._MEMO == {}
+
+
+@pytest.mark.parametrize('error, description, pending', [
+    ('invalid_client_id', 'client identifier invalid', True),
+    ('invalid_grant', 'invalid assertion', True),
+    ('invalid_grant', "user hasn't approved this consumer", False),
+    ('invalid_app_access', 'user is not admin approved to access this app', False),
+    ('invalid_grant', 'audience is invalid', False),
+    ('invalid_grant', 'expired authorization code', False),
+    (None, None, False),
+])
+def test_awaiting_propagation(error, description, pending):
+    details = {'salesforce_error': error, 'salesforce_error_description': description}
+    assert _auth.awaiting_propagation(details) is pending

@@ -27,12 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
-    EXPERIENCE_CLOUD_AUDIENCE,
-    PRODUCTION_AUDIENCE,
-    SANDBOX_AUDIENCE,
-    SalesforceAuthError,
-)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import describe_name
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import (
     FAIL,
@@ -43,11 +38,15 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import (
     Check,
     Diagnosis,
     Doctor,
-    classify_host,
     diagnose,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+    EXPERIENCE_CLOUD_AUDIENCE,
+    PRODUCTION_AUDIENCE,
+    SANDBOX_AUDIENCE,
+)
 from ansible_collections.sfjwt.salesforce.tests.fake_org import FakeOrg
 from ansible_collections.sfjwt.salesforce.tests.fake_org.identities import generate_key_and_certificate, write_private_file
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import tls_server
@@ -208,33 +207,7 @@ def printable(lines):
     return all(unicodedata.category(char) not in ('Cc', 'Cf', 'Zl', 'Zp') for line in lines for char in line)
 
 
-# ---------------------------------------------------------------- host kinds and the audience they need
-
-@pytest.mark.parametrize('host, kind, audience', [
-    ('login.salesforce.com', 'the production login host', PRODUCTION_AUDIENCE),
-    ('LOGIN.Salesforce.COM.', 'the production login host', PRODUCTION_AUDIENCE),
-    ('test.salesforce.com', 'the sandbox login host', SANDBOX_AUDIENCE),
-    ('Test.Salesforce.com.', 'the sandbox login host', SANDBOX_AUDIENCE),
-    ('acme--uat.sandbox.my.salesforce.com', 'a sandbox My Domain', SANDBOX_AUDIENCE),
-    ('ACME--UAT.SANDBOX.MY.SALESFORCE.COM.', 'a sandbox My Domain', SANDBOX_AUDIENCE),
-    ('acme.my.salesforce.com', 'a production My Domain', PRODUCTION_AUDIENCE),
-    ('Acme.My.Salesforce.com.', 'a production My Domain', PRODUCTION_AUDIENCE),
-    ('acme.my.site.com', 'an Experience Cloud site', EXPERIENCE_CLOUD_AUDIENCE),
-    ('acme.force.com', 'an Experience Cloud site', EXPERIENCE_CLOUD_AUDIENCE),
-    ('ACME.FORCE.COM.', 'an Experience Cloud site', EXPERIENCE_CLOUD_AUDIENCE),
-    ('acme.my.salesforce.mil', 'a Government Cloud host', None),
-    ('acme.my.salesforce-gov.com', 'a Government Cloud host', None),
-    ('acme.my.salesforce.us', 'a Government Cloud host', None),
-    ('sandbox.my.salesforce.com.evil.example', 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-    ('login.salesforce.com.evil.example', 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-    ('localhost', 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-    ('::1', 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-    ('', 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-    (None, 'not a Salesforce host name (a test server, proxy or custom domain)', None),
-])
-def test_classify_host(host, kind, audience):
-    assert classify_host(host) == (kind, audience)
-
+# ---------------------------------------------------------------- host kinds and the audience they need (_salesforce_facts)
 
 def test_a_sandbox_my_domain_with_the_production_audience_is_a_suspect(tmp_path, key_path):
     doctor = checked(tmp_path, key_path, 'https://acme--uat.sandbox.my.salesforce.com', audience=PRODUCTION_AUDIENCE)

@@ -312,7 +312,7 @@ def test_refusal_details(tmp_path, key_path):
     with pytest.raises(SalesforceAuthError) as caught:
         _auth.get_session(options)
     assert caught.value.details == {'status_code': 400, 'salesforce_error': 'invalid_grant',
-                                    'salesforce_error_description': 'inactive user'}
+                                    'salesforce_error_description': 'inactive user', 'refusal': 'inactive_user'}
 
 
 def test_no_secret_in_any_message(tmp_path, key):

@@ -30,7 +30,7 @@ def needed_here():
     names = [core.ARGUMENTS, core.WARNINGS, core.DEPRECATIONS, core.UPDATE_MODULE_ARGS, core.PARSE_RETURNED_DATA,
              core.COMPUTE_ENVIRONMENT]
     if CORE >= (2, 19):
-        names += [core.PROFILE, core.PARSED_ARGUMENTS, core.PROFILE_CODEC]
+        names += [core.PROFILE, core.PARSED_ARGUMENTS, core.PROFILE_CODEC, core.PROFILE_DIRECTION]
     names.append(core.TYPED_RESULT if CORE >= (2, 21) else core.REMOVE_INTERNAL_KEYS)
     return names
 
@@ -54,11 +54,10 @@ def test_every_touchpoint_resolves_on_this_core():
     assert core.has(core.REMOVE_INTERNAL_KEYS) is (CORE < (2, 21))
 
 
-def test_every_touchpoint_has_a_purpose_and_a_resolvable_form():
-    assert set(core.TOUCHPOINTS) == set(core.PURPOSES)
+def test_every_touchpoint_names_a_place_in_ansible_core_and_says_what_for():
     for name in core.TOUCHPOINTS:
         module_name, colon, path = name.partition(':')
-        assert colon and module_name.startswith('ansible.') and path, name
+        assert colon and module_name.startswith('ansible.') and path and core.PURPOSES[name], name
 
 
 def named_by_the_refusal(touchpoint):
@@ -79,6 +78,14 @@ def test_a_changed_signature_is_refused(monkeypatch):
                         lambda self: '')
     assert core.worker_refusal() == ('this ansible-core does not have %s(raw_environment_out=...)' % core.COMPUTE_ENVIRONMENT)
     assert core.task_environment(action_for({})) is None
+
+
+def test_a_module_that_fails_to_import_is_missing_not_a_crash(monkeypatch):
+    def broken(name, *args, **kwargs):
+        raise RuntimeError('a moved module that fails at import')
+    monkeypatch.setattr(core.importlib, 'import_module', broken)
+    assert core.has(core.ARGUMENTS) is False
+    assert core.worker_refusal().startswith('this ansible-core does not have ansible.module_utils.basic:_ANSIBLE_ARGS')
 
 
 def test_resolve_names_what_is_missing():
