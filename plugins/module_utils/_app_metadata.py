@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import traceback
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
     CERTIFICATE_OPTION,
     PERMISSION_SET,
@@ -32,15 +33,17 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     validate_api_name,
     write_planned,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import MAX_CERTIFICATE_BYTES
 
 
 def read_certificate_file(path):
+    """The text of the certificate file the user names (a link is followed; a FIFO or device is refused, never waited on)."""
     try:
-        with open(path, 'r') as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_regular_file(path, MAX_CERTIFICATE_BYTES, follow_links=True).decode('utf-8')
+    except (OSError, ValueError) as exc:   # FileRefused and UnicodeDecodeError are ValueErrors
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise MetadataError('cannot read certificate_path %s: %s. Point it at the certificate written by the '
-                            'certificate module.' % (path, getattr(exc, 'strerror', None) or exc)) from None
+                            'certificate module.' % (path, reason)) from None
 
 
 class AppMetadataBackend:

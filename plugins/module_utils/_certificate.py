@@ -20,6 +20,7 @@ import stat
 from types import SimpleNamespace
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+    read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
     write_file_atomic,
@@ -59,6 +60,8 @@ DIRECTORY_MODE = 0o700
 MAX_VALID_DAYS = 36500
 # BestAvailableEncryption accepts 1 to 1023 bytes.
 MAX_PASSPHRASE_BYTES = 1023
+# A key, certificate or CSR is a few kilobytes; what is at a managed path is read only up to this size.
+MAX_MANAGED_FILE_BYTES = 1024 * 1024
 
 MAX_COMMON_NAME = 64
 COUNTRY_RE = re.compile(r'[A-Za-z]{2}\Z')
@@ -337,9 +340,11 @@ class _FileState:
 
     def read(self):
         try:
-            with open(self.path, 'rb') as handle:
-                return handle.read()
-        except (IOError, OSError) as exc:
+            return read_regular_file(self.path, MAX_MANAGED_FILE_BYTES, follow_links=True)
+        except ValueError as exc:   # FileRefused: a FIFO, a device, a directory, a huge file
+            raise CertificateError('Cannot read %s %s: %s. It must be a PEM file (this module writes one there); remove '
+                                   'what is there or choose another path.' % (self.option, self.path, exc)) from None
+        except OSError as exc:
             raise CertificateError('Cannot read %s %s: %s. Fix its permissions or use become.'
                                    % (self.option, self.path, exc.strerror or exc)) from None
 

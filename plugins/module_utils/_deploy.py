@@ -33,7 +33,7 @@ import zipfile
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import FileRefused, read_regular_file, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import update_gitignore
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
 
@@ -112,32 +112,25 @@ class DeployError(ResultError):
 
 # ---------------------------------------------------------------------------------------------- reading the project
 
-def read_regular_file(path, what='file', limit=MAX_FILE_BYTES):
-    """The bytes of a regular file, never following a link and never blocking on a FIFO or a device."""
+def read_project_file(path, what='file', limit=MAX_FILE_BYTES):
+    """The bytes of a file of the project (_io.read_regular_file: no link followed, nothing that blocks), None when there
+    is none; DeployError otherwise."""
     try:
-        info = os.lstat(path)
+        return read_regular_file(path, limit)
     except FileNotFoundError:
         return None
+    except FileRefused as exc:
+        if exc.reason == 'link':
+            raise DeployError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
+                              'to the org). Replace it with the file itself.' % (what, path)) from None
+        if exc.reason == 'not_regular':
+            raise DeployError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path)) from None
+        if exc.size is not None:
+            raise DeployError('%s %s has %d bytes, more than this module deploys (%d).' % (what, path, exc.size, limit)) from None
+        raise DeployError('%s %s grew past %d bytes while it was read; more than this module deploys.'
+                          % (what, path, limit)) from None
     except OSError as exc:
         raise DeployError('cannot read %s %s: %s' % (what, path, exc.strerror)) from None
-    if stat.S_ISLNK(info.st_mode):
-        raise DeployError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
-                          'to the org). Replace it with the file itself.' % (what, path))
-    if not stat.S_ISREG(info.st_mode):
-        raise DeployError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path))
-    if info.st_size > limit:
-        raise DeployError('%s %s has %d bytes, more than this module deploys (%d).' % (what, path, info.st_size, limit))
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
-    except OSError as exc:
-        raise DeployError('cannot read %s %s: %s' % (what, path, exc.strerror)) from None
-    with os.fdopen(fd, 'rb') as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise DeployError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path))
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise DeployError('%s %s grew past %d bytes while it was read; more than this module deploys.' % (what, path, limit))
-    return data
 
 
 def _parse_xml(data, path):
@@ -204,7 +197,7 @@ class SourceProject:
             raise DeployError('project_dir %s is not a directory: give the directory that holds sfdx-project.json (the '
                               'project_dir of sfjwt.salesforce.app_metadata).' % self.project_dir)
         project_path = os.path.join(self.project_dir, PROJECT_FILE)
-        raw = read_regular_file(project_path, PROJECT_FILE)
+        raw = read_project_file(project_path, PROJECT_FILE)
         if raw is None:
             raise DeployError('%s has no %s: this is not a Salesforce DX project. Write one with '
                               'sfjwt.salesforce.app_metadata, or point project_dir at the project root.'
@@ -293,14 +286,14 @@ class SourceProject:
             if os.path.basename(folder) != expected_folder:
                 raise DeployError('%s is a %s file, but %s files belong in a folder named %s/; move it there.'
                                   % (path, metadata_type, metadata_type, expected_folder))
-            meta = read_regular_file(path, 'metadata file')
+            meta = read_project_file(path, 'metadata file')
             root = _parse_xml(meta, path)
             root_type = _local(root.tag)
             if metadata_type not in ('Settings',) and root_type != metadata_type:
                 raise DeployError('%s should hold a %s, but its root element is %s; fix the file.' % (path, metadata_type, root_type))
             if content_extension:
                 content_path = os.path.join(folder, name + '.' + content_extension)
-                content = read_regular_file(content_path, '%s source' % metadata_type)
+                content = read_project_file(content_path, '%s source' % metadata_type)
                 if content is None:
                     raise DeployError('%s has no %s next to it; a %s needs both files.' % (path, name + '.' + content_extension, metadata_type))
                 entries = {'%s/%s.%s' % (expected_folder, name, content_extension): content,
@@ -324,7 +317,7 @@ class SourceProject:
         """The components the manifest names (all of them without a manifest), and the package.xml bytes."""
         if self.manifest_path is None:
             return components, build_package_xml(components, self.source_api_version)
-        data = read_regular_file(self.manifest_path, 'manifest')
+        data = read_project_file(self.manifest_path, 'manifest')
         if data is None:
             raise DeployError('manifest %s does not exist; give the package.xml to deploy, or leave manifest unset to '
                               'deploy every file of the project.' % self.manifest_path)
@@ -414,7 +407,7 @@ class DeployRecord:
     def __init__(self, project_dir):
         self.path = os.path.join(project_dir, RECORD_FILE)
         self.orgs = {}
-        data = read_regular_file(self.path, 'deploy record', limit=1000 * 1000)
+        data = read_project_file(self.path, 'deploy record', limit=1000 * 1000)
         if data is None:
             return
         try:
@@ -439,7 +432,7 @@ class DeployRecord:
         try:
             write_file_atomic(self.path, (json.dumps(content, indent=2, sort_keys=True) + '\n').encode('utf-8'), mode=0o600)
             try:
-                existing = read_regular_file(gitignore, '.gitignore', limit=1000 * 1000)
+                existing = read_project_file(gitignore, '.gitignore', limit=1000 * 1000)
             except DeployError:
                 return   # a link (or no regular file) is the user's: neither written through nor replaced
             updated = update_gitignore(existing, RECORD_GITIGNORE_ENTRY, RECORD_GITIGNORE_COMMENT)

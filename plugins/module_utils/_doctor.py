@@ -51,13 +51,13 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import (
     ASSERTION_LIFETIME,
     CLOCK_TOLERANCE,
-    MAX_CERTIFICATE_BYTES,
     load_key,
     request_token,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
     HAS_CRYPTOGRAPHY,
+    MAX_CERTIFICATE_BYTES,
     belongs_to_key,
     certificate_fingerprint,
     colon_hex,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -138,18 +139,43 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
+class FileRefused(ValueError):
+    """A file read_regular_file does not read. str(): why, in a few words; ``reason``: 'link', 'not_regular' or
+    'too_large'; ``size``: the file's size when it was too large before reading (None when it grew while read)."""
+
+    def __init__(self, reason, message, size=None):
+        super().__init__(message)
+        self.reason = reason
+        self.size = size
+
+
 def read_regular_file(path, limit, follow_links=False):
     """The bytes of the regular file at path, at most ``limit`` of them, never blocking (on a FIFO or a device). A link is
     refused unless ``follow_links`` (for a path the user gave, such as a key mounted from a secret store; never for files
-    found in a project). Raises OSError, or ValueError saying in a few words why the file is refused."""
+    found in a project). Raises OSError (FileNotFoundError when there is nothing), or FileRefused.
+
+    The one way the collection reads a file it did not write in this run (the token cache reads its entries itself: it
+    also checks their owner and mode on the open file)."""
     if not follow_links and stat.S_ISLNK(os.lstat(path).st_mode):
-        raise ValueError('it is a symbolic link, which is not followed')
+        raise FileRefused('link', 'it is a symbolic link, which is not followed')
     flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | (0 if follow_links else getattr(os, 'O_NOFOLLOW', 0))
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:   # replaced by a link since the lstat
+            raise FileRefused('link', 'it is a symbolic link, which is not followed') from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):   # checked before fdopen, which refuses a directory with its own error
+            raise FileRefused('not_regular', 'it is not a regular file')
+        if info.st_size > limit:
+            raise FileRefused('too_large', 'it has more than %d bytes' % limit, size=info.st_size)
+    except BaseException:
+        os.close(fd)
+        raise
     with os.fdopen(fd, 'rb') as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError('it is not a regular file')
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise ValueError('it has more than %d bytes' % limit)
+        raise FileRefused('too_large', 'it has more than %d bytes' % limit)
     return data

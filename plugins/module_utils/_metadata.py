@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import errno
 import json
 import os
 import re
@@ -28,6 +27,8 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _salesforce_facts as salesforce_facts
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+    FileRefused,
+    read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
     write_file_atomic,
@@ -58,6 +59,8 @@ DEFAULT_SCOPES = ('Api', 'RefreshToken', 'OfflineAccess')
 DEFAULT_API_VERSION = '62.0'
 DEFAULT_PACKAGE_DIRECTORY = 'force-app'
 DEFAULT_MANIFEST = 'manifest/package.xml'
+# More than any app metadata file this module reads back (a consumer key, a package.xml, a .gitignore).
+MAX_PROJECT_FILE_BYTES = 10 * 1024 * 1024
 DEFAULT_CALLBACK_URL = 'https://login.salesforce.com/services/oauth2/success'
 # External Client Apps exist from API 59.0 (their policies file, ExtlClntAppConfigurablePolicies, from 60.0).
 MIN_ECA_API_VERSION = (60, 0)
@@ -641,29 +644,24 @@ def check_project_path(project_dir, path):
 
 def _read(project_dir, path):
     """The bytes of a project file, None when it does not exist; refuses links and anything but a regular file,
-    and never blocks (on a FIFO, for example)."""
+    and never blocks (on a FIFO, for example): _io.read_regular_file."""
     info = check_project_path(project_dir, path)
     if info is None:
         return None
     if stat.S_ISDIR(info.st_mode):
         raise MetadataError('%s is a directory; it must be a file (or absent).' % path)
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_regular(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return read_regular_file(path, MAX_PROJECT_FILE_BYTES)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:   # replaced by a link since the check
+    except FileRefused as exc:
+        if exc.reason == 'link':   # replaced by a link since the check
             raise _link_refused(path, 'file') from None
+        if exc.reason == 'not_regular':
+            raise _not_regular(path) from None
+        raise MetadataError('%s was not read: %s; the app metadata files are a few kilobytes.' % (path, exc)) from None
+    except OSError as exc:
         raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
-    with os.fdopen(fd, 'rb') as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise _not_regular(path)
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
 
 
 class PlannedFile:

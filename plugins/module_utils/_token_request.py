@@ -61,6 +61,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+    MAX_CERTIFICATE_BYTES,
     belongs_to_key,
     certificate_fingerprint,
     load_pem_or_der_certificate,
@@ -71,8 +72,6 @@ GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 ASSERTION_LIFETIME = 180
 # Clock differences up to this many seconds are reported as "in agreement".
 CLOCK_TOLERANCE = 5
-# A certificate file is a few kilobytes; certificate_path is read only up to this size.
-MAX_CERTIFICATE_BYTES = 256 * 1024
 
 
 def load_key(identity):

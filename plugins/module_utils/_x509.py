@@ -28,6 +28,9 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
+# A certificate file is a few kilobytes; a certificate file the user names is read only up to this size.
+MAX_CERTIFICATE_BYTES = 256 * 1024
+
 # subject option key, NameOID attribute, upper bound from RFC 5280 / PKCS #9.
 SUBJECT_FIELDS = (
     ('C', 'COUNTRY_NAME', 2),

@@ -9,6 +9,7 @@ defaults: defined once in _metadata, repeated by the module's documentation and 
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 import yaml
@@ -192,6 +193,31 @@ def test_unreadable_certificate_path_is_named_first(tmp_path):
     assert str(excinfo.value) == ('cannot read certificate_path %s: No such file or directory. Point it at the certificate '
                                   'written by the certificate module.' % missing)
     assert backend.failure_details == {}
+
+
+@pytest.fixture
+def fails_within_five_seconds():
+    """A read that blocks (a FIFO without a writer) fails the test instead of hanging the run."""
+    def too_long(signum, frame):
+        raise AssertionError('blocked for 5 seconds')
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.usefixtures('fails_within_five_seconds')
+@pytest.mark.parametrize('kind', ['fifo', 'directory'])
+def test_a_certificate_path_that_is_not_a_file_fails_at_once(tmp_path, kind):
+    path = str(tmp_path / 'server.crt')
+    os.mkfifo(path) if kind == 'fifo' else os.mkdir(path)
+    backend = AppMetadataBackend(module_for(tmp_path / 'project', certificate_path=path))
+    with pytest.raises(md.MetadataError) as excinfo:
+        backend.run()
+    assert str(excinfo.value) == ('cannot read certificate_path %s: it is not a regular file. Point it at the certificate '
+                                  'written by the certificate module.' % path)
+    assert not (tmp_path / 'project').exists()
 
 
 def test_certificate_path_is_read(certificate_material, tmp_path):

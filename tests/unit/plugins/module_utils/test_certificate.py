@@ -12,6 +12,7 @@ import datetime
 import fcntl
 import os
 import shutil
+import signal
 import stat
 
 import pytest
@@ -489,6 +490,24 @@ def test_unusable_existing_key_creates_no_directory(tmp_path, make, passphrase, 
             csr_path=str(tmp_path / 'new' / 'sub' / 'req.csr'), private_key_passphrase=passphrase, create_directories=True)
     assert message in str(exc.value)
     assert os.listdir(tmp_path) == ['existing.key']
+
+
+@pytest.mark.parametrize('managed', ['private_key_path', 'certificate_path'])
+def test_a_fifo_where_a_file_is_managed_fails_at_once_and_changes_nothing(tmp_path, managed):
+    """A read that would block (a FIFO without a writer) is refused at once, not waited on."""
+    paths = {'private_key_path': str(tmp_path / 'key.pem'), 'certificate_path': str(tmp_path / 'cert.pem')}
+    os.mkfifo(paths[managed])
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: pytest.fail('blocked on the FIFO'))
+    signal.alarm(5)
+    try:
+        with pytest.raises(CertificateError) as exc:
+            run(tmp_path, **paths)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert str(exc.value) == ('%s %s exists but is not a regular file. Remove it or choose another path.'
+                              % (managed, paths[managed]))
+    assert os.listdir(tmp_path) == [os.path.basename(paths[managed])]
 
 
 def test_bad_options_create_no_directory(tmp_path):

@@ -558,16 +558,16 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path):
 def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path, monkeypatch):
     project = apex_project(tmp_path)
     path = os.path.join(project, DEFAULT, 'permissionsets', 'Sfjwt.permissionset-meta.xml')
-    real_lstat = os.lstat
+    real_fstat, inode = os.fstat, os.stat(path).st_ino
 
-    def small_lstat(name, *args, **kwargs):
-        info = real_lstat(name, *args, **kwargs)
-        if name == path:
+    def small_fstat(fd):   # the size the file had when it was opened
+        info = real_fstat(fd)
+        if info.st_ino == inode:
             return os.stat_result((info.st_mode, info.st_ino, info.st_dev, info.st_nlink, info.st_uid, info.st_gid,
                                    1, info.st_atime, info.st_mtime, info.st_ctime))
         return info
-    monkeypatch.setattr(deploy.os, 'lstat', small_lstat)
-    assert raises(deploy.read_regular_file, path, 'metadata file', limit=10).msg == (
+    monkeypatch.setattr(os, 'fstat', small_fstat)
+    assert raises(deploy.read_project_file, path, 'metadata file', limit=10).msg == (
         'metadata file %s grew past 10 bytes while it was read; more than this module deploys.' % path)
 
 

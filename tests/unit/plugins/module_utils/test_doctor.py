@@ -533,7 +533,7 @@ def _garbage(tmp_path):
     (_fifo, 'certificate_path {path} cannot be read: it is not a regular file.'),
     # A path the user gives may be a link (a secret mounted by Kubernetes is one): followed, to what it holds.
     (_symlink, 'certificate_path {path} holds no PEM certificate.'),
-    (_directory, 'certificate_path {path} cannot be read: Is a directory.'),
+    (_directory, 'certificate_path {path} cannot be read: it is not a regular file.'),
     (_huge, 'certificate_path {path} cannot be read: it has more than 262144 bytes.'),
     (_garbage, 'certificate_path {path} holds no PEM certificate.'),
 ])
