@@ -5,8 +5,8 @@
 
 # This module is private to this collection: its API may change without notice.
 
-"""The auth core: Salesforce OAuth 2.0 JWT Bearer Flow, shared by the token module, the token lookup
-and the rest module.
+"""The auth core: Salesforce OAuth 2.0 JWT Bearer Flow, shared by the token module, the token lookup, every module
+that calls the org's API (rest, metadata_deploy, record, record_info) and the doctor.
 
 This module validates the options, names the identity (user, app, token host, audience, key) and serves
 sessions from the on-disk token cache (see _token_cache), so that concurrent Ansible workers for one identity

@@ -34,12 +34,15 @@ import zipfile
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import FileRefused, read_regular_file, write_file_atomic
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import update_gitignore
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
+    DEFAULT_MANIFEST,
+    METADATA_NS,
+    build_package_xml,
+    update_gitignore,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
 
-METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
 PROJECT_FILE = 'sfdx-project.json'
-DEFAULT_MANIFEST = os.path.join('manifest', 'package.xml')
 RECORD_FILE = '.sfjwt-deploy.json'
 RECORD_GITIGNORE_ENTRY = '/' + RECORD_FILE
 RECORD_GITIGNORE_COMMENT = ('# Written by sfjwt.salesforce.metadata_deploy: what was deployed to which org (org ids, deploy ids);\n'
@@ -316,7 +319,7 @@ class SourceProject:
     def select(self, components):
         """The components the manifest names (all of them without a manifest), and the package.xml bytes."""
         if self.manifest_path is None:
-            return components, build_package_xml(components, self.source_api_version)
+            return components, deploy_package_xml(components, self.source_api_version)
         data = read_project_file(self.manifest_path, 'manifest')
         if data is None:
             raise DeployError('manifest %s does not exist; give the package.xml to deploy, or leave manifest unset to '
@@ -360,19 +363,12 @@ def supported_types():
     return ', '.join(sorted(entry[0] for entry in SOURCE_TYPES.values()))
 
 
-def build_package_xml(components, api_version):
-    root = ET.Element('Package', {'xmlns': METADATA_NS})
+def deploy_package_xml(components, api_version):
+    """The package.xml of the deploy's zip: the components, by type (_metadata.build_package_xml)."""
     by_type = {}
     for component in components:
         by_type.setdefault(component.type, []).append(component.name)
-    for metadata_type in sorted(by_type):
-        types = ET.SubElement(root, 'types')
-        for member in sorted(by_type[metadata_type]):
-            ET.SubElement(types, 'members').text = member
-        ET.SubElement(types, 'name').text = metadata_type
-    if api_version:
-        ET.SubElement(root, 'version').text = api_version
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding='utf-8') + b'\n'
+    return build_package_xml(by_type, api_version)
 
 
 def build_zip(components, package_xml):

@@ -510,15 +510,14 @@ def build_permission_sets(spec):
     return documents
 
 
-def build_package_xml(spec):
-    types = []
-    components = spec.components()
-    for metadata_type in sorted(components):
-        types.append(_sub_element('types', [('members', sorted(components[metadata_type])), ('name', metadata_type)]))
+def build_package_xml(components, api_version):
+    """A package.xml (manifest) listing ``components`` ({metadata type: member names}), sorted, with the API version when
+    one is given: the app_metadata manifest and the deploy's package.xml alike."""
     root = ET.Element('Package', {'xmlns': METADATA_NS})
-    for element in types:
-        root.append(element)
-    ET.SubElement(root, 'version').text = spec.api_version
+    for metadata_type in sorted(components):
+        root.append(_sub_element('types', [('members', sorted(components[metadata_type])), ('name', metadata_type)]))
+    if api_version:
+        ET.SubElement(root, 'version').text = api_version
     return render(root)
 
 
@@ -740,7 +739,7 @@ def plan_files(spec, project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, m
         content = update_gitignore(before)
         planned.append(PlannedFile(project_dir, gitignore_path, before if content is None else content, 0o644, 'gitignore',
                                    before=before))
-    planned.append(PlannedFile(project_dir, os.path.join(project_dir, manifest), build_package_xml(spec), 0o644,
+    planned.append(PlannedFile(project_dir, os.path.join(project_dir, manifest), build_package_xml(spec.components(), spec.api_version), 0o644,
                                'package.xml'))
     return planned
 

@@ -6,7 +6,7 @@
 # This module is private to this collection: its API may change without notice.
 
 """The option adapter: one ``AuthOptions`` built from a module's params or a plugin's get_option(),
-so the module, the lookup and the rest module share one auth code path.
+so the modules, the lookup and the doctor share one auth code path.
 
 Option names, defaults and environment variables are defined here once (the numeric defaults in _common, which _http and
 _token_cache share); the doc fragments (plugins/doc_fragments/auth.py, connection.py, cache.py) document the same values.

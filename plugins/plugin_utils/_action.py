@@ -16,7 +16,8 @@ Where a setting comes from, first match wins:
 4. the default.
 
 Resolving the module's arguments (``resolve_module_args``) is kept apart from running the module
-(``SalesforceAction._run_module``), so that the module code can later run some other way with the same arguments.
+(``SalesforceAction._run_module``): the same arguments go to the module in the worker process (plugin_utils/_in_process.py)
+or to a module process.
 """
 
 from __future__ import annotations

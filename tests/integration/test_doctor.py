@@ -151,6 +151,18 @@ def test_a_refused_login_leaves_no_token_and_nothing_secret_at_vvvv(ansible, fak
     assert not any('access_token' in path.read_text() for path in (ansible.workdir / 'token-cache').glob('*.json'))
 
 
+def test_a_cached_token_does_not_stand_in_for_the_login(ansible, fake_org_app):
+    """The doctor checks the login itself: a token another run cached proves nothing about today's settings."""
+    org = fake_org_app.org
+    limits = ansible.playbook('sfjwt.salesforce.limits', env=fake_org_app.sfjwt_env())
+    assert limits.rc == 0, limits.output
+    assert org.token_requests == 1 and list((ansible.workdir / 'token-cache').glob('*.json'))
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env())
+    assert run.rc == 0, run.output
+    assert org.token_requests == 2
+    assert run.result(TASK)['ok'] is True
+
+
 def test_check_mode_diagnoses_but_keeps_no_token(ansible, fake_org_app):
     run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(), check=True)
     assert run.rc == 0, run.output

@@ -165,3 +165,32 @@ def test_auth_refusal_gives_salesforce_answer_as_the_token_module_does(ansible, 
         assert (rest['msg'], [rest.get(name) for name in answer]) == (token['msg'], [token.get(name) for name in answer])
     assert data_requests(fake_org_app.org) == []
     assert 2 <= fake_org_app.org.token_requests <= 3
+
+
+def test_a_url_as_path_is_refused_before_any_request(ansible, fake_org_app):
+    """End to end (the unit tests hold the other forms): the token would go to that host."""
+    org = fake_org_app.org
+    playbook = ansible.workdir / 'url_path.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'A URL', 'sfjwt.salesforce.rest': {'path': 'https://evil.example/services/data/v62.0/limits'},
+         'ignore_errors': True}]}]))
+    run = ansible.playbook(playbook, env=rest_env(fake_org_app))
+    assert run.rc == 0, run.output
+    assert run.result('A URL')['msg'] == (
+        "path 'https://evil.example/services/data/v62.0/limits' is a URL; give only the path (the host is the session's "
+        "instance_url), for example /services/data/ or limits.")
+    assert data_requests(org) == []
+
+
+def test_a_cache_entry_others_can_read_is_not_used(ansible, fake_org_app):
+    """End to end: an entry made readable by others (a copied cache, a careless chmod) is never served; a new token is."""
+    org = fake_org_app.org
+    first = ansible.playbook('sfjwt.salesforce.limits', env=rest_env(fake_org_app))
+    assert first.rc == 0, first.output
+    entries = list((ansible.workdir / 'token-cache').glob('*.json'))
+    assert org.token_requests == 1 and len(entries) == 1
+    entries[0].chmod(0o644)
+    second = ansible.playbook('sfjwt.salesforce.limits', env=rest_env(fake_org_app))
+    assert second.rc == 0, second.output
+    assert org.token_requests == 2
+    assert [entry.stat().st_mode & 0o777 for entry in (ansible.workdir / 'token-cache').glob('*.json')] == [0o600]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -14,6 +15,7 @@ import stat
 import uuid
 
 import pytest
+import yaml
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -434,3 +436,31 @@ def test_no_secrets_in_verbose_output(ansible, fake_org_app, tmp_path):
     leaked = [secret[:12] + '...' for secret in secrets if secret in output]
     assert not leaked, leaked
     assert 'the passphrase does not open the private_key option (wrong private_key_passphrase).' in output
+
+
+def test_an_http_instance_url_is_refused_and_nothing_is_kept(ansible, fake_org_app, monkeypatch):
+    """End to end (the unit tests hold the other forms): a token answer that would send the session over http://."""
+    org = fake_org_app.org
+    real_open_session = org.open_session
+
+    def over_http(user, app):
+        answer = real_open_session(user, app)
+        return dict(answer, instance_url=answer['instance_url'].replace('https://', 'http://', 1))
+    monkeypatch.setattr(org, 'open_session', over_http)
+    playbook = ansible.workdir / 'http_instance.yml'
+    playbook.write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'Token', 'sfjwt.salesforce.token': {}, 'ignore_errors': True},
+        {'name': 'REST', 'sfjwt.salesforce.rest': {'path': 'limits'}, 'ignore_errors': True}]}]))
+    run = ansible.playbook(playbook, env=fake_org_app.sfjwt_env())
+    assert run.rc == 0, run.output
+    for task in ('Token', 'REST'):
+        message = run.result(task)['msg']
+        assert message.startswith('The answer of %s to the token request is not a Salesforce token answer: instance_url '
+                                  % fake_org_app.url), message
+        assert 'http://' in message
+    # the cache may hold the refusal for the next callers of the identity (a moment), never the session
+    kept = [entry.read_text() for entry in (ansible.workdir / 'token-cache').glob('*.json')]
+    assert all('"session"' not in text for text in kept), kept
+    assert [e for e in org.received_log() if e['path'].startswith('/services/data')] == []
+    for token in org.issued_access_tokens():
+        assert token not in run.output and token not in json.dumps(run.records) and all(token not in text for text in kept)

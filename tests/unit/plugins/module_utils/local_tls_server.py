@@ -74,6 +74,35 @@ def answer_413_and_close(raw, context):
     connection.close()
 
 
+def answers(*statuses):
+    """A behaviour for tls_server: the n-th connection's first request gets statuses[n] (the last one after that), with
+    a JSON body {"answer": n}; every connection is closed after its answer."""
+    count = []
+
+    def behaviour(raw, context):
+        connection = context.wrap_socket(raw, server_side=True)
+        received = b''
+        while b'\r\n\r\n' not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        head, body = received.split(b'\r\n\r\n', 1)
+        lengths = [line.split(b':', 1)[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length:')]
+        while len(body) < int(lengths[0] if lengths else 0):   # read the whole request: no reset for unread data
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            body += chunk
+        status = statuses[min(len(count), len(statuses) - 1)]
+        count.append(status)
+        body = b'{"answer": %d}' % len(count)
+        connection.sendall(b'HTTP/1.1 %d Status\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
+                           b'Connection: close\r\n\r\n%s' % (status, len(body), body))
+        connection.close()
+    return behaviour
+
+
 def read_all_then_answer_413(raw, context):
     """A proxy with a size limit that reads the whole request before it refuses it."""
     connection = context.wrap_socket(raw, server_side=True)

@@ -272,6 +272,14 @@ def test_app_metadata_project_with_its_manifest(tmp_path, certificate):
         ((1980, 1, 1, 0, 0, 0), zipfile.ZIP_DEFLATED, 0o644)}
 
 
+def package_xml(*types):
+    """The package.xml of a deploy, as the Salesforce CLI writes one: (type, member) pairs, in this order, version 62.0."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+            + ''.join('    <types>\n        <members>%s</members>\n        <name>%s</name>\n    </types>\n' % (member, name)
+                      for name, member in types)
+            + '    <version>62.0</version>\n</Package>\n').encode()
+
+
 def test_app_metadata_project_without_manifest_builds_package_xml(tmp_path, certificate):
     project = app_project(tmp_path, certificate)
     os.unlink(os.path.join(project, 'manifest', 'package.xml'))
@@ -279,15 +287,10 @@ def test_app_metadata_project_without_manifest_builds_package_xml(tmp_path, cert
     assert source.manifest_path is None
     zip_bytes, dummy, components = source.build()
     assert components == ECA_COMPONENTS
-    assert entries_of(zip_bytes)['package.xml'] == (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
-        b'<types><members>SfjwtApp</members><name>ExternalClientApplication</name></types>'
-        b'<types><members>SfjwtApp</members><name>ExtlClntAppConfigurablePolicies</name></types>'
-        b'<types><members>SfjwtApp</members><name>ExtlClntAppGlobalOauthSettings</name></types>'
-        b'<types><members>SfjwtApp</members><name>ExtlClntAppOauthConfigurablePolicies</name></types>'
-        b'<types><members>SfjwtApp</members><name>ExtlClntAppOauthSettings</name></types>'
-        b'<types><members>Sfjwt_Users</members><name>PermissionSet</name></types>'
-        b'<version>62.0</version></Package>\n')
+    assert entries_of(zip_bytes)['package.xml'] == package_xml(
+        ('ExternalClientApplication', 'SfjwtApp'), ('ExtlClntAppConfigurablePolicies', 'SfjwtApp'),
+        ('ExtlClntAppGlobalOauthSettings', 'SfjwtApp'), ('ExtlClntAppOauthConfigurablePolicies', 'SfjwtApp'),
+        ('ExtlClntAppOauthSettings', 'SfjwtApp'), ('PermissionSet', 'Sfjwt_Users'))
 
 
 def test_legacy_connected_app_project(tmp_path, certificate):
@@ -323,10 +326,7 @@ def test_apex_class_conversion(tmp_path):
         'classes/Hello.cls': APEX_SOURCE,
         'classes/Hello.cls-meta.xml': APEX_META,
         'permissionsets/Sfjwt.permissionset': PERMSET,
-        'package.xml': (b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
-                        b'<types><members>Hello</members><name>ApexClass</name></types>'
-                        b'<types><members>Sfjwt</members><name>PermissionSet</name></types>'
-                        b'<version>62.0</version></Package>\n'),
+        'package.xml': package_xml(('ApexClass', 'Hello'), ('PermissionSet', 'Sfjwt')),
     }
 
 

@@ -11,6 +11,7 @@ import socket
 import ssl
 
 import pytest
+import trustme
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
@@ -19,7 +20,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, describe_request_error
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import (
-    answer_413_and_close, local_server, too_large_messages)
+    answer_413_and_close, answers, local_server, tls_server, too_large_messages)
 
 URL = 'https://acme.my.salesforce.com:8443/services/oauth2/token?secret=never-shown'
 
@@ -119,6 +120,35 @@ def test_refused_connection_for_real():
     assert str(caught.value) == (
         'The connection to https://127.0.0.1:%d was refused (after 2 attempts): nothing accepts connections on that port. '
         'Check the URL (host and port) and any firewall or proxy in between.' % port)
+
+
+@pytest.mark.parametrize('method', ['GET', 'POST'])
+def test_a_503_then_a_200_is_retried_for_real(method):
+    """By behaviour, against a server: the 503 is asked again (POST too: a token request is safe to repeat)."""
+    notes = []
+    with tls_server(answers(503, 200)) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=2, timeout=10, on_retry=notes.append)
+        response = _http.send(session, method, url + '/services/oauth2/token', data={'a': 'b'} if method == 'POST' else None)
+    assert (response.status_code, response.json(), len(served)) == (200, {'answer': 2}, 2)
+    assert _http.retries_used(response) == 1 and len(notes) == 1
+
+
+def test_without_retries_the_503_is_the_answer():
+    with tls_server(answers(503, 200)) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=10)
+        response = _http.send(session, 'GET', url + '/services/data/')
+    assert (response.status_code, len(served)) == (503, 1)
+
+
+def test_a_server_certificate_from_another_ca_is_refused_for_real():
+    """TLS verification by behaviour: the server's certificate is issued by a CA the session does not trust."""
+    with tls_server(answers(200)) as (url, dummy_ca_path, served):
+        with trustme.CA().cert_pem.tempfile() as other_ca:
+            session = _http.build_http_session(ca_path=other_ca, retries=0, timeout=10)
+            with pytest.raises(HttpError) as caught:
+                _http.send(session, 'GET', url + '/services/data/')
+    assert str(caught.value).startswith('TLS certificate verification failed for %s: ' % url), str(caught.value)
+    assert 'ca_path' in str(caught.value)
 
 
 def test_retries_are_reported_and_retry_after_is_capped():

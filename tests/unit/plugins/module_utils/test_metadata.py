@@ -330,7 +330,7 @@ def test_certificate_element_holds_the_pem_and_loads_with_cryptography(certifica
 
 def test_package_xml_lists_every_component(certificate):
     spec = make_spec(certificate, connected_app=True, api_version='v61.0')
-    root = parse(md.build_package_xml(spec))
+    root = parse(md.build_package_xml(spec.components(), spec.api_version))
     assert root.tag == NS + 'Package'
     types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in root.findall(NS + 'types')}
     assert types == {name: ['AnsibleIntegration'] for name in md.ECA_TYPES + (md.CONNECTED_APP,)}
@@ -373,13 +373,13 @@ def test_permission_set_documents_exact(certificate):
 
 def test_package_xml_lists_the_permission_sets(certificate):
     spec = make_spec(certificate, create_permission_sets=True, permission_sets=['Zeta_Set', 'Alpha_Set'])
-    root = parse(md.build_package_xml(spec))
+    root = parse(md.build_package_xml(spec.components(), spec.api_version))
     names = [t.find(NS + 'name').text for t in root.findall(NS + 'types')]
     assert names == sorted(md.ECA_TYPES + (md.PERMISSION_SET,))
     types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in root.findall(NS + 'types')}
     assert types[md.PERMISSION_SET] == ['Alpha_Set', 'Zeta_Set']
     assert md.PERMISSION_SET not in [t.find(NS + 'name').text
-                                     for t in parse(md.build_package_xml(make_spec(certificate))).findall(NS + 'types')]
+                                     for t in parse(md.build_package_xml(make_spec(certificate).components(), make_spec(certificate).api_version)).findall(NS + 'types')]
 
 
 @pytest.mark.parametrize('overrides, message', [
