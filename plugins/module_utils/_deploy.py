@@ -36,7 +36,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import Re
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import FileRefused, read_regular_file, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
     DEFAULT_MANIFEST,
-    METADATA_NS,
     build_package_xml,
     update_gitignore,
 )

@@ -45,7 +45,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import A
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
-    SANDBOX_AUDIENCE,
 )
 from ansible_collections.sfjwt.salesforce.tests.fake_org import FakeOrg
 from ansible_collections.sfjwt.salesforce.tests.fake_org.identities import generate_key_and_certificate, write_private_file
