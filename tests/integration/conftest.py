@@ -12,10 +12,12 @@ installation made once by the test runner (scripts/test.sh does).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +163,33 @@ class Ansible:
         if record.exists():
             records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
         return PlaybookRun(args=args, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, records=records)
+
+
+@contextlib.contextmanager
+def propagation_until_refused(org, delay=100):
+    """A deploy's OAuth change reaches the fake org's token endpoint only after that endpoint refused a login: it is
+    held back for ``delay`` seconds (far longer than the tasks between a deploy and the token step take, on any
+    machine), and once a refusal is answered the org's clock moves past the delay. So the token step waits at least
+    once, however slow the machine. ``delay`` stays well below the assertion's 180 s lifetime, which the moved clock
+    eats into."""
+    org.propagation_delay = delay
+    start = len(org.received_log())
+    done = threading.Event()
+
+    def apply_after_a_refusal():
+        while not done.wait(0.05):
+            log = org.received_log()[start:]
+            if any(entry['path'] == '/services/oauth2/token' and entry['status'] == 400 for entry in log):
+                org.clock_offset = delay + 1
+                return
+
+    watcher = threading.Thread(target=apply_after_a_refusal, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ import requests
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from conftest import propagation_until_refused
+
 NS = '{http://soap.sforce.com/2006/04/metadata}'
 USERNAME = 'integration@example.com'
 PERMISSION_SET = 'SFJWT_Integration'
@@ -113,10 +115,10 @@ def test_provision_limits_and_rotate(ansible, org):
     assert rotate.result(ROLE + 'Verify access with GET limits')['status'] == 200
 
     # rotation with deploy: a new key, staged, deployed, accepted, then moved into place; the old key's token forgotten
-    org.propagation_delay = 15   # longer than the tasks between the deploy and the token take, even on a busy machine
     entries_before = cache_entries(workdir)
     key_before, cert_before = key_path.read_bytes(), cert_path.read_bytes()
-    rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=env, extra_vars=PROVISION_VARS)
+    with propagation_until_refused(org):
+        rotate = ansible.playbook('sfjwt.salesforce.rotate_certificate', env=env, extra_vars=PROVISION_VARS)
     assert rotate.rc == 0, rotate.output
     assert key_path.read_bytes() != key_before and cert_path.read_bytes() != cert_before
     assert not (workdir / 'sfjwt' / 'server.key.new').exists() and not (workdir / 'sfjwt' / 'server.crt.new').exists()

@@ -27,6 +27,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from conftest import propagation_until_refused
+
 NS = '{http://soap.sforce.com/2006/04/metadata}'
 USERNAME = 'integration@example.com'
 PERMISSION_SET = 'SFJWT_Integration'
@@ -98,8 +100,6 @@ def deploy_posts(org):
 def test_provision_check_real_idempotent(ansible, provision_org):
     """From nothing to a verified integration in one run: deploy, assign, wait, token, limits; then nothing changes."""
     org = provision_org
-    # longer than the tasks between the deploy and the token take, so that the token step waits
-    org.propagation_delay = 15
     base = ansible.workdir / 'sfjwt'
     env = org_env(org)
 
@@ -115,7 +115,8 @@ def test_provision_check_real_idempotent(ansible, provision_org):
     assert check.status(DEPLOY_TASK) == 'skipped'
 
     # 2. real run: key, certificate, metadata, deploy, assignment, a wait while the app propagates, token, limits
-    real = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), diff=True)
+    with propagation_until_refused(org):
+        real = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), diff=True)
     assert real.rc == 0, real.output
     assert real.status('Check the facts') == 'ok'
     assert real.result('Call the API with the facts')['status'] == 200
