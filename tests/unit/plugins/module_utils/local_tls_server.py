@@ -59,70 +59,59 @@ def local_server(behaviour):
         yield url, ca_path
 
 
-def answer_413_and_close(raw, context):
-    """What Salesforce (and the fake org) do with a request over the size limit: answer 413 after the headers, hang up."""
-    connection = context.wrap_socket(raw, server_side=True)
+def read_request(connection, whole=True):
+    """The request's headers, and its body too when ``whole`` (by Content-Length); None when the client hung up."""
     received = b''
     while b'\r\n\r\n' not in received:
         chunk = connection.recv(65536)
-        if not chunk:   # the client hung up
-            return
+        if not chunk:
+            return None
         received += chunk
-    body = b'[{"errorCode":"REQUEST_ENTITY_TOO_LARGE","message":"the request body is too large"}]'
-    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
-                       b'Connection: close\r\n\r\n%s' % (len(body), body))
+    head, body = received.split(b'\r\n\r\n', 1)
+    lengths = [line.split(b':', 1)[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length:')]
+    while whole and len(body) < int(lengths[0] if lengths else 0):
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return head
+
+
+def send_answer(connection, status, body, reason=b'Status'):
+    connection.sendall(b'HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s'
+                       % (status, reason, len(body), body))
     connection.close()
 
 
-def answers(*statuses):
-    """A behaviour for tls_server: the n-th connection's first request gets statuses[n] (the last one after that), with
-    a JSON body {"answer": n}; every connection is closed after its answer."""
-    count = []
+TOO_LARGE = b'[{"errorCode":"REQUEST_ENTITY_TOO_LARGE","message":"the request body is too large"}]'
 
-    def behaviour(raw, context):
-        connection = context.wrap_socket(raw, server_side=True)
-        received = b''
-        while b'\r\n\r\n' not in received:
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            received += chunk
-        head, body = received.split(b'\r\n\r\n', 1)
-        lengths = [line.split(b':', 1)[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length:')]
-        while len(body) < int(lengths[0] if lengths else 0):   # read the whole request: no reset for unread data
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            body += chunk
-        status = statuses[min(len(count), len(statuses) - 1)]
-        count.append(status)
-        body = b'{"answer": %d}' % len(count)
-        connection.sendall(b'HTTP/1.1 %d Status\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
-                           b'Connection: close\r\n\r\n%s' % (status, len(body), body))
-        connection.close()
-    return behaviour
+
+def answer_413_and_close(raw, context):
+    """What Salesforce (and the fake org) do with a request over the size limit: answer 413 after the headers, hang up."""
+    connection = context.wrap_socket(raw, server_side=True)
+    if read_request(connection, whole=False) is not None:
+        send_answer(connection, 413, TOO_LARGE, b'Request Entity Too Large')
 
 
 def read_all_then_answer_413(raw, context):
     """A proxy with a size limit that reads the whole request before it refuses it."""
     connection = context.wrap_socket(raw, server_side=True)
-    received = b''
-    while b'\r\n\r\n' not in received:
-        chunk = connection.recv(65536)
-        if not chunk:   # the client hung up
+    if read_request(connection) is not None:
+        send_answer(connection, 413, TOO_LARGE, b'Request Entity Too Large')
+
+
+def answers(*statuses):
+    """A behaviour for tls_server: the n-th connection's request (read whole: no reset for unread data) gets
+    statuses[n] (the last one after that), with a JSON body {"answer": n}; every connection is closed after its answer."""
+    count = []
+
+    def behaviour(raw, context):
+        connection = context.wrap_socket(raw, server_side=True)
+        if read_request(connection) is None:
             return
-        received += chunk
-    head, body = received.split(b'\r\n\r\n', 1)
-    length = int([line.split(b':', 1)[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length:')][0])
-    while len(body) < length:
-        chunk = connection.recv(65536)
-        if not chunk:   # the client hung up
-            return
-        body += chunk
-    answer = b'[{"errorCode":"REQUEST_ENTITY_TOO_LARGE","message":"the request body is too large"}]'
-    connection.sendall(b'HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\n'
-                       b'Connection: close\r\n\r\n%s' % (len(answer), answer))
-    connection.close()
+        count.append(statuses[min(len(count), len(statuses) - 1)])
+        send_answer(connection, count[-1], b'{"answer": %d}' % len(count))
+    return behaviour
 
 
 def too_large_messages(url, size, attempts):
