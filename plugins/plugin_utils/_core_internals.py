@@ -96,7 +96,7 @@ def _accepts(function, *args, **kwargs):
 
 
 def _parse_takes_profile():
-    return _accepts(resolve(PARSE_RETURNED_DATA), {}, 'legacy')
+    return _accepts(resolve(PARSE_RETURNED_DATA), {}, SERIALIZATION_PROFILE)
 
 
 def worker_refusal():
@@ -131,7 +131,7 @@ def _typed_result_api():
 
 def task_environment(action):
     """The task's ``environment:`` (play, block, role and task levels, merged and templated) as ansible-core builds it for
-    a module's command line, as {text: text}; None when this ansible-core cannot tell."""
+    a module's command line (names and values as ansible-core gives them); None when this ansible-core cannot tell."""
     if not has(COMPUTE_ENVIRONMENT) or not _accepts(resolve(COMPUTE_ENVIRONMENT), raw_environment_out={}):
         return None
     environment = {}
