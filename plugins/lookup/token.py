@@ -105,8 +105,9 @@ from ansible.utils.display import Display
 
 # No third-party import until a token has to be minted: a cached token costs no import of requests or cryptography.
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import get_session
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import SalesforceError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, env_var, options_from_plugin, var_name
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._option_resolver import option_variables
 
 display = Display()
 
@@ -130,7 +131,8 @@ class LookupModule(LookupBase):
         memo_key = _memo_key(variables, kwargs)
         remembered = _OPTIONS_MEMO.get(memo_key) if memo_key is not None else None
         if remembered is None:
-            self.set_options(var_options=self._option_variables(variables), direct=kwargs)
+            self.set_options(var_options=option_variables(kwargs, variables or {}, self._templar, error=AnsibleLookupError),
+                             direct=kwargs)
             remembered = (options_from_plugin(self, warn=display.warning), self.get_option('output'))
             if memo_key is not None:
                 if len(_OPTIONS_MEMO) >= _OPTIONS_MEMO_SIZE:
@@ -139,22 +141,13 @@ class LookupModule(LookupBase):
         options, output = remembered
         try:
             session = get_session(options)
-        except SalesforceAuthError as exc:
+        except SalesforceError as exc:
             raise AnsibleLookupError(exc.message) from None
         display.vvv('sfjwt.salesforce.token: %s token for %s at %s'
                     % ('reused a cached' if session.from_cache else 'obtained a new', options.username, session.instance_url))
         if output == 'session':
             return [session.as_result()]
         return [getattr(session, output)]
-
-    def _option_variables(self, variables):
-        """The sfjwt_* variables, templated: ansible-core hands lookups the variables as written
-        (sfjwt_login_url: "{{ url }}"), and templates only the keywords."""
-        if not variables:
-            return {}
-        names = [var_name(option) for option in OPTION_NAMES]
-        present = dict((name, variables[name]) for name in names if name in variables)
-        return self._templar.template(present) if present else {}
 
 
 def _memo_key(variables, kwargs):

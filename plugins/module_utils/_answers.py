@@ -43,7 +43,7 @@ def decode_json(response):
         return None, None
     try:
         return response.json(), None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:   # RecursionError: nested deeper than Python parses
         return None, 'the body is not valid JSON (%s)' % type(exc).__name__
 
 
@@ -56,7 +56,7 @@ def json_body(response):
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

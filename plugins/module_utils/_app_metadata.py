@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import traceback
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
     CERTIFICATE_OPTION,
     PERMISSION_SET,
     SENSITIVE_TYPES,
     AppSpec,
-    MetadataError,
     check_project,
     check_writable,
     diff_entries,
@@ -42,21 +42,20 @@ def read_certificate_file(path):
         return read_regular_file(path, MAX_CERTIFICATE_BYTES, follow_links=True).decode('utf-8')
     except (OSError, ValueError) as exc:   # FileRefused and UnicodeDecodeError are ValueErrors
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise MetadataError('cannot read certificate_path %s: %s. Point it at the certificate written by the '
-                            'certificate module.' % (path, reason)) from None
+        raise InputError('cannot read certificate_path %s: %s. Point it at the certificate written by the '
+                         'certificate module.' % (path, reason)) from None
 
 
 class AppMetadataBackend:
     """Runs the app_metadata module against an AnsibleModule (or anything with params, check_mode, _diff and warn).
 
-    Raises MetadataError for every problem; failure_details then holds what the failed result carries besides the message.
+    Raises InputError for every problem.
     """
 
     def __init__(self, module):
         self.module = module
         self.params = module.params
         self.project_dir = os.path.abspath(self.params['project_dir'])
-        self.failure_details = {}
 
     def choose_consumer_key(self):
         """(consumer key, where it came from): the option, else the one in the project's settings, else a new one."""
@@ -135,7 +134,6 @@ class AppMetadataBackend:
     def _write(self, planned):
         try:
             write_planned(planned)
-        except MetadataError:
+        except InputError as exc:
             # A write that fails part way is an I/O fault, not an input to fix: keep where it happened (shown with -vvv).
-            self.failure_details = {'exception': traceback.format_exc()}
-            raise
+            raise exc.add_context(exception=traceback.format_exc())

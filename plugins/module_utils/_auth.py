@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
     RETRY_AFTER_MAX,
-    SalesforceAuthError,
     TokenSession,
     iso_time,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     MAX_RETRIES,
     MAX_TIMEOUT,
@@ -40,7 +40,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache impo
     MAX_TTL,
     SharedFailure,
     TokenCache,
-    TokenCacheError,
     cache_key,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
@@ -58,7 +57,7 @@ MAX_PROPAGATION_TIMEOUT = 3600
 
 
 def awaiting_propagation(details):
-    """Whether a refusal (SalesforceAuthError.details) is one that goes away once a deployed app's settings apply (the
+    """Whether a refusal (AuthError.details) is one that goes away once a deployed app's settings apply (the
     app unknown, or its new certificate not used yet: _salesforce_facts.LOGIN_REFUSALS)."""
     refusal = login_refusal(details.get('salesforce_error'), details.get('salesforce_error_description'))
     return bool(refusal and refusal.awaits_propagation)
@@ -74,26 +73,26 @@ def normalize_login_url(login_url):
     """
     value = (login_url or '').strip()
     if not value:
-        raise SalesforceAuthError('login_url is empty. Set it to the token host, e.g. https://login.salesforce.com, '
-                                  'https://test.salesforce.com or your My Domain (https://acme.my.salesforce.com).')
+        raise AuthError('login_url is empty. Set it to the token host, e.g. https://login.salesforce.com, '
+                        'https://test.salesforce.com or your My Domain (https://acme.my.salesforce.com).')
     shown = _without_credentials(value)
     try:
         parts = urlsplit(value)
         parts.port  # pylint: disable=pointless-statement
     except ValueError:
-        raise SalesforceAuthError('login_url %r is not a valid URL (check the host name, brackets and port). Give the token '
-                                  'host with its scheme, e.g. https://login.salesforce.com.' % shown) from None
+        raise AuthError('login_url %r is not a valid URL (check the host name, brackets and port). Give the token '
+                        'host with its scheme, e.g. https://login.salesforce.com.' % shown) from None
     scheme = parts.scheme.lower()
     if scheme == 'http':
         shown = url_origin(value) + parts.path
-        raise SalesforceAuthError('login_url %s uses http://, but Salesforce accepts token requests only over HTTPS. '
-                                  'Use https://%s.' % (shown, shown[len('http://'):].rstrip('/')))
+        raise AuthError('login_url %s uses http://, but Salesforce accepts token requests only over HTTPS. '
+                        'Use https://%s.' % (shown, shown[len('http://'):].rstrip('/')))
     if scheme != 'https' or not parts.hostname:
-        raise SalesforceAuthError('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
-                                  'https://login.salesforce.com or https://acme.my.salesforce.com.' % shown)
+        raise AuthError('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
+                        'https://login.salesforce.com or https://acme.my.salesforce.com.' % shown)
     if parts.username is not None or parts.password is not None:
-        raise SalesforceAuthError('login_url %r holds a user name or password (user:password@); a token request never '
-                                  'needs one. Give only the token host, e.g. https://%s.' % (shown, url_origin(value).split('://', 1)[1]))
+        raise AuthError('login_url %r holds a user name or password (user:password@); a token request never '
+                        'needs one. Give only the token host, e.g. https://%s.' % (shown, url_origin(value).split('://', 1)[1]))
     path = parts.path
     services = path.find('/services/')
     if services >= 0:
@@ -136,8 +135,8 @@ class Identity:
 def _require(options, name, what):
     value = getattr(options, name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise SalesforceAuthError('%s is required: %s. Set the option %s (or the variable %s, or the environment variable '
-                                  '%s).' % (name, what, name, var_name(name), env_var(name)))
+        raise AuthError('%s is required: %s. Set the option %s (or the variable %s, or the environment variable '
+                        '%s).' % (name, what, name, var_name(name), env_var(name)))
     return value.strip() if isinstance(value, str) else value
 
 
@@ -174,39 +173,39 @@ def _refuse_whitespace(name, value):
         where = 'ends with %s' % character
     else:
         where = 'contains %s (character %d)' % (character, position + 1)
-    raise SalesforceAuthError('%s %r %s. %s' % (name, value, where, _NO_WHITESPACE[name]))
+    raise AuthError('%s %r %s. %s' % (name, value, where, _NO_WHITESPACE[name]))
 
 
 def _read_key(options):
     """(PEM bytes, source): the key as given, not parsed yet."""
     if options.private_key_path and options.private_key:
-        raise SalesforceAuthError('Both private_key_path and private_key are set (check also the variables %s and %s and the '
-                                  'environment variables %s and %s); give only one.'
-                                  % (var_name('private_key_path'), var_name('private_key'), env_var('private_key_path'),
-                                     env_var('private_key')))
+        raise AuthError('Both private_key_path and private_key are set (check also the variables %s and %s and the '
+                        'environment variables %s and %s); give only one.'
+                        % (var_name('private_key_path'), var_name('private_key'), env_var('private_key_path'),
+                           env_var('private_key')))
     if options.private_key:
         pem, source = options.private_key, 'the private_key option'
     elif options.private_key_path:
         path = os.path.expanduser(options.private_key_path)
         source = 'the private key %s' % path
         if os.path.isdir(path):
-            raise SalesforceAuthError('private_key_path %s is a directory; point it at the private key file.' % path)
+            raise AuthError('private_key_path %s is a directory; point it at the private key file.' % path)
         try:
             pem = read_regular_file(path, MAX_KEY_BYTES, follow_links=True)
         except FileNotFoundError:
-            raise SalesforceAuthError('private_key_path %s does not exist. Point it at the key the app\'s certificate was '
-                                      'made from (the sfjwt.salesforce.certificate module creates both).' % path) from None
+            raise AuthError('private_key_path %s does not exist. Point it at the key the app\'s certificate was '
+                            'made from (the sfjwt.salesforce.certificate module creates both).' % path) from None
         except PermissionError:
-            raise SalesforceAuthError('private_key_path %s is not readable by this user. Make the key readable by the user '
-                                      'running the task (keep it mode 0600).' % path) from None
+            raise AuthError('private_key_path %s is not readable by this user. Make the key readable by the user '
+                            'running the task (keep it mode 0600).' % path) from None
         except OSError as exc:
-            raise SalesforceAuthError('Cannot read private_key_path %s: %s.' % (path, exc.strerror or type(exc).__name__)) from None
+            raise AuthError('Cannot read private_key_path %s: %s.' % (path, exc.strerror or type(exc).__name__)) from None
         except ValueError as exc:
-            raise SalesforceAuthError('private_key_path %s was not read: %s. Point it at the private key file.' % (path, exc)) from None
+            raise AuthError('private_key_path %s was not read: %s. Point it at the private key file.' % (path, exc)) from None
     else:
-        raise SalesforceAuthError('A private key is required: set private_key_path to the key file (or private_key to the '
-                                  'PEM content), or the environment variable %s (%s).'
-                                  % (env_var('private_key_path'), env_var('private_key')))
+        raise AuthError('A private key is required: set private_key_path to the key file (or private_key to the '
+                        'PEM content), or the environment variable %s (%s).'
+                        % (env_var('private_key_path'), env_var('private_key')))
     return (pem.encode('utf-8') if isinstance(pem, str) else pem), source
 
 
@@ -237,15 +236,15 @@ def prepare(options):
                                          ('cache_ttl', 1, MAX_TTL, ' seconds (%d hours)' % (MAX_TTL // 3600))):
         value = getattr(options, name)
         if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-            raise SalesforceAuthError('%s must be an integer from %d to %d%s (got %r).' % (name, minimum, maximum, unit, value))
+            raise AuthError('%s must be an integer from %d to %d%s (got %r).' % (name, minimum, maximum, unit, value))
     if options.validate_certs and options.ca_path:
         ca_path = os.path.expanduser(options.ca_path)
         if not os.path.exists(ca_path):
-            raise SalesforceAuthError('ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that '
-                                      'issued the server\'s certificate.' % options.ca_path)
+            raise AuthError('ca_path %s does not exist. Point it at a PEM file with the CA certificate(s) that '
+                            'issued the server\'s certificate.' % options.ca_path)
         if not (os.path.isfile(ca_path) or os.path.isdir(ca_path)):   # a FIFO would hang the TLS setup
-            raise SalesforceAuthError('ca_path %s is neither a file nor a directory. Point it at a PEM file with the CA '
-                                      'certificate(s) that issued the server\'s certificate.' % options.ca_path)
+            raise AuthError('ca_path %s is neither a file nor a directory. Point it at a PEM file with the CA '
+                            'certificate(s) that issued the server\'s certificate.' % options.ca_path)
     audience = (options.audience or '').strip().rstrip('/')
     audience_derived = not audience
     if audience_derived:
@@ -303,10 +302,7 @@ def cached_session(options):
     identity, cache = _existing_cache(options)
     if cache is None:
         return None
-    try:
-        entry = cache.read(identity.cache_key)
-    except TokenCacheError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+    entry = cache.read(identity.cache_key)
     if entry is None:
         return None
     return TokenSession.from_cache_entry(entry['session'], extra=entry.get('extra'), from_cache=True, cache_key=identity.cache_key)
@@ -332,9 +328,7 @@ def get_session(options):
                                               before_mint=lambda: _token_request().load_key(identity),
                                               share_recent=options.share_recent_refusals)
     except SharedFailure as exc:
-        raise SalesforceAuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
-    except TokenCacheError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+        raise AuthError.from_record(exc.record, note=_held_note(cache, identity.cache_key, exc.record)) from None
     if memo_key is not None:
         if len(_MEMO) >= MEMO_SIZE:
             _MEMO.clear()
@@ -402,10 +396,7 @@ def invalidate_session(options, session):
     if not options.cache or not session.cache_key:
         return False
     _forget_remembered(session.cache_key, session.access_token)
-    try:
-        return _token_cache(options).invalidate(session.cache_key, session.access_token)
-    except TokenCacheError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+    return _token_cache(options).invalidate(session.cache_key, session.access_token)
 
 
 def forget_session(options, check_mode=False):
@@ -419,10 +410,7 @@ def forget_session(options, check_mode=False):
         _forget_remembered(identity.cache_key)
     if check_mode:
         return os.path.lexists(cache.entry_path(identity.cache_key))
-    try:
-        return cache.invalidate(identity.cache_key)
-    except TokenCacheError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+    return cache.invalidate(identity.cache_key)
 
 
 def update_session_extra(options, session, **values):
@@ -434,7 +422,4 @@ def update_session_extra(options, session, **values):
     for entry, remembered_key in _MEMO.values():
         if remembered_key == session.cache_key and entry['session'].get('access_token') == session.access_token:
             entry['extra'] = dict(entry.get('extra') or {}, **values)
-    try:
-        return _token_cache(options).update_extra(session.cache_key, session.access_token, values)
-    except TokenCacheError as exc:
-        raise SalesforceAuthError(str(exc)) from None
+    return _token_cache(options).update_extra(session.cache_key, session.access_token, values)

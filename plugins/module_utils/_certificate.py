@@ -19,6 +19,7 @@ import re
 import stat
 from types import SimpleNamespace
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
     read_regular_file,
     remove_stale_temp_files,
@@ -26,7 +27,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
     write_file_atomic,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
-    KeyLoadError,
     load_rsa_private_key,
     public_key_fingerprint,
 )
@@ -70,10 +70,6 @@ REPLACE_KEY_HINT = ('The existing key was left untouched. Setting regenerate_key
                     'certificate is uploaded to the app.')
 
 
-class CertificateError(Exception):
-    """A problem the user must fix; the message names it and the fix, and never holds key material."""
-
-
 def _capitalize(text):
     return text[:1].upper() + text[1:]
 
@@ -81,13 +77,13 @@ def _capitalize(text):
 # ---------------------------------------------------------------- options
 
 def validate_options(params):
-    """Check what the argument spec cannot express; raise CertificateError naming the option and the fix."""
+    """Check what the argument spec cannot express; raise InputError naming the option and the fix."""
     common_name = params.get('common_name') or ''
     if not common_name.strip():
-        raise CertificateError('common_name is empty. Give the name the certificate is for, for example the integration name.')
+        raise InputError('common_name is empty. Give the name the certificate is for, for example the integration name.')
     _check_subject_text(common_name, 'common_name')
     if len(common_name) > MAX_COMMON_NAME:
-        raise CertificateError('common_name is %d characters long; X.509 allows at most %d.' % (len(common_name), MAX_COMMON_NAME))
+        raise InputError('common_name is %d characters long; X.509 allows at most %d.' % (len(common_name), MAX_COMMON_NAME))
     subject = params.get('subject') or {}
     for field, _attribute, limit in SUBJECT_FIELDS:
         value = subject.get(field)
@@ -96,35 +92,35 @@ def validate_options(params):
         _check_subject_text(value, 'subject.%s' % field)
         if field == 'C':
             if not COUNTRY_RE.match(value):
-                raise CertificateError('subject.C must be a two-letter ISO 3166 country code such as US or DE, not "%s".' % value)
+                raise InputError('subject.C must be a two-letter ISO 3166 country code such as US or DE, not "%s".' % value)
         elif len(value) > limit:
-            raise CertificateError('subject.%s is %d characters long; X.509 allows at most %d.' % (field, len(value), limit))
+            raise InputError('subject.%s is %d characters long; X.509 allows at most %d.' % (field, len(value), limit))
         if field == 'emailAddress' and (not _is_ascii(value) or '@' not in value):
-            raise CertificateError('subject.emailAddress "%s" is not an e-mail address (ASCII, with an @).' % value)
+            raise InputError('subject.emailAddress "%s" is not an e-mail address (ASCII, with an @).' % value)
     valid_days = params.get('valid_days')
     if valid_days is None or valid_days < 1 or valid_days > MAX_VALID_DAYS:
-        raise CertificateError('valid_days must be between 1 and %d, not %s.' % (MAX_VALID_DAYS, valid_days))
+        raise InputError('valid_days must be between 1 and %d, not %s.' % (MAX_VALID_DAYS, valid_days))
     renew_before_days = params.get('renew_before_days')
     if renew_before_days is None or renew_before_days < 0:
-        raise CertificateError('renew_before_days must be 0 or more, not %s.' % renew_before_days)
+        raise InputError('renew_before_days must be 0 or more, not %s.' % renew_before_days)
     if renew_before_days >= valid_days:
-        raise CertificateError('renew_before_days (%d) must be smaller than valid_days (%d), or every run would renew '
-                               'the certificate. Lower renew_before_days or raise valid_days.' % (renew_before_days, valid_days))
+        raise InputError('renew_before_days (%d) must be smaller than valid_days (%d), or every run would renew '
+                         'the certificate. Lower renew_before_days or raise valid_days.' % (renew_before_days, valid_days))
     passphrase = params.get('private_key_passphrase')
     if passphrase and len(passphrase.encode('utf-8')) > MAX_PASSPHRASE_BYTES:
-        raise CertificateError('private_key_passphrase is too long; at most %d bytes can be used.' % MAX_PASSPHRASE_BYTES)
+        raise InputError('private_key_passphrase is too long; at most %d bytes can be used.' % MAX_PASSPHRASE_BYTES)
     paths = [(name, params.get(name)) for name in ('private_key_path', 'certificate_path', 'csr_path') if params.get(name)]
     for index, (name, path) in enumerate(paths):
         for other_name, other_path in paths[index + 1:]:
             if os.path.abspath(path) == os.path.abspath(other_path):
-                raise CertificateError('%s and %s are the same file (%s); give each its own path.' % (name, other_name, path))
+                raise InputError('%s and %s are the same file (%s); give each its own path.' % (name, other_name, path))
 
 
 def _check_subject_text(value, option):
     found = CONTROL_CHARACTER_RE.search(value)
     if found:
-        raise CertificateError('%s holds the control character U+%04X at position %d; a certificate subject can only hold '
-                               'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
+        raise InputError('%s holds the control character U+%04X at position %d; a certificate subject can only hold '
+                         'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
 
 
 def _is_ascii(value):
@@ -138,34 +134,34 @@ def _is_ascii(value):
 def check_target_path(path, option, create_directories=False):
     """Fail early, before anything is written, when path cannot hold the file."""
     if os.path.isdir(path):
-        raise CertificateError('%s %s is a directory. Give the path of a file, for example %s.'
-                               % (option, path, os.path.join(path, 'salesforce.%s' % ('key' if option == 'private_key_path' else 'crt'))))
+        raise InputError('%s %s is a directory. Give the path of a file, for example %s.'
+                         % (option, path, os.path.join(path, 'salesforce.%s' % ('key' if option == 'private_key_path' else 'crt'))))
     if os.path.lexists(path) and not os.path.isfile(path):
-        raise CertificateError('%s %s exists but is not a regular file. Remove it or choose another path.' % (option, path))
+        raise InputError('%s %s exists but is not a regular file. Remove it or choose another path.' % (option, path))
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(directory):
         return
     if not create_directories:
-        raise CertificateError('The directory of %s, %s, does not exist or is not a directory. Set create_directories=true '
-                               'to create it (0700), create it first (ansible.builtin.file with state=directory), or fix the '
-                               'path.' % (option, directory))
+        raise InputError('The directory of %s, %s, does not exist or is not a directory. Set create_directories=true '
+                         'to create it (0700), create it first (ansible.builtin.file with state=directory), or fix the '
+                         'path.' % (option, directory))
     dummy, nearest = split_missing_directories(directory)
     if not os.path.isdir(nearest):
-        raise CertificateError('The directory of %s, %s, cannot be created: %s exists and is not a directory. Fix the path.'
-                               % (option, directory, nearest))
+        raise InputError('The directory of %s, %s, cannot be created: %s exists and is not a directory. Fix the path.'
+                         % (option, directory, nearest))
 
 
 def check_writable(path, option):
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(directory):
         if not os.access(directory, os.W_OK | os.X_OK):
-            raise CertificateError('Cannot write %s %s: the directory %s is not writable by this user. '
-                                   'Use become, or choose a directory this user can write to.' % (option, path, directory))
+            raise InputError('Cannot write %s %s: the directory %s is not writable by this user. '
+                             'Use become, or choose a directory this user can write to.' % (option, path, directory))
         return
     missing, nearest = split_missing_directories(directory)
     if not os.access(nearest, os.W_OK | os.X_OK):
-        raise CertificateError('Cannot create the directory %s for %s %s: the directory %s is not writable by this user. '
-                               'Use become, or choose a directory this user can write to.' % (missing[0], option, path, nearest))
+        raise InputError('Cannot create the directory %s for %s %s: the directory %s is not writable by this user. '
+                         'Use become, or choose a directory this user can write to.' % (missing[0], option, path, nearest))
 
 
 def create_missing_directories(directory):
@@ -281,19 +277,20 @@ def assess_private_key(pem, passphrase, key_size, regenerate_key, path):
     """Decide about an existing key file's content.
 
     Returns (key, reason): key is the loaded key (None when unusable), reason says why a new key is made
-    (None: keep it). Raises CertificateError when the key must be kept but cannot be used with these options.
+    (None: keep it). Raises InputError when the key must be kept but cannot be used with these options.
     """
     try:
         key = load_rsa_private_key(pem, passphrase, source='the private key %s' % path)
-    except KeyLoadError as exc:
+    except InputError as exc:
         if regenerate_key:
             return None, 'regenerate_key=true (the existing key could not be used: %s)' % exc
-        raise CertificateError('%s %s' % (_capitalize(str(exc)), REPLACE_KEY_HINT)) from None
+        exc.message = _capitalize(exc.message)
+        raise exc.add_context(after=' ' + REPLACE_KEY_HINT)
     if regenerate_key:
         return key, 'regenerate_key=true'
     if key.key_size != key_size:
-        raise CertificateError('The private key %s is a %d-bit RSA key, but key_size is %d. Set key_size to %d to keep '
-                               'using it. %s' % (path, key.key_size, key_size, key.key_size, REPLACE_KEY_HINT))
+        raise InputError('The private key %s is a %d-bit RSA key, but key_size is %d. Set key_size to %d to keep '
+                         'using it. %s' % (path, key.key_size, key_size, key.key_size, REPLACE_KEY_HINT))
     return key, None
 
 
@@ -342,11 +339,11 @@ class _FileState:
         try:
             return read_regular_file(self.path, MAX_MANAGED_FILE_BYTES, follow_links=True)
         except ValueError as exc:   # FileRefused: a FIFO, a device, a directory, a huge file
-            raise CertificateError('Cannot read %s %s: %s. It must be a PEM file (this module writes one there); remove '
-                                   'what is there or choose another path.' % (self.option, self.path, exc)) from None
+            raise InputError('Cannot read %s %s: %s. It must be a PEM file (this module writes one there); remove '
+                             'what is there or choose another path.' % (self.option, self.path, exc)) from None
         except OSError as exc:
-            raise CertificateError('Cannot read %s %s: %s. Fix its permissions or use become.'
-                                   % (self.option, self.path, exc.strerror or exc)) from None
+            raise InputError('Cannot read %s %s: %s. Fix its permissions or use become.'
+                             % (self.option, self.path, exc.strerror or exc)) from None
 
 
 class CertificateBackend:
@@ -401,13 +398,13 @@ class CertificateBackend:
                 try:
                     final = self.module._symbolic_mode_to_octal(path_stat, mode)
                 except Exception:
-                    raise CertificateError('mode "%s" is neither an octal mode such as 0640 nor a symbolic mode such as u=rw,g=r.' % mode) from None
+                    raise InputError('mode "%s" is neither an octal mode such as 0640 nor a symbolic mode such as u=rw,g=r.' % mode) from None
         if final != stat.S_IMODE(final):
-            raise CertificateError('mode "%s" holds more than permission bits; give a mode such as 0640.' % mode)
+            raise InputError('mode "%s" holds more than permission bits; give a mode such as 0640.' % mode)
         if state is self.key_file and final & 0o007:
-            raise CertificateError('mode %04o would let every user on the host read or change the private key %s. Leave mode '
-                                   'unset (key 0600, certificate and CSR 0644) or give a mode without permissions for others, '
-                                   'such as 0640.' % (final, state.path))
+            raise InputError('mode %04o would let every user on the host read or change the private key %s. Leave mode '
+                             'unset (key 0600, certificate and CSR 0644) or give a mode without permissions for others, '
+                             'such as 0640.' % (final, state.path))
         return final
 
     def _assess_key(self):
@@ -519,7 +516,7 @@ class CertificateBackend:
                 try:
                     state.backup_file = self.module.backup_local(state.path)
                 except Exception as exc:
-                    raise CertificateError('Could not back up %s %s (%s); nothing was changed.' % (state.option, state.path, exc)) from None
+                    raise InputError('Could not back up %s %s (%s); nothing was changed.' % (state.option, state.path, exc)) from None
         finally:
             os.umask(old_umask)
 
@@ -533,8 +530,8 @@ class CertificateBackend:
                 try:
                     create_missing_directories(directory)
                 except OSError as exc:
-                    raise CertificateError('Creating the directory %s for %s %s failed: %s. No file was written; run the task '
-                                           'again once the problem is fixed.' % (directory, state.option, state.path, exc.strerror or exc)) from None
+                    raise InputError('Creating the directory %s for %s %s failed: %s. No file was written; run the task '
+                                     'again once the problem is fixed.' % (directory, state.option, state.path, exc.strerror or exc)) from None
         if self.key_file.rewrite:
             self.key = generate_private_key(params['key_size'])
             contents.append((self.key_file, private_key_pem(self.key, self.passphrase)))
@@ -552,8 +549,8 @@ class CertificateBackend:
                     _keep_ownership(state.path, previous)
             except (IOError, OSError) as exc:
                 done = ', '.join(written) or 'none'
-                raise CertificateError('Writing %s %s failed: %s. Files already written in this run: %s; run the task '
-                                       'again once the problem is fixed.' % (state.option, state.path, exc.strerror or exc, done)) from None
+                raise InputError('Writing %s %s failed: %s. Files already written in this run: %s; run the task '
+                                 'again once the problem is fixed.' % (state.option, state.path, exc.strerror or exc, done)) from None
             written.append(state.path)
 
     def _after(self, state):

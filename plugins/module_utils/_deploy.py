@@ -31,15 +31,13 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import FileRefused, read_regular_file, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
     update_gitignore,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
 
 PROJECT_FILE = 'sfdx-project.json'
 RECORD_FILE = '.sfjwt-deploy.json'
@@ -108,38 +106,34 @@ PROBLEM_HINTS = (
 )
 
 
-class DeployError(ResultError):
-    """A deploy could not be made or failed; ``message`` is for the user, ``details`` go into the module result."""
-
-
 # ---------------------------------------------------------------------------------------------- reading the project
 
 def read_project_file(path, what='file', limit=MAX_FILE_BYTES):
     """The bytes of a file of the project (_io.read_regular_file: no link followed, nothing that blocks), None when there
-    is none; DeployError otherwise."""
+    is none; InputError otherwise."""
     try:
         return read_regular_file(path, limit)
     except FileNotFoundError:
         return None
     except FileRefused as exc:
         if exc.reason == 'link':
-            raise DeployError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
-                              'to the org). Replace it with the file itself.' % (what, path)) from None
+            raise InputError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
+                             'to the org). Replace it with the file itself.' % (what, path)) from None
         if exc.reason == 'not_regular':
-            raise DeployError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path)) from None
+            raise InputError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path)) from None
         if exc.size is not None:
-            raise DeployError('%s %s has %d bytes, more than this module deploys (%d).' % (what, path, exc.size, limit)) from None
-        raise DeployError('%s %s grew past %d bytes while it was read; more than this module deploys.'
-                          % (what, path, limit)) from None
+            raise InputError('%s %s has %d bytes, more than this module deploys (%d).' % (what, path, exc.size, limit)) from None
+        raise InputError('%s %s grew past %d bytes while it was read; more than this module deploys.'
+                         % (what, path, limit)) from None
     except OSError as exc:
-        raise DeployError('cannot read %s %s: %s' % (what, path, exc.strerror)) from None
+        raise InputError('cannot read %s %s: %s' % (what, path, exc.strerror)) from None
 
 
 def _parse_xml(data, path):
     try:
         return ET.fromstring(data)
     except (ET.ParseError, LookupError) as exc:   # LookupError: an encoding="..." Python does not know
-        raise DeployError('%s is not well-formed XML (%s); fix it before deploying.' % (path, exc)) from None
+        raise InputError('%s is not well-formed XML (%s); fix it before deploying.' % (path, exc)) from None
 
 
 def _local(tag):
@@ -164,7 +158,7 @@ def parse_manifest(data, path):
     """({type: [members]}, version or None) of a package.xml; '*' is kept as a member."""
     root = _parse_xml(data, path)
     if _local(root.tag) != 'Package':
-        raise DeployError('%s is not a package.xml manifest (its root element is %s, not Package).' % (path, _local(root.tag)))
+        raise InputError('%s is not a package.xml manifest (its root element is %s, not Package).' % (path, _local(root.tag)))
     members = {}
     version = None
     for child in root:
@@ -180,7 +174,7 @@ def parse_manifest(data, path):
                 elif _local(item.tag) == 'members':
                     names.append((item.text or '').strip())
             if not type_name:
-                raise DeployError('%s has a <types> element without <name>; fix the manifest.' % path)
+                raise InputError('%s has a <types> element without <name>; fix the manifest.' % path)
             members.setdefault(type_name, []).extend(n for n in names if n)
     return members, version
 
@@ -196,20 +190,20 @@ class SourceProject:
         except (OSError, ValueError):
             pass
         if info is None or not stat.S_ISDIR(info.st_mode):
-            raise DeployError('project_dir %s is not a directory: give the directory that holds sfdx-project.json (the '
-                              'project_dir of sfjwt.salesforce.app_metadata).' % self.project_dir)
+            raise InputError('project_dir %s is not a directory: give the directory that holds sfdx-project.json (the '
+                             'project_dir of sfjwt.salesforce.app_metadata).' % self.project_dir)
         project_path = os.path.join(self.project_dir, PROJECT_FILE)
         raw = read_project_file(project_path, PROJECT_FILE)
         if raw is None:
-            raise DeployError('%s has no %s: this is not a Salesforce DX project. Write one with '
-                              'sfjwt.salesforce.app_metadata, or point project_dir at the project root.'
-                              % (self.project_dir, PROJECT_FILE))
+            raise InputError('%s has no %s: this is not a Salesforce DX project. Write one with '
+                             'sfjwt.salesforce.app_metadata, or point project_dir at the project root.'
+                             % (self.project_dir, PROJECT_FILE))
         try:
             project = json.loads(raw.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise DeployError('%s is not valid JSON (%s); fix it.' % (project_path, exc)) from None
+            raise InputError('%s is not valid JSON (%s); fix it.' % (project_path, exc)) from None
         if not isinstance(project, dict):
-            raise DeployError('%s is not a JSON object; fix it.' % project_path)
+            raise InputError('%s is not a JSON object; fix it.' % project_path)
         self.source_api_version = project.get('sourceApiVersion') if isinstance(project.get('sourceApiVersion'), str) else None
         self.package_directories = []
         directories = project.get('packageDirectories')
@@ -219,8 +213,8 @@ class SourceProject:
                 continue
             self.package_directories.append(self._inside(path.strip(), 'packageDirectories path'))
         if not self.package_directories:
-            raise DeployError('%s lists no packageDirectories: name the folder that holds the metadata, e.g. '
-                              '{"packageDirectories": [{"path": "force-app", "default": true}]}.' % project_path)
+            raise InputError('%s lists no packageDirectories: name the folder that holds the metadata, e.g. '
+                             '{"packageDirectories": [{"path": "force-app", "default": true}]}.' % project_path)
         self.manifest_path = None
         if manifest:
             self.manifest_path = self._inside(manifest, 'manifest')
@@ -229,16 +223,16 @@ class SourceProject:
 
     def _inside(self, path, what):
         if '\0' in path:
-            raise DeployError('%s %r holds a NUL character; give a path inside the project %s.' % (what, path, self.project_dir))
+            raise InputError('%s %r holds a NUL character; give a path inside the project %s.' % (what, path, self.project_dir))
         full = os.path.normpath(os.path.join(self.project_dir, os.path.expanduser(path)))
         if full != self.project_dir and not full.startswith(self.project_dir + os.sep):
-            raise DeployError('%s %s is outside the project %s; give a path inside it.' % (what, path, self.project_dir))
+            raise InputError('%s %s is outside the project %s; give a path inside it.' % (what, path, self.project_dir))
         current = self.project_dir
         for part in full[len(self.project_dir):].split(os.sep):
             current = os.path.join(current, part) if part else current
             if part and os.path.islink(current):
-                raise DeployError('%s %s goes through the symbolic link %s; links are not followed in a project (a link could '
-                                  'expose any file to the org). Replace it with the folder or file itself.' % (what, path, current))
+                raise InputError('%s %s goes through the symbolic link %s; links are not followed in a project (a link could '
+                                 'expose any file to the org). Replace it with the folder or file itself.' % (what, path, current))
         return full
 
     # -- components ----------------------------------------------------------------------------
@@ -249,14 +243,14 @@ class SourceProject:
         total = 0
         for directory in self.package_directories:
             if not os.path.lexists(directory):
-                raise DeployError('package directory %s (from %s) does not exist.' % (directory, PROJECT_FILE))
+                raise InputError('package directory %s (from %s) does not exist.' % (directory, PROJECT_FILE))
             if os.path.islink(directory) or not os.path.isdir(directory):
-                raise DeployError('package directory %s is not a directory (links are not followed).' % directory)
+                raise InputError('package directory %s is not a directory (links are not followed).' % directory)
             for folder, subfolders, files in os.walk(directory, onerror=_walk_error, followlinks=False):
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith('.'))
                 for link in [d for d in subfolders if os.path.islink(os.path.join(folder, d))]:
-                    raise DeployError('%s is a symbolic link; links are not followed in a project. Replace it with '
-                                      'the folder itself.' % os.path.join(folder, link))
+                    raise InputError('%s is a symbolic link; links are not followed in a project. Replace it with '
+                                     'the folder itself.' % os.path.join(folder, link))
                 for name in sorted(files):
                     if name.startswith('.'):
                         continue
@@ -266,13 +260,13 @@ class SourceProject:
                     if component.key in found:
                         if found[component.key].source == component.source:
                             continue   # a package directory listed twice, or inside another
-                        raise DeployError('%s and %s both define %s %s; keep one.' % (
+                        raise InputError('%s and %s both define %s %s; keep one.' % (
                             found[component.key].source, component.source, component.type, component.name))
                     found[component.key] = component
                     total += sum(len(data) for data in component.entries.values())
                     if total > MAX_UNZIPPED_BYTES:
-                        raise DeployError('The package directories of %s hold more than %d bytes of metadata; Salesforce takes '
-                                          'at most that per deploy. Split the project.' % (self.project_dir, MAX_UNZIPPED_BYTES))
+                        raise InputError('The package directories of %s hold more than %d bytes of metadata; Salesforce takes '
+                                         'at most that per deploy. Split the project.' % (self.project_dir, MAX_UNZIPPED_BYTES))
         return [found[key] for key in sorted(found)]
 
     def _component(self, folder, file_name):
@@ -282,22 +276,22 @@ class SourceProject:
             name, dot, suffix = stem.rpartition('.')
             known = SOURCE_TYPES.get(suffix) if dot and name else None
             if known is None:
-                raise DeployError('%s is not metadata this module can deploy (suffix .%s%s). %s'
-                                  % (path, suffix or stem, META_SUFFIX, UNSUPPORTED_HINT % supported_types()))
+                raise InputError('%s is not metadata this module can deploy (suffix .%s%s). %s'
+                                 % (path, suffix or stem, META_SUFFIX, UNSUPPORTED_HINT % supported_types()))
             metadata_type, expected_folder, content_extension = known
             if os.path.basename(folder) != expected_folder:
-                raise DeployError('%s is a %s file, but %s files belong in a folder named %s/; move it there.'
-                                  % (path, metadata_type, metadata_type, expected_folder))
+                raise InputError('%s is a %s file, but %s files belong in a folder named %s/; move it there.'
+                                 % (path, metadata_type, metadata_type, expected_folder))
             meta = read_project_file(path, 'metadata file')
             root = _parse_xml(meta, path)
             root_type = _local(root.tag)
             if metadata_type not in ('Settings',) and root_type != metadata_type:
-                raise DeployError('%s should hold a %s, but its root element is %s; fix the file.' % (path, metadata_type, root_type))
+                raise InputError('%s should hold a %s, but its root element is %s; fix the file.' % (path, metadata_type, root_type))
             if content_extension:
                 content_path = os.path.join(folder, name + '.' + content_extension)
                 content = read_project_file(content_path, '%s source' % metadata_type)
                 if content is None:
-                    raise DeployError('%s has no %s next to it; a %s needs both files.' % (path, name + '.' + content_extension, metadata_type))
+                    raise InputError('%s has no %s next to it; a %s needs both files.' % (path, name + '.' + content_extension, metadata_type))
                 entries = {'%s/%s.%s' % (expected_folder, name, content_extension): content,
                            '%s/%s.%s%s' % (expected_folder, name, content_extension, META_SUFFIX): meta}
             else:
@@ -309,9 +303,9 @@ class SourceProject:
         if known is not None and known[2] == extension:
             if os.path.lexists(path + META_SUFFIX):
                 return None   # the content file of a component; read with its -meta.xml file
-            raise DeployError('%s has no %s next to it; a %s needs both files.' % (path, file_name + META_SUFFIX, known[0]))
-        raise DeployError('%s is not a metadata file (source format files end in .<type>%s). Remove it from the package '
-                          'directory, or deploy this project with the Salesforce CLI.' % (path, META_SUFFIX))
+            raise InputError('%s has no %s next to it; a %s needs both files.' % (path, file_name + META_SUFFIX, known[0]))
+        raise InputError('%s is not a metadata file (source format files end in .<type>%s). Remove it from the package '
+                         'directory, or deploy this project with the Salesforce CLI.' % (path, META_SUFFIX))
 
     # -- the zip -------------------------------------------------------------------------------
 
@@ -321,8 +315,8 @@ class SourceProject:
             return components, deploy_package_xml(components, self.source_api_version)
         data = read_project_file(self.manifest_path, 'manifest')
         if data is None:
-            raise DeployError('manifest %s does not exist; give the package.xml to deploy, or leave manifest unset to '
-                              'deploy every file of the project.' % self.manifest_path)
+            raise InputError('manifest %s does not exist; give the package.xml to deploy, or leave manifest unset to '
+                             'deploy every file of the project.' % self.manifest_path)
         wanted, dummy = parse_manifest(data, self.manifest_path)
         selected = []
         by_type = {}
@@ -339,9 +333,9 @@ class SourceProject:
                 else:
                     missing.append('%s %s' % (metadata_type, member))
         if missing:
-            raise DeployError('The manifest %s lists %s, but the project has no such source file%s. Fix the manifest, '
-                              'or write the files first (sfjwt.salesforce.app_metadata).'
-                              % (self.manifest_path, ', '.join(missing), '' if len(missing) == 1 else 's'))
+            raise InputError('The manifest %s lists %s, but the project has no such source file%s. Fix the manifest, '
+                             'or write the files first (sfjwt.salesforce.app_metadata).'
+                             % (self.manifest_path, ', '.join(missing), '' if len(missing) == 1 else 's'))
         unique = {component.key: component for component in selected}
         return [unique[key] for key in sorted(unique)], data
 
@@ -349,13 +343,13 @@ class SourceProject:
         """(zip bytes, sha256 hex, [component keys]) of what would be deployed."""
         components, package_xml = self.select(self.components())
         if not components:
-            raise DeployError('Nothing to deploy: the project %s has no metadata files (and its manifest names none).'
-                              % self.project_dir)
+            raise InputError('Nothing to deploy: the project %s has no metadata files (and its manifest names none).'
+                             % self.project_dir)
         return build_zip(components, package_xml)
 
 
 def _walk_error(exc):
-    raise DeployError('cannot read the folder %s: %s' % (exc.filename, exc.strerror))
+    raise InputError('cannot read the folder %s: %s' % (exc.filename, exc.strerror))
 
 
 def supported_types():
@@ -375,11 +369,11 @@ def build_zip(components, package_xml):
     for component in components:
         entries.update(component.entries)
     if len(entries) > MAX_FILES:
-        raise DeployError('The deploy would hold %d files; Salesforce takes at most %d per deploy. Split the project with '
-                          'manifests.' % (len(entries), MAX_FILES))
+        raise InputError('The deploy would hold %d files; Salesforce takes at most %d per deploy. Split the project with '
+                         'manifests.' % (len(entries), MAX_FILES))
     unzipped = sum(len(data) for data in entries.values())
     if unzipped > MAX_UNZIPPED_BYTES:
-        raise DeployError('The deploy would hold %d bytes of files; Salesforce takes at most %d per deploy.' % (unzipped, MAX_UNZIPPED_BYTES))
+        raise InputError('The deploy would hold %d bytes of files; Salesforce takes at most %d per deploy.' % (unzipped, MAX_UNZIPPED_BYTES))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(entries):
@@ -389,8 +383,8 @@ def build_zip(components, package_xml):
             archive.writestr(info, entries[name])
     data = buffer.getvalue()
     if len(data) > MAX_ZIP_BYTES:
-        raise DeployError('The deploy zip has %d bytes; Salesforce takes at most %d. Split the project with manifests.'
-                          % (len(data), MAX_ZIP_BYTES))
+        raise InputError('The deploy zip has %d bytes; Salesforce takes at most %d. Split the project with manifests.'
+                         % (len(data), MAX_ZIP_BYTES))
     return data, hashlib.sha256(data).hexdigest(), [component.key for component in components]
 
 
@@ -411,8 +405,8 @@ class DeployRecord:
             content = None
         orgs = content.get('orgs') if isinstance(content, dict) else None
         if not isinstance(orgs, dict):
-            raise DeployError('The deploy record %s is not what this module writes; remove it (the next deploy writes it '
-                              'again).' % self.path)
+            raise InputError('The deploy record %s is not what this module writes; remove it (the next deploy writes it '
+                             'again).' % self.path)
         self.orgs = {org: entry for org, entry in orgs.items() if isinstance(org, str) and isinstance(entry, dict)}
 
     def deployed(self, org_id, sha256):
@@ -428,15 +422,15 @@ class DeployRecord:
             write_file_atomic(self.path, (json.dumps(content, indent=2, sort_keys=True) + '\n').encode('utf-8'), mode=0o600)
             try:
                 existing = read_project_file(gitignore, '.gitignore', limit=1000 * 1000)
-            except DeployError:
+            except InputError:
                 return   # a link (or no regular file) is the user's: neither written through nor replaced
             updated = update_gitignore(existing, RECORD_GITIGNORE_ENTRY, RECORD_GITIGNORE_COMMENT)
             if updated is not None:
                 mode = 0o644 if existing is None else stat.S_IMODE(os.lstat(gitignore).st_mode)
                 write_file_atomic(gitignore, updated, mode=mode)
         except OSError as exc:
-            raise DeployError('The deploy succeeded, but its record %s could not be written (%s); the next run deploys '
-                              'again.' % (self.path, exc.strerror)) from None
+            raise InputError('The deploy succeeded, but its record %s could not be written (%s); the next run deploys '
+                             'again.' % (self.path, exc.strerror)) from None
 
 
 # ---------------------------------------------------------------------------------------------- the deploy
@@ -492,40 +486,34 @@ class Deployer:
 
     def __init__(self, client, wait_timeout=600, poll_interval=2.0, progress=None, clock=time.monotonic, sleep=time.sleep):
         if not isinstance(wait_timeout, int) or isinstance(wait_timeout, bool) or not 1 <= wait_timeout <= MAX_WAIT_TIMEOUT:
-            raise DeployError('wait_timeout must be a number of seconds from 1 to %d (got %r).' % (MAX_WAIT_TIMEOUT, wait_timeout))
+            raise InputError('wait_timeout must be a number of seconds from 1 to %d (got %r).' % (MAX_WAIT_TIMEOUT, wait_timeout))
         if not isinstance(poll_interval, (int, float)) or isinstance(poll_interval, bool) \
                 or not MIN_POLL_INTERVAL <= poll_interval <= MAX_POLL_INTERVAL:
-            raise DeployError('poll_interval must be from %s to %d seconds (got %r).' % (MIN_POLL_INTERVAL, MAX_POLL_INTERVAL, poll_interval))
+            raise InputError('poll_interval must be from %s to %d seconds (got %r).' % (MIN_POLL_INTERVAL, MAX_POLL_INTERVAL, poll_interval))
         self.client = client
         self.wait_timeout = wait_timeout
         self.poll_interval = float(poll_interval)
         self.progress = progress or (lambda line: None)
         self.clock = clock
         self.sleep = sleep
-        self._tokens = []
-
-    def _secrets(self):
-        """Every access token this deploy used: a session renewed during the polls leaves two."""
-        token = self.client.credentials.access_token
-        if token and token not in self._tokens:
-            self._tokens.append(token)
-        return tuple(self._tokens)
 
     def _call(self, method, path, what, accepted, **kwargs):
-        self._secrets()
         try:
-            response, payload, json_error = self.client.send(method, path, **kwargs)
-        except RestError as exc:
-            raise DeployError('%s failed: %s' % (what, scrub(exc.message, self._secrets())), **exc.details) from None
-        if response.status_code not in accepted:
-            error = self.client.failure(method, response, payload, accepted)
-            raise DeployError('%s failed: %s' % (what, scrub(error.message, self._secrets())), status=response.status_code,
-                              errors=scrub_errors(error.details.get('errors'), self._secrets()))
-        if json_error or not isinstance(payload, dict):
-            raise DeployError('%s: Salesforce answered HTTP %d with %s, not a deploy answer.'
-                              % (what, response.status_code, scrub(json_error or describe_answer(response, payload), self._secrets())),
-                              status=response.status_code)
-        return payload
+            answer = self.client.request(method, path, accepted=accepted, **kwargs)
+        except (ApiError, HttpError) as exc:
+            secrets = self.client.tokens_used()
+            exc.message = scrub(exc.message, secrets)
+            # Only the status and Salesforce's errors, scrubbed: a deploy answer may quote the metadata sent.
+            details = exc.details
+            exc.details = {key: details[key] for key in ('status',) if key in details}
+            if 'errors' in details:
+                exc.details['errors'] = scrub_errors(details['errors'], secrets)
+            raise exc.add_context('%s failed: ' % what)
+        if answer.json_error or not isinstance(answer.json, dict):
+            raise ApiError('%s: Salesforce answered HTTP %d with %s, not a deploy answer.'
+                           % (what, answer.status, scrub(answer.json_error or answer.describe(), self.client.tokens_used())),
+                           status=answer.status)
+        return answer.json
 
     def start(self, zip_bytes, options):
         """POST the deploy; returns its id."""
@@ -536,7 +524,7 @@ class Deployer:
         payload = self._call('POST', 'metadata/deployRequest', 'Starting the deploy', (200, 201), files=files)
         deploy_id = payload.get('id')
         if not isinstance(deploy_id, str) or not re.match(r'^[A-Za-z0-9]{15,18}\Z', deploy_id):
-            raise DeployError('Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.')
+            raise ApiError('Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.')
         return deploy_id
 
     def status(self, deploy_id):
@@ -544,7 +532,7 @@ class Deployer:
                              params={'includeDetails': 'true'})
         result = payload.get('deployResult')
         if not isinstance(result, dict) or result.get('status') not in KNOWN_STATUSES:
-            raise DeployError('Checking deploy %s: the answer holds no deploy status Salesforce documents.' % deploy_id)
+            raise ApiError('Checking deploy %s: the answer holds no deploy status Salesforce documents.' % deploy_id)
         return result
 
     def cancel(self, deploy_id):
@@ -583,18 +571,18 @@ class Deployer:
         else:
             outcome = ('so this module asked Salesforce to cancel it; %d s later its status is %s, not Canceled yet: check '
                        'Setup > Deployment Status in the org before deploying again.' % (CANCEL_CONFIRM_SECONDS, status))
-        raise DeployError('Deploy %s did not finish within wait_timeout (%d s, waited %d s), %s Run again with a longer '
-                          'wait_timeout, or check Setup > Deployment Status in the org.'
-                          % (deploy_id, self.wait_timeout, elapsed, outcome), deploy_id=deploy_id, status=status)
+        raise ApiError('Deploy %s did not finish within wait_timeout (%d s, waited %d s), %s Run again with a longer '
+                       'wait_timeout, or check Setup > Deployment Status in the org.'
+                       % (deploy_id, self.wait_timeout, elapsed, outcome), deploy_id=deploy_id, status=status)
 
 
 def deploy_options(check_only, test_level=None, run_tests=None, ignore_warnings=False, rollback_on_error=True):
     if test_level is not None and test_level not in TEST_LEVELS:
-        raise DeployError('test_level must be one of %s.' % ', '.join(TEST_LEVELS))
+        raise InputError('test_level must be one of %s.' % ', '.join(TEST_LEVELS))
     if run_tests and test_level != 'RunSpecifiedTests':
-        raise DeployError('run_tests is used only with test_level=RunSpecifiedTests; set it, or remove run_tests.')
+        raise InputError('run_tests is used only with test_level=RunSpecifiedTests; set it, or remove run_tests.')
     if test_level == 'RunSpecifiedTests' and not run_tests:
-        raise DeployError('test_level=RunSpecifiedTests needs run_tests: the Apex test classes to run.')
+        raise InputError('test_level=RunSpecifiedTests needs run_tests: the Apex test classes to run.')
     options = {'checkOnly': bool(check_only), 'rollbackOnError': bool(rollback_on_error), 'ignoreWarnings': bool(ignore_warnings),
                'singlePackage': True}
     if test_level is not None:
@@ -667,60 +655,21 @@ def describe_failure(deploy_id, result, failures, tests, check_only, rollback_on
     return '\n'.join(lines)
 
 
-ORG_ID_RE = re.compile(r'^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?\Z')
-ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
-
-
-def org_id_from_token(access_token):
-    """Salesforce access tokens start with the org id: '00D...!...'."""
-    match = re.match(r'^(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)!', access_token or '')
-    return match.group(1) if match else None
-
-
-def id18(sf_id):
-    """The 18-character form of a Salesforce id: tokens carry 15 characters, the session's id URL 18, and the record
-    must know the org either way."""
-    if len(sf_id) != 15:
-        return sf_id
-    suffix = ''
-    for start in (0, 5, 10):
-        bits = sum(1 << index for index, char in enumerate(sf_id[start:start + 5]) if 'A' <= char <= 'Z')
-        suffix += ID_SUFFIX_CHARS[bits]
-    return sf_id + suffix
-
-
-def org_id_of(client):
-    """The org id of the client's session: from the session, the token's prefix, or (last resort) a query."""
-    session = getattr(client.credentials, 'session', None)
-    org_id = getattr(session, 'org_id', None)
-    if isinstance(org_id, str) and ORG_ID_RE.match(org_id):
-        return id18(org_id)
-    org_id = org_id_from_token(client.credentials.access_token)
-    if org_id:
-        return id18(org_id)
-    try:
-        answer = client.query('SELECT Id FROM Organization')
-    except RestError as exc:
-        raise DeployError('Cannot tell which org this session belongs to (needed to know what was deployed there): %s'
-                          % scrub(exc.message, (client.credentials.access_token,))) from None
-    records = answer.get('records') or []
-    org_id = records[0].get('Id') if records and isinstance(records[0], dict) else None
-    if not isinstance(org_id, str) or not ORG_ID_RE.match(org_id):
-        raise DeployError('Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.')
-    return id18(org_id)
-
-
 def run(client, project_dir, manifest=None, check_mode=False, force=False, test_level=None, run_tests=None,
         ignore_warnings=False, rollback_on_error=True, wait_timeout=600, poll_interval=2.0, progress=None):
     """Deploy (or, in check mode, validate) the project unless this content was deployed to this org already.
 
-    Returns the module result; raises DeployError (with the result fields in details) when the deploy fails."""
+    Returns the module result; raises ApiError (with the result fields in details) when the deploy fails."""
     options = deploy_options(check_mode, test_level, run_tests, ignore_warnings, rollback_on_error)
     deployer = Deployer(client, wait_timeout=wait_timeout, poll_interval=poll_interval, progress=progress)
     project = SourceProject(project_dir, manifest)
     zip_bytes, sha256, components = project.build()
     record = DeployRecord(project.project_dir)
-    org_id = org_id_of(client)
+    try:
+        org_id = client.org_id()
+    except (ApiError, HttpError) as exc:
+        exc.message = scrub(exc.message, client.tokens_used())
+        raise
     result = dict(changed=False, org_id=org_id, sha256=sha256, components=components, check_only=bool(check_mode),
                   deploy_id=None, status=None, components_total=len(components), components_deployed=0,
                   component_failures=[], test_failures=[], record_path=record.path)
@@ -731,7 +680,7 @@ def run(client, project_dir, manifest=None, check_mode=False, force=False, test_
     deploy_id = deployer.start(zip_bytes, options)
     result['deploy_id'] = deploy_id
     deployed = deployer.wait(deploy_id)
-    secrets = deployer._secrets()  # pylint: disable=protected-access
+    secrets = client.tokens_used()
     result.update(
         status=deployed['status'],
         components_total=_int(deployed.get('numberComponentsTotal')) or len(components),
@@ -742,12 +691,12 @@ def run(client, project_dir, manifest=None, check_mode=False, force=False, test_
     if deployed['status'] != 'Succeeded' or deployed.get('success') is False:
         if deployed['status'] == 'SucceededPartial':
             result['changed'] = not check_mode
-        raise DeployError(describe_failure(deploy_id, deployed, result['component_failures'], result['test_failures'],
-                                           check_mode, rollback_on_error, secrets), **result)
+        raise ApiError(describe_failure(deploy_id, deployed, result['component_failures'], result['test_failures'],
+                                        check_mode, rollback_on_error, secrets), **result)
     result['changed'] = True
     if not check_mode:
         try:
-            record.remember(org_id, sha256, deploy_id, client.credentials.instance_url)
-        except DeployError as exc:
-            raise DeployError(exc.message, **result) from None   # the deploy happened: the task says so
+            record.remember(org_id, sha256, deploy_id, client.instance_url)
+        except InputError as exc:
+            raise exc.add_context(**result)   # the deploy happened: the task says so
     return result

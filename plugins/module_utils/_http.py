@@ -16,7 +16,8 @@ import ssl
 import traceback
 import warnings
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX, SalesforceError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
 
@@ -41,10 +42,6 @@ BACKOFF_FACTOR = 1.0
 # A request body at least this large that the server cuts off while it is being sent is probably over the size
 # Salesforce accepts (it answers 413 and closes the connection without reading the rest).
 LARGE_BODY_BYTES = 1024 * 1024
-
-
-class HttpError(SalesforceError):
-    """A request could not be completed; the message is for the user and holds no credential."""
 
 
 class _SalesforceRetry(Retry):

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, public_key_sha256
 
 if HAS_CRYPTOGRAPHY:
@@ -16,10 +17,6 @@ if HAS_CRYPTOGRAPHY:
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 MIN_RSA_KEY_SIZE = 2048
-
-
-class KeyLoadError(Exception):
-    """The private key cannot be used; the message says why and what to do, and never holds key material."""
 
 
 def _as_bytes(value):
@@ -36,31 +33,31 @@ def load_rsa_private_key(pem, passphrase=None, source='the private key'):
     pem = _as_bytes(pem)
     password = _as_bytes(passphrase) if passphrase else None
     if b'-----BEGIN' not in pem:
-        raise KeyLoadError('%s is not a PEM private key (no "-----BEGIN" line). '
-                           'Give the key file written by the certificate module, or a PEM key.' % source)
+        raise InputError('%s is not a PEM private key (no "-----BEGIN" line). '
+                         'Give the key file written by the certificate module, or a PEM key.' % source)
     if b'-----BEGIN CERTIFICATE' in pem and b'PRIVATE KEY-----' not in pem:
-        raise KeyLoadError('%s holds a certificate, not a private key. Point it at the private key file.' % source)
+        raise InputError('%s holds a certificate, not a private key. Point it at the private key file.' % source)
     encrypted = b'ENCRYPTED' in pem
     try:
         key = serialization.load_pem_private_key(pem, password=password)
     except TypeError:
         if encrypted:
-            raise KeyLoadError('%s is encrypted and no passphrase was given. Set private_key_passphrase.' % source) from None
-        raise KeyLoadError('%s is not encrypted, but a passphrase was given. '
-                           'Remove private_key_passphrase, or encrypt the key.' % source) from None
+            raise InputError('%s is encrypted and no passphrase was given. Set private_key_passphrase.' % source) from None
+        raise InputError('%s is not encrypted, but a passphrase was given. '
+                         'Remove private_key_passphrase, or encrypt the key.' % source) from None
     except ValueError:
         if encrypted and password is not None:
-            raise KeyLoadError('the passphrase does not open %s (wrong private_key_passphrase).' % source) from None
-        raise KeyLoadError('%s could not be read as a PEM private key (damaged or not a key).' % source) from None
+            raise InputError('the passphrase does not open %s (wrong private_key_passphrase).' % source) from None
+        raise InputError('%s could not be read as a PEM private key (damaged or not a key).' % source) from None
     except Exception:  # cryptography raises assorted errors for unsupported encodings
-        raise KeyLoadError('%s could not be read as a PEM private key (unsupported format).' % source) from None
+        raise InputError('%s could not be read as a PEM private key (unsupported format).' % source) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyLoadError('%s is %s key; Salesforce signs the JWT Bearer Flow with RS256 and needs an RSA key '
-                           'of at least %d bits.' % (source, _key_kind(key), MIN_RSA_KEY_SIZE))
+        raise InputError('%s is %s key; Salesforce signs the JWT Bearer Flow with RS256 and needs an RSA key '
+                         'of at least %d bits.' % (source, _key_kind(key), MIN_RSA_KEY_SIZE))
     if key.key_size < MIN_RSA_KEY_SIZE:
-        raise KeyLoadError('%s is an RSA key of %d bits; at least %d bits are required. '
-                           'Create a new key (certificate module with regenerate_key=true).'
-                           % (source, key.key_size, MIN_RSA_KEY_SIZE))
+        raise InputError('%s is an RSA key of %d bits; at least %d bits are required. '
+                         'Create a new key (certificate module with regenerate_key=true).'
+                         % (source, key.key_size, MIN_RSA_KEY_SIZE))
     return key
 
 

@@ -26,6 +26,7 @@ import string
 import xml.etree.ElementTree as ET
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _salesforce_facts as salesforce_facts
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
     FileRefused,
     read_regular_file,
@@ -118,10 +119,6 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 RENEW_WITH = 'sfjwt.salesforce.certificate with force=true, or ansible-playbook sfjwt.salesforce.rotate_certificate'
 
 
-class MetadataError(Exception):
-    """An input cannot become valid metadata; the message names the value and the fix."""
-
-
 # ---------------------------------------------------------------------------------------------- validation
 
 def validate_text(value, option):
@@ -130,33 +127,33 @@ def validate_text(value, option):
     if isinstance(value, str):
         found = CONTROL_CHARACTER_RE.search(value)
         if found:
-            raise MetadataError('%s holds the control character U+%04X at position %d; the metadata can only hold '
-                                'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
+            raise InputError('%s holds the control character U+%04X at position %d; the metadata can only hold '
+                             'printable text on one line. Remove it.' % (option, ord(found.group()), found.start() + 1))
         found = NOT_XML_RE.search(value)
         if found:
-            raise MetadataError('%s holds the character U+%04X at position %d, which XML cannot hold. Remove it.'
-                                % (option, ord(found.group()), found.start() + 1))
+            raise InputError('%s holds the character U+%04X at position %d, which XML cannot hold. Remove it.'
+                             % (option, ord(found.group()), found.start() + 1))
     return value
 
 
 def validate_api_name(name, what='name'):
     if not isinstance(name, str) or not API_NAME_RE.match(name) or '__' in name or name.endswith('_'):
-        raise MetadataError('%s %r is not a valid Salesforce API name: start with a letter, then letters, digits and '
-                            'single underscores, not ending with an underscore (for example MyIntegration).'
-                            % (what, name))
+        raise InputError('%s %r is not a valid Salesforce API name: start with a letter, then letters, digits and '
+                         'single underscores, not ending with an underscore (for example MyIntegration).'
+                         % (what, name))
     if len(name) > MAX_API_NAME_LENGTH:
-        raise MetadataError('%s %r is %d characters long; Salesforce API names have at most %d.'
-                            % (what, name, len(name), MAX_API_NAME_LENGTH))
+        raise InputError('%s %r is %d characters long; Salesforce API names have at most %d.'
+                         % (what, name, len(name), MAX_API_NAME_LENGTH))
     return name
 
 
 def validate_consumer_key(consumer_key):
     if not isinstance(consumer_key, str) or not CONSUMER_KEY_RE.match(consumer_key):
         length = len(consumer_key) if isinstance(consumer_key, str) else 0
-        raise MetadataError('consumer_key must be 8 to 256 letters and digits (A-Z, a-z, 0-9), as Salesforce requires; '
-                            'the value given has %d characters%s. Give another consumer_key, or leave it unset '
-                            'to have one generated.'
-                            % (length, ' and other characters' if length and not consumer_key.isalnum() else ''))
+        raise InputError('consumer_key must be 8 to 256 letters and digits (A-Z, a-z, 0-9), as Salesforce requires; '
+                         'the value given has %d characters%s. Give another consumer_key, or leave it unset '
+                         'to have one generated.'
+                         % (length, ' and other characters' if length and not consumer_key.isalnum() else ''))
     return consumer_key
 
 
@@ -164,23 +161,23 @@ def parse_api_version(version, what='api_version'):
     """'62.0' -> (62, 0); rejects anything that is not NN.N."""
     parsed = salesforce_facts.parse_api_version(str(version))
     if parsed is None:
-        raise MetadataError('%s %r is not a Salesforce API version; use the form NN.N, for example 62.0.' % (what, version))
+        raise InputError('%s %r is not a Salesforce API version; use the form NN.N, for example 62.0.' % (what, version))
     return parsed
 
 
 def validate_callback_url(url):
     validate_text(url, 'callback_url')
     if not isinstance(url, str) or not CALLBACK_URL_RE.match(url):
-        raise MetadataError('callback_url %r is not an absolute URL. The JWT Bearer Flow never calls it, but Salesforce '
-                            'requires one: %s is the usual value.' % (url, DEFAULT_CALLBACK_URL))
+        raise InputError('callback_url %r is not an absolute URL. The JWT Bearer Flow never calls it, but Salesforce '
+                         'requires one: %s is the usual value.' % (url, DEFAULT_CALLBACK_URL))
     return url
 
 
 def validate_email(email):
     validate_text(email, 'contact_email')
     if not isinstance(email, str) or not EMAIL_RE.match(email):
-        raise MetadataError('contact_email %r is not an e-mail address; Salesforce requires a contact e-mail '
-                            'for the app.' % (email,))
+        raise InputError('contact_email %r is not an e-mail address; Salesforce requires a contact e-mail '
+                         'for the app.' % (email,))
     return email
 
 
@@ -190,25 +187,25 @@ def certificate_der(certificate):
     Whitespace and line breaks anywhere in the base64 are ignored.
     """
     if not isinstance(certificate, str) or not certificate.strip():
-        raise MetadataError('certificate is empty: give the PEM certificate (the certificate module returns it as '
-                            'certificate) or certificate_path.')
+        raise InputError('certificate is empty: give the PEM certificate (the certificate module returns it as '
+                         'certificate) or certificate_path.')
     text = certificate.strip()
     if '-----BEGIN' in text:
         found = PEM_CERT_RE.findall(text)
         if not found:
-            raise MetadataError('certificate holds PEM data, but no "-----BEGIN CERTIFICATE-----" block: '
-                                'give the certificate, not a key or a CSR.')
+            raise InputError('certificate holds PEM data, but no "-----BEGIN CERTIFICATE-----" block: '
+                             'give the certificate, not a key or a CSR.')
         if len(found) > 1:
-            raise MetadataError('certificate holds %d certificates; Salesforce takes exactly one, the self-signed '
-                                'certificate of the JWT signing key.' % len(found))
+            raise InputError('certificate holds %d certificates; Salesforce takes exactly one, the self-signed '
+                             'certificate of the JWT signing key.' % len(found))
         text = found[0]
     body = ''.join(text.split())
     try:
         der = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        raise MetadataError('certificate is neither a PEM certificate nor its base64 body.') from None
+        raise InputError('certificate is neither a PEM certificate nor its base64 body.') from None
     if not der:
-        raise MetadataError('certificate is empty: give the PEM certificate or certificate_path.')
+        raise InputError('certificate is empty: give the PEM certificate or certificate_path.')
     return der
 
 
@@ -241,8 +238,8 @@ def load_certificate_der(der):
     try:
         return load_der_certificate(der)
     except ValueError:
-        raise MetadataError('certificate does not decode to an X.509 certificate: give the certificate written by '
-                            'the certificate module.') from None
+        raise InputError('certificate does not decode to an X.509 certificate: give the certificate written by '
+                         'the certificate module.') from None
 
 
 def check_certificate_validity(certificate, source=CERTIFICATE_OPTION, now=None):
@@ -252,13 +249,13 @@ def check_certificate_validity(certificate, source=CERTIFICATE_OPTION, now=None)
     """
     now = now or utc_now()
     if not_after(certificate) <= now:
-        raise MetadataError('The certificate %s expired on %s. Issue a new certificate for the same key (%s) and write '
-                            'the metadata with it. Nothing was written.' % (source, iso8601(not_after(certificate)), RENEW_WITH))
+        raise InputError('The certificate %s expired on %s. Issue a new certificate for the same key (%s) and write '
+                         'the metadata with it. Nothing was written.' % (source, iso8601(not_after(certificate)), RENEW_WITH))
     if not_before(certificate) > now + CLOCK_SKEW:
-        raise MetadataError('The certificate %s is not valid before %s; it is %s on this host. Check the clock of this host '
-                            'and of the host that issued the certificate, or issue a new certificate for the same key (%s) '
-                            'and write the metadata with it. Nothing was written.'
-                            % (source, iso8601(not_before(certificate)), iso8601(now), RENEW_WITH))
+        raise InputError('The certificate %s is not valid before %s; it is %s on this host. Check the clock of this host '
+                         'and of the host that issued the certificate, or issue a new certificate for the same key (%s) '
+                         'and write the metadata with it. Nothing was written.'
+                         % (source, iso8601(not_before(certificate)), iso8601(now), RENEW_WITH))
 
 
 def generate_consumer_key():
@@ -355,56 +352,56 @@ class AppSpec:
         self.profiles = list(profiles or [])
         for profile in self.profiles:
             if not isinstance(profile, str) or not profile.strip():
-                raise MetadataError('profiles must be profile names (for example "System Administrator").')
+                raise InputError('profiles must be profile names (for example "System Administrator").')
             validate_text(profile, 'profiles')
         self.scopes = list(scopes or [])
         if not self.scopes:
-            raise MetadataError('scopes must name at least one OAuth scope; the JWT Bearer Flow needs Api.')
+            raise InputError('scopes must name at least one OAuth scope; the JWT Bearer Flow needs Api.')
         for scope in self.scopes:
             if scope not in CONNECTED_APP_SCOPES:
-                raise MetadataError('scope %r is not a Salesforce OAuth scope name; use one of %s.'
-                                    % (scope, ', '.join(CONNECTED_APP_SCOPES)))
+                raise InputError('scope %r is not a Salesforce OAuth scope name; use one of %s.'
+                                 % (scope, ', '.join(CONNECTED_APP_SCOPES)))
         self.description = validate_text(description, 'description')
         if ip_relaxation not in IP_RELAXATION:
-            raise MetadataError('ip_relaxation must be one of %s.' % ', '.join(sorted(IP_RELAXATION)))
+            raise InputError('ip_relaxation must be one of %s.' % ', '.join(sorted(IP_RELAXATION)))
         self.ip_relaxation = ip_relaxation
         self.api_version = salesforce_facts.format_api_version(parse_api_version(api_version))
         self.external_client_app = external_client_app
         self.connected_app = connected_app
         if not external_client_app and not connected_app:
-            raise MetadataError('Nothing to write: enable external_client_app, connected_app, or both.')
+            raise InputError('Nothing to write: enable external_client_app, connected_app, or both.')
         if external_client_app and parse_api_version(api_version) < MIN_ECA_API_VERSION:
-            raise MetadataError('External Client App metadata needs api_version %s or later; %s was given.'
-                                % (salesforce_facts.format_api_version(MIN_ECA_API_VERSION), self.api_version))
+            raise InputError('External Client App metadata needs api_version %s or later; %s was given.'
+                             % (salesforce_facts.format_api_version(MIN_ECA_API_VERSION), self.api_version))
         if self.profiles and not connected_app:
             # An External Client App is pre-authorized through permission sets; profiles are for the legacy app.
-            raise MetadataError('profiles apply only to the legacy Connected App (connected_app=true); an External '
-                                'Client App is pre-authorized through permission_sets.')
+            raise InputError('profiles apply only to the legacy Connected App (connected_app=true); an External '
+                             'Client App is pre-authorized through permission_sets.')
 
     def _permission_set_description(self, description):
         if not self.create_permission_sets:
             if description is not None:
-                raise MetadataError('permission_set_description applies only with create_permission_sets=true.')
+                raise InputError('permission_set_description applies only with create_permission_sets=true.')
             return None
         if not self.permission_sets:
-            raise MetadataError('create_permission_sets=true needs the names of the permission sets to write: give them '
-                                'in permission_sets (for example [Ansible_Integration]), or set create_permission_sets=false.')
+            raise InputError('create_permission_sets=true needs the names of the permission sets to write: give them '
+                             'in permission_sets (for example [Ansible_Integration]), or set create_permission_sets=false.')
         seen = {}
         for permission_set in self.permission_sets:
             if permission_set.lower() in seen:
-                raise MetadataError('permission_sets names the permission set %r twice (%r and %r; Salesforce API names '
-                                    'ignore case); give each once.'
-                                    % (permission_set, seen[permission_set.lower()], permission_set))
+                raise InputError('permission_sets names the permission set %r twice (%r and %r; Salesforce API names '
+                                 'ignore case); give each once.'
+                                 % (permission_set, seen[permission_set.lower()], permission_set))
             seen[permission_set.lower()] = permission_set
         if description is None:
             return ('Users assigned this permission set are pre-authorized for the app %s (OAuth JWT Bearer Flow). '
                     'Written by sfjwt.salesforce.' % self.name)
         if not isinstance(description, str):
-            raise MetadataError('permission_set_description must be a string.')
+            raise InputError('permission_set_description must be a string.')
         validate_text(description, 'permission_set_description')
         if len(description) > MAX_PERMISSION_SET_DESCRIPTION:
-            raise MetadataError('permission_set_description is %d characters long; Salesforce takes at most %d.'
-                                % (len(description), MAX_PERMISSION_SET_DESCRIPTION))
+            raise InputError('permission_set_description is %d characters long; Salesforce takes at most %d.'
+                             % (len(description), MAX_PERMISSION_SET_DESCRIPTION))
         return description or None
 
     def types(self):
@@ -431,7 +428,7 @@ class AppSpec:
 def build_documents(spec):
     """{metadata type: XML bytes} for every file the spec asks for."""
     if spec.certificate is None:
-        raise MetadataError('No certificate: give certificate or certificate_path.')
+        raise InputError('No certificate: give certificate or certificate_path.')
     documents = {}
     if spec.external_client_app:
         documents[ECA] = render(_element(ECA, [
@@ -538,9 +535,9 @@ def build_sfdx_project(existing, package_directory, api_version):
     try:
         project = json.loads(existing.decode('utf-8'))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise MetadataError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc) from None
+        raise InputError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc) from None
     if not isinstance(project, dict):
-        raise MetadataError('sfdx-project.json exists but is not a JSON object; fix or remove it.')
+        raise InputError('sfdx-project.json exists but is not a JSON object; fix or remove it.')
     directories = project.get('packageDirectories')
     if not isinstance(directories, list):
         directories = []
@@ -602,13 +599,13 @@ def component_path(project_dir, package_directory, metadata_type, name):
 
 
 def _link_refused(path, what):
-    return MetadataError('%s is a symbolic link; %s. Replace it with the %s itself%s.'
-                         % (path, LINK_REFUSED, what, ', or remove it' if what == 'file' else ''))
+    return InputError('%s is a symbolic link; %s. Replace it with the %s itself%s.'
+                      % (path, LINK_REFUSED, what, ', or remove it' if what == 'file' else ''))
 
 
 def _not_regular(path):
-    return MetadataError('%s is not a regular file; app_metadata reads and writes only regular files in the project. '
-                         'Remove it.' % path)
+    return InputError('%s is not a regular file; app_metadata reads and writes only regular files in the project. '
+                      'Remove it.' % path)
 
 
 def check_project_path(project_dir, path):
@@ -620,7 +617,7 @@ def check_project_path(project_dir, path):
     relative = os.path.normpath(os.path.relpath(path, project_dir))
     parts = relative.split(os.sep)
     if os.path.isabs(relative) or parts[0] == os.pardir:
-        raise MetadataError('%s is not inside project_dir %s.' % (path, project_dir))
+        raise InputError('%s is not inside project_dir %s.' % (path, project_dir))
     current = project_dir
     info = None
     for index, part in enumerate(parts):
@@ -632,23 +629,23 @@ def check_project_path(project_dir, path):
         except (FileNotFoundError, NotADirectoryError):
             return None   # NotADirectoryError: project_dir is not a directory, which check_project reports
         except OSError as exc:
-            raise MetadataError('cannot read %s: %s' % (current, exc.strerror)) from None
+            raise InputError('cannot read %s: %s' % (current, exc.strerror)) from None
         last = index == len(parts) - 1
         if stat.S_ISLNK(info.st_mode):
             raise _link_refused(current, 'file' if last else 'folder')
         if not last and not stat.S_ISDIR(info.st_mode):
-            raise MetadataError('%s is not a directory, and %s must be inside it. Remove it or fix the path.' % (current, path))
+            raise InputError('%s is not a directory, and %s must be inside it. Remove it or fix the path.' % (current, path))
     return info
 
 
-def _read(project_dir, path):
+def read_app_file(project_dir, path):
     """The bytes of a project file, None when it does not exist; refuses links and anything but a regular file,
     and never blocks (on a FIFO, for example): _io.read_regular_file."""
     info = check_project_path(project_dir, path)
     if info is None:
         return None
     if stat.S_ISDIR(info.st_mode):
-        raise MetadataError('%s is a directory; it must be a file (or absent).' % path)
+        raise InputError('%s is a directory; it must be a file (or absent).' % path)
     try:
         return read_regular_file(path, MAX_PROJECT_FILE_BYTES)
     except FileNotFoundError:
@@ -658,9 +655,9 @@ def _read(project_dir, path):
             raise _link_refused(path, 'file') from None
         if exc.reason == 'not_regular':
             raise _not_regular(path) from None
-        raise MetadataError('%s was not read: %s; the app metadata files are a few kilobytes.' % (path, exc)) from None
+        raise InputError('%s was not read: %s; the app metadata files are a few kilobytes.' % (path, exc)) from None
     except OSError as exc:
-        raise MetadataError('cannot read %s: %s' % (path, exc.strerror)) from None
+        raise InputError('cannot read %s: %s' % (path, exc.strerror)) from None
 
 
 class PlannedFile:
@@ -673,7 +670,7 @@ class PlannedFile:
         self.content = content
         self.mode = mode
         self.kind = kind
-        self.before = _read(project_dir, path) if before is False else before
+        self.before = read_app_file(project_dir, path) if before is False else before
 
     @property
     def changed(self):
@@ -685,16 +682,16 @@ class PlannedFile:
         return SENSITIVE_DIRECTORY_MODE if self.kind in SENSITIVE_TYPES else DIRECTORY_MODE
 
 
-def _check_inside(value, option):
+def validate_inside(value, option):
     validate_text(value, option)
     if os.path.isabs(value) or '..' in value.split('/'):
-        raise MetadataError('%s %r must be a path inside project_dir.' % (option, value))
+        raise InputError('%s %r must be a path inside project_dir.' % (option, value))
 
 
 def existing_consumer_key(project_dir, package_directory, name):
-    _check_inside(package_directory, 'package_directory')
+    validate_inside(package_directory, 'package_directory')
     for metadata_type in (ECA_GLOBAL_OAUTH, CONNECTED_APP):
-        found = read_consumer_key(_read(project_dir, component_path(project_dir, package_directory, metadata_type, name)))
+        found = read_consumer_key(read_app_file(project_dir, component_path(project_dir, package_directory, metadata_type, name)))
         if found:
             return found
     return None
@@ -703,12 +700,12 @@ def existing_consumer_key(project_dir, package_directory, name):
 def check_project(project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, manifest=DEFAULT_MANIFEST,
                   api_version=DEFAULT_API_VERSION):
     """Refuse project paths and an existing project the files cannot be written to; reads, never writes."""
-    _check_inside(package_directory, 'package_directory')
-    _check_inside(manifest, 'manifest')
+    validate_inside(package_directory, 'package_directory')
+    validate_inside(manifest, 'manifest')
     if os.path.lexists(project_dir) and not os.path.isdir(project_dir):
-        raise MetadataError('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
-                            % project_dir)
-    build_sfdx_project(_read(project_dir, os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
+        raise InputError('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
+                         % project_dir)
+    build_sfdx_project(read_app_file(project_dir, os.path.join(project_dir, 'sfdx-project.json')), package_directory, api_version)
 
 
 def permission_set_kind(name):
@@ -729,13 +726,13 @@ def plan_files(spec, project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, m
         planned.append(PlannedFile(project_dir, component_path(project_dir, package_directory, PERMISSION_SET, name),
                                    content, 0o644, permission_set_kind(name)))
     sfdx_path = os.path.join(project_dir, 'sfdx-project.json')
-    sfdx_before = _read(project_dir, sfdx_path)
+    sfdx_before = read_app_file(project_dir, sfdx_path)
     sfdx_content = build_sfdx_project(sfdx_before, package_directory, spec.api_version)
     planned.append(PlannedFile(project_dir, sfdx_path, sfdx_before if sfdx_content is None else sfdx_content, 0o644,
                                'sfdx-project', before=sfdx_before))
     if gitignore and spec.external_client_app:
         gitignore_path = os.path.join(project_dir, '.gitignore')
-        before = _read(project_dir, gitignore_path)
+        before = read_app_file(project_dir, gitignore_path)
         content = update_gitignore(before)
         planned.append(PlannedFile(project_dir, gitignore_path, before if content is None else content, 0o644, 'gitignore',
                                    before=before))
@@ -763,15 +760,15 @@ def check_writable(planned):
         missing, nearest = split_missing_directories(directory)
         if not missing:
             if not os.access(directory, os.W_OK | os.X_OK):
-                raise MetadataError('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
-                                    'a project_dir this user can write to. Nothing was written.' % (item.path, directory))
+                raise InputError('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
+                                 'a project_dir this user can write to. Nothing was written.' % (item.path, directory))
         elif not os.path.isdir(nearest):
-            raise MetadataError('Cannot create the directory %s for %s: %s exists and is not a directory. Remove it or fix '
-                                'the path. Nothing was written.' % (missing[0], item.path, nearest))
+            raise InputError('Cannot create the directory %s for %s: %s exists and is not a directory. Remove it or fix '
+                             'the path. Nothing was written.' % (missing[0], item.path, nearest))
         elif not os.access(nearest, os.W_OK | os.X_OK):
-            raise MetadataError('Cannot create the directory %s for %s: the directory %s is not writable by this user. '
-                                'Use become, or choose a project_dir this user can write to. Nothing was written.'
-                                % (missing[0], item.path, nearest))
+            raise InputError('Cannot create the directory %s for %s: the directory %s is not writable by this user. '
+                             'Use become, or choose a project_dir this user can write to. Nothing was written.'
+                             % (missing[0], item.path, nearest))
 
 
 def _create_directories(item):
@@ -799,12 +796,12 @@ def write_planned(planned):
         try:
             _create_directories(item)
         except OSError as exc:
-            raise MetadataError('Creating the directory of %s failed: %s. Files already written in this run: %s; run the '
-                                'task again once the problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
+            raise InputError('Creating the directory of %s failed: %s. Files already written in this run: %s; run the '
+                             'task again once the problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
         try:
             info = _check_target(item)   # again: a link planted since the check is refused all the same
-        except MetadataError as exc:
-            raise MetadataError('%s Files already written in this run: %s.' % (exc, done)) from None
+        except InputError as exc:
+            raise exc.add_context(after=' Files already written in this run: %s.' % done)
         mode = item.mode
         if info is not None and item.kind in ('sfdx-project', 'gitignore'):
             # A file the user already has keeps its permissions.
@@ -812,8 +809,8 @@ def write_planned(planned):
         try:
             write_file_atomic(item.path, item.content, mode=mode)
         except OSError as exc:
-            raise MetadataError('Writing %s failed: %s. Files already written in this run: %s; run the task again once the '
-                                'problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
+            raise InputError('Writing %s failed: %s. Files already written in this run: %s; run the task again once the '
+                             'problem is fixed.' % (item.path, exc.strerror or exc, done)) from None
         written.append(item.path)
 
 
@@ -823,7 +820,7 @@ def remove_stale_temp_files_of(planned):
     for item in planned:
         try:
             check_project_path(item.project_dir, os.path.dirname(item.path))
-        except MetadataError:
+        except InputError:
             continue
         remove_stale_temp_files(item.path)
 

@@ -23,9 +23,8 @@ import math
 import re
 from urllib.parse import quote_plus, urlencode
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import describe_answer, salesforce_errors
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
 
 # \Z, not $: $ also matches before a final newline.
 API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,119}\Z')
@@ -47,16 +46,12 @@ ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
 SOQL_ESCAPES = {'\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
 
 
-class RecordError(ResultError):
-    """Bad input or a failed call; ``message`` is for the user, ``details`` go into the module result."""
-
-
 # ---------------------------------------------------------------------------------------------- SOQL
 
 def api_name(value, what):
     if not isinstance(value, str) or not API_NAME_RE.match(value):
-        raise RecordError('%s %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
-                          'for example Account, Key__c or ns__Setting__c).' % (what, value))
+        raise InputError('%s %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
+                         'for example Account, Key__c or ns__Setting__c).' % (what, value))
     return value
 
 
@@ -70,14 +65,14 @@ def soql_literal(value):
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise RecordError('%r is not a number Salesforce stores.' % value)
+            raise InputError('%r is not a number Salesforce stores.' % value)
         # Plain digits: SOQL takes no exponent (repr gives 1e+16, 1e-05).
         return format(decimal.Decimal(repr(value)), 'f')
     if isinstance(value, decimal.Decimal):
         # Salesforce numbers have at most 18 digits: an exponent beyond that is no number it stores (and 1e999999999
         # written out would take a gigabyte).
         if not value.is_finite() or abs(value.adjusted()) > 40:
-            raise RecordError('%s is not a number Salesforce stores.' % _shown(str(value)))
+            raise InputError('%s is not a number Salesforce stores.' % _shown(str(value)))
         return format(value, 'f')
     if isinstance(value, datetime.datetime):
         return _format_datetime(value)
@@ -86,10 +81,10 @@ def soql_literal(value):
     if isinstance(value, str):
         for char in value:
             if char < ' ' and char not in SOQL_ESCAPES:
-                raise RecordError('%s holds the control character %r, which a SOQL string cannot hold.' % (_shown(value), char))
+                raise InputError('%s holds the control character %r, which a SOQL string cannot hold.' % (_shown(value), char))
         return "'%s'" % ''.join(SOQL_ESCAPES.get(char, char) for char in value)
-    raise RecordError('%r (a %s) cannot be compared in SOQL; give a string, a number, a boolean or null.'
-                      % (value, type(value).__name__))
+    raise InputError('%r (a %s) cannot be compared in SOQL; give a string, a number, a boolean or null.'
+                     % (value, type(value).__name__))
 
 
 NUMBER_TYPES = ('double', 'int', 'long', 'currency', 'percent')
@@ -130,14 +125,14 @@ def where_clause(where, types=None):
     if not where:
         return ''
     if not isinstance(where, dict):
-        raise RecordError('where must be a mapping of field names to values.')
+        raise InputError('where must be a mapping of field names to values.')
     parts = []
     for field in sorted(where, key=str):
         api_name(field, 'where field')
         value = where[field]
         if isinstance(value, (list, tuple)):
             if not value:
-                raise RecordError('where %s is an empty list: no record can match it.' % field)
+                raise InputError('where %s is an empty list: no record can match it.' % field)
             parts.append('%s IN (%s)' % (field, ', '.join(typed_literal(item, (types or {}).get(field.lower())) for item in value)))
         else:
             parts.append('%s = %s' % (field, typed_literal(value, (types or {}).get(field.lower()))))
@@ -170,8 +165,8 @@ def chunked_key_queries(select, sobject, key_field, keys, query_path, key_type=N
             chars, size = chars + separator[0], size + separator[1]
         chars, size = chars + added[0], size + added[1]
         if chars > MAX_SOQL_CHARS or size > MAX_URI_BYTES:
-            raise RecordError('The key %s is too long to look up: a query for it alone passes Salesforce\'s limits.'
-                              % _shown(key))
+            raise InputError('The key %s is too long to look up: a query for it alone passes Salesforce\'s limits.'
+                             % _shown(key))
         current.append(literal)
     if current:
         queries.append(head + ', '.join(current) + ')')
@@ -332,7 +327,7 @@ class RecordSet:
         if isinstance(records, dict):
             records = [records]
         if not isinstance(records, list) or not records:
-            raise RecordError('records must be a list of field mappings (or one mapping), with at least one record.')
+            raise InputError('records must be a list of field mappings (or one mapping), with at least one record.')
         self.no_log_fields = {name.lower() for name in no_log_fields or ()}
         # Set from the describe (Records.check_fields): how Salesforce matches keys of this field.
         self.fold_case = False
@@ -343,33 +338,33 @@ class RecordSet:
         seen_keys = {}
         for index, record in enumerate(records):
             if not isinstance(record, dict):
-                raise RecordError('records[%d] is a %s, not a mapping of field names to values.' % (index, type(record).__name__))
+                raise InputError('records[%d] is a %s, not a mapping of field names to values.' % (index, type(record).__name__))
             clean = {}
             for name, value in record.items():
                 if name == 'attributes':
                     continue
                 api_name(name, 'records[%d] field' % index)
                 if name.lower() in {n.lower() for n in clean}:
-                    raise RecordError('records[%d] names the field %s twice (field names are case-insensitive).' % (index, name))
+                    raise InputError('records[%d] names the field %s twice (field names are case-insensitive).' % (index, name))
                 if isinstance(value, (dict, list)):
-                    raise RecordError('records[%d] field %s is a %s; give a string, a number, a boolean, a date or null.'
-                                      % (index, name, type(value).__name__))
+                    raise InputError('records[%d] field %s is a %s; give a string, a number, a boolean, a date or null.'
+                                     % (index, name, type(value).__name__))
                 if isinstance(value, float) and not math.isfinite(value):
-                    raise RecordError('records[%d] field %s is %r, not a number Salesforce stores.' % (index, name, value))
+                    raise InputError('records[%d] field %s is %r, not a number Salesforce stores.' % (index, name, value))
                 clean[name] = value
                 if name.lower() not in seen_fields and name.lower() != key_field.lower():
                     seen_fields[name.lower()] = name
             key = _key_of(clean, key_field)
             if key is None:
-                raise RecordError('records[%d] has no %s: every record needs its key (external_id_field=%s).'
-                                  % (index, key_field, key_field))
+                raise InputError('records[%d] has no %s: every record needs its key (external_id_field=%s).'
+                                 % (index, key_field, key_field))
             if isinstance(key, (dict, list, float, bool)) or (isinstance(key, str) and not key.strip()):
-                raise RecordError('records[%d] %s %s is not a key value: give a non-empty string or an integer.'
-                                  % (index, key_field, _shown(key)))
+                raise InputError('records[%d] %s %s is not a key value: give a non-empty string or an integer.'
+                                 % (index, key_field, _shown(key)))
             norm = self.normalize(key)
             if norm in seen_keys:
-                raise RecordError('records[%d] and records[%d] have the same %s %s; give each record once.'
-                                  % (seen_keys[norm], index, key_field, _shown(key)))
+                raise InputError('records[%d] and records[%d] have the same %s %s; give each record once.'
+                                 % (seen_keys[norm], index, key_field, _shown(key)))
             seen_keys[norm] = index
             self.records.append((key, clean))
         self.fields = [seen_fields[name] for name in sorted(seen_fields)]
@@ -390,8 +385,8 @@ class RecordSet:
         for index, (key, dummy) in enumerate(self.records):
             norm = self.normalize(key)
             if norm in seen:
-                raise RecordError('records[%d] and records[%d] have keys that Salesforce takes for the same %s (%s and %s); give '
-                                  'each record once.' % (seen[norm][0], index, self.key_field, _shown(seen[norm][1]), _shown(key)))
+                raise InputError('records[%d] and records[%d] have keys that Salesforce takes for the same %s (%s and %s); give '
+                                 'each record once.' % (seen[norm][0], index, self.key_field, _shown(seen[norm][1]), _shown(key)))
             seen[norm] = (index, key)
 
     def shown(self, field, value):
@@ -449,17 +444,17 @@ class Records:
         fields = self.described()
         unknown = sorted({name for dummy, record in self.set.records for name in record if name.lower() not in fields})
         if unknown:
-            raise RecordError('%s has no field %s (as the describe of the object lists them): correct the name%s; nothing was '
-                              'written.' % (self.set.sobject, ', '.join(unknown), '' if len(unknown) == 1 else 's'))
+            raise InputError('%s has no field %s (as the describe of the object lists them): correct the name%s; nothing was '
+                             'written.' % (self.set.sobject, ', '.join(unknown), '' if len(unknown) == 1 else 's'))
         if not self.set.by_id:
             key = fields.get(self.set.key_field.lower())
             if key is None:
-                raise RecordError('%s has no field %s: external_id_field must be one of its External ID fields, or Id.'
-                                  % (self.set.sobject, self.set.key_field))
+                raise InputError('%s has no field %s: external_id_field must be one of its External ID fields, or Id.'
+                                 % (self.set.sobject, self.set.key_field))
             if not key.get('externalId') and not key.get('idLookup'):
-                raise RecordError('%s.%s is not an External ID field, so Salesforce cannot find or create records by it: mark it '
-                                  'External ID (and Unique), or use another external_id_field, or Id.'
-                                  % (self.set.sobject, self.set.key_field))
+                raise InputError('%s.%s is not an External ID field, so Salesforce cannot find or create records by it: mark it '
+                                 'External ID (and Unique), or use another external_id_field, or Id.'
+                                 % (self.set.sobject, self.set.key_field))
             self.set.fold_case = key['type'] in TEXT_TYPES and not key.get('caseSensitive')
             self.set.numeric_key = key['type'] in NUMBER_TYPES
         self.set.check_keys()
@@ -478,14 +473,14 @@ class Records:
         for soql in chunked_key_queries(select, self.set.sobject, key_field, keys, path, key_type):
             try:
                 answer = self.client.query(soql)
-            except RestError as exc:
-                raise RecordError('Reading the current %s records failed: %s' % (self.set.sobject, exc.message), **exc.details) from None
+            except (ApiError, HttpError) as exc:
+                raise exc.add_context('Reading the current %s records failed: ' % self.set.sobject)
             for record in answer['records']:
                 if not isinstance(record, dict):
                     continue
                 if not isinstance(record.get('Id'), str):
-                    raise RecordError('Reading the current %s records: Salesforce answered a record without an Id (%s).'
-                                      % (self.set.sobject, _shown(strip_attributes(record))))
+                    raise ApiError('Reading the current %s records: Salesforce answered a record without an Id (%s).'
+                                   % (self.set.sobject, _shown(strip_attributes(record))))
                 key = record.get('Id') if self.set.by_id else _key_of(record, self.set.key_field)
                 if key is not None:
                     found[self.set.normalize(key)] = record
@@ -503,8 +498,8 @@ class Records:
             existing = current.get(self.set.normalize(key))
             if existing is None:
                 if self.set.by_id:
-                    raise RecordError('%s has no record with Id %s: records are created only by an external id '
-                                      '(set external_id_field), never by Id.' % (self.set.sobject, key))
+                    raise ApiError('%s has no record with Id %s: records are created only by an external id '
+                                   '(set external_id_field), never by Id.' % (self.set.sobject, key))
                 changes = {name: value for name, value in record.items() if name.lower() != self.set.key_field.lower()}
                 plan.append((key, 'created', changes, None))
                 continue
@@ -531,15 +526,14 @@ class Records:
     def _collection_call(self, method, path, body=None, params=None):
         data = json.dumps(body) if body is not None else None
         try:
-            response, payload, json_error = self.client.send(method, path, params=params, body=data)
-        except RestError as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
-            raise RecordError('%s %s failed: %s' % (method, path, exc.message), status=None) from None
-        if response.status_code != 200 or json_error or not isinstance(payload, list):
-            errors = salesforce_errors(payload)
-            raise RecordError('%s %s answered HTTP %d with %s; nothing more was sent.'
-                              % (method, path, response.status_code, json_error or describe_answer(response, payload)),
-                              status=response.status_code, errors=errors)
-        return payload
+            answer = self.client.request(method, path, params=params, body=data)
+        except (ApiError, HttpError) as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
+            raise exc.add_context('%s %s failed: ' % (method, path), status=None, errors=None)
+        if answer.status != 200 or answer.json_error or not isinstance(answer.json, list):
+            raise ApiError('%s %s answered HTTP %d with %s; nothing more was sent.'
+                           % (method, path, answer.status, answer.json_error or answer.describe()),
+                           status=answer.status, errors=salesforce_errors(answer.json))
+        return answer.json
 
     def write(self, plan, state):
         """Send the planned writes in batches; returns {key: (action, id, errors)} for the records written or refused."""
@@ -554,7 +548,7 @@ class Records:
                                                     params={'ids': ','.join(ids), 'allOrNone': str(self.all_or_none).lower()})
                 else:
                     answers = self._send_upserts(batch)
-            except RecordError as exc:
+            except (ApiError, HttpError) as exc:
                 # The call failed as a whole: a refusal (4xx) wrote nothing of it; without an answer or with a 5xx, its
                 # records may have been written. The later batches were not sent.
                 status = exc.details.get('status')
@@ -574,9 +568,9 @@ class Records:
                 batch_failed = batch_failed or outcome[self.set.normalize(key)][0] == 'failed'
             if batch_failed and self.all_or_none and start + BATCH_SIZE < len(writes):
                 # All or none: Salesforce rolled this batch back; the next ones are not sent.
-                raise RecordError('all_or_none: a record of a batch failed, so Salesforce rolled the batch back and the later '
-                                  'batches were not sent.', outcome=outcome,
-                                  unsent=[key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]])
+                raise ApiError('all_or_none: a record of a batch failed, so Salesforce rolled the batch back and the later '
+                               'batches were not sent.', outcome=outcome,
+                               unsent=[key for key, dummy, dummy2, dummy3 in writes[start + BATCH_SIZE:]])
         return outcome
 
     def _send_upserts(self, batch):
@@ -615,7 +609,7 @@ def _result_of(action, answer, existing):
 
 
 def run(client, record_set, state='present', all_or_none=False, check_mode=False, diff=False):
-    """The module's result; raises RecordError (with the counts and per-record list) when records failed."""
+    """The module's result; raises ApiError (with the counts and per-record list) when records failed."""
     records = Records(client, record_set, all_or_none)
     plan = records.plan_present() if state == 'present' else records.plan_absent()
     outcome = {}
@@ -623,7 +617,7 @@ def run(client, record_set, state='present', all_or_none=False, check_mode=False
     if not check_mode:
         try:
             outcome = records.write(plan, state)
-        except RecordError as exc:
+        except (ApiError, HttpError) as exc:
             failure = exc
             outcome = exc.details.pop('outcome', {})
     result = summarize(record_set, plan, outcome, check_mode, failure)
@@ -633,9 +627,9 @@ def run(client, record_set, state='present', all_or_none=False, check_mode=False
     if failure is not None:
         unsent = failure.details.pop('unsent', [])
         listed = '\n' + _failed_message(record_set, result, written=False) if result['errors'] else ''
-        raise RecordError('%s %s%s' % (failure.message, _written_note(result, unsent), listed), **dict(result, **failure.details))
+        raise ApiError('%s %s%s' % (failure.message, _written_note(result, unsent), listed), **dict(result, **failure.details))
     if result['errors']:
-        raise RecordError(_failed_message(record_set, result), **result)
+        raise ApiError(_failed_message(record_set, result), **result)
     return result
 
 
@@ -729,12 +723,7 @@ def describe_types(client, sobject):
 
 def describe_fields(client, sobject):
     """{lower field name: {'type', 'externalId', 'idLookup', 'caseSensitive'}} of an sObject's describe."""
-    response, payload, json_error = client.send('GET', 'sobjects/%s/describe' % sobject)
-    if response.status_code != 200 or json_error or not isinstance(payload, dict) or not isinstance(payload.get('fields'), list):
-        hint = ' Check the sobject name (custom objects end in __c).' if response.status_code == 404 else ''
-        raise RecordError('Describing %s failed: Salesforce answered HTTP %d with %s.%s'
-                          % (sobject, response.status_code, json_error or describe_answer(response, payload), hint),
-                          status=response.status_code, errors=salesforce_errors(payload))
+    payload = client.describe(sobject)
     fields = {}
     for field in payload['fields']:
         if isinstance(field, dict) and isinstance(field.get('name'), str) and isinstance(field.get('type'), str):
@@ -749,14 +738,14 @@ def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limi
     """The SOQL of record_info; types ({lower field name: describe type}) decide how where values are written."""
     api_name(sobject, 'sobject')
     if not isinstance(fields, (list, tuple)) or not fields:
-        raise RecordError('fields must name at least one field, for example [Id, Name].')
+        raise InputError('fields must name at least one field, for example [Id, Name].')
     for field in fields:
         if not isinstance(field, str) or not re.match(r'^[A-Za-z][A-Za-z0-9_]{0,119}(\.[A-Za-z][A-Za-z0-9_]{0,119}){0,4}\Z', field):
-            raise RecordError('field %r is not a Salesforce field name (Name, Key__c, or a relationship path such as '
-                              'Owner.Name).' % (field,))
+            raise InputError('field %r is not a Salesforce field name (Name, Key__c, or a relationship path such as '
+                             'Owner.Name).' % (field,))
     if where_soql and not balanced(where_soql):
-        raise RecordError('where_soql %s has unbalanced parentheses or an unclosed string: it is added in parentheses with '
-                          'AND, and must not close them.' % _shown(where_soql))
+        raise InputError('where_soql %s has unbalanced parentheses or an unclosed string: it is added in parentheses with '
+                         'AND, and must not close them.' % _shown(where_soql))
     soql = 'SELECT %s FROM %s' % (', '.join(fields), sobject)
     conditions = [part for part in (where_clause(where, types), '(%s)' % where_soql.strip() if where_soql and where_soql.strip() else '')
                   if part]
@@ -764,18 +753,18 @@ def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limi
         soql += ' WHERE ' + ' AND '.join(conditions)
     if order_by:
         if not ORDER_BY_RE.match(order_by):
-            raise RecordError('order_by %r is not a SOQL ORDER BY list (for example "Name ASC, CreatedDate DESC").' % (order_by,))
+            raise InputError('order_by %r is not a SOQL ORDER BY list (for example "Name ASC, CreatedDate DESC").' % (order_by,))
         soql += ' ORDER BY ' + order_by.strip()
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUERY_LIMIT:
-            raise RecordError('limit must be from 1 to %d (got %r).' % (MAX_QUERY_LIMIT, limit))
+            raise InputError('limit must be from 1 to %d (got %r).' % (MAX_QUERY_LIMIT, limit))
         soql += ' LIMIT %d' % limit
     if len(soql) > MAX_SOQL_CHARS:
-        raise RecordError('The query has %d characters; Salesforce takes at most %d. Narrow where.' % (len(soql), MAX_SOQL_CHARS))
+        raise InputError('The query has %d characters; Salesforce takes at most %d. Narrow where.' % (len(soql), MAX_SOQL_CHARS))
     # The path of API versions NN.N; a longer request URI is refused with HTTP 414.
     size = uri_length('/services/data/vNN.N/query', soql)
     if size > MAX_URI_BYTES:
-        raise RecordError('The query takes %d bytes in the request URI; Salesforce takes at most %d. Narrow where.' % (size, MAX_URI_BYTES))
+        raise InputError('The query takes %d bytes in the request URI; Salesforce takes at most %d. Narrow where.' % (size, MAX_URI_BYTES))
     return soql
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
@@ -26,15 +28,17 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
     is_json,
     salesforce_errors,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import ResultError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
-    HttpError,
     body_size_text,
     build_http_session,
     send,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
     LATEST,
+    ORG_ID_RE,
+    id18,
+    org_id_from_token,
     format_api_version,
     latest_api_version,
     parse_api_version,
@@ -61,10 +65,6 @@ MAX_QUERY_PAGES = 100000
 LIMIT_INFO_RE = re.compile(r'(?:^|[,;\s])api-usage=(\d+)/(\d+)')
 
 
-class RestError(ResultError):
-    """A REST call failed; ``message`` is for the user, ``details`` go into the module result."""
-
-
 # ---------------------------------------------------------------------------------------------- helpers
 
 def normalize_api_version(value):
@@ -76,8 +76,8 @@ def normalize_api_version(value):
         return LATEST
     version = parse_api_version(text)
     if version is None:
-        raise RestError('api_version %r is not a Salesforce API version: use latest, or the form NN.N '
-                        '(for example 62.0).' % (value,))
+        raise InputError('api_version %r is not a Salesforce API version: use latest, or the form NN.N '
+                         '(for example 62.0).' % (value,))
     return format_api_version(version)
 
 
@@ -100,14 +100,14 @@ def parse_limit_info(header):
 
 def normalize_instance_url(url):
     if not isinstance(url, str) or not url.strip():
-        raise RestError('instance_url is empty: give the instance_url returned with the access token.')
+        raise InputError('instance_url is empty: give the instance_url returned with the access token.')
     url = url.strip().rstrip('/')
     parts = urlsplit(url)
     if parts.scheme != 'https' or not parts.hostname:
-        raise RestError('instance_url %r must be an https:// URL (the instance_url returned with the access token); '
-                        'Salesforce serves its API over HTTPS only.' % url)
+        raise InputError('instance_url %r must be an https:// URL (the instance_url returned with the access token); '
+                         'Salesforce serves its API over HTTPS only.' % url)
     if parts.path or parts.query or parts.fragment:
-        raise RestError('instance_url %r must be the instance origin only (https://host), without a path.' % url)
+        raise InputError('instance_url %r must be the instance origin only (https://host), without a path.' % url)
     return url
 
 
@@ -196,12 +196,12 @@ def encode_body(body):
         try:
             json.loads(body)
         except ValueError as exc:
-            raise RestError('body is a string but not valid JSON (%s); give the body as a mapping or as JSON text.' % exc) from None
+            raise InputError('body is a string but not valid JSON (%s); give the body as a mapping or as JSON text.' % exc) from None
         return body
     try:
         return json.dumps(body)
     except (TypeError, ValueError) as exc:
-        raise RestError('body cannot be encoded as JSON: %s' % exc) from None
+        raise InputError('body cannot be encoded as JSON: %s' % exc) from None
 
 
 def invalid_session(response, payload):
@@ -227,9 +227,11 @@ class StaticCredentials:
 
     def __init__(self, access_token, instance_url):
         if not access_token:
-            raise RestError('access_token is empty.')
+            raise InputError('access_token is empty.')
         self.access_token = access_token
         self.instance_url = normalize_instance_url(instance_url)
+
+    org_id = None
 
     def cached_api_version(self):
         return None
@@ -238,10 +240,10 @@ class StaticCredentials:
         pass
 
     def renew(self):
-        raise RestError('Salesforce rejected the access_token given (401 INVALID_SESSION_ID: expired or revoked). '
-                        'Get a new one with sfjwt.salesforce.token, or give the auth options (consumer_key, username, '
-                        'private key) instead of access_token so that the module renews the session itself.',
-                        status=401)
+        raise ApiError('Salesforce rejected the access_token given (401 INVALID_SESSION_ID: expired or revoked). '
+                       'Get a new one with sfjwt.salesforce.token, or give the auth options (consumer_key, username, '
+                       'private key) instead of access_token so that the module renews the session itself.',
+                       status=401)
 
 
 class SessionCredentials:
@@ -259,6 +261,10 @@ class SessionCredentials:
     @property
     def access_token(self):
         return self.session.access_token
+
+    @property
+    def org_id(self):
+        return self.session.org_id
 
     def cached_api_version(self):
         extra = getattr(self.session, 'extra', None) or {}
@@ -316,7 +322,36 @@ def query_page_problem(payload):
     return None
 
 
+@dataclass
+class Answer:
+    """What Salesforce answered to one request: status, the decoded JSON (None, with json_error saying why, when the
+    body is not JSON), headers and the final URL."""
+
+    status: int
+    json: Any
+    json_error: Optional[str]
+    url: str
+    headers: Mapping
+    response: Any = field(repr=False)
+
+    @property
+    def limit_info(self):
+        """{'used': n, 'max': m} of the org's daily API requests, from the Sforce-Limit-Info header, or None."""
+        return parse_limit_info(self.headers.get('Sforce-Limit-Info'))
+
+    @property
+    def path(self):
+        return urlsplit(self.url).path
+
+    def describe(self):
+        """The answer in a few words for a message (Salesforce's errors, or the start of the body)."""
+        return describe_answer(self.response, self.json)
+
+
 class RestClient:
+    """The one client of the org's REST API: request() for any call, and what modules need on top (api_version, query,
+    describe, org_id). Module results are built by the callers (call() and query() for the rest module)."""
+
     def __init__(self, credentials, http, api_version=LATEST, warn=None):
         self.credentials = credentials
         self.http = http
@@ -324,6 +359,15 @@ class RestClient:
         self.version = None if self.requested_version == LATEST else self.requested_version
         self.warn = warn or (lambda message: None)
         self.renewed = False
+        self._tokens = []
+
+    @property
+    def instance_url(self):
+        return self.credentials.instance_url
+
+    def tokens_used(self):
+        """Every access token this client has sent (a renewed session leaves two): to keep them out of messages."""
+        return tuple(self._tokens)
 
     # -- URLs --------------------------------------------------------------------------------
 
@@ -338,15 +382,15 @@ class RestClient:
         try:
             response = send(self.http, 'GET', url, headers={'Accept': 'application/json'}, verify=self.http.verify)
         except HttpError as exc:
-            raise RestError('Cannot discover the latest API version: %s Or set api_version to a fixed version '
-                            '(for example 62.0).' % exc) from None
+            raise exc.add_context('Cannot discover the latest API version: ', ' Or set api_version to a fixed version '
+                                  '(for example 62.0).')
         payload, dummy = decode_json(response)
         version = latest_version(payload) if response.status_code == 200 else None
         if not version:
-            raise RestError('Cannot discover the latest API version: GET %s/services/data/ answered HTTP %d with %s. '
-                            'Set api_version to a fixed version (for example 62.0).'
-                            % (url_origin(url), response.status_code, describe_answer(response, payload)),
-                            status=response.status_code)
+            raise ApiError('Cannot discover the latest API version: GET %s/services/data/ answered HTTP %d with %s. '
+                           'Set api_version to a fixed version (for example 62.0).'
+                           % (url_origin(url), response.status_code, describe_answer(response, payload)),
+                           status=response.status_code)
         self.version = version
         self.credentials.remember_api_version(version)
         return version
@@ -358,15 +402,15 @@ class RestClient:
         a path starting with /services/, out of /services/), percent-encoded dots included, or if it holds a control
         character or a backslash."""
         if not isinstance(path, str) or not path.strip():
-            raise RestError('path is empty: give a path such as limits, sobjects/Account or /services/data/.')
+            raise InputError('path is empty: give a path such as limits, sobjects/Account or /services/data/.')
         path = path.strip()
         if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
-            raise RestError('path %r is a URL; give only the path (the host is the session\'s instance_url), '
-                            'for example /services/data/ or limits.' % path)
+            raise InputError('path %r is a URL; give only the path (the host is the session\'s instance_url), '
+                             'for example /services/data/ or limits.' % path)
         try:
             from_root, normalized, rest = normalize_path(path)
         except PathProblem as exc:
-            raise RestError('path %r %s. %s' % (path, exc.reason, _path_advice(exc))) from None
+            raise InputError('path %r %s. %s' % (path, exc.reason, _path_advice(exc))) from None
         if from_root:
             return self.credentials.instance_url + normalized + rest
         return '%s/services/data/v%s/%s%s' % (self.credentials.instance_url, self.api_version(), normalized, rest)
@@ -374,26 +418,33 @@ class RestClient:
     # -- requests ----------------------------------------------------------------------------
 
     def _headers(self, with_body):
+        token = self.credentials.access_token
+        if token and token not in self._tokens:
+            self._tokens.append(token)
         headers = {
-            'Authorization': 'Bearer %s' % self.credentials.access_token,
+            'Authorization': 'Bearer %s' % token,
             'Accept': 'application/json',
         }
         if with_body:
             headers['Content-Type'] = 'application/json'
         return headers
 
-    def send(self, method, path, params=None, body=None, files=None):
-        """One call, renewing a rejected session once per client. Returns (response, payload, json_error).
+    def request(self, method, path, params=None, body=None, files=None, accepted=None):
+        """One call, renewing a rejected session once per client; its Answer. With ``accepted`` (status codes), any
+        other status raises ApiError naming the call, Salesforce's errors and what to do.
 
         body is JSON text; files (requests' multipart form parts) are sent as multipart/form-data instead."""
+        answer = self._exchange(method, path, params=params, body=body, files=files)
+        if accepted is not None and answer.status not in accepted:
+            raise self.failure(method, answer, accepted)
+        return answer
+
+    def _exchange(self, method, path, params=None, body=None, files=None):
         while True:
             url = self.resolve(path)
-            try:
-                # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
-                response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
-                                headers=self._headers(body is not None), allow_redirects=False)
-            except HttpError as exc:
-                raise RestError(str(exc)) from None
+            # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
+            response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
+                            headers=self._headers(body is not None), allow_redirects=False)
             payload, json_error = (None, None)
             if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)
@@ -403,7 +454,7 @@ class RestClient:
                 self.warn('Salesforce rejected the cached session (INVALID_SESSION_ID: expired or revoked); '
                           'a new one was obtained and the call repeated.')
                 continue
-            return response, payload, json_error
+            return Answer(response.status_code, payload, json_error, response.url, response.headers, response)
 
     def known_version(self):
         """The API version in use, or known with the session, without asking the org."""
@@ -416,10 +467,9 @@ class RestClient:
             return url
         return Request(method, url, params=params).prepare().url
 
-    def failure(self, method, response, payload, accepted):
-        path = urlsplit(response.url).path
-        status = response.status_code
-        answer = describe_answer(response, payload)
+    def failure(self, method, answer, accepted):
+        """The ApiError for an answer whose status is not among ``accepted``."""
+        response, payload, status = answer.response, answer.json, answer.status
         hint = ''
         if status == 401:
             if invalid_session(response, payload):
@@ -441,41 +491,39 @@ class RestClient:
         elif 300 <= status < 400:
             hint = ' Salesforce redirected to %s; use that path.' % response.headers.get('Location', '(no Location)')
         msg = '%s %s answered HTTP %d (accepted: %s) with %s.%s' % (
-            method, path, status, ', '.join(str(s) for s in accepted), answer, hint)
-        details = dict(status=status, errors=salesforce_errors(payload), url=response.url)
+            method, answer.path, status, ', '.join(str(s) for s in accepted), answer.describe(), hint)
+        details = dict(status=status, errors=salesforce_errors(payload), url=answer.url)
         if payload is not None and not details['errors']:
             details['json'] = payload
-        return RestError(msg, **details)
+        return ApiError(msg, **details)
 
     # -- public operations -------------------------------------------------------------------
 
     def call(self, method, path, params=None, body=None, accepted=DEFAULT_STATUS_CODES, check_mode=False):
         method = method.upper()
         if method not in METHODS:
-            raise RestError('method %s is not supported; use one of %s.' % (method, ', '.join(METHODS)))
+            raise InputError('method %s is not supported; use one of %s.' % (method, ', '.join(METHODS)))
         if body is not None and method not in BODY_METHODS:
-            raise RestError('body is sent only with %s; %s takes none.' % (', '.join(BODY_METHODS), method))
+            raise InputError('body is sent only with %s; %s takes none.' % (', '.join(BODY_METHODS), method))
         data = encode_body(body)
         write = method in WRITE_METHODS
         if write and check_mode:
             url = self.planned_url(method, path, params)
             return dict(changed=True, status=None, json=None, url=url, api_version=self.known_version(), limit_info=None)
-        response, payload, json_error = self.send(method, path, params=params, body=data)
-        if response.status_code not in accepted:
-            raise self.failure(method, response, payload, accepted)
+        answer = self.request(method, path, params=params, body=data, accepted=accepted)
         result = dict(
-            changed=write and 200 <= response.status_code < 300,
-            status=response.status_code,
-            url=response.url,
+            changed=write and 200 <= answer.status < 300,
+            status=answer.status,
+            url=answer.url,
             api_version=self.known_version(),
-            limit_info=parse_limit_info(response.headers.get('Sforce-Limit-Info')),
-            json=payload,
+            limit_info=answer.limit_info,
+            json=answer.json,
         )
-        if json_error:
-            path = urlsplit(response.url).path
-            raise RestError('%s %s answered HTTP %d, but %s.' % (method, path, response.status_code, json_error),
-                            status=response.status_code, url=response.url)
-        if method != 'HEAD' and payload is None and response.content and not is_json(response):
+        if answer.json_error:
+            raise ApiError('%s %s answered HTTP %d, but %s.' % (method, answer.path, answer.status, answer.json_error),
+                           status=answer.status, url=answer.url)
+        response = answer.response
+        if method != 'HEAD' and answer.json is None and response.content and not is_json(response):
             text = response.text
             if len(text) > MAX_CONTENT_CHARS:
                 self.warn('The answer has %d characters; content holds the first %d.' % (len(text), MAX_CONTENT_CHARS))
@@ -488,33 +536,31 @@ class RestClient:
     def query(self, soql, query_all=False, accepted=DEFAULT_STATUS_CODES):
         """Run SOQL and follow nextRecordsUrl until done; every record is returned."""
         if not isinstance(soql, str) or not soql.strip():
-            raise RestError('query is empty: give a SOQL statement such as SELECT Id, Name FROM Account.')
+            raise InputError('query is empty: give a SOQL statement such as SELECT Id, Name FROM Account.')
         resource = 'queryAll' if query_all else 'query'
-        response, payload, json_error = self.send('GET', resource, params={'q': soql})
-        first_url = response.url
+        answer = self.request('GET', resource, params={'q': soql}, accepted=accepted)
+        first_url = answer.url
         records = []
         total_size = None
         pages = 0
         seen = set()
         while True:
-            if response.status_code not in accepted:
-                raise self.failure('GET', response, payload, accepted)
-            if json_error or not isinstance(payload, dict) or not isinstance(payload.get('records'), list):
-                raise RestError('GET %s answered HTTP %d with %s, not a query result.'
-                                % (urlsplit(response.url).path, response.status_code,
-                                   json_error or describe_answer(response, payload)),
-                                status=response.status_code, url=response.url)
+            payload = answer.json
+            if answer.json_error or not isinstance(payload, dict) or not isinstance(payload.get('records'), list):
+                raise ApiError('GET %s answered HTTP %d with %s, not a query result.'
+                               % (answer.path, answer.status, answer.json_error or answer.describe()),
+                               status=answer.status, url=answer.url)
             problem = query_page_problem(payload)
             if problem:
-                raise RestError('GET %s answered HTTP %d with an answer that is not a Salesforce query result: %s. Check '
-                                'that instance_url is the instance returned with the access token; a proxy or another '
-                                'service may be answering.' % (urlsplit(response.url).path, response.status_code, problem),
-                                status=response.status_code, url=response.url)
+                raise ApiError('GET %s answered HTTP %d with an answer that is not a Salesforce query result: %s. Check '
+                               'that instance_url is the instance returned with the access token; a proxy or another '
+                               'service may be answering.' % (answer.path, answer.status, problem),
+                               status=answer.status, url=answer.url)
             pages += 1
             strays = [(index, item) for index, item in enumerate(payload['records']) if not isinstance(item, dict)]
             if strays:
                 self.warn('GET %s answered %s in records, left out: %s.'
-                          % (urlsplit(response.url).path,
+                          % (answer.path,
                              '1 item that is not a record (an object)' if len(strays) == 1 else
                              '%d items that are not records (objects)' % len(strays),
                              ', '.join('records[%d] is %s' % (index, json_type(item)) for index, item in strays[:5])
@@ -526,17 +572,46 @@ class RestClient:
             if payload.get('done', True):
                 break
             if next_url in seen or pages >= MAX_QUERY_PAGES:
-                raise RestError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)
+                raise ApiError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)
             seen.add(next_url)
-            response, payload, json_error = self.send('GET', next_url)
+            answer = self.request('GET', next_url, accepted=accepted)
         return dict(
             changed=False,
-            status=response.status_code,
+            status=answer.status,
             url=first_url,
             api_version=self.version,
-            limit_info=parse_limit_info(response.headers.get('Sforce-Limit-Info')),
+            limit_info=answer.limit_info,
             records=records,
             total_size=total_size,
             done=True,
             pages=pages,
         )
+
+    def describe(self, sobject):
+        """The describe of an sObject (its ``fields`` a list); ApiError naming the sObject when Salesforce has none."""
+        answer = self.request('GET', 'sobjects/%s/describe' % sobject)
+        payload = answer.json
+        if answer.status != 200 or answer.json_error or not isinstance(payload, dict) or not isinstance(payload.get('fields'), list):
+            hint = ' Check the sobject name (custom objects end in __c).' if answer.status == 404 else ''
+            raise ApiError('Describing %s failed: Salesforce answered HTTP %d with %s.%s'
+                           % (sobject, answer.status, answer.json_error or answer.describe(), hint),
+                           status=answer.status, errors=salesforce_errors(payload))
+        return payload
+
+    def org_id(self):
+        """The 18-character id of the session's org: from the session, the token's prefix, or (last resort) a query."""
+        org_id = self.credentials.org_id
+        if isinstance(org_id, str) and ORG_ID_RE.match(org_id):
+            return id18(org_id)
+        org_id = org_id_from_token(self.credentials.access_token)
+        if org_id:
+            return id18(org_id)
+        try:
+            answer = self.query('SELECT Id FROM Organization')
+        except (ApiError, HttpError) as exc:
+            raise exc.add_context('Cannot tell which org this session belongs to: ')
+        records = answer.get('records') or []
+        org_id = records[0].get('Id') if records and isinstance(records[0], dict) else None
+        if not isinstance(org_id, str) or not ORG_ID_RE.match(org_id):
+            raise ApiError('Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.')
+        return id18(org_id)

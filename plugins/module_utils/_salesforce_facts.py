@@ -5,7 +5,7 @@
 
 # This module is private to this collection: its API may change without notice.
 
-"""What the collection knows about Salesforce itself, in one place: API versions, the kinds of token host and the
+"""What the collection knows about Salesforce itself, in one place: ids, API versions, the kinds of token host and the
 audience each needs, and how Salesforce words each login refusal. A new Salesforce rule is one edit here.
 
 Standard library only: the auth core, which serves cached tokens without cryptography or requests, imports it.
@@ -16,6 +16,29 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from urllib.parse import urlsplit
+
+# -- ids -----------------------------------------------------------------------------------------------
+
+ORG_ID_RE = re.compile(r'^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?\Z')
+ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
+
+
+def org_id_from_token(access_token):
+    """The org id an access token starts with ('00D...!...'), or None."""
+    match = re.match(r'^(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)!', access_token or '')
+    return match.group(1) if match else None
+
+
+def id18(sf_id):
+    """The 18-character form of a Salesforce id (case-insensitive): tokens carry 15 characters, id URLs 18."""
+    if len(sf_id) != 15:
+        return sf_id
+    suffix = ''
+    for start in (0, 5, 10):
+        bits = sum(1 << index for index, char in enumerate(sf_id[start:start + 5]) if 'A' <= char <= 'Z')
+        suffix += ID_SUFFIX_CHARS[bits]
+    return sf_id + suffix
+
 
 # -- API versions ---------------------------------------------------------------------------------------
 

@@ -44,7 +44,8 @@ import stat
 import time
 from contextlib import contextmanager
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_TTL, SalesforceError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_TTL
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
 
 DEFAULT_LOCK_TIMEOUT = 60
@@ -70,7 +71,7 @@ _TEMP_NAME = re.compile(r'^\.([0-9a-f]{64})\.json\.[a-z0-9_]{8}%s$' % re.escape(
 _OPEN_FLAGS = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
 
 
-class TokenCacheError(SalesforceError):
+class TokenCacheError(AuthError):
     """The cache cannot be used safely; the message says why and how to fix it."""
 
 

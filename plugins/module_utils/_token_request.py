@@ -35,20 +35,18 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
     RATE_LIMIT_BACKOFF,
-    SalesforceAuthError,
     TokenSession,
     approval_url,
     iso_time,
     split_identity_url,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
-    HttpError,
     retries_used,
     send,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
-    KeyLoadError,
     load_rsa_private_key,
     public_key_fingerprint,
 )
@@ -79,11 +77,8 @@ def load_key(identity):
     if identity.key is None:
         missing = missing_libraries_message(TO_MINT_A_TOKEN)
         if missing:
-            raise SalesforceAuthError(missing)
-        try:
-            identity.key = load_rsa_private_key(identity.key_pem, identity.key_passphrase, source=identity.key_source)
-        except KeyLoadError as exc:
-            raise SalesforceAuthError(str(exc)) from None
+            raise AuthError(missing)
+        identity.key = load_rsa_private_key(identity.key_pem, identity.key_passphrase, source=identity.key_source)
     return identity.key
 
 
@@ -112,12 +107,12 @@ def request_token(options, identity, now=None):
                         headers={'Accept': 'application/json'},
                         allow_redirects=False)
     except HttpError as exc:
-        raise SalesforceAuthError(str(exc), shareable=True) from None
+        raise AuthError(str(exc), shareable=True) from None
     return parse_token_response(options, identity, response)
 
 
 def parse_token_response(options, identity, response):
-    """A TokenSession from a 200 answer, else SalesforceAuthError with the message for this answer.
+    """A TokenSession from a 200 answer, else AuthError with the message for this answer.
 
     The answer is checked before anything uses it (the caller caches only what this returns): ``access_token`` must be a
     non-empty string of visible ASCII characters, ``instance_url`` an https:// origin (host and port only), ``id`` a string
@@ -150,10 +145,10 @@ def _optional_text(value):
 
 
 def _not_a_token_answer(identity, response, problem):
-    return SalesforceAuthError('The answer of %s to the token request is not a Salesforce token answer: %s. Check that '
-                               'login_url is a Salesforce token host (https://login.salesforce.com, https://test.salesforce.com, '
-                               'your My Domain or Experience Cloud site), not a proxy or another service; no token was kept.'
-                               % (identity.login_url, problem), details={'status_code': response.status_code}, shareable=True)
+    return AuthError('The answer of %s to the token request is not a Salesforce token answer: %s. Check that '
+                     'login_url is a Salesforce token host (https://login.salesforce.com, https://test.salesforce.com, '
+                     'your My Domain or Experience Cloud site), not a proxy or another service; no token was kept.'
+                     % (identity.login_url, problem), details={'status_code': response.status_code}, shareable=True)
 
 
 def _checked_access_token(identity, response, value):
@@ -228,7 +223,7 @@ def _fail(message, response, error=None, description=None, hold=None):
     refusal = login_refusal(error, description) if error is not None else None
     if refusal is not None:
         details['refusal'] = refusal.code
-    return SalesforceAuthError(message, details=details, shareable=True, hold=hold)
+    return AuthError(message, details=details, shareable=True, hold=hold)
 
 
 def _error_for(options, identity, response, body):

@@ -347,6 +347,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 
@@ -385,12 +386,7 @@ def main():
         supports_check_mode=True,
     )
     fail_on_missing_libraries(module, 'cryptography')
-    backend = AppMetadataBackend(module)
-    try:
-        result = backend.run()
-    except metadata.MetadataError as exc:
-        module.fail_json(msg=str(exc), **backend.failure_details)
-    module.exit_json(**result)
+    run_module(module, AppMetadataBackend(module).run)
 
 
 if __name__ == '__main__':

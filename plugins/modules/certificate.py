@@ -312,8 +312,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
     KEY_SIZES,
     CertificateBackend,
-    CertificateError,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
 
 
@@ -347,15 +347,16 @@ def main():
     fail_on_missing_libraries(module, 'cryptography')
 
     backend = CertificateBackend(module)
-    try:
+
+    def work():
         result = backend.run()
-    except CertificateError as exc:
-        module.fail_json(msg=str(exc))
-    if backend.key_file.rewrite and backend.key_file.exists:
-        module.warn('The private key %s %s replaced: upload the new certificate %s to the Salesforce app, '
-                    'or the JWT Bearer Flow fails until then.'
-                    % (backend.key_file.path, 'would be' if module.check_mode else 'was', backend.cert_file.path))
-    module.exit_json(**result)
+        if backend.key_file.rewrite and backend.key_file.exists:
+            module.warn('The private key %s %s replaced: upload the new certificate %s to the Salesforce app, '
+                        'or the JWT Bearer Flow fails until then.'
+                        % (backend.key_file.path, 'would be' if module.check_mode else 'was', backend.cert_file.path))
+        return result
+
+    run_module(module, work)
 
 
 if __name__ == '__main__':

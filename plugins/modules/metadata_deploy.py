@@ -243,7 +243,8 @@ progress:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 
 
 def main():
@@ -261,8 +262,8 @@ def main():
     params = module.params
     progress = []
 
-    def call(client):
-        result = deploy.run(client, params['project_dir'], manifest=params['manifest'], check_mode=module.check_mode,
+    def work():
+        result = deploy.run(api_client(module), params['project_dir'], manifest=params['manifest'], check_mode=module.check_mode,
                             force=params['force'], test_level=params['test_level'], run_tests=params['run_tests'],
                             ignore_warnings=params['ignore_warnings'], rollback_on_error=params['rollback_on_error'],
                             wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'], progress=progress.append)
@@ -271,7 +272,7 @@ def main():
         return result
 
     # A failure carries the status lines gathered until then.
-    run_api_module(module, call, progress=progress)
+    run_module(module, work, failure_fields=dict(progress=progress))
 
 
 if __name__ == '__main__':

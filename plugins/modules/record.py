@@ -211,7 +211,8 @@ errors:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, fail_with, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 
 
 def main():
@@ -229,12 +230,14 @@ def main():
     # Secret field values are masked wherever Ansible shows this task (output, result, messages), also when the records
     # are refused below.
     module.no_log_values.update(records.secret_values(params['records'], params['no_log_fields']))
-    try:
+
+    def work():
+        # Bad records fail here, before any request.
         record_set = records.RecordSet(params['sobject'], params['records'], params['external_id_field'], params['no_log_fields'])
-    except records.RecordError as exc:
-        fail_with(module, exc)
-    run_api_module(module, lambda client: records.run(client, record_set, state=params['state'], all_or_none=params['all_or_none'],
-                                                      check_mode=module.check_mode, diff=module._diff))
+        return records.run(api_client(module), record_set, state=params['state'], all_or_none=params['all_or_none'],
+                           check_mode=module.check_mode, diff=module._diff)
+
+    run_module(module, work)
 
 
 if __name__ == '__main__':

@@ -124,7 +124,8 @@ query:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, fail_with, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 
 
 def main():
@@ -137,14 +138,12 @@ def main():
         limit=dict(type='int'),
     ))
     params = module.params
-    try:
+
+    def work():
         # Bad input fails here, before any request.
         records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'], params['order_by'],
                            params['limit'])
-    except records.RecordError as exc:
-        fail_with(module, exc)
-
-    def call(client):
+        client = api_client(module)
         # Values in where are written as their field's type wants them (a date unquoted, a number as a number).
         types = records.describe_types(client, params['sobject']) if params['where'] else None
         soql = records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'],
@@ -153,7 +152,7 @@ def main():
         return dict(changed=False, records=[records.strip_attributes(r) for r in answer['records']],
                     total_size=answer['total_size'], query=soql)
 
-    run_api_module(module, call)
+    run_module(module, work)
 
 
 if __name__ == '__main__':

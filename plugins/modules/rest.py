@@ -235,7 +235,8 @@ errors:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_module, run_api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 
 
 def main():
@@ -257,13 +258,14 @@ def main():
     if soql is not None and (params['method'] != 'GET' or params['body'] is not None):
         module.fail_json(msg='query and query_all run with GET and take no body; remove method and body.')
 
-    def call(client):
+    def work():
+        client = api_client(module)
         if soql is not None:
             return client.query(soql, query_all=params['query_all'] is not None, accepted=params['status_code'])
         return client.call(params['method'], params['path'], params=params['params'], body=params['body'],
                            accepted=params['status_code'], check_mode=module.check_mode)
 
-    run_api_module(module, call)
+    run_module(module, work)
 
 
 if __name__ == '__main__':

@@ -212,7 +212,6 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import fail_with
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     MAX_PROPAGATION_TIMEOUT,
     awaiting_propagation,
@@ -220,7 +219,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
     forget_session,
     get_session,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
 
 
@@ -239,20 +238,17 @@ def main():
         module.fail_json(msg='propagation_interval must be from 1 to 300 seconds (got %d).' % module.params['propagation_interval'])
     options = options_from_module(module)
     if module.params['state'] == 'absent':
-        try:
-            module.exit_json(changed=forget_session(options, check_mode=module.check_mode))
-        except SalesforceAuthError as exc:
-            fail_with(module, exc)
-    try:
+        run_module(module, lambda: dict(changed=forget_session(options, check_mode=module.check_mode)))
+
+    def work():
         # Check mode logs in no one: a cached token is returned, a missing one only announced.
         session = cached_session(options) if module.check_mode else get_session(options)
         if session is None:
-            module.exit_json(changed=True, msg='Check mode: no token is cached for this identity, so none was requested; a '
-                                               'real run requests one. To get one in check mode, set check_mode: false on '
-                                               'this task.')
-    except SalesforceAuthError as exc:
-        fail_with(module, exc, propagation_pending=awaiting_propagation(exc.details))
-    module.exit_json(changed=not session.from_cache, **session.as_result())
+            return dict(changed=True, msg='Check mode: no token is cached for this identity, so none was requested; a real '
+                                          'run requests one. To get one in check mode, set check_mode: false on this task.')
+        return dict(changed=not session.from_cache, **session.as_result())
+
+    run_module(module, work, failure_fields=lambda exc: dict(propagation_pending=awaiting_propagation(exc.details)))
 
 
 if __name__ == '__main__':

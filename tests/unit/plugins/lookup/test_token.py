@@ -24,7 +24,8 @@ except ImportError:  # ansible-core 2.16 templates every string
         return value
 
 from ansible_collections.sfjwt.salesforce.plugins.lookup import token as token_lookup
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import SalesforceAuthError, TokenSession
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import TokenSession
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 
@@ -133,7 +134,7 @@ def test_terms_are_refused(lookup, seen):
 
 def test_auth_error_becomes_lookup_error(lookup, monkeypatch):
     def refuse(options):
-        raise SalesforceAuthError('User u has not approved the app.')
+        raise AuthError('User u has not approved the app.')
     monkeypatch.setattr(token_lookup, 'get_session', refuse)
     with pytest.raises(AnsibleLookupError) as caught:
         lookup.run([], variables={})

@@ -4,20 +4,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """What the auth core's tests (test_auth.py, test_token_request.py) build their cases from: an identity, key PEMs,
-Salesforce's token answers and refusals, a FakeHttp in place of the HTTP session. The key fixtures are in conftest.py."""
+Salesforce's token answers and refusals (the stand-ins are in fakes.py, the key fixtures in conftest.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import requests
 
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeHttp, response
 
 CONSUMER_KEY = '3MVG9unitTestConsumerKey'
 USERNAME = 'integration@acme.example'
@@ -31,22 +29,6 @@ def pem(key, passphrase=None):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
-def response(status=200, body=None, text=None, content_type='application/json;charset=UTF-8', headers=None, reason=None):
-    """A requests.Response as the HTTP layer would return it."""
-    result = requests.Response()
-    result.status_code = status
-    result.reason = reason
-    if body is not None:
-        result._content = json.dumps(body).encode('utf-8')
-    else:
-        result._content = (text or '').encode('utf-8')
-    if content_type:
-        result.headers['Content-Type'] = content_type
-    result.headers.update(headers or {})
-    result.encoding = 'utf-8'
-    return result
-
-
 def success_body(**overrides):
     body = {'access_token': TOKEN, 'scope': 'api', 'instance_url': 'https://acme.my.salesforce.com',
             'id': ID_URL, 'token_type': 'Bearer'}
@@ -56,21 +38,6 @@ def success_body(**overrides):
 
 def refusal(error, description, status=400, headers=None):
     return response(status, body={'error': error, 'error_description': description}, headers=headers)
-
-
-class FakeHttp:
-    """Stands in for the requests.Session: records each request, answers from a list (or raises)."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def request(self, method, url, **kwargs):
-        self.calls.append(dict(kwargs, method=method, url=url))
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
 
 
 def make_options(tmp_path, key_path=None, answers=(), **overrides):
@@ -83,6 +50,7 @@ def make_options(tmp_path, key_path=None, answers=(), **overrides):
 
 
 def error_message(options):
-    with pytest.raises(SalesforceAuthError) as caught:
+    """The message get_session fails with: an AuthError, or an InputError for a key that cannot be used."""
+    with pytest.raises((AuthError, InputError)) as caught:
         _auth.get_session(options)
     return str(caught.value)

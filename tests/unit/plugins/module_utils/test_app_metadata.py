@@ -14,11 +14,13 @@ import signal
 import pytest
 import yaml
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.lookup import app_project
 from ansible_collections.sfjwt.salesforce.plugins.modules import app_metadata
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(md.__file__))))
 CONSUMER_KEY = '3MVG9AnsibleIntegration0001'
@@ -27,28 +29,13 @@ KEY_CHANGES = ('The consumer key of AnsibleIntegration changes. Salesforce takes
                'created: an app already deployed keeps its old key.')
 
 
-class FakeModule:
-    """What the backend uses of AnsibleModule; params validated by the module's own argument spec."""
-
-    def __init__(self, check_mode=False, diff=False, **params):
-        validated = ArgumentSpecValidator(app_metadata._argument_spec()).validate(params)
-        assert not validated.error_messages, validated.error_messages
-        self.params = validated.validated_parameters
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def warn(self, warning):
-        self.warnings.append(warning)
-
-
 def module_for(project, material=None, **params):
     """A module writing project; with the certificate of material (certificate_material), unless params give one."""
     values = dict(project_dir=str(project), name='AnsibleIntegration', contact_email='admin@example.com')
     if material is not None:
         values['certificate'] = material['pem']
     values.update(params)
-    return FakeModule(**values)
+    return FakeModule.validated(app_metadata._argument_spec(), **values)
 
 
 def run(module):
@@ -85,8 +72,11 @@ def test_provision_role_uses_the_module_s_defaults():
         tasks = handle.read()
     assert defaults['sfjwt_provision_metadata_api_version'] == md.DEFAULT_API_VERSION
     assert documented['sfjwt_provision_metadata_api_version']['default'] == md.DEFAULT_API_VERSION
-    # The role reads the app's files where the module writes them by default, and uses the module's callback URL.
-    assert "'/%s/main/default'" % md.DEFAULT_PACKAGE_DIRECTORY in tasks
+    # The role reads the app's files where the module writes them by default (the app_project lookup's default
+    # package directory), and uses the module's callback URL.
+    assert "lookup('sfjwt.salesforce.app_project', project_dir=__sfjwt_provision_project_dir, name=sfjwt_provision_app_name)" in tasks
+    lookup_options = yaml.safe_load(app_project.DOCUMENTATION)['options']
+    assert lookup_options['package_directory']['default'] == md.DEFAULT_PACKAGE_DIRECTORY
     assert "'%s'" % md.DEFAULT_CALLBACK_URL in tasks
 
 
@@ -140,11 +130,11 @@ def test_validate_only_writes_nothing_needs_no_certificate_and_does_not_warn(cer
 
 def test_validate_only_checks_the_project_and_the_certificate(certificate_material, tmp_path):
     (tmp_path / 'file').write_text('x')
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         run(module_for(tmp_path / 'file', validate_only=True))
     assert str(excinfo.value) == ('project_dir %s exists and is not a directory; give a directory (it is created when '
                                   'missing).' % (tmp_path / 'file'))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         run(module_for(tmp_path, validate_only=True, certificate='QUJDRA=='))
     assert str(excinfo.value).startswith('certificate does not decode to an X.509 certificate')
 
@@ -188,11 +178,11 @@ def test_permission_sets_and_an_own_manifest(certificate_material, tmp_path):
 def test_unreadable_certificate_path_is_named_first(tmp_path):
     missing = str(tmp_path / 'missing.crt')
     backend = AppMetadataBackend(module_for(tmp_path, certificate_path=missing, name='not a valid name'))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         backend.run()
     assert str(excinfo.value) == ('cannot read certificate_path %s: No such file or directory. Point it at the certificate '
                                   'written by the certificate module.' % missing)
-    assert backend.failure_details == {}
+    assert excinfo.value.details == {}
 
 
 @pytest.fixture
@@ -213,7 +203,7 @@ def test_a_certificate_path_that_is_not_a_file_fails_at_once(tmp_path, kind):
     path = str(tmp_path / 'server.crt')
     os.mkfifo(path) if kind == 'fifo' else os.mkdir(path)
     backend = AppMetadataBackend(module_for(tmp_path / 'project', certificate_path=path))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         backend.run()
     assert str(excinfo.value) == ('cannot read certificate_path %s: it is not a regular file. Point it at the certificate '
                                   'written by the certificate module.' % path)
@@ -229,9 +219,9 @@ def test_certificate_path_is_read(certificate_material, tmp_path):
 
 def test_input_problems_carry_no_traceback(certificate_material, tmp_path):
     backend = AppMetadataBackend(module_for(tmp_path, certificate_material, name='Bad Name'))
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError) as excinfo:
         backend.run()
-    assert backend.failure_details == {}
+    assert excinfo.value.details == {}
     assert os.listdir(str(tmp_path)) == []
 
 
@@ -241,9 +231,9 @@ def test_failed_write_carries_the_traceback(certificate_material, tmp_path, monk
 
     monkeypatch.setattr(md, 'write_file_atomic', refuse)
     backend = AppMetadataBackend(module_for(tmp_path, certificate_material))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         backend.run()
     assert str(excinfo.value).startswith('Writing %s failed: Permission denied. Files already written in this run: none;'
                                          % (tmp_path / 'force-app/main/default/externalClientApps/AnsibleIntegration.eca-meta.xml'))
-    assert list(backend.failure_details) == ['exception']
-    assert 'MetadataError: Writing' in backend.failure_details['exception']
+    assert list(excinfo.value.details) == ['exception']
+    assert 'InputError: Writing' in excinfo.value.details['exception']

@@ -23,8 +23,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _common, _token_cache
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, HttpError, REFUSAL_SHARE_SECONDS
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import (
@@ -48,21 +47,21 @@ def test_normalize_login_url(given, normalized):
 
 
 def test_http_login_url_is_refused():
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url('http://login.salesforce.com/')
     assert str(caught.value) == ('login_url http://login.salesforce.com/ uses http://, but Salesforce accepts token requests '
                                  'only over HTTPS. Use https://login.salesforce.com.')
 
 
 def test_http_login_url_message_hides_url_credentials():
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url('http://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
     assert str(caught.value) == ('login_url http://acme.my.salesforce.com:8080/x/ uses http://, but Salesforce accepts token '
                                  'requests only over HTTPS. Use https://acme.my.salesforce.com:8080/x.')
 
 
 def test_https_login_url_with_credentials_is_refused_without_showing_them():
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url('https://user:Secret-Pw@acme.my.salesforce.com:8080/x/')
     assert str(caught.value) == ("login_url 'https://acme.my.salesforce.com:8080/x/' holds a user name or password "
                                  "(user:password@); a token request never needs one. Give only the token host, e.g. "
@@ -70,7 +69,7 @@ def test_https_login_url_with_credentials_is_refused_without_showing_them():
 
 
 def test_http_login_url_message_without_credentials_suggests_https():
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url('http://acme.my.salesforce.com:8080/x/')
     assert str(caught.value) == ('login_url http://acme.my.salesforce.com:8080/x/ uses http://, but Salesforce accepts token '
                                  'requests only over HTTPS. Use https://acme.my.salesforce.com:8080/x.')
@@ -78,7 +77,7 @@ def test_http_login_url_message_without_credentials_suggests_https():
 
 @pytest.mark.parametrize('given', ['https://[::1', 'https://user:Secret-Pw@localhost:abc', 'https://user:Secret-Pw@[zz]/'])
 def test_a_malformed_login_url_is_a_message_without_the_password(given):
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url(given)
     assert str(caught.value) == ("login_url %r is not a valid URL (check the host name, brackets and port). Give the token host "
                                  "with its scheme, e.g. https://login.salesforce.com." % given.replace('user:Secret-Pw@', ''))
@@ -86,7 +85,7 @@ def test_a_malformed_login_url_is_a_message_without_the_password(given):
 
 @pytest.mark.parametrize('given', ['login.salesforce.com', 'ftp://login.salesforce.com', 'https://'])
 def test_login_url_without_https_scheme_is_refused(given):
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.normalize_login_url(given)
     assert str(caught.value) == ('login_url %r is not an https:// URL. Give the token host with its scheme, e.g. '
                                  'https://login.salesforce.com or https://acme.my.salesforce.com.' % given)
@@ -267,7 +266,7 @@ def test_login_rate_exceeded_is_remembered_for_every_later_caller(tmp_path, key,
     assert os.stat(path).st_mode & 0o777 == 0o600
     later = make_options(tmp_path, private_key=pem(key).decode(), answers=(response(body=success_body()),))
     for dummy in range(3):
-        with pytest.raises(SalesforceAuthError) as caught:
+        with pytest.raises(AuthError) as caught:
             _auth.get_session(later)
         assert caught.value.message == first
         assert caught.value.details == failure['details']
@@ -345,11 +344,11 @@ def test_final_refusal_reaches_the_tasks_arriving_meanwhile_without_a_login(tmp_
     """A bad consumer key with 50 hosts and 25 forks: the workers that start while the refusal is fresh get it, without
     logging in again (the refusal would be the same, and each counts against the user's logins)."""
     first = make_options(tmp_path, key_path, answers=(answer,))
-    with pytest.raises(SalesforceAuthError) as refused:
+    with pytest.raises(AuthError) as refused:
         _auth.get_session(first)
-    clock.now += _common.REFUSAL_SHARE_SECONDS - 0.5
+    clock.now += REFUSAL_SHARE_SECONDS - 0.5
     other = make_options(tmp_path, private_key=pem(key).decode(), answers=(response(body=success_body()),))
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.get_session(other)
     assert (caught.value.message, caught.value.details) == (refused.value.message, refused.value.details)
     assert 'remembered' not in caught.value.message
@@ -371,17 +370,17 @@ def test_a_task_waiting_for_the_app_to_apply_asks_again(tmp_path, key_path, cloc
 
 
 @pytest.mark.parametrize('details, share', [
-    ({'status_code': 400, 'salesforce_error': 'invalid_client_id'}, _common.REFUSAL_SHARE_SECONDS),
-    ({'status_code': 400, 'salesforce_error': 'invalid_grant'}, _common.REFUSAL_SHARE_SECONDS),
+    ({'status_code': 400, 'salesforce_error': 'invalid_client_id'}, REFUSAL_SHARE_SECONDS),
+    ({'status_code': 400, 'salesforce_error': 'invalid_grant'}, REFUSAL_SHARE_SECONDS),
     ({'status_code': 400, 'salesforce_error': 'unknown_error'}, None),
     ({'status_code': 500, 'salesforce_error': 'invalid_grant'}, None),
     ({'status_code': 503}, None),
     ({}, None),
 ])
 def test_only_refusals_retrying_cannot_fix_are_shared(details, share):
-    record = SalesforceAuthError('x', details=details, shareable=True).cache_record()
+    record = AuthError('x', details=details, shareable=True).cache_record()
     assert record.get('share') == share
-    rate_limited = SalesforceAuthError('x', details=details, shareable=True, hold=300).cache_record()
+    rate_limited = AuthError('x', details=details, shareable=True, hold=300).cache_record()
     assert (rate_limited['hold'], 'share' in rate_limited) == (300, False)
 
 
@@ -549,19 +548,19 @@ def test_invalidate_without_cache_is_a_no_op(tmp_path, key_path):
 
 def test_failure_is_not_cached_for_later_calls(tmp_path, key_path, clock):
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'inactive user'), response(body=success_body())))
-    with pytest.raises(SalesforceAuthError):
+    with pytest.raises(AuthError):
         _auth.get_session(options)
-    clock.now += _common.REFUSAL_SHARE_SECONDS
+    clock.now += REFUSAL_SHARE_SECONDS
     assert _auth.get_session(options).access_token == TOKEN
 
 
 # ---------------------------------------------------------------- errors, the HTTP session, forgetting, cached_session
 
 def test_http_error_is_shareable():
-    error = SalesforceAuthError('x', shareable=True)
+    error = AuthError('x', shareable=True)
     assert error.cache_record() == {'message': 'x', 'details': {}}
-    assert SalesforceAuthError('local').cache_record() is None
-    assert str(SalesforceAuthError.from_record({'message': 'x', 'details': {'status_code': 503}})) == 'x'
+    assert AuthError('local').cache_record() is None
+    assert str(AuthError.from_record({'message': 'x', 'details': {'status_code': 503}})) == 'x'
 
 
 def test_options_build_one_http_session_with_their_settings():

@@ -11,7 +11,6 @@ import base64
 import datetime
 import fcntl
 import os
-import shutil
 import signal
 import stat
 
@@ -23,8 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _certificate as backend
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import CertificateError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeFileModule
 
 NOW = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -68,7 +68,7 @@ def cert_for(key, subject, not_before, days):
     ({'csr_path': '/srv/sf/./cert.pem'}, 'certificate_path and csr_path are the same file'),
 ])
 def test_validate_options_rejects(overrides, message):
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         backend.validate_options(options(**overrides))
     assert message in str(exc.value)
 
@@ -89,7 +89,7 @@ def test_validate_options_accepts_full_subject_and_ignores_empty_values():
     ({'subject': {'emailAddress': 'ops@example.com\n'}}, 'subject.emailAddress holds the control character U+000A at position 16'),
 ])
 def test_control_characters_in_the_subject_are_refused_naming_the_option(overrides, message):
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         backend.validate_options(options(**overrides))
     assert str(exc.value) == message + '; a certificate subject can only hold printable text on one line. Remove it.'
 
@@ -99,7 +99,7 @@ def test_country_code_is_matched_to_its_very_end():
 
 
 def test_passphrase_never_in_validation_messages():
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         backend.validate_options(options(private_key_passphrase='s3cret-' + 'p' * 1100))
     assert 's3cret' not in str(exc.value)
 
@@ -248,7 +248,7 @@ def test_existing_key_kept_when_it_matches(key):
 
 
 def test_existing_key_of_another_size_fails_unless_regenerate(key):
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         backend.assess_private_key(pem(key), None, 4096, False, '/k.pem')
     message = str(exc.value)
     assert message.startswith('The private key /k.pem is a 2048-bit RSA key, but key_size is 4096. Set key_size to 2048')
@@ -268,7 +268,7 @@ def test_existing_key_of_another_size_fails_unless_regenerate(key):
 ])
 def test_unusable_key_fails_with_hint_or_is_replaced_on_request(key, make, passphrase, message):
     data = make(key)
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         backend.assess_private_key(data, passphrase, 2048, False, '/k.pem')
     assert str(exc.value).startswith(message)
     assert str(exc.value).endswith(backend.REPLACE_KEY_HINT)
@@ -279,46 +279,11 @@ def test_unusable_key_fails_with_hint_or_is_replaced_on_request(key, make, passp
 
 # ---------------------------------------------------------------- the run, with a stand-in for AnsibleModule
 
-class FakeModule:
-    """The few AnsibleModule methods the backend uses; file attributes reduced to the mode."""
-
-    def __init__(self, params, check_mode=False, diff=False):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-        self.backups = []
-
-    def load_file_common_arguments(self, params, path=None):
-        return {'path': path, 'mode': params.get('mode'), 'owner': None, 'group': None}
-
-    def set_fs_attributes_if_different(self, file_args, changed, diff=None):
-        current = stat.S_IMODE(os.stat(file_args['path']).st_mode)
-        if current == file_args['mode']:
-            return changed
-        if diff is not None:
-            diff['before']['mode'] = '0%03o' % current
-            diff['after']['mode'] = '0%03o' % file_args['mode']
-        if not self.check_mode:
-            os.chmod(file_args['path'], file_args['mode'])
-        return True
-
-    def backup_local(self, path):
-        dest = path + '.backup~'
-        shutil.copy2(path, dest)
-        self.backups.append(dest)
-        return dest
-
-    @staticmethod
-    def _symbolic_mode_to_octal(path_stat, mode):
-        from ansible.module_utils.basic import AnsibleModule
-        return AnsibleModule._symbolic_mode_to_octal(path_stat, mode)
-
-
 def run_module(tmp_path, check_mode=False, diff=False, **overrides):
     """The module result and the stand-in module (which records backups)."""
     paths = {'private_key_path': str(tmp_path / 'key.pem'), 'certificate_path': str(tmp_path / 'cert.pem')}
     paths.update(overrides)
-    module = FakeModule(options(**paths), check_mode=check_mode, diff=diff)
+    module = FakeFileModule(options(**paths), check_mode=check_mode, diff=diff)
     return backend.CertificateBackend(module, now=NOW).run(), module
 
 
@@ -360,7 +325,7 @@ def test_check_real_idempotent_cycle(tmp_path):
 
 def test_unusable_key_writes_nothing(tmp_path):
     (tmp_path / 'key.pem').write_bytes(b'garbage')
-    with pytest.raises(CertificateError):
+    with pytest.raises(InputError):
         run(tmp_path, csr_path=str(tmp_path / 'req.csr'))
     assert os.listdir(tmp_path) == ['key.pem'] and (tmp_path / 'key.pem').read_bytes() == b'garbage'
 
@@ -407,7 +372,7 @@ def test_explicit_mode_applies_to_every_file(tmp_path, mode, key_mode, cert_mode
 
 @pytest.mark.parametrize('mode, shown', [('0644', '0644'), (0o604, '0604'), ('o+r', '0604'), ('a=rw', '0666')])
 def test_mode_opening_the_key_to_others_is_refused(tmp_path, mode, shown):
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, mode=mode)
     assert str(exc.value).startswith('mode %s would let every user on the host read or change the private key %s.'
                                      % (shown, tmp_path / 'key.pem'))
@@ -427,7 +392,7 @@ def test_mode_change_alone_is_a_change_and_predicted(tmp_path):
 
 
 def test_mode_that_is_not_a_mode_is_refused(tmp_path):
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, mode='rw-r-----')
     assert str(exc.value) == 'mode "rw-r-----" is neither an octal mode such as 0640 nor a symbolic mode such as u=rw,g=r.'
     assert os.listdir(tmp_path) == []
@@ -445,12 +410,12 @@ def test_existing_key_mode_is_tightened_without_rewriting(tmp_path):
 
 def test_directory_problems_fail_before_writing(tmp_path):
     (tmp_path / 'dir.pem').mkdir()
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, certificate_path=str(tmp_path / 'dir.pem'))
     assert str(exc.value) == 'certificate_path %s is a directory. Give the path of a file, for example %s.' % (
         tmp_path / 'dir.pem', tmp_path / 'dir.pem' / 'salesforce.crt')
     (tmp_path / 'afile').write_text('x')
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, csr_path=str(tmp_path / 'afile' / 'req.csr'))
     assert str(exc.value).startswith('The directory of csr_path, %s, does not exist or is not a directory.' % (tmp_path / 'afile'))
     assert sorted(os.listdir(tmp_path)) == ['afile', 'dir.pem']
@@ -485,7 +450,7 @@ def test_missing_directories_created_0700_only_by_a_real_run(tmp_path):
 def test_unusable_existing_key_creates_no_directory(tmp_path, make, passphrase, message):
     key_path = tmp_path / 'existing.key'
     key_path.write_bytes(backend.private_key_pem(make()))
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, private_key_path=str(key_path), certificate_path=str(tmp_path / 'new' / 'cert.pem'),
             csr_path=str(tmp_path / 'new' / 'sub' / 'req.csr'), private_key_passphrase=passphrase, create_directories=True)
     assert message in str(exc.value)
@@ -500,7 +465,7 @@ def test_a_fifo_where_a_file_is_managed_fails_at_once_and_changes_nothing(tmp_pa
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: pytest.fail('blocked on the FIFO'))
     signal.alarm(5)
     try:
-        with pytest.raises(CertificateError) as exc:
+        with pytest.raises(InputError) as exc:
             run(tmp_path, **paths)
     finally:
         signal.alarm(0)
@@ -511,7 +476,7 @@ def test_a_fifo_where_a_file_is_managed_fails_at_once_and_changes_nothing(tmp_pa
 
 
 def test_bad_options_create_no_directory(tmp_path):
-    with pytest.raises(CertificateError):
+    with pytest.raises(InputError):
         run(tmp_path, private_key_path=str(tmp_path / 'new' / 'key.pem'), certificate_path=str(tmp_path / 'new' / 'cert.pem'),
             valid_days=0, create_directories=True)
     assert os.listdir(tmp_path) == []
@@ -519,7 +484,7 @@ def test_bad_options_create_no_directory(tmp_path):
 
 def test_directory_that_cannot_be_created_fails_before_writing(tmp_path):
     (tmp_path / 'afile').write_text('x')
-    with pytest.raises(CertificateError) as exc:
+    with pytest.raises(InputError) as exc:
         run(tmp_path, certificate_path=str(tmp_path / 'afile' / 'sub' / 'cert.pem'), create_directories=True)
     assert str(exc.value) == ('The directory of certificate_path, %s, cannot be created: %s exists and is not a directory. '
                               'Fix the path.' % (tmp_path / 'afile' / 'sub', tmp_path / 'afile'))
@@ -531,7 +496,7 @@ def test_directory_in_an_unwritable_parent_fails_before_writing(tmp_path):
     locked = tmp_path / 'locked'
     locked.mkdir(mode=0o500)
     try:
-        with pytest.raises(CertificateError) as exc:
+        with pytest.raises(InputError) as exc:
             run(tmp_path, certificate_path=str(locked / 'sub' / 'cert.pem'), create_directories=True)
     finally:
         locked.chmod(0o700)

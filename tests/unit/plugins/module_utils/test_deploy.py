@@ -23,7 +23,8 @@ import requests
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.test_rest import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,
     NEW_TOKEN,
@@ -227,8 +228,9 @@ def mode_of(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def raises(function, *args, **kwargs):
-    with pytest.raises(deploy.DeployError) as excinfo:
+def raises(function, *args, kind=InputError, **kwargs):
+    """The error function(*args, **kwargs) raises: of ``kind`` (a project that cannot be deployed is an InputError)."""
+    with pytest.raises(kind) as excinfo:
         function(*args, **kwargs)
     return excinfo.value
 
@@ -897,30 +899,22 @@ def test_deploy_options():
 
 def test_org_id_from_the_session():
     client, http = client_for(failing, auth=OrgAuth(OTHER_ORG))
-    assert deploy.org_id_of(client) == OTHER_ORG
+    assert client.org_id() == OTHER_ORG
     assert http.calls == []
 
 
 @pytest.mark.parametrize('session_org', [None, '', '00D', '../../x', ORG_18 + '\n', ORG_18 + 'X', 42])
 def test_org_id_from_the_token_prefix_as_18_characters(session_org):
     client, http = client_for(failing, auth=OrgAuth(session_org))
-    assert deploy.org_id_of(client) == ORG_18
+    assert client.org_id() == ORG_18
     client, http = client_for(failing, token=TOKEN)
-    assert deploy.org_id_of(client) == ORG_18
+    assert client.org_id() == ORG_18
     assert http.calls == []
 
 
 def test_org_id_from_an_18_character_token_prefix():
     client, dummy = client_for(failing, token=OTHER_ORG + '!AQ-token')
-    assert deploy.org_id_of(client) == OTHER_ORG
-
-
-@pytest.mark.parametrize('org_id, expected', [
-    ('00Dxx0000001gPL', '00Dxx0000001gPLEAY'), ('00D5g000004ABCD', '00D5g000004ABCDEA4'), ('001000000000000', '001000000000000AAA'),
-    ('00DXXXXXXXXXXXX', '00DXXXXXXXXXXXX255'), ('00Dxx0000001gPLEAY', '00Dxx0000001gPLEAY'),
-])
-def test_org_ids_are_given_with_their_case_safe_suffix(org_id, expected):
-    assert deploy.id18(org_id) == expected
+    assert client.org_id() == OTHER_ORG
 
 
 def test_org_id_from_a_query():
@@ -929,7 +923,7 @@ def test_org_id_from_a_query():
         assert parse_qs(urlsplit(call['url']).query) == {'q': ['SELECT Id FROM Organization']}
         return make_response(200, {'totalSize': 1, 'done': True, 'records': [{'attributes': {'type': 'Organization'}, 'Id': OTHER_ORG}]})
     client, http = client_for(handler, token=OPAQUE_TOKEN)
-    assert deploy.org_id_of(client) == OTHER_ORG
+    assert client.org_id() == OTHER_ORG
     assert len(http.calls) == 1
 
 
@@ -944,14 +938,21 @@ def test_org_id_from_a_query():
      'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
     (make_response(200, {'totalSize': 1, 'done': True, 'records': [{'Id': ['x']}]}),
      'Cannot tell which org this session belongs to: SELECT Id FROM Organization answered no org id.'),
-    (make_response(403, [{'errorCode': 'INSUFFICIENT_ACCESS', 'message': 'no ' + OPAQUE_TOKEN}]),
-     'Cannot tell which org this session belongs to (needed to know what was deployed there): GET '
-     '/services/data/v62.0/query answered HTTP 403 (accepted: 200, 201, 204) with INSUFFICIENT_ACCESS: no <redacted>. '
-     'The user lacks a permission for this call (check the profile / permission sets, and "API Enabled").'),
 ])
 def test_org_id_query_that_answers_no_org(answer, message):
     client, dummy = client_for(lambda call: answer, token=OPAQUE_TOKEN)
-    assert raises(deploy.org_id_of, client).msg == message
+    assert raises(client.org_id, kind=ApiError).msg == message
+
+
+def test_a_refused_org_id_query_fails_the_deploy_without_the_token(tmp_path):
+    apex_project(tmp_path)
+    answer = make_response(403, [{'errorCode': 'INSUFFICIENT_ACCESS', 'message': 'no ' + OPAQUE_TOKEN}])
+    client, http = client_for(lambda call: answer, token=OPAQUE_TOKEN)
+    assert raises(deploy.run, client, str(tmp_path), kind=ApiError).msg == (
+        'Cannot tell which org this session belongs to: GET /services/data/v62.0/query answered HTTP 403 (accepted: 200, '
+        '201, 204) with INSUFFICIENT_ACCESS: no <redacted>. The user lacks a permission for this call (check the profile '
+        '/ permission sets, and "API Enabled").')
+    assert len(http.calls) == 1
 
 
 # -- the exchange with the Metadata API ------------------------------------------------------------------------
@@ -980,7 +981,7 @@ def test_start_sends_the_multipart_request():
                                        '0Afxx00000001ABCAA\n', '0Afxx00000001ABCAA?x=1', '0Afxx0000', '0Afxx00000001ABCAA0'])
 def test_start_refuses_an_unusable_deploy_id(deploy_id):
     runner, http, dummy = deployer(Org([], start=make_response(201, {'id': deploy_id, 'deployResult': {'status': 'Pending'}})))
-    assert raises(runner.start, b'zip', {}).msg == 'Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.'
+    assert raises(runner.start, b'zip', {}, kind=ApiError).msg == 'Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.'
     assert http.paths() == [('POST', DEPLOY_PATH)]
 
 
@@ -1007,14 +1008,14 @@ def test_start_refuses_an_unusable_deploy_id(deploy_id):
 ])
 def test_start_answers_that_are_no_deploy(answer, message):
     runner, http, dummy = deployer(Org([], start=answer))
-    assert raises(runner.start, b'zip', {}).msg == message
+    assert raises(runner.start, b'zip', {}, kind=ApiError).msg == message
     assert len(http.calls) == 1
 
 
 def test_errors_in_the_details_are_scrubbed_too():
     body = [{'errorCode': 'X_' + TOKEN, 'message': 'token ' + TOKEN + ' cert ' + PEM_IN_TEXT, 'fields': ['Name', TOKEN]}]
     runner, dummy, dummy2 = deployer(Org([], start=make_response(400, body)))
-    error = raises(runner.start, b'zip', {})
+    error = raises(runner.start, b'zip', {}, kind=ApiError)
     assert error.details == {'status': 400, 'errors': [{'errorCode': 'X_<redacted>', 'message': 'token <redacted> cert <certificate>',
                                                         'fields': ['Name', '<redacted>']}]}
     assert TOKEN not in json.dumps(error.details) and TOKEN not in error.msg
@@ -1026,11 +1027,11 @@ def test_scrub_errors():
     assert deploy.scrub_errors(None) == []
 
 
-def test_start_connection_error_is_a_deploy_error():
+def test_start_connection_error_names_the_step():
     def handler(call):
         raise requests.ConnectionError('Connection refused')
     runner, dummy, dummy2 = deployer(handler)
-    error = raises(runner.start, b'zip', {})
+    error = raises(runner.start, b'zip', {}, kind=HttpError)
     assert error.msg.startswith('Starting the deploy failed: ')
     assert 'acme.my.salesforce.com' in error.msg
 
@@ -1052,7 +1053,7 @@ def test_wait_polls_until_done_and_reports_progress():
 
 def test_last_sleep_is_cut_to_the_timeout():
     runner, http, fake = deployer(Org([deploy_result('InProgress')]), wait_timeout=5, poll_interval=2)
-    with pytest.raises(deploy.DeployError):
+    with pytest.raises(ApiError):
         runner.wait(DEPLOY_ID)
     assert fake.sleeps[:3] == [2.0, 2.0, 1.0]
 
@@ -1079,7 +1080,7 @@ def test_hostile_counters_do_not_crash(value):
 ])
 def test_unknown_status_is_an_error(payload):
     runner, http, dummy = deployer(Org([make_response(200, payload)]))
-    assert raises(runner.wait, DEPLOY_ID).msg == (
+    assert raises(runner.wait, DEPLOY_ID, kind=ApiError).msg == (
         'Checking deploy %s: the answer holds no deploy status Salesforce documents.' % DEPLOY_ID)
     assert len(http.calls) == 1
 
@@ -1098,14 +1099,14 @@ def test_unknown_status_is_an_error(payload):
 ])
 def test_failed_poll_names_the_deploy(answer, message):
     runner, dummy, dummy2 = deployer(Org([answer]))
-    assert raises(runner.wait, DEPLOY_ID).msg == message.format(id=DEPLOY_ID)
+    assert raises(runner.wait, DEPLOY_ID, kind=ApiError).msg == message.format(id=DEPLOY_ID)
 
 
 def test_connection_lost_while_polling_names_the_deploy():
     def handler(call):
         raise requests.ConnectionError('Connection reset by peer')
     runner, dummy, dummy2 = deployer(handler)
-    error = raises(runner.wait, DEPLOY_ID)
+    error = raises(runner.wait, DEPLOY_ID, kind=HttpError)
     assert error.msg.startswith('Checking deploy %s failed: ' % DEPLOY_ID)
 
 
@@ -1125,13 +1126,13 @@ def test_a_401_while_polling_renews_the_session_once_and_scrubs_both_tokens():
     assert [bearer(call) for call in http.calls] == [TOKEN, TOKEN, NEW_TOKEN]
     assert auth.invalidated == [TOKEN] and auth.minted == 2
     assert len(warnings) == 1
-    failures = deploy.component_failures(result, runner._secrets())  # pylint: disable=protected-access
+    failures = deploy.component_failures(result, runner.client.tokens_used())
     assert failures[0]['problem'] == 'old <redacted> new <redacted>'
 
 
 def test_a_second_401_while_polling_is_an_error():
     runner, http, dummy = deployer(lambda call: make_response(401, INVALID_SESSION), auth=OrgAuth(ORG_18))
-    error = raises(runner.wait, DEPLOY_ID)
+    error = raises(runner.wait, DEPLOY_ID, kind=ApiError)
     assert error.msg == (
         'Checking deploy %s failed: GET /services/data/v62.0/metadata/deployRequest/%s answered HTTP 401 (accepted: 200) with '
         'INVALID_SESSION_ID: Session expired or invalid. Salesforce rejected a freshly minted session as well: check that the '
@@ -1141,7 +1142,7 @@ def test_a_second_401_while_polling_is_an_error():
 
 def test_a_static_token_rejected_while_polling_is_a_deploy_error():
     runner, http, dummy = deployer(lambda call: make_response(401, INVALID_SESSION))
-    error = raises(runner.wait, DEPLOY_ID)
+    error = raises(runner.wait, DEPLOY_ID, kind=ApiError)
     assert error.msg.startswith('Checking deploy %s failed: Salesforce rejected the access_token given' % DEPLOY_ID)
     assert error.details == {'status': 401}
     assert TOKEN not in error.msg and len(http.calls) == 1
@@ -1319,7 +1320,7 @@ def test_failed_deploy_names_component_file_line_problem_and_hint(tmp_path, cloc
     warning = dict(HELLO_FAILURE, problemType='Warning', problem='deprecated')
     failed = deploy_result('Failed', numberComponentErrors=2, details={'componentFailures': [HELLO_FAILURE, ECA_FAILURE, warning]})
     client, http = client_for(success_org(deploy_result('InProgress'), failed))
-    error = raises(deploy.run, client, project)
+    error = raises(deploy.run, client, project, kind=ApiError)
     assert error.msg == (
         'Deploy %s failed.\n'
         "- ApexClass Hello (classes/Hello.cls, line 2): Unexpected token 'x'.\n"
@@ -1341,7 +1342,7 @@ def test_failure_in_check_mode_and_with_tests(tmp_path, clock):
                                                           'stackTrace': 'Class.HelloTest.itSaysHi: line 3'}]}
     failed = deploy_result('Failed', details={'componentFailures': [], 'runTestResults': tests})
     client, dummy = client_for(success_org(failed))
-    error = raises(deploy.run, client, project, check_mode=True, test_level='RunLocalTests')
+    error = raises(deploy.run, client, project, check_mode=True, test_level='RunLocalTests', kind=ApiError)
     assert error.msg == ('Validation %s failed.\n- test HelloTest.itSaysHi: Assertion failed\n'
                          'Nothing was saved in the org (check mode validates only).' % DEPLOY_ID)
     assert error.details['test_failures'] == [{'name': 'HelloTest', 'methodName': 'itSaysHi', 'message': 'Assertion failed',
@@ -1352,7 +1353,7 @@ def test_succeeded_partial(tmp_path, clock):
     project = apex_project(tmp_path)
     partial = deploy_result('SucceededPartial', numberComponentsDeployed=1, details={'componentFailures': HELLO_FAILURE})
     client, dummy = client_for(success_org(partial))
-    error = raises(deploy.run, client, project, rollback_on_error=False)
+    error = raises(deploy.run, client, project, rollback_on_error=False, kind=ApiError)
     assert error.msg == ('Deploy %s ended as SucceededPartial.\n'
                          "- ApexClass Hello (classes/Hello.cls, line 2): Unexpected token 'x'.\n"
                          'The components without errors were saved (rollback_on_error=false); fix the others and deploy again.'
@@ -1366,7 +1367,7 @@ def test_whole_deploy_error_message(tmp_path, clock):
     failed = deploy_result('Failed', errorStatusCode='INVALID_CROSS_REFERENCE_KEY',
                            errorMessage='testLevel of NoTestRun cannot be used in production organizations')
     client, dummy = client_for(success_org(failed))
-    error = raises(deploy.run, client, project, test_level='NoTestRun')
+    error = raises(deploy.run, client, project, test_level='NoTestRun', kind=ApiError)
     assert error.msg == (
         'Deploy %s failed.\n'
         'Salesforce refused the deploy as a whole: INVALID_CROSS_REFERENCE_KEY: testLevel of NoTestRun cannot be used in '
@@ -1378,10 +1379,10 @@ def test_whole_deploy_error_message(tmp_path, clock):
 def test_canceled_in_the_org_and_a_lying_success(tmp_path, clock):
     project = apex_project(tmp_path)
     client, dummy = client_for(success_org(deploy_result('Canceled')))
-    assert raises(deploy.run, client, project).msg == (
+    assert raises(deploy.run, client, project, kind=ApiError).msg == (
         'Deploy %s ended as Canceled.\nSomeone canceled it in the org; nothing was saved.' % DEPLOY_ID)
     client, dummy = client_for(success_org(deploy_result('Succeeded', success=False)))
-    assert raises(deploy.run, client, project).msg.startswith('Deploy %s ended as Succeeded.\n' % DEPLOY_ID)
+    assert raises(deploy.run, client, project, kind=ApiError).msg.startswith('Deploy %s ended as Succeeded.\n' % DEPLOY_ID)
     assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
 
 
@@ -1391,7 +1392,7 @@ def test_many_failures_and_hostile_problem_texts(tmp_path, clock):
     failures = [dict(HELLO_FAILURE, fullName='C%02d' % i, problem=hostile) for i in range(25)]
     failed = deploy_result('Failed', details={'componentFailures': failures}, errorMessage=hostile, errorStatusCode=TOKEN)
     client, dummy = client_for(success_org(failed))
-    error = raises(deploy.run, client, project)
+    error = raises(deploy.run, client, project, kind=ApiError)
     lines = error.msg.split('\n')
     assert lines[0] == 'Deploy %s failed.' % DEPLOY_ID
     assert lines[1].startswith('Salesforce refused the deploy as a whole: <redacted>: leak <redacted> and <certificate>  ]0;title  <base64>')
@@ -1407,7 +1408,7 @@ def test_timeout_cancels_once_and_says_so(tmp_path, clock):
     project = apex_project(tmp_path)
     org = Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceled')])
     client, http = client_for(org)
-    error = raises(deploy.run, client, project, wait_timeout=10, poll_interval=2)
+    error = raises(deploy.run, client, project, wait_timeout=10, poll_interval=2, kind=ApiError)
     assert error.msg == (
         'Deploy %s did not finish within wait_timeout (10 s, waited 10 s), so it was canceled (status now Canceled); '
         'Salesforce saves nothing of a canceled deploy. Run again with a longer wait_timeout, or check Setup > Deployment '
@@ -1423,7 +1424,7 @@ def test_timeout_cancels_once_and_says_so(tmp_path, clock):
 def test_timeout_without_confirmation_gives_up_after_the_confirm_window(tmp_path, clock):
     project = apex_project(tmp_path)
     client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceling')]))
-    error = raises(deploy.run, client, project, wait_timeout=1, poll_interval=10)
+    error = raises(deploy.run, client, project, wait_timeout=1, poll_interval=10, kind=ApiError)
     assert error.msg == (
         'Deploy %s did not finish within wait_timeout (1 s, waited 1 s), so this module asked Salesforce to cancel it; 30 s '
         'later its status is Canceling, not Canceled yet: check Setup > Deployment Status in the org before deploying again. '
@@ -1439,7 +1440,7 @@ def test_a_deploy_that_finishes_while_being_canceled_is_a_success(tmp_path, cloc
     assert result['changed'] is True and result['status'] == 'Succeeded'
     assert record_of(project)['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
     client, http = client_for(Org([deploy_result('InProgress')], after_cancel=[deploy_result('Failed')]))
-    assert raises(deploy.run, client, project, wait_timeout=4, poll_interval=2, force=True).msg.startswith(
+    assert raises(deploy.run, client, project, wait_timeout=4, poll_interval=2, force=True, kind=ApiError).msg.startswith(
         'Deploy %s failed.' % DEPLOY_ID)
 
 
@@ -1447,7 +1448,7 @@ def test_cancel_refused_by_salesforce(tmp_path, clock):
     project = apex_project(tmp_path)
     cancel = make_response(400, [{'errorCode': 'INVALID_ID_FIELD', 'message': 'cannot cancel'}])
     client, http = client_for(Org([deploy_result('InProgress')], cancel=cancel))
-    assert raises(deploy.run, client, project, wait_timeout=1, poll_interval=1).msg == (
+    assert raises(deploy.run, client, project, wait_timeout=1, poll_interval=1, kind=ApiError).msg == (
         'Canceling deploy %s failed: PATCH /services/data/v62.0/metadata/deployRequest/%s answered HTTP 400 (accepted: 200, '
         '202) with INVALID_ID_FIELD: cannot cancel.' % (DEPLOY_ID, DEPLOY_ID))
 
@@ -1530,6 +1531,6 @@ def test_result_and_messages_never_hold_the_token(tmp_path, clock):
     failed = deploy_result('Failed', details={'componentFailures': [failure], 'runTestResults': tests}, errorMessage=TOKEN)
     progress = []
     client, dummy = client_for(success_org(failed))
-    error = raises(deploy.run, client, project, progress=progress.append)
+    error = raises(deploy.run, client, project, progress=progress.append, kind=ApiError)
     assert TOKEN not in error.msg and TOKEN not in json.dumps(error.details) and TOKEN not in json.dumps(progress)
     assert error.msg.count('<redacted>') == 8

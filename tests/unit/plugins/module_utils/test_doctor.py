@@ -27,19 +27,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import describe_name
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import (
-    FAIL,
-    OK,
-    SKIP,
-    WARN,
-    Cause,
-    Check,
-    Diagnosis,
-    Doctor,
-    diagnose,
-)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import Doctor, diagnose
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report import FAIL, OK, SKIP, WARN, Cause, Check, Diagnosis
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
@@ -179,8 +170,8 @@ def probed(tmp_path, key_path, url, ca_path, now=None, **overrides):
 
 
 def refusal(description, error='invalid_grant', status=400, message='Salesforce refused the login.'):
-    return SalesforceAuthError(message, details={'status_code': status, 'salesforce_error': error,
-                                                 'salesforce_error_description': description}, shareable=True)
+    return AuthError(message, details={'status_code': status, 'salesforce_error': error,
+                                       'salesforce_error_description': description}, shareable=True)
 
 
 def certificate_of(key_pem, not_before, not_after, common_name='sfjwt-doctor-window'):
@@ -398,7 +389,7 @@ def test_rate_limit_is_the_only_cause(tmp_path, key_path, error, description):
 def test_no_answer_is_the_network(tmp_path, key_path):
     doctor = checked(tmp_path, key_path)
     doctor.diagnosis.suspects.append(CLOCK_CAUSE)
-    exc = SalesforceAuthError('https://acme.my.salesforce.com did not answer within 5 seconds.', shareable=True)
+    exc = AuthError('https://acme.my.salesforce.com did not answer within 5 seconds.', shareable=True)
     assert doctor._login_causes(exc) == [
         Cause('network', 'https://acme.my.salesforce.com did not answer within 5 seconds.',
               'Fix the connection to the token host, then run the doctor again.')]
@@ -406,8 +397,8 @@ def test_no_answer_is_the_network(tmp_path, key_path):
 
 def test_a_failure_before_any_request_is_not_the_network(tmp_path, key_path):
     doctor = checked(tmp_path, key_path)
-    exc = SalesforceAuthError('Cannot create the token cache directory /x: File exists. Set cache_dir (or SFJWT_CACHE_DIR) '
-                              'to a writable directory, or turn the cache off with cache=false.')
+    exc = AuthError('Cannot create the token cache directory /x: File exists. Set cache_dir (or SFJWT_CACHE_DIR) '
+                    'to a writable directory, or turn the cache off with cache=false.')
     assert doctor._login_causes(exc) == [
         Cause('settings', exc.message, 'Fix what the message names, then run the doctor again.')]
 
@@ -840,6 +831,14 @@ def test_the_newest_version_is_compared_as_numbers(tmp_path, key_path):
     doctor, url, seen = _rest(tmp_path, key_path, '200 OK', body)
     assert checks(doctor, 'rest') == [
         ('rest', OK, 'GET %s/services/data/ answered HTTP 200; the newest API version is 62.0.' % url)]
+
+
+def test_a_new_session_the_rest_api_rejects_is_reported_not_renewed(tmp_path, key_path):
+    body = b'[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]'
+    doctor, url, seen = _rest(tmp_path, key_path, '401 Unauthorized', body)
+    assert checks(doctor, 'rest') == [
+        ('rest', FAIL, 'GET %s/services/data/ answered HTTP 401, not a list of API versions.' % url)]
+    assert seen == [('GET', '/services/data/')]
 
 
 def test_a_redirect_from_services_data_is_not_followed(tmp_path, key_path):

@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """How plugins/module_utils import each other: no cycle (imports inside functions count: they are cycles a test run
-may never happen to trigger), and _common, which every other one may import, imports only the standard library and _salesforce_facts (which imports
-only the standard library)."""
+may never happen to trigger), and the base modules every other one may import (_common, _errors, _salesforce_facts)
+import only the standard library and each other as listed below."""
 
 from __future__ import annotations
 
@@ -100,14 +100,14 @@ def test_module_utils_import_no_cycle():
     assert find_cycle(graph) is None, 'module_utils import each other in a cycle: %s' % ' -> '.join(find_cycle(graph))
 
 
-@pytest.mark.parametrize('name, allowed', [('_common', {'_salesforce_facts'}), ('_salesforce_facts', set())])
+@pytest.mark.parametrize('name, allowed', [('_common', set()), ('_errors', {'_salesforce_facts'}), ('_salesforce_facts', set())])
 def test_the_base_modules_import_only_the_standard_library(name, allowed):
-    """_common and _salesforce_facts, which a cached token loads: the standard library, and _common the facts."""
+    """_common, _errors and _salesforce_facts, which a cached token loads: the standard library, and _errors the facts."""
     tree = ast.parse((MODULE_UTILS_DIR / (name + '.py')).read_text(encoding='utf-8'))
     imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level] == [], 'a relative import'
     imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name for node in imports for alias in node.names}
-    assert {'dataclasses'} <= imported if name == '_common' else {'re'} <= imported
+    assert {'_common': {'dataclasses'}, '_errors': {'traceback'}, '_salesforce_facts': {'re'}}[name] <= imported
     own = {module for module in imported if module.startswith(PACKAGE + '.')}
     assert {module[len(PACKAGE) + 1:] for module in own} == allowed
     assert sorted(module for module in imported - own if not is_standard_library(module)) == []

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 
 NS = '{http://soap.sforce.com/2006/04/metadata}'
 CONSUMER_KEY = '3MVG9AnsibleIntegration0001'
@@ -62,7 +63,7 @@ def fields(root):
 
 @pytest.mark.parametrize('consumer_key', ['short7x', 'x' * 257, 'has-dash-0001', 'has space 0001', '', None])
 def test_consumer_key_must_be_8_to_256_alphanumerics(certificate, consumer_key):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, consumer_key=consumer_key)
     assert '8 to 256 letters and digits' in str(excinfo.value)
 
@@ -81,7 +82,7 @@ def test_generated_consumer_key_is_valid_and_random():
 
 @pytest.mark.parametrize('name', ['1App', 'My App', 'My__App', 'MyApp_', 'X' * 41, 'App<x>', ''])
 def test_api_name_is_validated(certificate, name):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, name=name)
     assert 'name' in str(excinfo.value)
 
@@ -99,7 +100,7 @@ def test_api_name_is_validated(certificate, name):
     ({'external_client_app': False, 'connected_app': False}, 'Nothing to write'),
 ])
 def test_bad_inputs_name_the_problem(certificate, overrides, message):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, **overrides)
     assert message in str(excinfo.value)
 
@@ -142,7 +143,7 @@ def test_certificate_refused(certificate, kind):
         'empty': '  ',
         'not_a_certificate': 'QUJDRA==',
     }[kind]
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         make_spec(certificate, certificate=value)
 
 
@@ -166,7 +167,7 @@ def pem_valid_between(key, not_before, not_after):
 
 def test_expired_certificate_is_refused_with_its_path_date_and_the_fix(certificate, signing_key):
     expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=400), NOW - datetime.timedelta(days=35))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, certificate=expired, certificate_source='/srv/sfjwt/server.crt', now=NOW)
     assert str(excinfo.value) == (
         'The certificate /srv/sfjwt/server.crt expired on 2030-04-27T12:00:00Z. Issue a new certificate for the same key '
@@ -178,14 +179,14 @@ def test_expired_certificate_given_as_content_is_named_as_the_option(certificate
     expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW - datetime.timedelta(seconds=1))
     body = ''.join(line for line in expired.splitlines() if not line.startswith('-----'))
     for value in (expired, body):
-        with pytest.raises(md.MetadataError) as excinfo:
+        with pytest.raises(InputError) as excinfo:
             make_spec(certificate, certificate=value, now=NOW)
         assert str(excinfo.value).startswith('The certificate given in the certificate option expired on 2030-06-01T11:59:59Z.')
 
 
 def test_certificate_expiring_this_very_second_is_refused_and_one_second_later_is_kept(certificate, signing_key):
     pem = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW)
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         make_spec(certificate, certificate=pem, now=NOW)
     pem = pem_valid_between(signing_key, NOW - datetime.timedelta(days=10), NOW + datetime.timedelta(seconds=1))
     assert make_spec(certificate, certificate=pem, now=NOW).certificate_fingerprint
@@ -193,7 +194,7 @@ def test_certificate_expiring_this_very_second_is_refused_and_one_second_later_i
 
 def test_certificate_not_valid_yet_is_refused(certificate, signing_key):
     future = pem_valid_between(signing_key, NOW + datetime.timedelta(days=2), NOW + datetime.timedelta(days=30))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, certificate=future, certificate_source='/srv/sfjwt/server.crt', now=NOW)
     message = str(excinfo.value)
     assert message.startswith('The certificate /srv/sfjwt/server.crt is not valid before 2030-06-03T12:00:00Z; '
@@ -205,13 +206,13 @@ def test_certificate_from_a_host_a_little_ahead_is_accepted(certificate, signing
     ahead = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW, NOW + datetime.timedelta(days=30))
     assert make_spec(certificate, certificate=ahead, now=NOW).certificate_fingerprint
     too_far = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW + datetime.timedelta(seconds=1), NOW + datetime.timedelta(days=30))
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         make_spec(certificate, certificate=too_far, now=NOW)
 
 
 def test_expired_certificate_fails_before_the_project_is_touched(certificate, signing_key, tmp_path):
     expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=400), NOW - datetime.timedelta(days=35))
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         md.plan_files(make_spec(certificate, certificate=expired), str(tmp_path / 'project'))
     assert os.listdir(tmp_path) == []
 
@@ -221,10 +222,10 @@ def test_expired_certificate_fails_before_the_project_is_touched(certificate, si
 def test_spec_without_certificate_validates_the_rest_but_cannot_be_rendered(certificate):
     spec = make_spec(certificate, certificate=None)
     assert spec.certificate is None and spec.certificate_fingerprint is None
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.build_documents(spec)
     assert 'No certificate' in str(excinfo.value)
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, certificate=None, consumer_key='ROLE KEY 0001')
     assert '8 to 256 letters and digits' in str(excinfo.value)
 
@@ -234,17 +235,17 @@ def test_check_project_reads_and_never_writes(tmp_path):
     md.check_project(str(project))
     assert os.listdir(tmp_path) == []
     project.write_text('a file')
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.check_project(str(project))
     assert str(excinfo.value) == ('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
                                   % project)
     project.unlink()
     project.mkdir()
     (project / 'sfdx-project.json').write_text('{not json')
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.check_project(str(project))
     assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         md.check_project(str(tmp_path / 'other'), package_directory='../outside')
     assert sorted(os.listdir(tmp_path)) == ['project'] and os.listdir(project) == ['sfdx-project.json']
 
@@ -397,7 +398,7 @@ def test_package_xml_lists_the_permission_sets(certificate):
      "permission_sets names the permission set 'OPS' twice ('Ops' and 'OPS'; Salesforce API names ignore case); give each once."),
 ])
 def test_permission_set_options_refused_with_the_exact_message(certificate, overrides, message):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, **overrides)
     assert str(excinfo.value) == message
 
@@ -430,7 +431,7 @@ def test_bad_permission_set_input_writes_nothing(certificate, tmp_path):
     for overrides in ({'create_permission_sets': True, 'permission_sets': []},
                       {'create_permission_sets': True, 'permission_sets': ['Bad Name']},
                       {'create_permission_sets': True, 'permission_set_description': 'x' * 256}):
-        with pytest.raises(md.MetadataError):
+        with pytest.raises(InputError):
             md.plan_files(make_spec(certificate, **overrides), str(project))
     assert os.listdir(tmp_path) == []
     # Control: the same call with valid input does write.
@@ -547,14 +548,14 @@ def test_package_directory_added_to_an_existing_project(tmp_path, certificate):
 
 def test_broken_sfdx_project_is_reported(tmp_path, certificate):
     (tmp_path / 'sfdx-project.json').write_text('{not json')
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.plan_files(make_spec(certificate), str(tmp_path))
     assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
 
 
 @pytest.mark.parametrize('kwargs', [{'package_directory': '../outside'}, {'manifest': '/etc/package.xml'}])
 def test_paths_stay_inside_the_project(tmp_path, certificate, kwargs):
-    with pytest.raises(md.MetadataError):
+    with pytest.raises(InputError):
         md.plan_files(make_spec(certificate), str(tmp_path), **kwargs)
 
 
@@ -616,7 +617,7 @@ def test_link_at_a_project_file_is_refused_never_read_nor_written_through(certif
     secret.write_bytes(SECRET)
     project = tmp_path / 'project'
     link = plant(project, PROJECT_FILES[kind], secret)
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         plan_and_write(make_spec(certificate, create_permission_sets=True), project)
     message = str(excinfo.value)
     assert message == ('%s is a symbolic link; app_metadata does not follow links in the project (a link could expose or '
@@ -630,7 +631,7 @@ def test_linked_directory_inside_the_project_is_refused(certificate, tmp_path, f
     elsewhere.mkdir()
     project = tmp_path / 'project'
     link = plant(project, folder, elsewhere)
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         plan_and_write(make_spec(certificate), project)
     assert str(excinfo.value) == ('%s is a symbolic link; app_metadata does not follow links in the project (a link could '
                                   'expose or overwrite any file). Replace it with the folder itself.' % link)
@@ -643,7 +644,7 @@ def test_link_planted_after_planning_is_refused_before_writing(certificate, tmp_
     project = tmp_path / 'project'
     planned = md.plan_files(make_spec(certificate), str(project))
     plant(project, 'manifest', elsewhere)
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.write_planned(planned)
     assert '%s is a symbolic link' % (project / 'manifest') in str(excinfo.value)
     assert os.listdir(str(elsewhere)) == [] and not (project / 'force-app').exists()
@@ -666,7 +667,7 @@ def test_fifo_at_a_project_file_is_refused_without_blocking(certificate, tmp_pat
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(5)
     try:
-        with pytest.raises(md.MetadataError) as excinfo:
+        with pytest.raises(InputError) as excinfo:
             md.plan_files(make_spec(certificate), str(tmp_path))
     finally:
         signal.alarm(0)
@@ -712,7 +713,7 @@ def test_every_target_checked_writable_before_the_first_write(certificate, tmp_p
     monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project / 'manifest')
                                                                     and real_access(path, mode, **kwargs)))
     planned = md.plan_files(make_spec(certificate), str(project))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.write_planned(planned)
     assert str(excinfo.value) == ('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
                                   'a project_dir this user can write to. Nothing was written.'
@@ -726,7 +727,7 @@ def test_missing_directory_under_an_unwritable_one_is_checked_before_the_first_w
     real_access = os.access
     monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project)
                                                                     and real_access(path, mode, **kwargs)))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.write_planned(md.plan_files(make_spec(certificate), str(project)))
     assert str(excinfo.value).startswith('Cannot create the directory %s for %s: the directory %s is not writable by this '
                                          'user.' % (project / 'force-app', project / PROJECT_FILES['metadata file'], project))
@@ -743,7 +744,7 @@ def test_failed_write_lists_the_files_already_written(certificate, tmp_path, mon
 
     monkeypatch.setattr(md, 'write_file_atomic', refuse_the_manifest)
     planned = md.plan_files(make_spec(certificate), str(tmp_path))
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.write_planned(planned)
     written = [item.path for item in planned if item.kind != 'package.xml']
     assert str(excinfo.value) == ('Writing %s failed: Permission denied. Files already written in this run: %s; run the '
@@ -765,14 +766,14 @@ def test_failed_write_lists_the_files_already_written(certificate, tmp_path, mon
     ({'consumer_key': 'abcdefgh\n'}, 'consumer_key'),
 ])
 def test_control_characters_and_trailing_newlines_are_refused_naming_the_option(certificate, tmp_path, overrides, option):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         md.plan_files(make_spec(certificate, **overrides), str(tmp_path))
     assert str(excinfo.value).startswith(option)
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_control_character_message_names_the_character_and_the_fix(certificate):
-    with pytest.raises(md.MetadataError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         make_spec(certificate, label='Ansible\x1bintegration')
     assert str(excinfo.value) == ("label holds the control character U+001B at position 8; the metadata can only hold "
                                   "printable text on one line. Remove it.")

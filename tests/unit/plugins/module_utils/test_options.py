@@ -21,6 +21,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
     options_from_mapping,
     options_from_module,
 )
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 
 FRAGMENTS = {
     'auth': (auth.ModuleDocFragment, _options.AUTH_ARGUMENT_SPEC),
@@ -85,15 +86,6 @@ def test_environment_fallback_and_masking(monkeypatch):
     assert params['timeout'] == 12 and params['cache'] is False
     assert params['login_url'] == 'https://login.salesforce.com' and params['retries'] == 3 and params['cache_ttl'] == 600
     assert 'env-key-content-secret' in result._no_log_values  # masked in everything the module returns
-
-
-class FakeModule:
-    def __init__(self, params):
-        self.params = params
-        self.warnings = []
-
-    def warn(self, message):
-        self.warnings.append(message)
 
 
 def test_options_from_module():

@@ -18,7 +18,8 @@ import requests
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.test_rest import INSTANCE, TOKEN, FakeHttp, make_response
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, InputError
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN, FakeHttp, make_response
 
 SOBJECT = 'Setting__c'
 QUERY_PATH = '/services/data/v62.0/query'
@@ -249,7 +250,7 @@ def test_soql_literal_injection_stays_one_literal(value):
     (b'x', "b'x' (a bytes) cannot be compared in SOQL; give a string, a number, a boolean or null."),
 ])
 def test_soql_literal_refuses(value, message):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.soql_literal(value)
     assert excinfo.value.msg == message
 
@@ -280,7 +281,7 @@ def test_api_name_accepts(name):
 @pytest.mark.parametrize('name', ['', None, 1, 'A' * 121, '1abc', '_x', 'Na me', 'Name\n', 'Name;', "Name'", 'Owner.Name', 'Näme',
                                   'Name) FROM User --', "Account WHERE Name = 'x'"])
 def test_api_name_refuses(name):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.api_name(name, 'sobject')
     assert excinfo.value.msg == ('sobject %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
                                  'for example Account, Key__c or ns__Setting__c).' % (name,))
@@ -294,7 +295,7 @@ def test_api_name_refuses(name):
     (SOBJECT, 'Key__c', {'Key__c': 'a', 'Owner.Name': 'x'}, 'records[0] field'),
 ])
 def test_record_set_refuses_names_that_are_not_api_names(sobject, key_field, record, what):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.RecordSet(sobject, [record], key_field)
     assert excinfo.value.msg.startswith(what + ' ')
     assert 'is not a Salesforce API name' in excinfo.value.msg
@@ -360,13 +361,13 @@ def test_longest_key_fits_exactly_and_one_more_character_is_refused():
     queries = records.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest, 'b'], QUERY_PATH)
     assert len(request_uri(queries[1])) == records.MAX_URI_BYTES
     assert [in_list(q)[3] for q in queries] == [['a'], [longest], ['b']]
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest + 'k'], QUERY_PATH)
     assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('k' * 80))
 
 
 def test_a_key_too_long_by_encoding_is_refused():
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.chunked_key_queries(['Id'], SOBJECT, 'Key__c', ['€' * 1900], QUERY_PATH)
     assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('€' * 80))
 
@@ -427,7 +428,7 @@ def test_json_value():
 # -- the record set --------------------------------------------------------------------------------------
 
 def record_set_error(given, key_field='Key__c'):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.RecordSet(SOBJECT, given, key_field)
     return excinfo.value.msg
 
@@ -556,7 +557,7 @@ def test_updates_by_id_use_the_collection_with_id():
 
 def test_an_id_not_found_fails_before_any_write():
     org = Org(existing=[{'Id': sf_id(1), 'Name': 'A'}])
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Id': sf_id(1), 'Name': 'B'}, {'Id': sf_id(9), 'Name': 'C'}], key_field='Id')
     assert excinfo.value.msg == ('Setting__c has no record with Id %s: records are created only by an external id '
                                  '(set external_id_field), never by Id.' % sf_id(9))
@@ -571,7 +572,7 @@ def test_all_or_none_is_sent():
 
 def test_a_field_the_object_does_not_have_is_refused_before_any_read():
     org = Org()
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         run(org, [{'Key__c': 'a', 'Nope__c': 1, 'Name': 'x'}])
     assert excinfo.value.msg == ('Setting__c has no field Nope__c (as the describe of the object lists them): correct the name; '
                                  'nothing was written.')
@@ -580,7 +581,7 @@ def test_a_field_the_object_does_not_have_is_refused_before_any_read():
 
 def test_a_key_field_that_is_no_external_id_is_refused_before_any_read():
     org = Org()
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         run(org, [{'Name': 'a'}], key_field='Name')
     assert excinfo.value.msg == ('Setting__c.Name is not an External ID field, so Salesforce cannot find or create records by it: '
                                  'mark it External ID (and Unique), or use another external_id_field, or Id.')
@@ -593,7 +594,7 @@ def test_a_failed_read_names_salesforce_error_and_writes_nothing():
     org = Org()
     org.http.fields = dict(SETTING_FIELDS, Nope__c='string')   # the describe knows it, the query refuses it
     org.http.handler = handler
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Key__c': 'a', 'Nope__c': 1}])
     assert excinfo.value.msg == ("Reading the current Setting__c records failed: GET %s answered HTTP 400 (accepted: 200, 201, 204) "
                                  "with INVALID_FIELD: No such column 'Nope__c'." % QUERY_PATH)
@@ -607,7 +608,7 @@ def test_a_failed_read_names_salesforce_error_and_writes_nothing():
 ])
 def test_read_answers_without_ids_are_refused(answer_records, message):
     org = Org(query_answer={'totalSize': 1, 'done': True, 'records': answer_records})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Key__c': 'a', 'Name': 'y'}], state='absent')
     assert excinfo.value.msg == message
     assert not org.write_calls
@@ -715,7 +716,7 @@ def test_records_refused_are_listed_with_what_was_written():
     org = Org(existing=[{'Key__c': 'c', 'Name': 'old'}],
               refuse={'b': DUPLICATE, 'd': [{'statusCode': 'REQUIRED_FIELD_MISSING', 'message': 'Required fields are missing', 'fields': []},
                                             {'statusCode': 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'message': 'Too big', 'fields': ['Value__c', 'Name']}]})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Key__c': key, 'Name': key} for key in 'abcd'], diff=True)
     error = excinfo.value
     assert error.msg == ('2 of 4 Setting__c records failed:\n'
@@ -736,7 +737,7 @@ def test_records_refused_are_listed_with_what_was_written():
 
 def test_many_failures_are_cut_in_the_message():
     org = Org(refuse={key: DUPLICATE for key in keys_of(25)})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(25))
     lines = excinfo.value.msg.split('\n')
     assert lines[0] == '25 of 25 Setting__c records failed:'
@@ -764,7 +765,7 @@ WHOLE_CALL_FAILURES = [
 @pytest.mark.parametrize('response, answered, errors', WHOLE_CALL_FAILURES)
 def test_a_call_failing_as_a_whole_says_what_was_written_and_what_was_not_sent(response, answered, errors):
     org = Org(script={2: response})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(450), diff=True)
     assert len(org.write_calls) == 2
     call_message = 'PATCH composite/sobjects/Setting__c/Key__c answered %s; nothing more was sent.' % answered
@@ -787,7 +788,7 @@ def test_a_call_failing_as_a_whole_says_what_was_written_and_what_was_not_sent(r
 
 def test_the_first_call_failing_means_nothing_written():
     org = Org(script={1: make_response(500, HTML, content_type='text/html')})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(3), state='present')
     assert ("; nothing more was sent. Written before the failure: nothing. Sent, but Salesforce's answer did not come back, so "
             "they may or may not be written (run the task again to find out): k000, k001, k002.\n") in excinfo.value.msg
@@ -797,7 +798,7 @@ def test_the_first_call_failing_means_nothing_written():
 
 def test_a_delete_call_failing_as_a_whole():
     org = Org(existing=stored_settings(3), script={1: make_response(400, [{'errorCode': 'INVALID_ID_FIELD', 'message': 'bad id'}])})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(3), state='absent')
     assert excinfo.value.msg.startswith('DELETE composite/sobjects answered HTTP 400 with INVALID_ID_FIELD: bad id; nothing more '
                                         'was sent. Written before the failure: nothing. Failed: k000, k001, k002.\n')
@@ -830,7 +831,7 @@ def test_hostile_write_answers_do_not_crash(rewrite, actions, errors):
     org = Org(existing=[{'Key__c': 'b', 'Name': 'old'}], script={1: rewrite})
     given = [{'Key__c': 'a', 'Name': 'A'}, {'Key__c': 'b', 'Name': 'B'}]
     if errors:
-        with pytest.raises(records.RecordError) as excinfo:
+        with pytest.raises(ApiError) as excinfo:
             run(org, given, diff=True)
         result = excinfo.value.details
     else:
@@ -844,7 +845,7 @@ def test_hostile_write_answers_do_not_crash(rewrite, actions, errors):
 def test_hostile_delete_answers_do_not_crash():
     org = Org(existing=stored_settings(2), script={1: lambda answers: [{'id': None, 'success': False, 'errors': [
         {'statusCode': 'ENTITY_IS_DELETED', 'message': 'entity is deleted', 'fields': []}]}]})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(2), state='absent')
     assert excinfo.value.msg == ('2 of 2 Setting__c records failed:\n'
                                  '- Key__c k000: ENTITY_IS_DELETED: entity is deleted\n'
@@ -899,13 +900,13 @@ def test_info_query(kwargs, expected):
     (dict(fields=['Id'], limit=1.5), 'limit must be from 1 to 50000 (got 1.5).'),
 ])
 def test_info_query_refuses(kwargs, message):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.info_query('Account', **kwargs)
     assert excinfo.value.msg.startswith(message)
 
 
 def test_info_query_refuses_sobject_injection():
-    with pytest.raises(records.RecordError):
+    with pytest.raises(InputError):
         records.info_query('Account WHERE Id != null', ['Id'])
 
 
@@ -913,13 +914,13 @@ def test_info_query_too_long_for_the_uri_or_soql():
     values = keys_of(2000, 'key-%05d')
     soql = records.info_query('Account', ['Id'], {'Key__c': values[:800]})
     assert len(request_uri(soql)) <= records.MAX_URI_BYTES
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.info_query('Account', ['Id'], {'Key__c': values})
     long_soql = 'SELECT Id FROM Account WHERE Key__c IN (%s)' % ', '.join("'%s'" % v for v in values)
     assert excinfo.value.msg == ('The query takes %d bytes in the request URI; Salesforce takes at most 16384. Narrow where.'
                                  % len(request_uri(long_soql)))
     where_soql = 'Name = null OR ' * 7000 + 'Name = null'
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.info_query('Account', ['Id'], where_soql=where_soql)
     assert excinfo.value.msg == ('The query has %d characters; Salesforce takes at most 100000. Narrow where.'
                                  % len('SELECT Id FROM Account WHERE (%s)' % where_soql))
@@ -970,9 +971,11 @@ def test_an_unknown_sobject_fails_at_describe():
     org.http.describes = []
 
     def refuse(method, url, **kwargs):
-        return make_response(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}], url=url)
+        answer = make_response(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}])
+        answer.url = url
+        return answer
     org.http.request = refuse
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Key__c': 'a'}])
     assert excinfo.value.msg == ('Describing Setting__c failed: Salesforce answered HTTP 404 with NOT_FOUND: The requested '
                                  'resource does not exist. Check the sobject name (custom objects end in __c).')
@@ -1001,7 +1004,7 @@ def test_keys_differing_in_case_are_one_key_on_a_case_insensitive_external_id():
     org = Org(existing=[{'Key__c': 'key-1', 'Name': 'x'}])
     result = run(org, [{'Key__c': 'KEY-1'}], state='absent')
     assert [r['action'] for r in result['records']] == ['deleted']
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         run(Org(), [{'Key__c': 'a', 'Name': 'x'}, {'Key__c': 'A', 'Name': 'y'}])
     assert excinfo.value.msg == ('records[0] and records[1] have keys that Salesforce takes for the same Key__c (a and A); give '
                                  'each record once.')
@@ -1010,7 +1013,7 @@ def test_keys_differing_in_case_are_one_key_on_a_case_insensitive_external_id():
 def test_all_or_none_stops_after_the_first_batch_that_fails():
     keys = keys_of(450)
     org = Org(refuse={keys[5]: [{'statusCode': 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'message': 'no', 'fields': []}]})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, settings(450), all_or_none=True)
     assert len(org.write_calls) == 1
     details = excinfo.value.details
@@ -1023,7 +1026,7 @@ def test_all_or_none_stops_after_the_first_batch_that_fails():
 def test_errors_about_a_secret_field_hide_their_message():
     org = Org(refuse={'k000': [{'statusCode': 'STRING_TOO_LONG', 'message': 'Secret__c: data value too large: TOPSECRET-PREFIX...',
                                 'fields': ['Secret__c']}]})
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         run(org, [{'Key__c': 'k000', 'Secret__c': 'TOPSECRET-PREFIX-and-more'}], no_log_fields=['Secret__c'])
     assert 'TOPSECRET' not in excinfo.value.msg and 'TOPSECRET' not in repr(excinfo.value.details)
     assert excinfo.value.details['errors'][0]['message'] == '(hidden: it concerns a field of no_log_fields)'
@@ -1031,13 +1034,13 @@ def test_errors_about_a_secret_field_hide_their_message():
 
 @pytest.mark.parametrize('where_soql', ["Key__c = 'x') OR (Name != null", "(Name = 'a'", "Name = 'a", "Name = ')'("])
 def test_where_soql_cannot_leave_its_parentheses(where_soql):
-    with pytest.raises(records.RecordError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         records.info_query('Setting__c', ['Id'], where={'Enabled__c': True}, where_soql=where_soql)
     assert 'has unbalanced parentheses or an unclosed string' in excinfo.value.msg
 
 
 def test_control_characters_and_absurd_numbers_are_refused():
-    with pytest.raises(records.RecordError):
+    with pytest.raises(InputError):
         records.soql_literal('a\x00b')
-    with pytest.raises(records.RecordError):
+    with pytest.raises(InputError):
         records.typed_literal('1e999999999', 'double')

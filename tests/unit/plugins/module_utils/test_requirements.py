@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http, _requirements
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import HttpError, build_http_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import build_http_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import (
     fail_on_missing_libraries,
     missing_libraries,

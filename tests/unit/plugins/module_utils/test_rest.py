@@ -11,96 +11,26 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
+    INSTANCE,
+    INVALID_SESSION,
+    NEW_TOKEN,
+    TOKEN,
+    FakeAuth,
+    FakeHttp,
+    bearer,
+    make_response,
+)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import (
     answer_413_and_close, local_server, read_all_then_answer_413, too_large_messages)
 
-INSTANCE = 'https://acme.my.salesforce.com'
-TOKEN = '00Dxx0000001gPL!AQ-first-token'
-NEW_TOKEN = '00Dxx0000001gPL!AQ-second-token'
-INVALID_SESSION = [{'message': 'Session expired or invalid', 'errorCode': 'INVALID_SESSION_ID'}]
 VERSIONS = [{'label': "Summer '14", 'url': '/services/data/v31.0', 'version': '31.0'},
             {'label': "Winter '25", 'url': '/services/data/v62.0', 'version': '62.0'},
             {'label': "Spring '15", 'url': '/services/data/v33.0', 'version': '33.0'}]
-
-
-def make_response(status, body=None, url=INSTANCE + '/', headers=None, content_type='application/json;charset=UTF-8'):
-    response = requests.Response()
-    response.status_code = status
-    response.url = url
-    response.encoding = 'utf-8'
-    response.headers = CaseInsensitiveDict(headers or {})
-    if body is None:
-        response._content = b''
-    elif isinstance(body, bytes):
-        response._content = body
-        if content_type:
-            response.headers['Content-Type'] = content_type
-    else:
-        response._content = json.dumps(body).encode('utf-8')
-        response.headers['Content-Type'] = content_type
-    return response
-
-
-class FakeHttp:
-    """Stands in for the requests.Session: answers from a handler, records every call."""
-
-    def __init__(self, handler):
-        self.handler = handler
-        self.calls = []
-        self.verify = '/path/to/ca.pem'
-
-    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
-        full_url = requests.Request(method, url, params=params).prepare().url
-        call = {'method': method, 'url': full_url, 'path': urlsplit(full_url).path, 'params': params, 'data': data,
-                'headers': dict(headers or {}), 'verify': kwargs.get('verify')}
-        self.calls.append(call)
-        response = self.handler(call)
-        response.url = full_url
-        return response
-
-    def paths(self):
-        return [(c['method'], c['path']) for c in self.calls]
-
-
-class FakeSession:
-    def __init__(self, access_token, extra=None):
-        self.access_token = access_token
-        self.instance_url = INSTANCE
-        self.extra = dict(extra or {})
-
-
-class FakeAuth:
-    """The auth core's API as _rest uses it; counts what is asked."""
-
-    def __init__(self, tokens=(TOKEN, NEW_TOKEN), extra=None):
-        self.tokens = list(tokens)
-        self.extra = dict(extra or {})
-        self.minted = 0
-        self.invalidated = []
-        self.updates = []
-
-    def get_session(self, options):
-        token = self.tokens[min(self.minted, len(self.tokens) - 1)]
-        self.minted += 1
-        return FakeSession(token, self.extra)
-
-    def invalidate_session(self, options, session):
-        self.invalidated.append(session.access_token)
-        self.extra = {}
-
-    def update_session_extra(self, options, session, **values):
-        session.extra.update(values)
-        self.extra.update(values)
-        self.updates.append(values)
-
-
-def bearer(call):
-    return call['headers'].get('Authorization', '').replace('Bearer ', '')
 
 
 def session_client(handler, api_version='62.0', auth=None, warnings=None):
@@ -124,7 +54,7 @@ def test_normalize_api_version_accepts(value, expected):
 
 @pytest.mark.parametrize('value', ['62', '62.00', '62.0.1', 'v', 'newest', '6.0', '062.0', 62])
 def test_normalize_api_version_refuses_with_the_form(value):
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         rest.normalize_api_version(value)
     assert 'NN.N' in excinfo.value.msg
 
@@ -149,7 +79,7 @@ def test_parse_limit_info(header, expected):
 
 @pytest.mark.parametrize('url', ['http://acme.my.salesforce.com', 'acme.my.salesforce.com', '', 'https://acme.my.salesforce.com/x'])
 def test_instance_url_must_be_an_https_origin(url):
-    with pytest.raises(rest.RestError):
+    with pytest.raises(InputError):
         rest.normalize_instance_url(url)
 
 
@@ -161,7 +91,7 @@ def test_encode_body():
     assert json.loads(rest.encode_body({'Name': 'Acme & "Co"'})) == {'Name': 'Acme & "Co"'}
     assert rest.encode_body('{"Name": "Acme"}') == '{"Name": "Acme"}'
     assert rest.encode_body(None) is None
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         rest.encode_body('Name=Acme')
     assert 'not valid JSON' in excinfo.value.msg
 
@@ -181,10 +111,10 @@ def test_paths_relative_absolute_and_urls():
     assert client.resolve('limits') == INSTANCE + '/services/data/v62.0/limits'
     assert client.resolve('/sobjects/Account') == INSTANCE + '/services/data/v62.0/sobjects/Account'
     assert client.resolve('/services/apexrest/Orders') == INSTANCE + '/services/apexrest/Orders'
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         client.resolve('https://evil.example.com/services/data/')
     assert 'is a URL' in excinfo.value.msg
-    with pytest.raises(rest.RestError):
+    with pytest.raises(InputError):
         client.resolve('  ')
     assert http.calls == []
 
@@ -223,7 +153,7 @@ def test_paths_are_normalised(path, expected):
 ], ids=lambda value: value)
 def test_paths_that_climb_out_are_refused(path, base):
     client, http, dummy = session_client(lambda call: make_response(200, {}))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         client.call('GET', path)
     message = excinfo.value.msg
     assert message.startswith('path %r climbs out of %s' % (path, base))
@@ -241,7 +171,7 @@ def test_paths_that_climb_out_are_refused(path, base):
 ], ids=repr)
 def test_control_characters_and_backslashes_in_paths_are_refused(path, problem):
     client, http, dummy = session_client(lambda call: make_response(200, {}))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         client.call('GET', path)
     assert excinfo.value.msg.startswith('path %r holds a %s' % (path, problem))
     assert http.calls == []
@@ -309,7 +239,7 @@ def test_check_mode_still_reads():
 
 def test_body_refused_for_reads():
     client, http, dummy = session_client(lambda call: make_response(200, {}))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(InputError) as excinfo:
         client.call('GET', 'limits', body={'x': 1})
     assert 'body is sent only with' in excinfo.value.msg
     assert http.calls == []
@@ -318,7 +248,7 @@ def test_body_refused_for_reads():
 def test_error_quotes_salesforce_error_code_and_message():
     body = [{'message': "No such column 'Nme' on entity 'Account'.", 'errorCode': 'INVALID_FIELD', 'fields': ['Nme']}]
     client, dummy, dummy2 = session_client(lambda call: make_response(400, body))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('POST', 'sobjects/Account', body={'Nme': 'x'})
     error = excinfo.value
     assert error.msg.startswith('POST /services/data/v62.0/sobjects/Account answered HTTP 400 (accepted: 200, 201, 204) with ')
@@ -331,7 +261,7 @@ def test_error_quotes_salesforce_error_code_and_message():
 def test_html_maintenance_page_is_described_by_its_title():
     page = b'<!DOCTYPE html><html><head><title>Salesforce - Maintenance</title></head><body>' + b'x' * 100000 + b'</body></html>'
     client, dummy, dummy2 = session_client(lambda call: make_response(503, page, content_type='text/html'))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert 'HTTP 503' in excinfo.value.msg
     assert 'an HTML page titled "Salesforce - Maintenance"' in excinfo.value.msg
@@ -353,9 +283,22 @@ def test_non_json_body_returned_as_content_and_cut(monkeypatch):
 
 def test_invalid_json_with_a_json_content_type_fails_cleanly():
     client, dummy, dummy2 = session_client(lambda call: make_response(200, b'{"truncated": ', content_type='application/json'))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert 'not valid JSON' in excinfo.value.msg
+
+
+@pytest.mark.parametrize('accepted, message', [
+    ((200,), 'GET /services/data/v62.0/limits answered HTTP 200, but the body is not valid JSON (RecursionError).'),
+    ((500,), 'GET /services/data/v62.0/limits answered HTTP 200 (accepted: 500) with application/json: [[[['),
+])
+def test_json_nested_deeper_than_python_parses_fails_cleanly(accepted, message):
+    """A hostile answer: a RecursionError while decoding is an answer that is not JSON, not an unexpected error."""
+    client, dummy, dummy2 = session_client(lambda call: make_response(200, b'[' * 100000 + b']' * 100000))
+    with pytest.raises(ApiError) as excinfo:
+        client.call('GET', 'limits', accepted=accepted)
+    assert excinfo.value.msg.startswith(message)
+    assert len(excinfo.value.msg) < 1000
 
 
 def test_head_has_no_body():
@@ -366,7 +309,7 @@ def test_head_has_no_body():
 
 def test_unsupported_method():
     client, dummy, dummy2 = session_client(lambda call: make_response(200, {}))
-    with pytest.raises(rest.RestError):
+    with pytest.raises(InputError):
         client.call('TRACE', 'limits')
 
 
@@ -389,7 +332,7 @@ def test_invalid_session_is_renewed_once_and_the_call_repeated():
 
 def test_a_second_invalid_session_is_reported_not_retried_again():
     client, http, auth = session_client(lambda call: make_response(401, INVALID_SESSION))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert len(http.calls) == 2
     assert auth.minted == 2
@@ -401,7 +344,7 @@ def test_a_second_invalid_session_is_reported_not_retried_again():
 def test_other_401_is_reported_without_renewal():
     body = [{'message': 'This session is not valid for use with the REST API', 'errorCode': 'INVALID_SESSION_ID_FOR_REST'}]
     client, http, auth = session_client(lambda call: make_response(401, body))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert len(http.calls) == 1
     assert auth.invalidated == []
@@ -413,7 +356,7 @@ def test_static_token_is_not_renewed():
     credentials = rest.StaticCredentials(TOKEN, INSTANCE + '/')
     http = FakeHttp(lambda call: make_response(401, INVALID_SESSION))
     client = rest.RestClient(credentials, http, api_version='62.0')
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert len(http.calls) == 1
     assert 'rejected the access_token given' in excinfo.value.msg
@@ -481,7 +424,7 @@ def test_absolute_path_needs_no_version():
 def test_discovery_failure_says_how_to_pin_the_version():
     client, dummy, dummy2 = session_client(lambda call: make_response(503, b'<html><title>Down</title></html>', content_type='text/html'),
                                            api_version='latest')
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.call('GET', 'limits')
     assert 'Cannot discover the latest API version' in excinfo.value.msg
     assert 'api_version to a fixed version' in excinfo.value.msg
@@ -547,7 +490,7 @@ def test_query_renews_an_invalid_session_between_pages():
 def test_query_error_quotes_salesforce():
     body = [{'message': "unexpected token: 'FORM'", 'errorCode': 'MALFORMED_QUERY'}]
     client, dummy, dummy2 = session_client(lambda call: make_response(400, body))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.query('SELECT Id FORM Account')
     assert "MALFORMED_QUERY: unexpected token: 'FORM'" in excinfo.value.msg
 
@@ -557,7 +500,7 @@ def test_query_that_never_finishes_is_stopped():
         return make_response(200, {'totalSize': 5, 'done': False, 'records': [{'Id': 'x'}],
                                    'nextRecordsUrl': '/services/data/v62.0/query/01gSAME-1'})
     client, http, dummy = session_client(handler)
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert 'did not finish' in excinfo.value.msg
     assert len(http.calls) == 2
@@ -565,7 +508,7 @@ def test_query_that_never_finishes_is_stopped():
 
 def test_query_answer_that_is_not_a_query_result():
     client, dummy, dummy2 = session_client(lambda call: make_response(200, {'unexpected': True}))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert 'not a query result' in excinfo.value.msg
 
@@ -584,7 +527,7 @@ def test_query_answer_that_is_not_a_query_result():
 ], ids=['list url', 'object url', 'number url', 'no url', 'string done', 'string total', 'boolean total'])
 def test_query_answer_with_wrong_types_fails_cleanly(page, problem):
     client, http, dummy = session_client(lambda call: make_response(200, page))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert excinfo.value.msg == ('GET /services/data/v62.0/query answered HTTP 200 with an answer that is not a Salesforce '
                                  'query result: %s. Check that instance_url is the instance returned with the access '
@@ -608,7 +551,7 @@ def test_query_items_that_are_not_records_are_left_out_with_a_warning():
 def test_query_next_records_url_that_leaves_services_is_refused(next_url):
     page = {'totalSize': 3, 'done': False, 'records': [{'Id': 'a'}], 'nextRecordsUrl': next_url}
     client, http, dummy = session_client(lambda call: make_response(200, page))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises(ApiError) as excinfo:
         client.query('SELECT Id FROM Account')
     assert excinfo.value.msg.startswith('GET /services/data/v62.0/query answered HTTP 200 with an answer that is not a '
                                         'Salesforce query result: nextRecordsUrl %r ' % next_url)
@@ -631,11 +574,14 @@ def test_body_too_large_is_reported_as_such(refuses_large_bodies):
     client = rest.RestClient(rest.StaticCredentials(TOKEN, instance_url), http, api_version='62.0')
     body = {'Name': 'Huge', 'Description': 'x' * (16 * 1024 * 1024)}
     size = len(json.dumps(body))
-    with pytest.raises(rest.RestError) as excinfo:
+    with pytest.raises((HttpError, ApiError)) as excinfo:
         client.call('POST', 'sobjects/Account', body=body)
-    # the connection breaks while sending, or (Python 3.13) the 413 answer is read after that
+    # the connection breaks while sending (no answer), or (Python 3.13) the 413 answer is read after that
     size_text = '%d bytes, 16.0 MiB' % size
-    assert excinfo.value.msg in too_large_messages(instance_url, size_text, attempts=4) + (too_large_answer(size_text),)
+    if isinstance(excinfo.value, HttpError):
+        assert excinfo.value.msg in too_large_messages(instance_url, size_text, attempts=4)
+    else:
+        assert excinfo.value.msg == too_large_answer(size_text)
     assert TOKEN not in excinfo.value.msg
 
 
@@ -650,7 +596,7 @@ def test_a_413_answer_names_the_body_size_and_the_fix():
     with local_server(read_all_then_answer_413) as (instance_url, ca_path):
         http = rest.build_rest_http_session(AuthOptions(ca_path=ca_path, retries=3, timeout=10))
         client = rest.RestClient(rest.StaticCredentials(TOKEN, instance_url), http, api_version='62.0')
-        with pytest.raises(rest.RestError) as excinfo:
+        with pytest.raises(ApiError) as excinfo:
             client.call('POST', 'sobjects/Account', body={'Name': 'x' * 2000})
     assert excinfo.value.msg == too_large_answer('%d bytes' % len(json.dumps({'Name': 'x' * 2000})))
     assert excinfo.value.details['status'] == 413

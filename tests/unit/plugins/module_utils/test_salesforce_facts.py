@@ -111,3 +111,19 @@ def test_every_refusal_code_is_one_of_a_kind_and_is_matched():
 ])
 def test_is_final_refusal(status, error, final):
     assert facts.is_final_refusal(status, error) is final
+
+
+@pytest.mark.parametrize('org_id, expected', [
+    ('00Dxx0000001gPL', '00Dxx0000001gPLEAY'), ('00D5g000004ABCD', '00D5g000004ABCDEA4'), ('001000000000000', '001000000000000AAA'),
+    ('00DXXXXXXXXXXXX', '00DXXXXXXXXXXXX255'), ('00Dxx0000001gPLEAY', '00Dxx0000001gPLEAY'),
+])
+def test_ids_are_given_with_their_case_safe_suffix(org_id, expected):
+    assert facts.id18(org_id) == expected
+
+
+@pytest.mark.parametrize('token, org_id', [
+    ('00Dxx0000001gPL!AQ.rest', '00Dxx0000001gPL'), ('00Dxx0000001gPLEAY!x', '00Dxx0000001gPLEAY'),
+    ('opaque-token', None), ('00Dxx0000001gP!x', None), ('', None), (None, None),
+])
+def test_the_org_id_a_token_starts_with(token, org_id):
+    assert facts.org_id_from_token(token) == org_id

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import SalesforceAuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import (
     CONSUMER_KEY, ID_URL, PASSPHRASE, TOKEN, USERNAME, error_message, make_options, pem, refusal, response, success_body,
@@ -309,7 +309,7 @@ def test_login_rate_exceeded_in_rest_style_body_without_cache(tmp_path, key_path
 
 def test_refusal_details(tmp_path, key_path):
     options = make_options(tmp_path, key_path, answers=(refusal('invalid_grant', 'inactive user'),))
-    with pytest.raises(SalesforceAuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         _auth.get_session(options)
     assert caught.value.details == {'status_code': 400, 'salesforce_error': 'invalid_grant',
                                     'salesforce_error_description': 'inactive user', 'refusal': 'inactive_user'}

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sfjwt.salesforce contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to this collection: its API may change without notice.
+
+"""The doctor's report: checks with a status, causes with a next step, the evidence the checks gather for naming the
+cause of a refusal, and the plain lines the user reads. Every text is made printable (no line of its own, no terminal
+control) when it is recorded."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import env_var, var_name
+
+OK = 'ok'
+WARN = 'warn'
+FAIL = 'fail'
+SKIP = 'skip'
+
+# Unicode categories shown escaped in the report: control and format characters, line and paragraph separators.
+UNPRINTABLE_CATEGORIES = ('Cc', 'Cf', 'Zl', 'Zp')
+
+
+def places_to_set(name):
+    """'audience (SFJWT_AUDIENCE, sfjwt_audience)': an option with the two other places it can be set."""
+    return '%s (%s, %s)' % (name, env_var(name), var_name(name))
+
+
+def printable(text):
+    """text with control characters, line separators and the like as escapes (\\x1b, \\u2028): a value from a server, a
+    file or a setting cannot start a line of its own in the report, nor drive the terminal."""
+    return ''.join(('\\x%02x' % ord(char) if ord(char) < 0x100 else '\\u%04x' % ord(char))
+                   if unicodedata.category(char) in UNPRINTABLE_CATEGORIES else char for char in str(text))
+
+
+@dataclass
+class Cause:
+    code: str
+    summary: str
+    next_step: str
+
+    def __post_init__(self):
+        self.summary, self.next_step = printable(self.summary), printable(self.next_step)
+
+    def as_dict(self):
+        return {'code': self.code, 'summary': self.summary, 'next_step': self.next_step}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    summary: str
+
+    def __post_init__(self):
+        self.summary = printable(self.summary)
+
+    def as_dict(self):
+        return {'name': self.name, 'status': self.status, 'summary': self.summary}
+
+
+@dataclass
+class Evidence:
+    """What the checks before the login found, for naming the cause of a refusal."""
+
+    key_fingerprint: Optional[str] = None
+    mismatched_certificates: List[str] = field(default_factory=list)   # where a certificate not of this key was found
+    project_consumer_keys: List[str] = field(default_factory=list)
+    clock_skew: Optional[int] = None          # seconds this machine is ahead of the server (negative: behind)
+    expected_audience: Optional[str] = None   # what the token host's kind needs, when the host name tells
+    host_kind: Optional[str] = None
+
+
+class Diagnosis:
+    def __init__(self):
+        self.checks = []
+        self.suspects = []      # causes found before the login; they count only if the login fails
+        self.causes = []
+        self.settings = {}
+
+    def add(self, name, status, summary):
+        self.checks.append(Check(name, status, summary))
+
+    def blame(self, code, summary, next_step):
+        self.causes.append(Cause(code, summary, next_step))
+
+    @property
+    def ok(self):
+        return not self.causes
+
+    def result(self):
+        cause = self.causes[0] if self.causes else None
+        return {
+            'ok': self.ok,
+            'cause': cause.summary if cause else None,
+            'cause_code': cause.code if cause else None,
+            'next_step': cause.next_step if cause else None,
+            'causes': [item.as_dict() for item in self.causes],
+            'checks': [check.as_dict() for check in self.checks],
+            'settings': self.settings,
+            'report': self.report(),
+        }
+
+    def report(self):
+        lines = []
+        for check in self.checks:
+            lines.append('%-6s %s: %s' % ('[%s]' % check.status.upper() if check.status != OK else '[ok]', check.name,
+                                          check.summary))
+        if self.causes:
+            lines.append('Cause: %s' % self.causes[0].summary)
+            lines.append('Next step: %s' % self.causes[0].next_step)
+            for other in self.causes[1:]:
+                lines.append('Also possible: %s (%s)' % (other.summary, other.next_step))
+        else:
+            lines.append('Result: the login and the REST call work with these settings.')
+        return lines
