@@ -15,12 +15,16 @@ endpoints an object {"error", "error_description"}. Either is read wherever an a
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import html
 import json
 import re
 
-TITLE_RE = re.compile(r'<title[^>]*>(.*?)</title>', re.IGNORECASE | re.DOTALL)
+# A <title ...> tag (its attributes bounded, so that a page of unclosed tags costs linear time), looked for in the first
+# MAX_TITLE_SCAN characters of a page only.
+TITLE_OPEN_RE = re.compile(r'<title(?:\s[^>]{0,200})?>', re.IGNORECASE)
+MAX_TITLE_SCAN = 64 * 1024
 # Salesforce's words are quoted in messages and results up to this many characters.
 MAX_ERROR_CHARS = 500
 
@@ -108,10 +112,14 @@ def looks_like_html(response):
 def html_title(text, limit):
     """A page's <title> as a browser shows it (entities decoded, white space collapsed), at most ``limit`` characters;
     None when it has none."""
-    match = TITLE_RE.search(text or '')
+    head = (text or '')[:MAX_TITLE_SCAN]
+    match = TITLE_OPEN_RE.search(head)
     if not match:
         return None
-    title = ' '.join(html.unescape(match.group(1)).split())
+    end = head.lower().find('</title>', match.end())
+    if end < 0:
+        return None
+    title = ' '.join(html.unescape(head[match.end():end]).split())
     return title[:limit] or None
 
 
@@ -122,8 +130,10 @@ def describe_answer(response, payload=None):
         parts = []
         for error in errors:
             text = '%s: %s' % (error['errorCode'] or 'ERROR', error['message'] or '(no message)')
-            if error.get('fields'):
-                text += ' (fields: %s)' % ', '.join(str(f) for f in error['fields'])
+            fields = error.get('fields')
+            fields = [fields] if isinstance(fields, (str, int, float)) else fields   # one field, not a list of them
+            if isinstance(fields, list) and fields:
+                text += ' (fields: %s)' % ', '.join(str(f) for f in fields)
             parts.append(text)
         return '; '.join(parts)
     text = response.text if response.content else ''
@@ -146,6 +156,11 @@ def server_time(response):
     if not date_header:
         return None
     try:
-        return email.utils.parsedate_to_datetime(date_header).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
+        date = email.utils.parsedate_to_datetime(date_header)
+        if date.tzinfo is None:   # no zone, or -0000: HTTP dates are in GMT, never in this machine's zone
+            date = date.replace(tzinfo=datetime.timezone.utc)
+        timestamp = date.timestamp()
+        datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)   # a time messages can show
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
+    return timestamp

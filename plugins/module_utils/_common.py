@@ -70,7 +70,11 @@ class TokenSession:
 
 def split_identity_url(identity_url):
     """(org_id, user_id): the last two path segments of the id URL https://login.salesforce.com/id/<org>/<user>."""
-    segments = [segment for segment in urlsplit(identity_url or '').path.split('/') if segment]
+    try:
+        path = urlsplit(identity_url or '').path
+    except ValueError:   # a bracket that is no IPv6 address: the answer's id is not a URL
+        return None, None
+    segments = [segment for segment in path.split('/') if segment]
     if len(segments) < 2:
         return None, None
     return segments[-2], segments[-1]

@@ -24,7 +24,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import Ht
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import send
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import MAX_RETRIES, MAX_TIMEOUT
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import ASSERTION_LIFETIME, CLOCK_TOLERANCE
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import INVALID_URL, url_origin, without_userinfo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, describe_name, load_der_certificate
 
 
@@ -93,10 +93,10 @@ class NetworkChecks:
         proxy = proxies.get('https') or proxies.get('all')
         if not proxy:
             return None
-        try:
-            return url_origin(proxy)
-        except ValueError:   # a port that is not one: requests fails on it too
+        origin = url_origin(proxy)
+        if origin == INVALID_URL:   # a port that is not one, say: requests fails on it too
             return '%s (not a valid proxy URL: check HTTPS_PROXY)' % without_userinfo(proxy)[0]
+        return origin
 
     def _trust_location(self):
         """(path or None, how the report names it, the setting that chose it): the CA certificates the token request

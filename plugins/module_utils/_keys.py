@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, public_key_sha256
 
@@ -17,6 +19,16 @@ if HAS_CRYPTOGRAPHY:
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 MIN_RSA_KEY_SIZE = 2048
+
+
+# Ciphers of a traditional ("Proc-Type: 4,ENCRYPTED", "DEK-Info: <cipher>,<iv>") PEM key that cryptography opens.
+OPENED_LEGACY_CIPHERS = ('AES-128-CBC', 'AES-192-CBC', 'AES-256-CBC', 'DES-EDE3-CBC')
+
+
+def _legacy_cipher(pem):
+    """The cipher a traditional encrypted PEM key names in its DEK-Info header, or None."""
+    match = re.search(rb'^DEK-Info:\s*([A-Za-z0-9-]{1,40})\s*,', pem, re.M)
+    return match.group(1).decode('ascii').upper() if match else None
 
 
 def _as_bytes(value):
@@ -46,6 +58,11 @@ def load_rsa_private_key(pem, passphrase=None, source='the private key'):
         raise InputError('%s is not encrypted, but a passphrase was given. '
                          'Remove private_key_passphrase, or encrypt the key.' % source) from None
     except ValueError:
+        cipher = _legacy_cipher(pem)
+        if cipher and cipher not in OPENED_LEGACY_CIPHERS:
+            raise InputError('%s is encrypted with %s, which the cryptography library does not open. Encrypt it again '
+                             'with AES (openssl pkey -in <key> -aes256 -out <new key>), or let the certificate module '
+                             'write a new key.' % (source, cipher)) from None
         if encrypted and password is not None:
             raise InputError('the passphrase does not open %s (wrong private_key_passphrase).' % source) from None
         raise InputError('%s could not be read as a PEM private key (damaged or not a key).' % source) from None

@@ -57,7 +57,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts
     SANDBOX_AUDIENCE,
     login_refusal,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import INVALID_URL, json_type, url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
     MAX_CERTIFICATE_BYTES,
     belongs_to_key,
@@ -232,6 +232,7 @@ def _error_for(options, identity, response, body):
     if 300 <= status < 400:
         location = response.headers.get('Location')
         target = url_origin(location) if location and '://' in location else None
+        target = None if target == INVALID_URL else target
         return _fail('%s answered the token request with a redirect (%s)%s. Set login_url to the host that answers '
                      'directly%s.' % (where, status_text(response), (' to %s' % target) if target else '',
                                       (', probably %s' % target) if target else ''), response)

@@ -13,15 +13,24 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 
+INVALID_URL = 'an invalid URL'
+
+
 def url_origin(url):
-    """'https://host[:port]' of a URL: what messages show of a URL (never a path, query or credential)."""
-    parts = urlsplit(url)
+    """'https://host[:port]' of a URL: what messages show of a URL (never a path, query or credential). A URL that does
+    not parse (a port out of range, a bracket that is no IPv6 address) gives INVALID_URL: servers send URLs too (a
+    redirect's Location), and a message about them must not fail."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return INVALID_URL
     host = parts.hostname or ''
     if ':' in host:
         host = '[%s]' % host
     scheme = (parts.scheme or 'https').lower()
-    if parts.port and (scheme, parts.port) not in (('https', 443), ('http', 80)):
-        host = '%s:%d' % (host, parts.port)
+    if port and (scheme, port) not in (('https', 443), ('http', 80)):
+        host = '%s:%d' % (host, port)
     return '%s://%s' % (scheme, host)
 
 

@@ -18,6 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import pem
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import deadline
+
+
+@pytest.fixture
+def fails_within_five_seconds():
+    """A read or open that blocks (a FIFO without a writer), or work that takes quadratic time on a hostile input,
+    fails the test instead of hanging the run."""
+    with deadline(5):
+        yield
 
 
 @pytest.fixture(scope='session')

@@ -4,14 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The stand-ins the module_utils tests share, in one place: HTTP answers and the HTTP session, the auth core as the
-REST client uses it, and AnsibleModule as the backends use it. The key fixtures are in conftest.py; a real TLS server
-for what only a socket shows is in local_tls_server.py."""
+REST client uses it, AnsibleModule as the backends use it, and the guard that fails a test which hangs. The key
+fixtures are in conftest.py; a real TLS server for what only a socket shows is in local_tls_server.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import stat
 from urllib.parse import urlsplit
 
@@ -178,3 +180,19 @@ class FakeFileModule(FakeModule):
     def _symbolic_mode_to_octal(path_stat, mode):
         from ansible.module_utils.basic import AnsibleModule
         return AnsibleModule._symbolic_mode_to_octal(path_stat, mode)
+
+
+# -- hangs ---------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Fail instead of hanging when the block runs longer than ``seconds`` (SIGALRM: pytest-timeout is not installed)."""
+    def expire(signum, frame):
+        raise TimeoutError('still running after %d s: it hangs' % seconds)
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -9,7 +9,6 @@ defaults: defined once in _metadata, repeated by the module's documentation and 
 from __future__ import annotations
 
 import os
-import signal
 
 import pytest
 import yaml
@@ -183,18 +182,6 @@ def test_unreadable_certificate_path_is_named_first(tmp_path):
     assert str(excinfo.value) == ('cannot read certificate_path %s: No such file or directory. Point it at the certificate '
                                   'written by the certificate module.' % missing)
     assert excinfo.value.details == {}
-
-
-@pytest.fixture
-def fails_within_five_seconds():
-    """A read that blocks (a FIFO without a writer) fails the test instead of hanging the run."""
-    def too_long(signum, frame):
-        raise AssertionError('blocked for 5 seconds')
-    previous = signal.signal(signal.SIGALRM, too_long)
-    signal.alarm(5)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.usefixtures('fails_within_five_seconds')

@@ -9,11 +9,9 @@ org started in-process, that nothing secret reaches the result."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
-import signal
 import socket
 import ssl
 import time
@@ -39,6 +37,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts
 )
 from ansible_collections.sfjwt.salesforce.tests.fake_org import FakeOrg
 from ansible_collections.sfjwt.salesforce.tests.fake_org.identities import generate_key_and_certificate, write_private_file
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import deadline
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import tls_server
 
 CONSUMER_KEY = '3MVG9DoctorUnitConsumerKey'
@@ -99,20 +98,6 @@ def checked(tmp_path, key_path, login_url='https://acme.my.salesforce.com', **ov
 
 def checks(doctor, name=None):
     return [(check.name, check.status, check.summary) for check in doctor.diagnosis.checks if name in (None, check.name)]
-
-
-@contextlib.contextmanager
-def deadline(seconds):
-    """Fail instead of hanging when the block runs longer than ``seconds`` (SIGALRM: pytest-timeout is not installed)."""
-    def expire(signum, frame):
-        raise TimeoutError('still running after %d s: it hangs' % seconds)
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def http(route, requests_seen=None):
