@@ -17,6 +17,8 @@ except ImportError:  # ansible-core 2.16 - 2.18 template every string
     def trust_as_template(value):
         return value
 
+__all__ = ['OMIT', 'templar_for', 'trust_as_template']
+
 OMIT = '__omit_place_holder__0123456789abcdef'
 
 
