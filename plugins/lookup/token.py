@@ -131,8 +131,9 @@ class LookupModule(LookupBase):
         memo_key = _memo_key(variables, kwargs)
         remembered = _OPTIONS_MEMO.get(memo_key) if memo_key is not None else None
         if remembered is None:
-            self.set_options(var_options=option_variables(kwargs, variables or {}, self._templar, error=AnsibleLookupError),
-                             direct=kwargs)
+            # Ansible's configuration takes the variables by their names (sfjwt_<option>), templated.
+            values = option_variables(kwargs, variables or {}, self._templar, error=AnsibleLookupError)
+            self.set_options(var_options=dict((var_name(name), value) for name, value in values.items()), direct=kwargs)
             remembered = (options_from_plugin(self, warn=display.warning), self.get_option('output'))
             if memo_key is not None:
                 if len(_OPTIONS_MEMO) >= _OPTIONS_MEMO_SIZE:

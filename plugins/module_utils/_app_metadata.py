@@ -23,14 +23,16 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     PERMISSION_SET,
     SENSITIVE_TYPES,
     AppSpec,
+    generate_consumer_key,
+    validate_api_name,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import (
     check_project,
     check_writable,
     diff_entries,
     existing_consumer_key,
-    generate_consumer_key,
     plan_files,
     remove_stale_temp_files_of,
-    validate_api_name,
     write_planned,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import MAX_CERTIFICATE_BYTES

@@ -16,6 +16,7 @@ import os
 import stat
 import xml.etree.ElementTree as ET
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
     CONNECTED_APP,
     DEFAULT_PACKAGE_DIRECTORY,
@@ -23,11 +24,13 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     ECA_GLOBAL_OAUTH,
     ECA_OAUTH_POLICIES,
     SOURCE_LAYOUT,
+    validate_api_name,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import (
     check_project_path,
     component_path,
     existing_consumer_key,
     read_app_file,
-    validate_api_name,
     validate_inside,
 )
 
@@ -42,7 +45,7 @@ def _element_text(content, tag):
         return None
     try:
         root = ET.fromstring(content)
-    except ET.ParseError:
+    except (ET.ParseError, LookupError):   # LookupError: an encoding Python does not know
         return None
     for element in root.iter():
         if element.tag.rsplit('}', 1)[-1] == tag and element.text and element.text.strip():
@@ -51,17 +54,29 @@ def _element_text(content, tag):
 
 
 def app_names(project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY):
-    """The names of the apps (External Client Apps and Connected Apps) whose files the project holds, sorted."""
+    """The names of the apps (External Client Apps and Connected Apps) whose files the project holds, sorted; files
+    whose name is no valid API name are not apps app_metadata writes, and are left out."""
     names = set()
     for metadata_type in APP_TYPES:
         folder, suffix = SOURCE_LAYOUT[metadata_type]
         path = os.path.join(project_dir, package_directory, 'main', 'default', folder)
-        info = check_project_path(project_dir, path)
+        info = check_project_path(project_dir, path, what='folder')
         if info is None or not stat.S_ISDIR(info.st_mode):
             continue
-        listed = sorted(os.listdir(path))[:MAX_LISTED_FILES]
-        names.update(name[:-len(suffix)] for name in listed if name.endswith(suffix) and len(name) > len(suffix))
+        try:
+            listed = sorted(os.listdir(path))[:MAX_LISTED_FILES]
+        except OSError as exc:
+            raise InputError('cannot list %s: %s. Make it readable by this user.' % (path, exc.strerror or exc)) from None
+        names.update(name[:-len(suffix)] for name in listed if name.endswith(suffix) and _is_api_name(name[:-len(suffix)]))
     return sorted(names)
+
+
+def _is_api_name(name):
+    try:
+        validate_api_name(name)
+    except InputError:
+        return False
+    return True
 
 
 def read_app(project_dir, name=None, package_directory=DEFAULT_PACKAGE_DIRECTORY):

@@ -25,6 +25,7 @@ import stat
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import json_body
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import forget_session, get_session, normalize_login_url, prepare
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_causes import audience_cause, login_causes
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_network import NetworkChecks
@@ -40,11 +41,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report im
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
-    PEM_CERT_RE,
-    check_project_path,
-    read_consumer_key,
-)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import PEM_CERT_RE, read_consumer_key
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import check_project_path
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestClient, StaticCredentials, latest_version
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import host_kind
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import load_key, request_token
@@ -326,7 +324,8 @@ class Doctor(NetworkChecks):
         try:
             answer = client.request('GET', '/services/data/')
             status = answer.status
-            latest = latest_version(answer.json)
+            # A proxy may drop the Content-Type: the body counts if it is the JSON list of versions.
+            latest = latest_version(answer.json if answer.json is not None else json_body(answer.response))
         except ApiError as exc:   # the new session rejected (401): a session given as it is is not renewed
             status, latest = exc.details.get('status'), None
         except HttpError as exc:

@@ -21,14 +21,15 @@ if HAS_CRYPTOGRAPHY:
 MIN_RSA_KEY_SIZE = 2048
 
 
-# Ciphers of a traditional ("Proc-Type: 4,ENCRYPTED", "DEK-Info: <cipher>,<iv>") PEM key that cryptography opens.
+# Ciphers of a traditional ("Proc-Type: 4,ENCRYPTED", "DEK-Info: <cipher>,<iv>") PEM key that cryptography opens, as
+# it reads their names (OpenSSL also takes them in lower case; cryptography does not).
 OPENED_LEGACY_CIPHERS = ('AES-128-CBC', 'AES-192-CBC', 'AES-256-CBC', 'DES-EDE3-CBC')
 
 
 def _legacy_cipher(pem):
     """The cipher a traditional encrypted PEM key names in its DEK-Info header, or None."""
     match = re.search(rb'^DEK-Info:\s*([A-Za-z0-9-]{1,40})\s*,', pem, re.M)
-    return match.group(1).decode('ascii').upper() if match else None
+    return match.group(1).decode('ascii') if match else None
 
 
 def _as_bytes(value):

@@ -7,312 +7,29 @@
 
 """Salesforce records the Ansible way: read what is there, write only what differs, in sObject Collections batches.
 
-- SOQL is built here, never templated by users: names are checked as API names, values become escaped literals.
-- Keys are read in chunks that keep each query under Salesforce's two limits: 100,000 characters per SOQL statement
-  and 16,384 bytes per request URI (a longer GET .../query?q= is refused with HTTP 414).
-- Values are compared as Salesforce returns them (numbers as numbers, booleans, dates and datetimes by their value,
-  an empty text as null), so that a rerun with the same records changes nothing.
+The SOQL is built in _soql (never templated by users), values are compared in _record_values (as Salesforce returns
+them), so that a rerun with the same records changes nothing.
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import json
 import math
-import re
-from urllib.parse import quote_plus, urlencode
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import salesforce_errors
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._record_values import (
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    as_number,
+    json_value,
+    same_typed_value,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._soql import api_name, chunked_key_queries, shown
 
-# \Z, not $: $ also matches before a final newline.
-API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,119}\Z')
-ORDER_BY_RE = re.compile(r'^\s*[A-Za-z][A-Za-z0-9_.]{0,119}(\s+(ASC|DESC))?(\s+NULLS\s+(FIRST|LAST))?'
-                         r'(\s*,\s*[A-Za-z][A-Za-z0-9_.]{0,119}(\s+(ASC|DESC))?(\s+NULLS\s+(FIRST|LAST))?)*\s*$', re.I)
-# Salesforce's limits.
-MAX_SOQL_CHARS = 100000
-MAX_URI_BYTES = 16384
+# Salesforce's limit for one sObject Collections call.
 BATCH_SIZE = 200
-MAX_QUERY_LIMIT = 50000
 MASK = '********'
-DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
-DATETIME_RE = re.compile(r'^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$')
-# A number as text (what templating makes of a number); not nan, inf, 0x10 or 1_000.
-NUMBER_RE = re.compile(r'^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$')
-ID15_RE = re.compile(r'^[A-Za-z0-9]{15}$')
-ID_SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
-# The control characters SOQL string literals escape, and the escapes.
-SOQL_ESCAPES = {'\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f'}
-
-
-# ---------------------------------------------------------------------------------------------- SOQL
-
-def api_name(value, what):
-    if not isinstance(value, str) or not API_NAME_RE.match(value):
-        raise InputError('%s %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
-                         'for example Account, Key__c or ns__Setting__c).' % (what, value))
-    return value
-
-
-def soql_literal(value):
-    """A SOQL literal for a value: strings quoted and escaped, numbers and booleans as they are, null."""
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InputError('%r is not a number Salesforce stores.' % value)
-        # Plain digits: SOQL takes no exponent (repr gives 1e+16, 1e-05).
-        return format(decimal.Decimal(repr(value)), 'f')
-    if isinstance(value, decimal.Decimal):
-        # Salesforce numbers have at most 18 digits: an exponent beyond that is no number it stores (and 1e999999999
-        # written out would take a gigabyte).
-        if not value.is_finite() or abs(value.adjusted()) > 40:
-            raise InputError('%s is not a number Salesforce stores.' % _shown(str(value)))
-        return format(value, 'f')
-    if isinstance(value, datetime.datetime):
-        return _format_datetime(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        for char in value:
-            if char < ' ' and char not in SOQL_ESCAPES:
-                raise InputError('%s holds the control character %r, which a SOQL string cannot hold.' % (_shown(value), char))
-        return "'%s'" % ''.join(SOQL_ESCAPES.get(char, char) for char in value)
-    raise InputError('%r (a %s) cannot be compared in SOQL; give a string, a number, a boolean or null.'
-                     % (value, type(value).__name__))
-
-
-NUMBER_TYPES = ('double', 'int', 'long', 'currency', 'percent')
-
-
-def typed_literal(value, field_type=None):
-    """A SOQL literal for a value compared with a field of the given describe type: dates, datetimes, numbers and
-    booleans unquoted (as SOQL wants them, also when given as text), anything else in a text field quoted."""
-    if value is None or field_type is None:
-        return soql_literal(value)
-    if field_type in NUMBER_TYPES and _as_number(value) is not None:
-        return soql_literal(value if isinstance(value, (int, float)) else decimal.Decimal(value.strip()))
-    if field_type == 'boolean' and isinstance(value, str) and value.strip().lower() in ('true', 'false'):
-        return value.strip().lower()
-    if field_type == 'date':
-        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-            return value.isoformat()
-        if isinstance(value, str) and DATE_RE.match(value.strip()):
-            return value.strip()
-    if field_type == 'datetime':
-        moment = _as_datetime(value)
-        if moment is not None:
-            return _format_datetime(moment)
-    if field_type not in NUMBER_TYPES + ('boolean', 'date', 'datetime', 'time') and isinstance(value, (int, float)) \
-            and not isinstance(value, bool):
-        return soql_literal(str(value))   # a number given for a text field (an external id typed as a number)
-    return soql_literal(value)
-
-
-def _format_datetime(value):
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def where_clause(where, types=None):
-    """'A = 'x' AND B IN (1, 2)' from {field: value or list of values}; types: {lower field name: describe type}."""
-    if not where:
-        return ''
-    if not isinstance(where, dict):
-        raise InputError('where must be a mapping of field names to values.')
-    parts = []
-    for field in sorted(where, key=str):
-        api_name(field, 'where field')
-        value = where[field]
-        if isinstance(value, (list, tuple)):
-            if not value:
-                raise InputError('where %s is an empty list: no record can match it.' % field)
-            parts.append('%s IN (%s)' % (field, ', '.join(typed_literal(item, (types or {}).get(field.lower())) for item in value)))
-        else:
-            parts.append('%s = %s' % (field, typed_literal(value, (types or {}).get(field.lower()))))
-    return ' AND '.join(parts)
-
-
-def uri_length(path, soql):
-    """Bytes of the request URI of GET <path>?q=<soql>, as requests encodes it."""
-    return len(path) + 1 + len(urlencode({'q': soql}))
-
-
-def chunked_key_queries(select, sobject, key_field, keys, query_path, key_type=None):
-    """SOQL statements reading the given keys, each within the SOQL and URI limits; keys in their given order."""
-    head = 'SELECT %s FROM %s WHERE %s IN (' % (', '.join(select), sobject, key_field)
-    # Lengths are counted as the statement grows (encoding is character by character, so the parts' lengths add up):
-    # measuring every candidate statement again made thousands of keys take seconds.
-    empty = (len(head) + 1, uri_length(query_path, head + ')'))
-    separator = (2, len(quote_plus(', ')))
-    queries = []
-    current = []
-    chars, size = empty
-    for key in keys:
-        literal = typed_literal(key, key_type)
-        added = (len(literal), len(quote_plus(literal)))
-        if current and (chars + separator[0] + added[0] > MAX_SOQL_CHARS or size + separator[1] + added[1] > MAX_URI_BYTES):
-            queries.append(head + ', '.join(current) + ')')
-            current = []
-            chars, size = empty
-        if current:
-            chars, size = chars + separator[0], size + separator[1]
-        chars, size = chars + added[0], size + added[1]
-        if chars > MAX_SOQL_CHARS or size > MAX_URI_BYTES:
-            raise InputError('The key %s is too long to look up: a query for it alone passes Salesforce\'s limits.'
-                             % _shown(key))
-        current.append(literal)
-    if current:
-        queries.append(head + ', '.join(current) + ')')
-    return queries
-
-
-def _shown(value, limit=80):
-    text = json.dumps(value) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[:limit] + '...'
-
-
-# ---------------------------------------------------------------------------------------------- values
-
-def _as_datetime(value):
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
-    if not isinstance(value, str):
-        return None
-    match = DATETIME_RE.match(value.strip().upper())
-    if not match:
-        return None
-    day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or '0')[:6].ljust(6, '0'))
-    offset = datetime.timezone.utc
-    try:
-        if zone and zone != 'Z':
-            sign = -1 if zone[0] == '-' else 1
-            digits = zone[1:].replace(':', '')
-            # An offset of 24 hours or more is a ValueError too.
-            offset = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        return datetime.datetime.strptime(day, '%Y-%m-%d').replace(hour=int(hour), minute=int(minute), second=int(second or 0),
-                                                                   microsecond=micro, tzinfo=offset)
-    except ValueError:
-        return None
-
-
-def _as_number(value):
-    """A float for a number or a number's text (Salesforce stores numbers as doubles); None otherwise, booleans included."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (isinstance(value, str) and not NUMBER_RE.match(value)):
-        return None
-    try:
-        return float(value)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _same_id(short, full):
-    """Whether an 18-character Id is a 15-character one with its case-checksum suffix (lookups return 18 characters)."""
-    if len(full) != 18 or full[:15] != short or not ID15_RE.match(short):
-        return False
-    suffix = ''
-    for start in (0, 5, 10):
-        suffix += ID_SUFFIX_CHARS[sum(1 << i for i, char in enumerate(short[start:start + 5]) if 'A' <= char <= 'Z')]
-    return full[15:] == suffix
-
-
-TEXT_TYPES = ('string', 'textarea', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'combobox', 'encryptedstring',
-              'id', 'reference')
-TIME_RE = re.compile(r'^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?Z?$', re.I)
-
-
-def _as_bool(value):
-    """A checkbox value: booleans, their text (as -e and CSV give them), and null or '' for false (Salesforce stores false)."""
-    if isinstance(value, bool):
-        return value
-    if value in (None, ''):
-        return False
-    if isinstance(value, str) and value.strip().lower() in ('true', 'false'):
-        return value.strip().lower() == 'true'
-    return None
-
-
-def _as_text(value):
-    """What a text field holds for a value: booleans and numbers as Salesforce writes them."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
-
-
-def _as_time(value):
-    match = TIME_RE.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return None
-    hour, minute, second, millis = match.groups()
-    return int(hour), int(minute), int(second or 0), int((millis or '0').ljust(3, '0'))
-
-
-def same_typed_value(current, desired, field_type):
-    """same_value for a field of a known describe type: a checkbox, a number, a text, a time compare as that type."""
-    if field_type == 'boolean':
-        left, right = _as_bool(desired), _as_bool(current)
-        return left is not None and left == right
-    if field_type in NUMBER_TYPES:
-        if desired in ('', None) or current in ('', None):
-            return desired in ('', None) and current in ('', None)
-        left, right = _as_number(desired), _as_number(current)
-        return left is not None and right is not None and left == right
-    if field_type in TEXT_TYPES:
-        left, right = _as_text(desired), _as_text(current)
-        return (left in ('', None) and right in ('', None)) or left == right or (
-            isinstance(left, str) and isinstance(right, str) and (_same_id(left, right) or _same_id(right, left)))
-    if field_type == 'time':
-        left, right = _as_time(desired), _as_time(current)
-        return (left is not None and left == right) or (desired in ('', None) and current in ('', None))
-    return same_value(current, desired)
-
-
-def same_value(current, desired):
-    """Whether Salesforce's value equals the desired one, comparing as Salesforce stores values (type unknown)."""
-    if desired in ('', None) and current in ('', None):
-        return True
-    if isinstance(desired, bool) or isinstance(current, bool):
-        return isinstance(desired, bool) and isinstance(current, bool) and desired == current
-    if not (isinstance(desired, str) and isinstance(current, str)):
-        # A number and a number, or a number and a text (templating gives text): compared by value, both ways.
-        left, right = _as_number(desired), _as_number(current)
-        if left is not None and right is not None:
-            return left == right
-    if isinstance(desired, datetime.date) and not isinstance(desired, datetime.datetime):
-        desired = desired.isoformat()
-    if isinstance(desired, str) and isinstance(current, str):
-        if desired == current or _same_id(desired, current) or _same_id(current, desired):
-            return True
-        if DATE_RE.match(desired) or DATE_RE.match(current):
-            return False
-        left, right = _as_datetime(desired), _as_datetime(current)
-        return left is not None and right is not None and left == right
-    if isinstance(desired, datetime.datetime):
-        right = _as_datetime(current)
-        return right is not None and _as_datetime(desired) == right
-    return desired == current
-
-
-def json_value(value):
-    """A value as it is sent in JSON (dates and datetimes as Salesforce's text forms)."""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat() if value.tzinfo else value.isoformat() + 'Z'
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
 
 
 # ---------------------------------------------------------------------------------------------- the records
@@ -360,19 +77,19 @@ class RecordSet:
                                  % (index, key_field, key_field))
             if isinstance(key, (dict, list, float, bool)) or (isinstance(key, str) and not key.strip()):
                 raise InputError('records[%d] %s %s is not a key value: give a non-empty string or an integer.'
-                                 % (index, key_field, _shown(key)))
+                                 % (index, key_field, shown(key)))
             norm = self.normalize(key)
             if norm in seen_keys:
                 raise InputError('records[%d] and records[%d] have the same %s %s; give each record once.'
-                                 % (seen_keys[norm], index, key_field, _shown(key)))
+                                 % (seen_keys[norm], index, key_field, shown(key)))
             seen_keys[norm] = index
             self.records.append((key, clean))
         self.fields = [seen_fields[name] for name in sorted(seen_fields)]
 
     def normalize(self, key):
         """The key as Salesforce matches it: a 15-character Id, a number by value, a case-insensitive text folded."""
-        if self.numeric_key and _as_number(key) is not None:
-            number = _as_number(key)
+        if self.numeric_key and as_number(key) is not None:
+            number = as_number(key)
             return repr(int(number)) if number.is_integer() else repr(number)
         text = str(key)
         if self.by_id:
@@ -386,7 +103,7 @@ class RecordSet:
             norm = self.normalize(key)
             if norm in seen:
                 raise InputError('records[%d] and records[%d] have keys that Salesforce takes for the same %s (%s and %s); give '
-                                 'each record once.' % (seen[norm][0], index, self.key_field, _shown(seen[norm][1]), _shown(key)))
+                                 'each record once.' % (seen[norm][0], index, self.key_field, shown(seen[norm][1]), shown(key)))
             seen[norm] = (index, key)
 
     def shown(self, field, value):
@@ -473,14 +190,14 @@ class Records:
         for soql in chunked_key_queries(select, self.set.sobject, key_field, keys, path, key_type):
             try:
                 answer = self.client.query(soql)
-            except (ApiError, HttpError) as exc:
+            except (ApiError, AuthError, HttpError) as exc:
                 raise exc.add_context('Reading the current %s records failed: ' % self.set.sobject)
             for record in answer['records']:
                 if not isinstance(record, dict):
                     continue
                 if not isinstance(record.get('Id'), str):
                     raise ApiError('Reading the current %s records: Salesforce answered a record without an Id (%s).'
-                                   % (self.set.sobject, _shown(strip_attributes(record))))
+                                   % (self.set.sobject, shown(strip_attributes(record))))
                 key = record.get('Id') if self.set.by_id else _key_of(record, self.set.key_field)
                 if key is not None:
                     found[self.set.normalize(key)] = record
@@ -527,7 +244,7 @@ class Records:
         data = json.dumps(body) if body is not None else None
         try:
             answer = self.client.request(method, path, params=params, body=data)
-        except (ApiError, HttpError) as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
+        except (ApiError, AuthError, HttpError) as exc:   # no answer (connection, timeout) or no session: what the call did is unknown
             raise exc.add_context('%s %s failed: ' % (method, path), status=None, errors=None)
         if answer.status != 200 or answer.json_error or not isinstance(answer.json, list):
             raise ApiError('%s %s answered HTTP %d with %s; nothing more was sent.'
@@ -548,7 +265,7 @@ class Records:
                                                     params={'ids': ','.join(ids), 'allOrNone': str(self.all_or_none).lower()})
                 else:
                     answers = self._send_upserts(batch)
-            except (ApiError, HttpError) as exc:
+            except (ApiError, AuthError, HttpError) as exc:
                 # The call failed as a whole: a refusal (4xx) wrote nothing of it; without an answer or with a 5xx, its
                 # records may have been written. The later batches were not sent.
                 status = exc.details.get('status')
@@ -617,7 +334,7 @@ def run(client, record_set, state='present', all_or_none=False, check_mode=False
     if not check_mode:
         try:
             outcome = records.write(plan, state)
-        except (ApiError, HttpError) as exc:
+        except (ApiError, AuthError, HttpError) as exc:
             failure = exc
             outcome = exc.details.pop('outcome', {})
     result = summarize(record_set, plan, outcome, check_mode, failure)
@@ -674,8 +391,8 @@ def _written_note(result, unsent):
 
 
 def _key_list(keys, limit=20):
-    shown = ', '.join(_shown(key, 40) for key in keys[:limit])
-    return shown + (' and %d more' % (len(keys) - limit) if len(keys) > limit else '')
+    listed = ', '.join(shown(key, 40) for key in keys[:limit])
+    return listed + (' and %d more' % (len(keys) - limit) if len(keys) > limit else '')
 
 
 def _failed_message(record_set, result, written=True):
@@ -686,7 +403,7 @@ def _failed_message(record_set, result, written=True):
                                                                  ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else ''))
     lines = ['%d of %d %s records failed:' % (len(by_key), len(result['records']), record_set.sobject)]
     for key in list(by_key)[:20]:
-        lines.append('- %s %s: %s' % (record_set.key_field, _shown(key, 60), '; '.join(by_key[key])))
+        lines.append('- %s %s: %s' % (record_set.key_field, shown(key, 60), '; '.join(by_key[key])))
     if len(by_key) > 20:
         lines.append('- ... and %d more (see errors).' % (len(by_key) - 20))
     if written:
@@ -730,65 +447,6 @@ def describe_fields(client, sobject):
             fields[field['name'].lower()] = {'type': field['type'], 'externalId': field.get('externalId') is True,
                                              'idLookup': field.get('idLookup') is True, 'caseSensitive': field.get('caseSensitive') is True}
     return fields
-
-
-# ---------------------------------------------------------------------------------------------- record_info
-
-def info_query(sobject, fields, where=None, where_soql=None, order_by=None, limit=None, types=None):
-    """The SOQL of record_info; types ({lower field name: describe type}) decide how where values are written."""
-    api_name(sobject, 'sobject')
-    if not isinstance(fields, (list, tuple)) or not fields:
-        raise InputError('fields must name at least one field, for example [Id, Name].')
-    for field in fields:
-        if not isinstance(field, str) or not re.match(r'^[A-Za-z][A-Za-z0-9_]{0,119}(\.[A-Za-z][A-Za-z0-9_]{0,119}){0,4}\Z', field):
-            raise InputError('field %r is not a Salesforce field name (Name, Key__c, or a relationship path such as '
-                             'Owner.Name).' % (field,))
-    if where_soql and not balanced(where_soql):
-        raise InputError('where_soql %s has unbalanced parentheses or an unclosed string: it is added in parentheses with '
-                         'AND, and must not close them.' % _shown(where_soql))
-    soql = 'SELECT %s FROM %s' % (', '.join(fields), sobject)
-    conditions = [part for part in (where_clause(where, types), '(%s)' % where_soql.strip() if where_soql and where_soql.strip() else '')
-                  if part]
-    if conditions:
-        soql += ' WHERE ' + ' AND '.join(conditions)
-    if order_by:
-        if not ORDER_BY_RE.match(order_by):
-            raise InputError('order_by %r is not a SOQL ORDER BY list (for example "Name ASC, CreatedDate DESC").' % (order_by,))
-        soql += ' ORDER BY ' + order_by.strip()
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUERY_LIMIT:
-            raise InputError('limit must be from 1 to %d (got %r).' % (MAX_QUERY_LIMIT, limit))
-        soql += ' LIMIT %d' % limit
-    if len(soql) > MAX_SOQL_CHARS:
-        raise InputError('The query has %d characters; Salesforce takes at most %d. Narrow where.' % (len(soql), MAX_SOQL_CHARS))
-    # The path of API versions NN.N; a longer request URI is refused with HTTP 414.
-    size = uri_length('/services/data/vNN.N/query', soql)
-    if size > MAX_URI_BYTES:
-        raise InputError('The query takes %d bytes in the request URI; Salesforce takes at most %d. Narrow where.' % (size, MAX_URI_BYTES))
-    return soql
-
-
-def balanced(soql):
-    """Whether every parenthesis outside string literals is closed, never below zero, and every string literal ends."""
-    depth = 0
-    quoted = escaped = False
-    for char in soql:
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == '\\':
-                escaped = True
-            elif char == "'":
-                quoted = False
-        elif char == "'":
-            quoted = True
-        elif char == '(':
-            depth += 1
-        elif char == ')':
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and not quoted
 
 
 def strip_attributes(record):

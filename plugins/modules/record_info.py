@@ -124,6 +124,7 @@ query:
 '''
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _soql
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
 
@@ -141,13 +142,13 @@ def main():
 
     def work():
         # Bad input fails here, before any request.
-        records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'], params['order_by'],
-                           params['limit'])
+        _soql.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'], params['order_by'],
+                         params['limit'])
         client = api_client(module)
         # Values in where are written as their field's type wants them (a date unquoted, a number as a number).
         types = records.describe_types(client, params['sobject']) if params['where'] else None
-        soql = records.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'],
-                                  params['order_by'], params['limit'], types)
+        soql = _soql.info_query(params['sobject'], params['fields'], params['where'], params['where_soql'],
+                                params['order_by'], params['limit'], types)
         answer = client.query(soql)
         return dict(changed=False, records=[records.strip_attributes(r) for r in answer['records']],
                     total_size=answer['total_size'], query=soql)

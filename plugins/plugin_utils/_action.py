@@ -59,12 +59,15 @@ class SalesforceAction(ActionBase):
         return result
 
     def module_args(self, task_vars):
-        """The module's arguments for this task (a new dict; the task's own args are left as they are)."""
-        return resolve_module_args(self._task.args, task_vars, self._templar, error=AnsibleActionFail)
+        """The module's arguments for this task (a new dict; the task's own args are left as they are). Remembered for
+        option_sources(): the sfjwt_* variables are templated once a task."""
+        self._module_args = resolve_module_args(self._task.args, task_vars, self._templar, error=AnsibleActionFail)
+        return self._module_args
 
     def option_sources(self, task_vars):
         """option_sources() for this task, with the environment the module will see."""
-        return option_sources(self._task.args, task_vars, self._templar, self.module_environment())
+        return option_sources(self._task.args, task_vars, self._templar, self.module_environment(),
+                              resolved=getattr(self, '_module_args', None))
 
     def module_environment(self):
         """The environment the module sees when it runs on the controller: this process's environment updated with the

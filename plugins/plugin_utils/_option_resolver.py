@@ -85,14 +85,15 @@ def resolve_module_args(task_args, task_vars, templar, error=AnsibleError):
     return args
 
 
-def option_sources(task_args, task_vars, templar, environment):
+def option_sources(task_args, task_vars, templar, environment, resolved=None):
     """Where each option's value comes from, for every name in OPTION_NAMES: 'option', 'variable sfjwt_<name>',
     'environment SFJWT_<NAME>', 'default' or 'not set'.
 
     ``environment``: the environment the module sees (see SalesforceAction.module_environment). Decided by
-    resolve_module_args, which also makes the arguments the module runs with.
+    resolve_module_args, which also makes the arguments the module runs with (``resolved``, when they are made already).
     """
-    resolved = resolve_module_args(task_args, task_vars, templar)
+    if resolved is None:
+        resolved = resolve_module_args(task_args, task_vars, templar)
     sources = {}
     for name in OPTION_NAMES:
         if name in task_args:

@@ -16,6 +16,7 @@ import yaml
 
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.modules import app_metadata
@@ -224,7 +225,7 @@ def test_failed_write_carries_the_traceback(certificate_material, tmp_path, monk
     def refuse(path, data, mode=0o600):
         raise PermissionError(13, 'Permission denied')
 
-    monkeypatch.setattr(md, 'write_file_atomic', refuse)
+    monkeypatch.setattr(metadata_files, 'write_file_atomic', refuse)
     backend = AppMetadataBackend(module_for(tmp_path, certificate_material))
     with pytest.raises(InputError) as excinfo:
         backend.run()

@@ -105,3 +105,43 @@ def test_malformed_xml_reads_as_nothing(tmp_path, certificate_material):
     write_app(tmp_path, certificate_material)
     (tmp_path / DEFAULT / 'externalClientApps' / 'AnsibleIntegration.eca-meta.xml').write_bytes(b'<ExternalClientApplication><contactEmail>')
     assert read_app(str(tmp_path), 'AnsibleIntegration')['contact_email'] is None
+
+
+@pytest.mark.parametrize('folder', ['externalClientApps', 'extlClntAppGlobalOauthSets'])
+def test_a_file_in_an_encoding_python_does_not_know_reads_as_nothing(tmp_path, certificate_material, folder):
+    write_app(tmp_path, certificate_material)
+    path = next((tmp_path / DEFAULT / folder).iterdir())
+    path.write_bytes(b'<?xml version="1.0" encoding="x-nope"?><A><contactEmail>x</contactEmail><consumerKey>K</consumerKey></A>')
+    found = read_app(str(tmp_path), 'AnsibleIntegration')
+    assert found['contact_email' if folder == 'externalClientApps' else 'consumer_key'] is None
+
+
+def test_files_whose_name_is_no_api_name_are_no_apps(tmp_path, certificate_material):
+    write_app(tmp_path, certificate_material)
+    for name in ('Bad__x', 'a.b', 'App_'):
+        (tmp_path / DEFAULT / 'externalClientApps' / (name + '.eca-meta.xml')).write_bytes(b'<x/>')
+    assert app_names(str(tmp_path)) == ['AnsibleIntegration']
+    assert read_app(str(tmp_path))['consumer_key'] == CONSUMER_KEY
+
+
+def test_a_folder_that_cannot_be_listed_is_named(tmp_path, certificate_material, monkeypatch):
+    write_app(tmp_path, certificate_material)
+
+    def refused(path):
+        raise PermissionError(13, 'Permission denied')
+    monkeypatch.setattr(os, 'listdir', refused)
+    with pytest.raises(InputError) as caught:
+        read_app(str(tmp_path))
+    assert caught.value.message == ('cannot list %s: Permission denied. Make it readable by this user.'
+                                    % (tmp_path / DEFAULT / 'externalClientApps'))
+
+
+def test_a_linked_apps_folder_is_named_a_folder(tmp_path, certificate_material):
+    write_app(tmp_path, certificate_material)
+    folder = tmp_path / DEFAULT / 'externalClientApps'
+    folder.rename(tmp_path / 'elsewhere')
+    folder.symlink_to(tmp_path / 'elsewhere')
+    with pytest.raises(InputError) as caught:
+        read_app(str(tmp_path))
+    assert caught.value.message.startswith('%s is a symbolic link; ' % folder)
+    assert caught.value.message.endswith('Replace it with the folder itself.')

@@ -21,7 +21,9 @@ import pytest
 import requests
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy_source as deploy_source
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
@@ -66,7 +68,7 @@ def app_project(path, certificate, **overrides):
                   certificate=certificate, callback_url='https://login.salesforce.com/services/oauth2/success',
                   permission_sets=['Sfjwt_Users'], create_permission_sets=True)
     values.update(overrides)
-    md.write_planned(md.plan_files(md.AppSpec(**values), str(path)))
+    metadata_files.write_planned(metadata_files.plan_files(md.AppSpec(**values), str(path)))
     return str(path)
 
 
@@ -74,8 +76,8 @@ def write_files(root, files, project=None):
     """Files under root ({relative path: bytes}); sfdx-project.json listing force-app unless given."""
     if project is not False:
         files = dict(files)
-        files.setdefault(deploy.PROJECT_FILE, json.dumps(project or {'packageDirectories': [{'path': 'force-app', 'default': True}],
-                                                                     'sourceApiVersion': '62.0'}).encode())
+        files.setdefault(deploy_source.PROJECT_FILE, json.dumps(project or {'packageDirectories': [{'path': 'force-app', 'default': True}],
+                                                                            'sourceApiVersion': '62.0'}).encode())
     for relative, content in files.items():
         path = os.path.join(str(root), relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -252,7 +254,7 @@ ECA_COMPONENTS = ['ExternalClientApplication:SfjwtApp', 'ExtlClntAppConfigurable
 
 def test_app_metadata_project_with_its_manifest(tmp_path, certificate):
     project = app_project(tmp_path, certificate)
-    source = deploy.SourceProject(project)
+    source = deploy_source.SourceProject(project)
     assert source.manifest_path == os.path.join(project, 'manifest', 'package.xml')
     zip_bytes, sha256, components = source.build()
     assert components == ECA_COMPONENTS
@@ -285,7 +287,7 @@ def package_xml(*types):
 def test_app_metadata_project_without_manifest_builds_package_xml(tmp_path, certificate):
     project = app_project(tmp_path, certificate)
     os.unlink(os.path.join(project, 'manifest', 'package.xml'))
-    source = deploy.SourceProject(project)
+    source = deploy_source.SourceProject(project)
     assert source.manifest_path is None
     zip_bytes, dummy, components = source.build()
     assert components == ECA_COMPONENTS
@@ -297,7 +299,7 @@ def test_app_metadata_project_without_manifest_builds_package_xml(tmp_path, cert
 
 def test_legacy_connected_app_project(tmp_path, certificate):
     project = app_project(tmp_path, certificate, external_client_app=False, connected_app=True, create_permission_sets=False)
-    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    zip_bytes, dummy, components = deploy_source.SourceProject(project).build()
     assert components == ['ConnectedApp:SfjwtApp']
     assert sorted(entries_of(zip_bytes)) == ['connectedApps/SfjwtApp.connectedApp', 'package.xml']
 
@@ -306,7 +308,7 @@ def test_manifest_selects_components_and_is_the_package_xml(tmp_path):
     manifest = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="%s"><types><members>Hello</members>'
                 b'<name>ApexClass</name></types><version>61.0</version></Package>\n' % NS.encode())
     project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
-    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    zip_bytes, dummy, components = deploy_source.SourceProject(project).build()
     assert components == ['ApexClass:Hello']
     assert entries_of(zip_bytes) == {'package.xml': manifest, 'classes/Hello.cls': APEX_SOURCE,
                                      'classes/Hello.cls-meta.xml': APEX_META}
@@ -316,13 +318,13 @@ def test_manifest_wildcard_and_an_explicit_manifest_path(tmp_path):
     manifest = (b'<Package xmlns="%s"><types><members>*</members><name>PermissionSet</name></types>'
                 b'<types><members>Hello</members><members>Hello</members><name>ApexClass</name></types></Package>' % NS.encode())
     project = apex_project(tmp_path, **{os.path.join('other', 'deploy.xml'): manifest})
-    dummy, dummy2, components = deploy.SourceProject(project, manifest='other/deploy.xml').build()
+    dummy, dummy2, components = deploy_source.SourceProject(project, manifest='other/deploy.xml').build()
     assert components == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
 
 
 def test_apex_class_conversion(tmp_path):
     project = apex_project(tmp_path)
-    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    zip_bytes, dummy, components = deploy_source.SourceProject(project).build()
     assert components == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
     assert entries_of(zip_bytes) == {
         'classes/Hello.cls': APEX_SOURCE,
@@ -338,7 +340,7 @@ def test_apex_trigger_and_settings(tmp_path):
     project = write_files(tmp_path, {os.path.join(DEFAULT, 'triggers', 'OnAccount.trigger'): b'trigger OnAccount on Account (before insert) {}',
                                      os.path.join(DEFAULT, 'triggers', 'OnAccount.trigger-meta.xml'): trigger_meta,
                                      os.path.join(DEFAULT, 'settings', 'Security.settings-meta.xml'): settings})
-    zip_bytes, dummy, components = deploy.SourceProject(project).build()
+    zip_bytes, dummy, components = deploy_source.SourceProject(project).build()
     assert components == ['ApexTrigger:OnAccount', 'Settings:Security']
     assert sorted(entries_of(zip_bytes)) == ['package.xml', 'settings/Security.settings', 'triggers/OnAccount.trigger',
                                              'triggers/OnAccount.trigger-meta.xml']
@@ -348,7 +350,7 @@ def test_hidden_files_and_folders_are_skipped(tmp_path):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, '.DS_Store'): b'\0\0',
                                         os.path.join(DEFAULT, '.sfdx', 'junk.txt'): b'junk',
                                         os.path.join(DEFAULT, 'classes', '.Hello.cls-meta.xml.x1y2z3w4.tmp'): b'<partial'})
-    assert deploy.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+    assert deploy_source.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
 
 
 def test_several_package_directories_and_one_listed_twice(tmp_path):
@@ -357,14 +359,14 @@ def test_several_package_directories_and_one_listed_twice(tmp_path):
                                      os.path.join('more', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
                           project={'packageDirectories': [{'path': 'force-app'}, {'path': 'more/'}, {'path': './force-app'},
                                                           {'path': 'force-app/classes'}, 'junk', {'path': 7}, {'path': ' '}]})
-    assert deploy.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
+    assert deploy_source.SourceProject(project).build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
 
 
 def test_project_dir_given_through_a_link_is_followed(tmp_path):
     """The project_dir option is the playbook's choice (app_metadata writes through a link too); links inside it are not."""
     real = apex_project(tmp_path / 'real')
     os.symlink(real, str(tmp_path / 'link'))
-    source = deploy.SourceProject(str(tmp_path / 'link'))
+    source = deploy_source.SourceProject(str(tmp_path / 'link'))
     assert source.build()[2] == ['ApexClass:Hello', 'PermissionSet:Sfjwt']
 
 
@@ -372,17 +374,17 @@ def test_project_dir_given_through_a_link_is_followed(tmp_path):
 
 def test_same_input_same_bytes_one_byte_changed_other_sha(tmp_path, certificate):
     project = app_project(tmp_path, certificate)
-    first = deploy.SourceProject(project).build()
+    first = deploy_source.SourceProject(project).build()
     path = os.path.join(project, DEFAULT, 'permissionsets', 'Sfjwt_Users.permissionset-meta.xml')
     os.utime(path, (0, 0))   # timestamps and modes are not part of the zip
     os.chmod(path, 0o600)
-    second = deploy.SourceProject(project).build()
+    second = deploy_source.SourceProject(project).build()
     assert first == second
     with open(path, 'rb') as handle:
         content = handle.read()
     with open(path, 'wb') as handle:
         handle.write(content.replace(b'<label>Sfjwt Users</label>', b'<label>Sfjwt Userz</label>'))
-    third = deploy.SourceProject(project).build()
+    third = deploy_source.SourceProject(project).build()
     assert third[1] != first[1] and third[2] == first[2]
     assert hashlib.sha256(third[0]).hexdigest() == third[1]
 
@@ -393,7 +395,7 @@ def test_the_same_components_in_other_places_give_the_same_zip(tmp_path):
                                              os.path.join('src', 'b', 'classes', 'Hello.cls-meta.xml'): APEX_META,
                                              os.path.join('src', 'a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
                         project={'packageDirectories': [{'path': 'src'}], 'sourceApiVersion': '62.0'})
-    assert deploy.SourceProject(one).build() == deploy.SourceProject(other).build()
+    assert deploy_source.SourceProject(one).build() == deploy_source.SourceProject(other).build()
 
 
 # -- hostile projects ------------------------------------------------------------------------------------------
@@ -404,7 +406,7 @@ def test_link_to_a_file_is_refused(tmp_path):
     project = apex_project(tmp_path / 'p')
     link = os.path.join(project, DEFAULT, 'permissionsets', 'Leak.permissionset-meta.xml')
     os.symlink(str(secret), link)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'metadata file %s is a symbolic link; links are not followed in a project (a link could expose any file to the org). '
         'Replace it with the file itself.' % link)
 
@@ -414,7 +416,7 @@ def test_link_as_apex_source_is_refused(tmp_path):
     source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
     os.unlink(source)
     os.symlink('/etc/hostname', source)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'ApexClass source %s is a symbolic link; links are not followed in a project (a link could expose any file to the org). '
         'Replace it with the file itself.' % source)
 
@@ -424,7 +426,7 @@ def test_link_to_a_directory_inside_a_package_directory_is_refused(tmp_path):
     project = apex_project(tmp_path / 'p')
     link = os.path.join(project, DEFAULT, 'permissionsets2')
     os.symlink(outside, link)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s is a symbolic link; links are not followed in a project. Replace it with the folder itself.' % link)
 
 
@@ -433,7 +435,7 @@ def test_package_directory_through_a_link_is_refused(tmp_path, package_path, lin
     outside = apex_project(tmp_path / 'outside')
     project = write_files(tmp_path / 'p', {}, project={'packageDirectories': [{'path': package_path}]})
     os.symlink(os.path.join(outside, 'force-app') if link_path == 'force-app' else outside, os.path.join(project, link_path))
-    assert raises(deploy.SourceProject, project).msg == (
+    assert raises(deploy_source.SourceProject, project).msg == (
         'packageDirectories path %s goes through the symbolic link %s; links are not followed in a project (a link could '
         'expose any file to the org). Replace it with the folder or file itself.' % (package_path, os.path.join(project, link_path)))
 
@@ -446,8 +448,8 @@ def test_manifest_through_a_linked_folder_is_refused(tmp_path):
     os.symlink(str(outside), os.path.join(project, 'manifest'))
     message = ('manifest %s goes through the symbolic link %s; links are not followed in a project (a link could expose any '
                'file to the org). Replace it with the folder or file itself.')
-    assert raises(deploy.SourceProject, project).msg == message % (deploy.DEFAULT_MANIFEST, os.path.join(project, 'manifest'))
-    assert raises(deploy.SourceProject, project, 'manifest/package.xml').msg == message % (
+    assert raises(deploy_source.SourceProject, project).msg == message % (md.DEFAULT_MANIFEST, os.path.join(project, 'manifest'))
+    assert raises(deploy_source.SourceProject, project, 'manifest/package.xml').msg == message % (
         'manifest/package.xml', os.path.join(project, 'manifest'))
 
 
@@ -455,7 +457,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     project = apex_project(tmp_path)
     fifo = os.path.join(project, DEFAULT, 'permissionsets', 'Pipe.permissionset-meta.xml')
     os.mkfifo(fifo)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'metadata file %s is not a regular file; remove it or replace it with the file.' % fifo)
 
 
@@ -464,14 +466,14 @@ def test_fifo_as_manifest_is_refused_without_blocking(tmp_path):
     os.mkdir(os.path.join(project, 'manifest'))
     fifo = os.path.join(project, 'manifest', 'package.xml')
     os.mkfifo(fifo)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'manifest %s is not a regular file; remove it or replace it with the file.' % fifo)
 
 
 def test_unknown_suffix_names_the_supported_types(tmp_path):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'flows', 'Go.flow-meta.xml'): b'<Flow/>'})
     path = os.path.join(project, DEFAULT, 'flows', 'Go.flow-meta.xml')
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s is not metadata this module can deploy (suffix .flow-meta.xml). This module converts the metadata types '
         'ApexClass, ApexTrigger, ConnectedApp, CspTrustedSite, CustomPermission, ExternalClientApplication, '
         'ExtlClntAppConfigurablePolicies, ExtlClntAppGlobalOauthSettings, ExtlClntAppOauthConfigurablePolicies, '
@@ -483,14 +485,14 @@ def test_unknown_suffix_names_the_supported_types(tmp_path):
 @pytest.mark.parametrize('name', ['README.md', 'Hello.xml', 'noextension'])
 def test_a_file_that_is_not_metadata_is_refused(tmp_path, name):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, name): b'x'})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s is not a metadata file (source format files end in .<type>-meta.xml). Remove it from the package directory, '
         'or deploy this project with the Salesforce CLI.' % os.path.join(project, DEFAULT, name))
 
 
 def test_wrong_folder_is_refused(tmp_path):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'classes', 'Sfjwt2.permissionset-meta.xml'): PERMSET})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s is a PermissionSet file, but PermissionSet files belong in a folder named permissionsets/; move it there.'
         % os.path.join(project, DEFAULT, 'classes', 'Sfjwt2.permissionset-meta.xml'))
 
@@ -503,14 +505,14 @@ def test_wrong_folder_is_refused(tmp_path):
 ])
 def test_malformed_xml_is_refused(tmp_path, content, reason):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'permissionsets', 'Bad.permissionset-meta.xml'): content})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s is not well-formed XML (%s); fix it before deploying.'
         % (os.path.join(project, DEFAULT, 'permissionsets', 'Bad.permissionset-meta.xml'), reason))
 
 
 def test_root_element_must_be_the_type(tmp_path):
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'permissionsets', 'Odd.permissionset-meta.xml'): APEX_META})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s should hold a PermissionSet, but its root element is ApexClass; fix the file.'
         % os.path.join(project, DEFAULT, 'permissionsets', 'Odd.permissionset-meta.xml'))
 
@@ -518,14 +520,14 @@ def test_root_element_must_be_the_type(tmp_path):
 def test_apex_without_its_source_is_refused(tmp_path):
     project = apex_project(tmp_path)
     os.unlink(os.path.join(project, DEFAULT, 'classes', 'Hello.cls'))
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s has no Hello.cls next to it; a ApexClass needs both files.' % os.path.join(project, DEFAULT, 'classes', 'Hello.cls-meta.xml'))
 
 
 def test_apex_source_without_its_metadata_file_is_refused(tmp_path):
     """Left out silently, the class would be missing from a deploy that then succeeds and is recorded."""
     project = apex_project(tmp_path, **{os.path.join(DEFAULT, 'classes', 'Orphan.cls'): APEX_SOURCE})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s has no Orphan.cls-meta.xml next to it; a ApexClass needs both files.' % os.path.join(project, DEFAULT, 'classes', 'Orphan.cls'))
 
 
@@ -534,7 +536,7 @@ def test_apex_source_that_is_a_directory_is_refused(tmp_path):
     source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
     os.unlink(source)
     os.mkdir(source)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'ApexClass source %s is not a regular file; remove it or replace it with the file.' % source)
 
 
@@ -542,7 +544,7 @@ def test_duplicate_components_are_refused(tmp_path):
     project = write_files(tmp_path, {os.path.join('a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET,
                                      os.path.join('b', 'x', 'permissionsets', 'Sfjwt.permissionset-meta.xml'): PERMSET},
                           project={'packageDirectories': [{'path': 'a'}, {'path': 'b'}]})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         '%s and %s both define PermissionSet Sfjwt; keep one.' % (
             os.path.join(project, 'a', 'permissionsets', 'Sfjwt.permissionset-meta.xml'),
             os.path.join(project, 'b', 'x', 'permissionsets', 'Sfjwt.permissionset-meta.xml')))
@@ -552,8 +554,8 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path):
     project = apex_project(tmp_path)
     huge = os.path.join(project, DEFAULT, 'permissionsets', 'Huge.permissionset-meta.xml')
     with open(huge, 'wb') as handle:
-        handle.truncate(deploy.MAX_FILE_BYTES + 1)   # sparse: no disk, and never read
-    assert raises(deploy.SourceProject(project).build).msg == (
+        handle.truncate(deploy_source.MAX_FILE_BYTES + 1)   # sparse: no disk, and never read
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'metadata file %s has 50000001 bytes, more than this module deploys (50000000).' % huge)
 
 
@@ -569,35 +571,35 @@ def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path, monkeypatch):
                                    1, info.st_atime, info.st_mtime, info.st_ctime))
         return info
     monkeypatch.setattr(os, 'fstat', small_fstat)
-    assert raises(deploy.read_project_file, path, 'metadata file', limit=10).msg == (
+    assert raises(deploy_source.read_project_file, path, 'metadata file', limit=10).msg == (
         'metadata file %s grew past 10 bytes while it was read; more than this module deploys.' % path)
 
 
 def test_the_limits_of_one_deploy(tmp_path, monkeypatch):
     project = apex_project(tmp_path)
-    monkeypatch.setattr(deploy, 'MAX_FILES', 3)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    monkeypatch.setattr(deploy_source, 'MAX_FILES', 3)
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'The deploy would hold 4 files; Salesforce takes at most 3 per deploy. Split the project with manifests.')
-    monkeypatch.setattr(deploy, 'MAX_FILES', 4)
-    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', 10 ** 9)
-    size = len(deploy.SourceProject(project).build()[0])
-    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', size - 1)
-    assert raises(deploy.SourceProject(project).build).msg == (
+    monkeypatch.setattr(deploy_source, 'MAX_FILES', 4)
+    monkeypatch.setattr(deploy_source, 'MAX_ZIP_BYTES', 10 ** 9)
+    size = len(deploy_source.SourceProject(project).build()[0])
+    monkeypatch.setattr(deploy_source, 'MAX_ZIP_BYTES', size - 1)
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'The deploy zip has %d bytes; Salesforce takes at most %d. Split the project with manifests.' % (size, size - 1))
-    monkeypatch.setattr(deploy, 'MAX_ZIP_BYTES', size)
-    assert len(deploy.SourceProject(project).build()[0]) == size
+    monkeypatch.setattr(deploy_source, 'MAX_ZIP_BYTES', size)
+    assert len(deploy_source.SourceProject(project).build()[0]) == size
 
 
 def test_the_unzipped_size_limit_stops_reading_the_project(tmp_path, monkeypatch):
     project = apex_project(tmp_path)
     total = len(APEX_SOURCE) + len(APEX_META) + len(PERMSET)
-    monkeypatch.setattr(deploy, 'MAX_UNZIPPED_BYTES', total - 1)
-    assert raises(deploy.SourceProject(project).components).msg == (
+    monkeypatch.setattr(deploy_source, 'MAX_UNZIPPED_BYTES', total - 1)
+    assert raises(deploy_source.SourceProject(project).components).msg == (
         'The package directories of %s hold more than %d bytes of metadata; Salesforce takes at most that per deploy. '
         'Split the project.' % (project, total - 1))
-    monkeypatch.setattr(deploy, 'MAX_UNZIPPED_BYTES', total)
+    monkeypatch.setattr(deploy_source, 'MAX_UNZIPPED_BYTES', total)
     package_xml = b'<Package/>'
-    assert raises(deploy.build_zip, deploy.SourceProject(project).components(), package_xml).msg == (
+    assert raises(deploy_source.build_zip, deploy_source.SourceProject(project).components(), package_xml).msg == (
         'The deploy would hold %d bytes of files; Salesforce takes at most %d per deploy.' % (total + len(package_xml), total))
 
 
@@ -622,7 +624,7 @@ def test_the_unzipped_size_limit_stops_reading_the_project(tmp_path, monkeypatch
 def test_broken_sfdx_project(tmp_path, content, message):
     if content is not None:
         (tmp_path / 'sfdx-project.json').write_bytes(content)
-    assert raises(deploy.SourceProject, str(tmp_path)).msg == message.format(dir=str(tmp_path))
+    assert raises(deploy_source.SourceProject, str(tmp_path)).msg == message.format(dir=str(tmp_path))
 
 
 def test_sfdx_project_that_is_a_link_is_refused(tmp_path):
@@ -631,7 +633,7 @@ def test_sfdx_project_that_is_a_link_is_refused(tmp_path):
     project = tmp_path / 'p'
     project.mkdir()
     os.symlink(str(real), str(project / 'sfdx-project.json'))
-    assert raises(deploy.SourceProject, str(project)).msg == (
+    assert raises(deploy_source.SourceProject, str(project)).msg == (
         'sfdx-project.json %s/sfdx-project.json is a symbolic link; links are not followed in a project (a link could expose '
         'any file to the org). Replace it with the file itself.' % project)
 
@@ -641,29 +643,29 @@ def test_project_dir_that_is_no_directory(tmp_path, kind):
     path = tmp_path / 'project'
     if kind == 'file':
         path.write_text('x')
-    assert raises(deploy.SourceProject, str(path)).msg == (
+    assert raises(deploy_source.SourceProject, str(path)).msg == (
         'project_dir %s is not a directory: give the directory that holds sfdx-project.json (the project_dir of '
         'sfjwt.salesforce.app_metadata).' % path)
 
 
 def test_project_dir_with_a_nul_character(tmp_path):
-    assert raises(deploy.SourceProject, str(tmp_path) + '/a\0b').msg == (
+    assert raises(deploy_source.SourceProject, str(tmp_path) + '/a\0b').msg == (
         'project_dir %s/a\0b is not a directory: give the directory that holds sfdx-project.json (the project_dir of '
         'sfjwt.salesforce.app_metadata).' % tmp_path)
 
 
 def test_package_directory_missing_or_a_file(tmp_path):
     project = write_files(tmp_path, {}, project={'packageDirectories': [{'path': 'force-app'}]})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'package directory %s/force-app (from sfdx-project.json) does not exist.' % project)
     (tmp_path / 'force-app').write_text('x')
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'package directory %s/force-app is not a directory (links are not followed).' % project)
 
 
 def test_empty_project_has_nothing_to_deploy(tmp_path):
     project = write_files(tmp_path, {os.path.join('force-app', '.keep'): b''})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'Nothing to deploy: the project %s has no metadata files (and its manifest names none).' % project)
 
 
@@ -673,7 +675,7 @@ def test_unreadable_folder_is_an_error_not_left_out(tmp_path):
     folder = os.path.join(project, DEFAULT, 'permissionsets')
     os.chmod(folder, 0)
     try:
-        assert raises(deploy.SourceProject(project).build).msg == (
+        assert raises(deploy_source.SourceProject(project).build).msg == (
             'cannot read the folder %s: Permission denied' % folder)
     finally:
         os.chmod(folder, 0o755)
@@ -689,7 +691,7 @@ def test_unreadable_folder_is_an_error_not_left_out_as_root_too(tmp_path, monkey
             raise PermissionError(13, 'Permission denied', path)
         return real_scandir(path)
     monkeypatch.setattr(os, 'scandir', scandir)
-    assert raises(deploy.SourceProject(project).build).msg == 'cannot read the folder %s: Permission denied' % folder
+    assert raises(deploy_source.SourceProject(project).build).msg == 'cannot read the folder %s: Permission denied' % folder
 
 
 # -- manifests -------------------------------------------------------------------------------------------------
@@ -697,7 +699,7 @@ def test_unreadable_folder_is_an_error_not_left_out_as_root_too(tmp_path, monkey
 @pytest.mark.parametrize('manifest', ['../package.xml', '/etc/package.xml', '~/package.xml', 'manifest/../../package.xml'])
 def test_manifest_outside_the_project_is_refused(tmp_path, manifest):
     project = apex_project(tmp_path / 'p')
-    assert raises(deploy.SourceProject, project, manifest).msg == (
+    assert raises(deploy_source.SourceProject, project, manifest).msg == (
         'manifest %s is outside the project %s; give a path inside it.' % (manifest, project))
 
 
@@ -705,7 +707,7 @@ def test_manifest_naming_missing_members(tmp_path):
     manifest = (b'<Package xmlns="%s"><types><members>Hello</members><members>Gone</members><name>ApexClass</name></types>'
                 b'<types><members>Account</members><name>CustomObject</name></types></Package>' % NS.encode())
     project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
-    assert raises(deploy.SourceProject(project).build).msg == (
+    assert raises(deploy_source.SourceProject(project).build).msg == (
         'The manifest %s/manifest/package.xml lists ApexClass Gone, CustomObject Account, but the project has no such source '
         'files. Fix the manifest, or write the files first (sfjwt.salesforce.app_metadata).' % project)
 
@@ -721,22 +723,22 @@ def test_manifest_naming_missing_members(tmp_path):
 def test_broken_manifest(tmp_path, manifest, message):
     project = apex_project(tmp_path, **{os.path.join('manifest', 'package.xml'): manifest})
     path = os.path.join(project, 'manifest', 'package.xml')
-    assert raises(deploy.SourceProject(project).build).msg == message.format(path=path, dir=project)
+    assert raises(deploy_source.SourceProject(project).build).msg == message.format(path=path, dir=project)
 
 
 def test_manifest_given_but_missing_or_with_a_nul(tmp_path):
     project = apex_project(tmp_path)
-    assert raises(deploy.SourceProject(project, 'nope.xml').build).msg == (
+    assert raises(deploy_source.SourceProject(project, 'nope.xml').build).msg == (
         'manifest %s/nope.xml does not exist; give the package.xml to deploy, or leave manifest unset to deploy every file of '
         'the project.' % project)
-    assert raises(deploy.SourceProject, project, 'a\0b.xml').msg == (
+    assert raises(deploy_source.SourceProject, project, 'a\0b.xml').msg == (
         "manifest 'a\\x00b.xml' holds a NUL character; give a path inside the project %s." % project)
 
 
 def test_parse_manifest_keeps_wildcards_and_the_version():
     data = (b'<Package xmlns="%s"><types><members> A </members><members></members><members>*</members><name>ApexClass</name>'
             b'</types><version>61.0</version></Package>' % NS.encode())
-    assert deploy.parse_manifest(data, 'p.xml') == ({'ApexClass': ['A', '*']}, '61.0')
+    assert deploy_source.parse_manifest(data, 'p.xml') == ({'ApexClass': ['A', '*']}, '61.0')
 
 
 # -- the deploy record -----------------------------------------------------------------------------------------
@@ -944,14 +946,19 @@ def test_org_id_query_that_answers_no_org(answer, message):
     assert raises(client.org_id, kind=ApiError).msg == message
 
 
-def test_a_refused_org_id_query_fails_the_deploy_without_the_token(tmp_path):
+@pytest.mark.parametrize('answer', [
+    make_response(403, [{'errorCode': 'INSUFFICIENT_ACCESS', 'message': 'no ' + OPAQUE_TOKEN}]),
+    make_response(502, {'proxy': 'upstream said token=' + OPAQUE_TOKEN}),
+], ids=['error', 'json'])
+def test_a_refused_org_id_query_fails_the_deploy_without_the_token(tmp_path, answer):
     apex_project(tmp_path)
-    answer = make_response(403, [{'errorCode': 'INSUFFICIENT_ACCESS', 'message': 'no ' + OPAQUE_TOKEN}])
     client, http = client_for(lambda call: answer, token=OPAQUE_TOKEN)
-    assert raises(deploy.run, client, str(tmp_path), kind=ApiError).msg == (
-        'Cannot tell which org this session belongs to: GET /services/data/v62.0/query answered HTTP 403 (accepted: 200, '
-        '201, 204) with INSUFFICIENT_ACCESS: no <redacted>. The user lacks a permission for this call (check the profile '
-        '/ permission sets, and "API Enabled").')
+    error = raises(deploy.run, client, str(tmp_path), kind=ApiError)
+    assert error.msg.startswith('Cannot tell which org this session belongs to: GET /services/data/v62.0/query answered HTTP %d '
+                                '(accepted: 200, 201, 204) with ' % answer.status_code)
+    assert error.msg.endswith(' (The org id tells what was deployed there.)')
+    assert OPAQUE_TOKEN not in repr((error.msg, error.details))
+    assert sorted(error.details) == ['errors', 'status']
     assert len(http.calls) == 1
 
 
@@ -1208,7 +1215,7 @@ def test_first_deploy_is_recorded_and_the_second_sends_nothing(tmp_path, certifi
     client, http = client_for(success_org())
     progress = []
     result = deploy.run(client, project, progress=progress.append)
-    zip_bytes, sha256, components = deploy.SourceProject(project).build()
+    zip_bytes, sha256, components = deploy_source.SourceProject(project).build()
     assert result == {'changed': True, 'org_id': ORG_18, 'sha256': sha256, 'components': components, 'check_only': False,
                       'deploy_id': DEPLOY_ID, 'status': 'Succeeded', 'components_total': 7, 'components_deployed': 7,
                       'component_failures': [], 'test_failures': [], 'record_path': os.path.join(project, '.sfjwt-deploy.json'),

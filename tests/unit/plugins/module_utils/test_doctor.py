@@ -818,6 +818,13 @@ def test_the_newest_version_is_compared_as_numbers(tmp_path, key_path):
         ('rest', OK, 'GET %s/services/data/ answered HTTP 200; the newest API version is 62.0.' % url)]
 
 
+@pytest.mark.parametrize('headers', [[('Content-Type', 'text/plain')], []], ids=['text/plain', 'no content type'])
+def test_the_list_of_versions_counts_whatever_its_content_type(tmp_path, key_path, headers):
+    doctor, url, seen = _rest(tmp_path, key_path, '200 OK', b'[{"version": "61.0"}, {"version": "62.0"}]', headers=headers)
+    assert checks(doctor, 'rest') == [
+        ('rest', OK, 'GET %s/services/data/ answered HTTP 200; the newest API version is 62.0.' % url)]
+
+
 def test_a_new_session_the_rest_api_rejects_is_reported_not_renewed(tmp_path, key_path):
     body = b'[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]'
     doctor, url, seen = _rest(tmp_path, key_path, '401 Unauthorized', body)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
 from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
 
 NS = '{http://soap.sforce.com/2006/04/metadata}'
@@ -213,7 +214,7 @@ def test_certificate_from_a_host_a_little_ahead_is_accepted(certificate, signing
 def test_expired_certificate_fails_before_the_project_is_touched(certificate, signing_key, tmp_path):
     expired = pem_valid_between(signing_key, NOW - datetime.timedelta(days=400), NOW - datetime.timedelta(days=35))
     with pytest.raises(InputError):
-        md.plan_files(make_spec(certificate, certificate=expired), str(tmp_path / 'project'))
+        metadata_files.plan_files(make_spec(certificate, certificate=expired), str(tmp_path / 'project'))
     assert os.listdir(tmp_path) == []
 
 
@@ -232,21 +233,21 @@ def test_spec_without_certificate_validates_the_rest_but_cannot_be_rendered(cert
 
 def test_check_project_reads_and_never_writes(tmp_path):
     project = tmp_path / 'project'
-    md.check_project(str(project))
+    metadata_files.check_project(str(project))
     assert os.listdir(tmp_path) == []
     project.write_text('a file')
     with pytest.raises(InputError) as excinfo:
-        md.check_project(str(project))
+        metadata_files.check_project(str(project))
     assert str(excinfo.value) == ('project_dir %s exists and is not a directory; give a directory (it is created when missing).'
                                   % project)
     project.unlink()
     project.mkdir()
     (project / 'sfdx-project.json').write_text('{not json')
     with pytest.raises(InputError) as excinfo:
-        md.check_project(str(project))
+        metadata_files.check_project(str(project))
     assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
     with pytest.raises(InputError):
-        md.check_project(str(tmp_path / 'other'), package_directory='../outside')
+        metadata_files.check_project(str(tmp_path / 'other'), package_directory='../outside')
     assert sorted(os.listdir(tmp_path)) == ['project'] and os.listdir(project) == ['sfdx-project.json']
 
 
@@ -409,8 +410,8 @@ def test_permission_set_description_limit_accepted(certificate):
 
 
 def test_permission_set_files_written_listed_and_idempotent(certificate, tmp_path):
-    planned = md.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path))
-    md.write_planned(planned)
+    planned = metadata_files.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path))
+    metadata_files.write_planned(planned)
     folder = tmp_path / 'force-app' / 'main' / 'default' / 'permissionsets'
     paths = {item.kind: item.path for item in planned}
     assert paths['PermissionSet:Ansible_Integration'] == str(folder / 'Ansible_Integration.permissionset-meta.xml')
@@ -423,7 +424,7 @@ def test_permission_set_files_written_listed_and_idempotent(certificate, tmp_pat
     manifest = parse((tmp_path / 'manifest' / 'package.xml').read_bytes())
     types = {t.find(NS + 'name').text: [m.text for m in t.findall(NS + 'members')] for t in manifest.findall(NS + 'types')}
     assert types[md.PERMISSION_SET] == ['Ansible_Integration', 'Second_Set']
-    assert not any(item.changed for item in md.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path)))
+    assert not any(item.changed for item in metadata_files.plan_files(make_spec(certificate, create_permission_sets=True), str(tmp_path)))
 
 
 def test_bad_permission_set_input_writes_nothing(certificate, tmp_path):
@@ -432,10 +433,10 @@ def test_bad_permission_set_input_writes_nothing(certificate, tmp_path):
                       {'create_permission_sets': True, 'permission_sets': ['Bad Name']},
                       {'create_permission_sets': True, 'permission_set_description': 'x' * 256}):
         with pytest.raises(InputError):
-            md.plan_files(make_spec(certificate, **overrides), str(project))
+            metadata_files.plan_files(make_spec(certificate, **overrides), str(project))
     assert os.listdir(tmp_path) == []
     # Control: the same call with valid input does write.
-    md.write_planned(md.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
+    metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
     assert (project / 'force-app' / 'main' / 'default' / 'permissionsets' / 'Second_Set.permissionset-meta.xml').exists()
 
 
@@ -443,9 +444,9 @@ def test_bad_permission_set_input_writes_nothing(certificate, tmp_path):
 
 def test_files_written_with_paths_modes_and_idempotence(certificate, tmp_path):
     spec = make_spec(certificate)
-    planned = md.plan_files(spec, str(tmp_path))
+    planned = metadata_files.plan_files(spec, str(tmp_path))
     assert all(item.changed for item in planned)
-    md.write_planned(planned)
+    metadata_files.write_planned(planned)
     base = tmp_path / 'force-app' / 'main' / 'default'
     expected = {
         md.ECA: base / 'externalClientApps' / 'AnsibleIntegration.eca-meta.xml',
@@ -465,14 +466,14 @@ def test_files_written_with_paths_modes_and_idempotence(certificate, tmp_path):
     assert project['packageDirectories'] == [{'path': 'force-app', 'default': True}]
     assert project['sourceApiVersion'] == '62.0'
     assert md.GITIGNORE_ENTRY in (tmp_path / '.gitignore').read_text().splitlines()
-    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+    assert metadata_files.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
 
     before = {path: os.stat(path).st_mtime_ns for path in expected.values()}
-    again = md.plan_files(make_spec(certificate), str(tmp_path))
+    again = metadata_files.plan_files(make_spec(certificate), str(tmp_path))
     assert not any(item.changed for item in again)
-    md.write_planned(again)
+    metadata_files.write_planned(again)
     assert {path: os.stat(path).st_mtime_ns for path in expected.values()} == before
-    assert md.diff_entries(again) == []
+    assert metadata_files.diff_entries(again) == []
 
 
 def old_body_form(document, cert):
@@ -484,32 +485,32 @@ def old_body_form(document, cert):
 
 def test_project_written_with_the_body_form_keeps_its_key_and_is_rewritten_once(certificate, tmp_path):
     spec = make_spec(certificate, connected_app=True)
-    planned = md.plan_files(spec, str(tmp_path))
-    md.write_planned(planned)
+    planned = metadata_files.plan_files(spec, str(tmp_path))
+    metadata_files.write_planned(planned)
     holders = [item for item in planned if item.kind in (md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP)]
     for item in holders:
         with open(item.path, 'wb') as handle:
             handle.write(old_body_form(item.content, certificate))
         assert [e.text for e in ET.parse(item.path).iter(NS + 'certificate')] == [certificate['body']]
-    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+    assert metadata_files.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
 
     # The module takes the existing key when none is given: the app keeps its key.
-    again = md.plan_files(make_spec(certificate, connected_app=True,
-                                    consumer_key=md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration')),
-                          str(tmp_path))
+    again = metadata_files.plan_files(make_spec(certificate, connected_app=True,
+                                                consumer_key=metadata_files.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration')),
+                                      str(tmp_path))
     assert sorted(item.kind for item in again if item.changed) == sorted([md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP])
-    md.write_planned(again)
+    metadata_files.write_planned(again)
     for item in holders:
         with open(item.path, 'rb') as handle:
             content = handle.read()
         assert content == item.content and b'-----BEGIN CERTIFICATE-----\n' in content
-    assert md.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
-    assert not any(item.changed for item in md.plan_files(make_spec(certificate, connected_app=True), str(tmp_path)))
+    assert metadata_files.existing_consumer_key(str(tmp_path), 'force-app', 'AnsibleIntegration') == CONSUMER_KEY
+    assert not any(item.changed for item in metadata_files.plan_files(make_spec(certificate, connected_app=True), str(tmp_path)))
 
 
 def test_written_files_parse_back_and_the_certificate_loads(certificate, tmp_path):
-    planned = md.plan_files(make_spec(certificate, connected_app=True), str(tmp_path))
-    md.write_planned(planned)
+    planned = metadata_files.plan_files(make_spec(certificate, connected_app=True), str(tmp_path))
+    metadata_files.write_planned(planned)
     for item in planned:
         if item.kind in (md.ECA_GLOBAL_OAUTH, md.CONNECTED_APP):
             texts = [element.text for element in ET.parse(item.path).iter(NS + 'certificate')]
@@ -519,10 +520,10 @@ def test_written_files_parse_back_and_the_certificate_loads(certificate, tmp_pat
 
 
 def test_changed_certificate_rewrites_only_the_files_that_hold_it(certificate, tmp_path):
-    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path)))
-    other = md.plan_files(make_spec(certificate, consumer_key='OtherKey0001'), str(tmp_path))
+    metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate), str(tmp_path)))
+    other = metadata_files.plan_files(make_spec(certificate, consumer_key='OtherKey0001'), str(tmp_path))
     assert [item.kind for item in other if item.changed] == [md.ECA_GLOBAL_OAUTH]
-    diff = md.diff_entries(other)
+    diff = metadata_files.diff_entries(other)
     assert len(diff) == 1 and 'OtherKey0001' in diff[0]['after'] and CONSUMER_KEY in diff[0]['before']
 
 
@@ -531,7 +532,7 @@ def test_existing_project_files_are_kept(certificate, tmp_path):
     os.chmod(tmp_path / '.gitignore', 0o664)
     original = {'packageDirectories': [{'path': 'src', 'default': True}], 'sourceApiVersion': '58.0', 'name': 'mine'}
     (tmp_path / 'sfdx-project.json').write_text(json.dumps(original))
-    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path), package_directory='src'))
+    metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate), str(tmp_path), package_directory='src'))
     assert (tmp_path / '.gitignore').read_text().startswith('node_modules/\n# Written by sfjwt.salesforce.app_metadata')
     assert stat.S_IMODE(os.stat(tmp_path / '.gitignore').st_mode) == 0o664
     assert json.loads((tmp_path / 'sfdx-project.json').read_text()) == original
@@ -540,7 +541,7 @@ def test_existing_project_files_are_kept(certificate, tmp_path):
 
 def test_package_directory_added_to_an_existing_project(tmp_path, certificate):
     (tmp_path / 'sfdx-project.json').write_text(json.dumps({'packageDirectories': [{'path': 'src', 'default': True}]}))
-    md.write_planned(md.plan_files(make_spec(certificate), str(tmp_path)))
+    metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate), str(tmp_path)))
     project = json.loads((tmp_path / 'sfdx-project.json').read_text())
     assert project['packageDirectories'] == [{'path': 'src', 'default': True}, {'path': 'force-app', 'default': False}]
     assert project['sourceApiVersion'] == '62.0'
@@ -549,14 +550,14 @@ def test_package_directory_added_to_an_existing_project(tmp_path, certificate):
 def test_broken_sfdx_project_is_reported(tmp_path, certificate):
     (tmp_path / 'sfdx-project.json').write_text('{not json')
     with pytest.raises(InputError) as excinfo:
-        md.plan_files(make_spec(certificate), str(tmp_path))
+        metadata_files.plan_files(make_spec(certificate), str(tmp_path))
     assert 'sfdx-project.json exists but is not valid JSON' in str(excinfo.value)
 
 
 @pytest.mark.parametrize('kwargs', [{'package_directory': '../outside'}, {'manifest': '/etc/package.xml'}])
 def test_paths_stay_inside_the_project(tmp_path, certificate, kwargs):
     with pytest.raises(InputError):
-        md.plan_files(make_spec(certificate), str(tmp_path), **kwargs)
+        metadata_files.plan_files(make_spec(certificate), str(tmp_path), **kwargs)
 
 
 def test_gitignore_entry_added_once():
@@ -566,8 +567,8 @@ def test_gitignore_entry_added_once():
 
 
 def test_stale_temporary_files_of_killed_runs_are_removed_and_others_kept(certificate, tmp_path):
-    planned = md.plan_files(make_spec(certificate), str(tmp_path))
-    md.write_planned(planned)
+    planned = metadata_files.plan_files(make_spec(certificate), str(tmp_path))
+    metadata_files.write_planned(planned)
     glbl = next(item.path for item in planned if item.kind == md.ECA_GLOBAL_OAUTH)
     directory = os.path.dirname(glbl)
     name = os.path.basename(glbl)
@@ -579,7 +580,7 @@ def test_stale_temporary_files_of_killed_runs_are_removed_and_others_kept(certif
     hour_ago = os.stat(stale).st_mtime - 3601
     os.utime(stale, (hour_ago, hour_ago))
     os.utime(foreign, (hour_ago, hour_ago))
-    md.remove_stale_temp_files_of(planned)
+    metadata_files.remove_stale_temp_files_of(planned)
     assert not os.path.exists(stale)
     assert os.path.exists(young) and os.path.exists(foreign)
 
@@ -606,9 +607,9 @@ def plant(project, relative, target):
 
 
 def plan_and_write(spec, project):
-    md.check_project(str(project))
-    md.existing_consumer_key(str(project), 'force-app', spec.name)
-    md.write_planned(md.plan_files(spec, str(project)))
+    metadata_files.check_project(str(project))
+    metadata_files.existing_consumer_key(str(project), 'force-app', spec.name)
+    metadata_files.write_planned(metadata_files.plan_files(spec, str(project)))
 
 
 @pytest.mark.parametrize('kind', sorted(PROJECT_FILES))
@@ -642,10 +643,10 @@ def test_link_planted_after_planning_is_refused_before_writing(certificate, tmp_
     elsewhere = tmp_path / 'elsewhere'
     elsewhere.mkdir()
     project = tmp_path / 'project'
-    planned = md.plan_files(make_spec(certificate), str(project))
+    planned = metadata_files.plan_files(make_spec(certificate), str(project))
     plant(project, 'manifest', elsewhere)
     with pytest.raises(InputError) as excinfo:
-        md.write_planned(planned)
+        metadata_files.write_planned(planned)
     assert '%s is a symbolic link' % (project / 'manifest') in str(excinfo.value)
     assert os.listdir(str(elsewhere)) == [] and not (project / 'force-app').exists()
 
@@ -668,7 +669,7 @@ def test_fifo_at_a_project_file_is_refused_without_blocking(certificate, tmp_pat
     signal.alarm(5)
     try:
         with pytest.raises(InputError) as excinfo:
-            md.plan_files(make_spec(certificate), str(tmp_path))
+            metadata_files.plan_files(make_spec(certificate), str(tmp_path))
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -681,7 +682,7 @@ def test_directories_created_0755_at_most_and_0700_for_the_consumer_key_folder(c
     project = tmp_path / 'project'
     previous = os.umask(umask)
     try:
-        md.write_planned(md.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
+        metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate, create_permission_sets=True), str(project)))
     finally:
         os.umask(previous)
     modes = {}
@@ -698,7 +699,7 @@ def test_missing_parents_of_the_project_are_created_0755_at_most(certificate, tm
     project = tmp_path / 'deploy' / 'salesforce' / 'project'
     previous = os.umask(0o000)
     try:
-        md.write_planned(md.plan_files(make_spec(certificate), str(project)))
+        metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate), str(project)))
     finally:
         os.umask(previous)
     for folder in (tmp_path / 'deploy', tmp_path / 'deploy' / 'salesforce', project):
@@ -712,9 +713,9 @@ def test_every_target_checked_writable_before_the_first_write(certificate, tmp_p
     real_access = os.access
     monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project / 'manifest')
                                                                     and real_access(path, mode, **kwargs)))
-    planned = md.plan_files(make_spec(certificate), str(project))
+    planned = metadata_files.plan_files(make_spec(certificate), str(project))
     with pytest.raises(InputError) as excinfo:
-        md.write_planned(planned)
+        metadata_files.write_planned(planned)
     assert str(excinfo.value) == ('Cannot write %s: the directory %s is not writable by this user. Use become, or choose '
                                   'a project_dir this user can write to. Nothing was written.'
                                   % (project / 'manifest' / 'package.xml', project / 'manifest'))
@@ -728,24 +729,24 @@ def test_missing_directory_under_an_unwritable_one_is_checked_before_the_first_w
     monkeypatch.setattr(os, 'access', lambda path, mode, **kwargs: (os.fspath(path) != str(project)
                                                                     and real_access(path, mode, **kwargs)))
     with pytest.raises(InputError) as excinfo:
-        md.write_planned(md.plan_files(make_spec(certificate), str(project)))
+        metadata_files.write_planned(metadata_files.plan_files(make_spec(certificate), str(project)))
     assert str(excinfo.value).startswith('Cannot create the directory %s for %s: the directory %s is not writable by this '
                                          'user.' % (project / 'force-app', project / PROJECT_FILES['metadata file'], project))
     assert os.listdir(str(project)) == []
 
 
 def test_failed_write_lists_the_files_already_written(certificate, tmp_path, monkeypatch):
-    real_write = md.write_file_atomic
+    real_write = metadata_files.write_file_atomic
 
     def refuse_the_manifest(path, data, mode=0o600):
         if path.endswith('package.xml'):
             raise PermissionError(13, 'Permission denied')
         real_write(path, data, mode=mode)
 
-    monkeypatch.setattr(md, 'write_file_atomic', refuse_the_manifest)
-    planned = md.plan_files(make_spec(certificate), str(tmp_path))
+    monkeypatch.setattr(metadata_files, 'write_file_atomic', refuse_the_manifest)
+    planned = metadata_files.plan_files(make_spec(certificate), str(tmp_path))
     with pytest.raises(InputError) as excinfo:
-        md.write_planned(planned)
+        metadata_files.write_planned(planned)
     written = [item.path for item in planned if item.kind != 'package.xml']
     assert str(excinfo.value) == ('Writing %s failed: Permission denied. Files already written in this run: %s; run the '
                                   'task again once the problem is fixed.' % (planned[-1].path, ', '.join(written)))
@@ -767,7 +768,7 @@ def test_failed_write_lists_the_files_already_written(certificate, tmp_path, mon
 ])
 def test_control_characters_and_trailing_newlines_are_refused_naming_the_option(certificate, tmp_path, overrides, option):
     with pytest.raises(InputError) as excinfo:
-        md.plan_files(make_spec(certificate, **overrides), str(tmp_path))
+        metadata_files.plan_files(make_spec(certificate, **overrides), str(tmp_path))
     assert str(excinfo.value).startswith(option)
     assert os.listdir(str(tmp_path)) == []
 

@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _record_values as record_values
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
+from ansible_collections.sfjwt.salesforce.plugins.module_utils import _soql
 from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, InputError
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN, FakeHttp, make_response
+from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, InputError
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, INVALID_SESSION, TOKEN, FakeAuth, FakeHttp, make_response
 
 SOBJECT = 'Setting__c'
 QUERY_PATH = '/services/data/v62.0/query'
@@ -231,12 +233,12 @@ def run(org, given, key_field='Key__c', **kwargs):
     (datetime.datetime(2024, 1, 1, 0, 30, tzinfo=PLUS_ONE), '2023-12-31T23:30:00Z'),
 ])
 def test_soql_literal(value, expected):
-    assert records.soql_literal(value) == expected
+    assert _soql.soql_literal(value) == expected
 
 
 @pytest.mark.parametrize('value', ["x' OR Name != '", "\\'", "\\", "'", "a\\' OR Id != null OR Name = \\'", "') OR (Name = 'x", "\n' --"])
 def test_soql_literal_injection_stays_one_literal(value):
-    literal = records.soql_literal(value)
+    literal = _soql.soql_literal(value)
     assert parse_literals(literal) == [value]
     assert parse_literals('%s, %s' % (literal, literal)) == [value, value]
 
@@ -251,22 +253,22 @@ def test_soql_literal_injection_stays_one_literal(value):
 ])
 def test_soql_literal_refuses(value, message):
     with pytest.raises(InputError) as excinfo:
-        records.soql_literal(value)
+        _soql.soql_literal(value)
     assert excinfo.value.msg == message
 
 
 def test_where_values_with_injection_stay_literals():
     where = {'Name': "x' OR Name != '", 'Key__c': ["\\'", 'b'], 'Flag__c': False, 'Other__c': None}
-    assert records.where_clause(where) == ("Flag__c = false AND Key__c IN ('\\\\\\'', 'b') AND Name = 'x\\' OR Name != \\'' "
-                                           "AND Other__c = null")
-    soql = records.info_query('Account', ['Id'], {'Name': "x' OR Name != '"})
+    assert _soql.where_clause(where) == ("Flag__c = false AND Key__c IN ('\\\\\\'', 'b') AND Name = 'x\\' OR Name != \\'' "
+                                         "AND Other__c = null")
+    soql = _soql.info_query('Account', ['Id'], {'Name': "x' OR Name != '"})
     assert soql == "SELECT Id FROM Account WHERE Name = 'x\\' OR Name != \\''"
     assert parse_literals(soql.split(' = ', 1)[1]) == ["x' OR Name != '"]
 
 
 def test_key_queries_keep_injection_attempts_literal():
     keys = ["x' OR Name != '", "\\'", "a', 'b", "\\"]
-    queries = records.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', keys, QUERY_PATH)
+    queries = _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', keys, QUERY_PATH)
     assert queries == ["SELECT Id, Key__c FROM Setting__c WHERE Key__c IN ('x\\' OR Name != \\'', '\\\\\\'', 'a\\', \\'b', '\\\\')"]
     assert in_list(queries[0])[3] == keys
 
@@ -275,14 +277,14 @@ def test_key_queries_keep_injection_attempts_literal():
 
 @pytest.mark.parametrize('name', ['Account', 'Key__c', 'ns__Setting__c', 'a', 'A' * 120, 'x1_2'])
 def test_api_name_accepts(name):
-    assert records.api_name(name, 'sobject') == name
+    assert _soql.api_name(name, 'sobject') == name
 
 
 @pytest.mark.parametrize('name', ['', None, 1, 'A' * 121, '1abc', '_x', 'Na me', 'Name\n', 'Name;', "Name'", 'Owner.Name', 'Näme',
                                   'Name) FROM User --', "Account WHERE Name = 'x'"])
 def test_api_name_refuses(name):
     with pytest.raises(InputError) as excinfo:
-        records.api_name(name, 'sobject')
+        _soql.api_name(name, 'sobject')
     assert excinfo.value.msg == ('sobject %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
                                  'for example Account, Key__c or ns__Setting__c).' % (name,))
 
@@ -303,18 +305,18 @@ def test_record_set_refuses_names_that_are_not_api_names(sobject, key_field, rec
 
 # -- key chunking ----------------------------------------------------------------------------------------
 
-def check_chunks(keys, select=('Id', 'Key__c'), max_chars=records.MAX_SOQL_CHARS, max_bytes=records.MAX_URI_BYTES):
-    queries = records.chunked_key_queries(list(select), SOBJECT, 'Key__c', keys, QUERY_PATH)
+def check_chunks(keys, select=('Id', 'Key__c'), max_chars=_soql.MAX_SOQL_CHARS, max_bytes=_soql.MAX_URI_BYTES):
+    queries = _soql.chunked_key_queries(list(select), SOBJECT, 'Key__c', keys, QUERY_PATH)
     read = []
     for index, soql in enumerate(queries):
         assert len(soql) <= max_chars
         assert len(request_uri(soql)) <= max_bytes
-        assert records.uri_length(QUERY_PATH, soql) == len(request_uri(soql))
+        assert _soql.uri_length(QUERY_PATH, soql) == len(request_uri(soql))
         values = in_list(soql)[3]
         read.extend(values)
         if index + 1 < len(queries):
             # Greedy: the next key would not have fitted.
-            grown = soql[:-1] + ', ' + records.soql_literal(in_list(queries[index + 1])[3][0]) + ')'
+            grown = soql[:-1] + ', ' + _soql.soql_literal(in_list(queries[index + 1])[3][0]) + ')'
             assert len(grown) > max_chars or len(request_uri(grown)) > max_bytes
     assert read == keys
     return queries
@@ -324,7 +326,7 @@ def test_many_short_keys_are_chunked_within_the_uri_limit():
     keys = keys_of(20000, 'key-%05d')
     queries = check_chunks(keys)
     assert len(queries) == 24
-    assert max(len(request_uri(q)) for q in queries) > records.MAX_URI_BYTES - 20
+    assert max(len(request_uri(q)) for q in queries) > _soql.MAX_URI_BYTES - 20
 
 
 def test_few_huge_keys():
@@ -340,40 +342,40 @@ def test_keys_that_percent_encode_long(char, encoded):
     assert added(char) == encoded
     keys = ['%02d-' % n + char * 700 for n in range(60)]
     queries = check_chunks(keys)
-    literal, separator = added(records.soql_literal(keys[0])), added(', ')
+    literal, separator = added(_soql.soql_literal(keys[0])), added(', ')
     assert (literal, separator) == (3 + 700 * encoded * (2 if char == "'" else 1) + 6, 4)
-    per_query = (records.MAX_URI_BYTES - len(request_uri(queries[0][:queries[0].index('(') + 1] + ')')) + separator) // (literal + separator)
+    per_query = (_soql.MAX_URI_BYTES - len(request_uri(queries[0][:queries[0].index('(') + 1] + ')')) + separator) // (literal + separator)
     assert [len(in_list(q)[3]) for q in queries[:-1]] == [per_query] * (len(queries) - 1)
     assert len(queries) == -(-60 // per_query)
 
 
 def test_the_soql_character_limit_applies_when_the_uri_limit_does_not(monkeypatch):
-    monkeypatch.setattr(records, 'MAX_URI_BYTES', 10 ** 7)
+    monkeypatch.setattr(_soql, 'MAX_URI_BYTES', 10 ** 7)
     keys = keys_of(30000, 'key-%05d')
     queries = check_chunks(keys, max_bytes=10 ** 7)
     assert len(queries) == 4
-    assert max(len(q) for q in queries) > records.MAX_SOQL_CHARS - 20
+    assert max(len(q) for q in queries) > _soql.MAX_SOQL_CHARS - 20
 
 
 def test_longest_key_fits_exactly_and_one_more_character_is_refused():
     empty = len(request_uri("SELECT Id, Key__c FROM Setting__c WHERE Key__c IN ('')"))
-    longest = 'k' * (records.MAX_URI_BYTES - empty)
-    queries = records.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest, 'b'], QUERY_PATH)
-    assert len(request_uri(queries[1])) == records.MAX_URI_BYTES
+    longest = 'k' * (_soql.MAX_URI_BYTES - empty)
+    queries = _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest, 'b'], QUERY_PATH)
+    assert len(request_uri(queries[1])) == _soql.MAX_URI_BYTES
     assert [in_list(q)[3] for q in queries] == [['a'], [longest], ['b']]
     with pytest.raises(InputError) as excinfo:
-        records.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest + 'k'], QUERY_PATH)
+        _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest + 'k'], QUERY_PATH)
     assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('k' * 80))
 
 
 def test_a_key_too_long_by_encoding_is_refused():
     with pytest.raises(InputError) as excinfo:
-        records.chunked_key_queries(['Id'], SOBJECT, 'Key__c', ['€' * 1900], QUERY_PATH)
+        _soql.chunked_key_queries(['Id'], SOBJECT, 'Key__c', ['€' * 1900], QUERY_PATH)
     assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('€' * 80))
 
 
 def test_no_keys_no_query():
-    assert records.chunked_key_queries(['Id'], SOBJECT, 'Key__c', [], QUERY_PATH) == []
+    assert _soql.chunked_key_queries(['Id'], SOBJECT, 'Key__c', [], QUERY_PATH) == []
 
 
 # -- value comparison ------------------------------------------------------------------------------------
@@ -415,14 +417,14 @@ def test_no_keys_no_query():
     ('001a0000006Vm9rIAC', '001A0000006Vm9r', False),
 ])
 def test_same_value(current, desired, same):
-    assert records.same_value(current, desired) is same
+    assert record_values.same_value(current, desired) is same
 
 
 def test_json_value():
-    assert records.json_value(datetime.datetime(2024, 1, 1, 1)) == '2024-01-01T01:00:00Z'
-    assert records.json_value(datetime.datetime(2024, 1, 1, 1, tzinfo=PLUS_ONE)) == '2024-01-01T01:00:00+01:00'
-    assert records.json_value(datetime.date(2024, 1, 31)) == '2024-01-31'
-    assert records.json_value('x') == 'x'
+    assert record_values.json_value(datetime.datetime(2024, 1, 1, 1)) == '2024-01-01T01:00:00Z'
+    assert record_values.json_value(datetime.datetime(2024, 1, 1, 1, tzinfo=PLUS_ONE)) == '2024-01-01T01:00:00+01:00'
+    assert record_values.json_value(datetime.date(2024, 1, 31)) == '2024-01-31'
+    assert record_values.json_value('x') == 'x'
 
 
 # -- the record set --------------------------------------------------------------------------------------
@@ -539,7 +541,7 @@ def test_keys_too_long_for_one_read_are_read_in_several_queries():
     result = run(org, [{'Key__c': key, 'Name': 'x'} for key in keys])
     assert [m for m, p in org.http.paths()] == ['GET'] * 7
     for call in org.http.calls:
-        assert len(urlsplit(call['url']).path) + 1 + len(urlsplit(call['url']).query) <= records.MAX_URI_BYTES
+        assert len(urlsplit(call['url']).path) + 1 + len(urlsplit(call['url']).query) <= _soql.MAX_URI_BYTES
     assert [v for call in org.http.calls for v in in_list(call['params']['q'])[3]] == keys
     assert result['unchanged'] == 40 and not result['changed']
 
@@ -870,7 +872,7 @@ def test_hostile_delete_answers_do_not_crash():
     (dict(fields=['Id'], order_by='Owner.Name', limit=50000), 'SELECT Id FROM Account ORDER BY Owner.Name LIMIT 50000'),
 ])
 def test_info_query(kwargs, expected):
-    assert records.info_query('Account', **kwargs) == expected
+    assert _soql.info_query('Account', **kwargs) == expected
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -901,27 +903,27 @@ def test_info_query(kwargs, expected):
 ])
 def test_info_query_refuses(kwargs, message):
     with pytest.raises(InputError) as excinfo:
-        records.info_query('Account', **kwargs)
+        _soql.info_query('Account', **kwargs)
     assert excinfo.value.msg.startswith(message)
 
 
 def test_info_query_refuses_sobject_injection():
     with pytest.raises(InputError):
-        records.info_query('Account WHERE Id != null', ['Id'])
+        _soql.info_query('Account WHERE Id != null', ['Id'])
 
 
 def test_info_query_too_long_for_the_uri_or_soql():
     values = keys_of(2000, 'key-%05d')
-    soql = records.info_query('Account', ['Id'], {'Key__c': values[:800]})
-    assert len(request_uri(soql)) <= records.MAX_URI_BYTES
+    soql = _soql.info_query('Account', ['Id'], {'Key__c': values[:800]})
+    assert len(request_uri(soql)) <= _soql.MAX_URI_BYTES
     with pytest.raises(InputError) as excinfo:
-        records.info_query('Account', ['Id'], {'Key__c': values})
+        _soql.info_query('Account', ['Id'], {'Key__c': values})
     long_soql = 'SELECT Id FROM Account WHERE Key__c IN (%s)' % ', '.join("'%s'" % v for v in values)
     assert excinfo.value.msg == ('The query takes %d bytes in the request URI; Salesforce takes at most 16384. Narrow where.'
                                  % len(request_uri(long_soql)))
     where_soql = 'Name = null OR ' * 7000 + 'Name = null'
     with pytest.raises(InputError) as excinfo:
-        records.info_query('Account', ['Id'], where_soql=where_soql)
+        _soql.info_query('Account', ['Id'], where_soql=where_soql)
     assert excinfo.value.msg == ('The query has %d characters; Salesforce takes at most 100000. Narrow where.'
                                  % len('SELECT Id FROM Account WHERE (%s)' % where_soql))
 
@@ -949,12 +951,12 @@ def test_strip_attributes():
     ('x', None, "'x'"),
 ])
 def test_typed_literal_writes_values_as_their_field_wants(value, field_type, literal):
-    assert records.typed_literal(value, field_type) == literal
+    assert _soql.typed_literal(value, field_type) == literal
 
 
 def test_where_values_follow_the_field_types():
     types = {'effective_date__c': 'date', 'limit__c': 'double', 'key__c': 'string'}
-    assert records.where_clause({'Effective_Date__c': '2026-01-31', 'Limit__c': ['5', 6], 'Key__c': 5}, types) == (
+    assert _soql.where_clause({'Effective_Date__c': '2026-01-31', 'Limit__c': ['5', 6], 'Key__c': 5}, types) == (
         "Effective_Date__c = 2026-01-31 AND Key__c = '5' AND Limit__c IN (5, 6)")
 
 
@@ -997,7 +999,7 @@ def test_an_unknown_sobject_fails_at_describe():
     ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00z', 'datetime', True),
 ])
 def test_values_compare_as_their_field_type(current, desired, field_type, same):
-    assert records.same_typed_value(current, desired, field_type) is same
+    assert record_values.same_typed_value(current, desired, field_type) is same
 
 
 def test_keys_differing_in_case_are_one_key_on_a_case_insensitive_external_id():
@@ -1035,12 +1037,33 @@ def test_errors_about_a_secret_field_hide_their_message():
 @pytest.mark.parametrize('where_soql', ["Key__c = 'x') OR (Name != null", "(Name = 'a'", "Name = 'a", "Name = ')'("])
 def test_where_soql_cannot_leave_its_parentheses(where_soql):
     with pytest.raises(InputError) as excinfo:
-        records.info_query('Setting__c', ['Id'], where={'Enabled__c': True}, where_soql=where_soql)
+        _soql.info_query('Setting__c', ['Id'], where={'Enabled__c': True}, where_soql=where_soql)
     assert 'has unbalanced parentheses or an unclosed string' in excinfo.value.msg
 
 
 def test_control_characters_and_absurd_numbers_are_refused():
     with pytest.raises(InputError):
-        records.soql_literal('a\x00b')
+        _soql.soql_literal('a\x00b')
     with pytest.raises(InputError):
-        records.typed_literal('1e999999999', 'double')
+        _soql.typed_literal('1e999999999', 'double')
+
+
+class RenewalRefused(FakeAuth):
+    """A session that Salesforce rejects at the second batch, and a renewal the token endpoint refuses."""
+
+    def get_session(self, options):
+        if self.minted:
+            raise AuthError('Salesforce refused the token request (invalid_grant: user is not admin approved).',
+                            details={'status_code': 400, 'salesforce_error': 'invalid_grant'})
+        return super().get_session(options)
+
+
+def test_a_renewal_refused_between_batches_keeps_what_was_written():
+    org = Org(script={2: make_response(401, INVALID_SESSION)})
+    org.client = rest.RestClient(rest.SessionCredentials(None, RenewalRefused()), org.http, api_version='62.0')
+    with pytest.raises(ApiError) as excinfo:
+        run(org, settings(210))
+    actions = [entry['action'] for entry in excinfo.value.details['records']]
+    assert (actions.count('created'), actions.count('unknown'), len(org.write_calls)) == (200, 10, 2)
+    assert excinfo.value.details['changed'] is True
+    assert 'user is not admin approved' in excinfo.value.msg

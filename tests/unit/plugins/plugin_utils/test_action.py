@@ -18,6 +18,7 @@ from ansible.plugins.loader import shell_loader
 from ansible.template import Templar
 
 from ansible_collections.sfjwt.salesforce.plugins.doc_fragments import auth, cache, connection
+from ansible_collections.sfjwt.salesforce.plugins.plugin_utils import _option_resolver as option_resolver
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._action import SalesforceAction
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.plugin_utils.templating import OMIT, trust_as_template
 
@@ -48,6 +49,20 @@ def test_module_environment_is_the_process_environment_with_the_task_environment
     found = action.option_sources(task_vars)
     assert (found['username'], found['timeout'], found['ca_path'], found['cache']) == (
         'environment SFJWT_USERNAME', 'environment SFJWT_TIMEOUT', 'environment SFJWT_CA_PATH', 'default')
+
+
+def test_the_sources_of_a_task_reuse_its_module_args(monkeypatch):
+    """The doctor's action reports sources after running the module: the sfjwt_* variables are not templated again."""
+    monkeypatch.delenv('SFJWT_USERNAME', raising=False)
+    task_vars = {'omit': OMIT, 'sfjwt_username': 'var@example.com'}
+    action = action_for({'consumer_key': 'TASKKEY'}, [], task_vars)
+    action.module_args(task_vars)
+
+    def templated_again(*args, **kwargs):
+        raise AssertionError('the sfjwt_* variables were templated a second time')
+    monkeypatch.setattr(option_resolver, 'resolve_module_args', templated_again)
+    found = action.option_sources(task_vars)
+    assert (found['consumer_key'], found['username']) == ('option', 'variable sfjwt_username')
 
 
 def test_the_action_uses_the_same_resolution(monkeypatch):
