@@ -72,8 +72,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_project import read_app
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import SalesforceError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._app_project import read_app
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import SalesforceError
 
 
 class LookupModule(LookupBase):

@@ -104,9 +104,9 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 # No third-party import until a token has to be minted: a cached token costs no import of requests or cryptography.
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import get_session
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import SalesforceError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES, env_var, options_from_plugin, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import get_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import SalesforceError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import OPTION_NAMES, env_var, options_from_plugin, var_name
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._option_resolver import option_variables
 
 display = Display()

@@ -345,10 +345,10 @@ deploy_command:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as metadata
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as metadata
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._app_metadata import AppMetadataBackend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import run_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import fail_on_missing_libraries
 
 
 def _argument_spec():

@@ -309,12 +309,12 @@ csr_backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._certificate import (
     KEY_SIZES,
     CertificateBackend,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import run_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import fail_on_missing_libraries
 
 
 def main():

@@ -173,8 +173,8 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import diagnose
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor import diagnose
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import argument_spec, options_from_module
 
 
 def main():

@@ -234,9 +234,9 @@ errors:
   elements: dict
 '''
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import api_client, api_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._api_module import api_client, api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import run_module
 
 
 def main():

@@ -212,15 +212,15 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import (
     MAX_PROPAGATION_TIMEOUT,
     awaiting_propagation,
     cached_session,
     forget_session,
     get_session,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import run_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import run_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import argument_spec, options_from_module
 
 
 def main():

@@ -33,7 +33,7 @@ import traceback
 from ansible import constants as C
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _requirements as requirements
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _requirements as requirements
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils import _core_internals as core
 
 COLLECTION_MODULES = 'ansible_collections.sfjwt.salesforce.plugins.modules.'

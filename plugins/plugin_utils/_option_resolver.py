@@ -23,7 +23,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import (
     AUTH_ARGUMENT_SPEC, DEFAULTS, OPTION_NAMES, env_var, var_name)
 
 try:  # ansible-core 2.19+: a template that comes out as omit raises this instead of returning the omit placeholder

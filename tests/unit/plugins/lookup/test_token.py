@@ -24,8 +24,8 @@ except ImportError:  # ansible-core 2.16 templates every string
         return value
 
 from ansible_collections.sfjwt.salesforce.plugins.lookup import token as token_lookup
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import TokenSession
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import TokenSession
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 
@@ -117,7 +117,7 @@ def test_option_sources_and_precedence(lookup, seen, monkeypatch):
 def test_every_option_has_env_and_vars(lookup):
     from ansible import constants as C
     definitions = C.config.get_configuration_definitions('lookup', lookup._load_name)
-    from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import OPTION_NAMES
     for name in OPTION_NAMES:
         assert definitions[name]['env'] == [{'name': 'SFJWT_' + name.upper()}], name
         assert definitions[name]['vars'] == [{'name': 'sfjwt_' + name}], name

@@ -12,9 +12,9 @@ import pytest
 
 from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import AuthOptions
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeHttp, response
 
 CONSUMER_KEY = '3MVG9unitTestConsumerKey'

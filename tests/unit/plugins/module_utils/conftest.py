@@ -75,7 +75,7 @@ def certificate_material():
 def hide_libraries(monkeypatch):
     """hide_libraries('PyJWT', ...): the named requirements become unimportable (None in sys.modules, as Python does for a
     module it cannot find) for the modules the collection imports from them, until the test ends."""
-    from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import REQUIREMENTS
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import REQUIREMENTS
 
     def hide(*names):
         modules = dict(REQUIREMENTS)
@@ -88,7 +88,7 @@ def hide_libraries(monkeypatch):
 @pytest.fixture(autouse=True)
 def forget_remembered_sessions():
     """Each test starts with an empty in-process memo of sessions (_auth._MEMO), as each Ansible worker does."""
-    from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth
     _auth._MEMO.clear()
     yield
     _auth._MEMO.clear()

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Reading Salesforce's answers (module_utils/_answers): status, JSON bodies, both error shapes, what anything else is."""
+"""Reading Salesforce's answers (module_utils/core/_answers): status, JSON bodies, both error shapes, what anything else is."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _answers as answers
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _answers as answers
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import response
 
 REST_ERRORS = [{'errorCode': 'INVALID_FIELD', 'message': "No such column 'Foo'", 'fields': ['Foo', 'Bar']},

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The REST client of the API modules (module_utils/_api_module.api_client): the token given, or the auth core's session."""
+"""The REST client of the API modules (module_utils/api/_api_module.api_client): the token given, or the auth core's session."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import os
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _api_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._api_module import API_ARGUMENT_SPEC, api_client
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import ENV_PREFIX, argument_spec
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _api_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._api_module import API_ARGUMENT_SPEC, api_client
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import ENV_PREFIX, argument_spec
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE, INVALID_SESSION, NEW_TOKEN, TOKEN, FakeAuth, FakeHttp, FakeModule, bearer, make_response)
 

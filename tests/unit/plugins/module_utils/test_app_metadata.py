@@ -15,14 +15,15 @@ import pytest
 import yaml
 
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._app_metadata import AppMetadataBackend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.modules import app_metadata
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 
-COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(md.__file__))))
+# tests/unit/plugins/module_utils/<this file> -> the collection's root
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4))
 CONSUMER_KEY = '3MVG9AnsibleIntegration0001'
 OTHER_KEY = '3MVG9AnsibleIntegration0002'
 KEY_CHANGES = ('The consumer key of AnsibleIntegration changes. Salesforce takes the consumer key only when the app is '

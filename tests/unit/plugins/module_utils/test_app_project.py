@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_metadata import AppMetadataBackend
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._app_project import app_names, read_app
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._app_metadata import AppMetadataBackend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._app_project import app_names, read_app
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.modules import app_metadata
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 

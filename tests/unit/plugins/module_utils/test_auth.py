@@ -22,10 +22,10 @@ import requests
 
 from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _common, _token_cache
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, HttpError, REFUSAL_SHARE_SECONDS
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth, _common, _token_cache
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError, HttpError, REFUSAL_SHARE_SECONDS
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import missing_libraries_message
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import (
     CONSUMER_KEY, PASSPHRASE, TOKEN, USERNAME, error_message, make_options, pem, refusal, response, success_body,
 )
@@ -496,7 +496,7 @@ def test_cache_hit_imports_no_third_party_library(tmp_path, key_path):
     token = _auth.get_session(options).access_token
     script = (
         'import sys\n'
-        'from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _options\n'
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth, _options\n'
         'session = _auth.get_session(_options.AuthOptions(consumer_key=sys.argv[1], username=sys.argv[2], '
         'private_key_path=sys.argv[3], cache_dir=sys.argv[4]))\n'
         'heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("requests", "urllib3", "cryptography", "jwt")'

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _certificate as backend
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _certificate as backend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import remove_stale_temp_files, write_file_atomic
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeFileModule
 
 NOW = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What the module_utils share (module_utils/_common): the session, the identity URL, the approval URL, times."""
+"""What the module_utils share (module_utils/core/_common): the session, the identity URL, the approval URL, times."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import (
     SESSION_FIELDS, TokenSession, approval_url, iso_time, split_identity_url)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN
 

@@ -20,12 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy as deploy
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _deploy_source as deploy_source
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy as deploy
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy_source as deploy_source
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,

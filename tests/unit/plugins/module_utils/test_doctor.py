@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The doctor (module_utils/_doctor) without ansible-playbook: host kinds, the audience check, the causes of a refusal and
+"""The doctor (module_utils/doctor/_doctor) without ansible-playbook: host kinds, the audience check, the causes of a refusal and
 their order, the report, hostile local files, hostile servers (scripted TLS servers on the loopback) and, against the fake
 org started in-process, that nothing secret reaches the result."""
 
@@ -25,13 +25,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._certificate import describe_name
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor import Doctor, diagnose
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report import FAIL, OK, SKIP, WARN, Cause, Check, Diagnosis
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._certificate import describe_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor import Doctor, diagnose
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import FAIL, OK, SKIP, WARN, Cause, Check, Diagnosis
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
 )

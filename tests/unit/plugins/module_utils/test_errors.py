@@ -3,13 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The collection's errors (module_utils/_errors): the four kinds, add_context, the token cache's records, run_module."""
+"""The collection's errors (module_utils/core/_errors): the four kinds, add_context, the token cache's records, run_module."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import (
     REFUSAL_SHARE_SECONDS, ApiError, AuthError, HttpError, InputError, SalesforceError, fail_with, run_module)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 

@@ -16,10 +16,10 @@ import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import describe_request_error
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _http
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import describe_request_error
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import url_origin
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import (
     answer_413_and_close, answers, local_server, tls_server, too_large_messages)
 

@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """How plugins/module_utils import each other: no cycle (imports inside functions count: they are cycles a test run
-may never happen to trigger), and the base modules every other one may import (_common, _errors, _salesforce_facts)
-import only the standard library and each other as listed below."""
+may never happen to trigger), the packages are layers (core, project, api, doctor), and the base modules every other
+one may import (core._common, core._errors, core._salesforce_facts) import only the standard library and each other
+as listed below."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ MODULE_UTILS_DIR = Path(__file__).resolve().parents[4] / 'plugins' / 'module_uti
 PACKAGE = 'ansible_collections.sfjwt.salesforce.plugins.module_utils'
 
 
-def imported_names(tree):
-    """The full names of the modules a parsed file imports, anywhere in it (relative imports resolved in PACKAGE)."""
+def imported_names(tree, package=PACKAGE):
+    """The full names of the modules a parsed file imports, anywhere in it (relative imports resolved in ``package``,
+    the file's own)."""
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -29,7 +31,7 @@ def imported_names(tree):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ''
             if node.level:
-                parent = PACKAGE.rsplit('.', node.level - 1)[0] if node.level > 1 else PACKAGE
+                parent = package.rsplit('.', node.level - 1)[0] if node.level > 1 else package
                 base = '%s.%s' % (parent, base) if base else parent
             names.append(base)
             # "from <package> import _rest": each name may be a module of the package.
@@ -37,17 +39,25 @@ def imported_names(tree):
     return names
 
 
+def module_files(directory):
+    """{dotted name under module_utils ('core._auth'): path} of every module in directory and its packages."""
+    modules = {}
+    for path in sorted(Path(directory).rglob('*.py')):
+        if path.stem != '__init__':
+            modules['.'.join(path.relative_to(directory).with_suffix('').parts)] = path
+    return modules
+
+
 def import_graph(directory):
-    """{module: set of the modules of the same package it imports}, for every *.py file in directory."""
-    modules = {path.stem: path for path in sorted(Path(directory).glob('*.py')) if path.stem != '__init__'}
+    """{module: set of the modules of module_utils it imports}, for every module in directory and its packages."""
+    modules = module_files(directory)
     graph = {}
     for name, path in modules.items():
+        package = '.'.join([PACKAGE] + name.split('.')[:-1])
         targets = set()
-        for imported in imported_names(ast.parse(path.read_text(encoding='utf-8'), str(path))):
-            if imported.startswith(PACKAGE + '.'):
-                target = imported[len(PACKAGE) + 1:].split('.', 1)[0]
-                if target in modules:
-                    targets.add(target)
+        for imported in imported_names(ast.parse(path.read_text(encoding='utf-8'), str(path)), package):
+            if imported.startswith(PACKAGE + '.') and imported[len(PACKAGE) + 1:] in modules:
+                targets.add(imported[len(PACKAGE) + 1:])
         graph[name] = targets
     return graph
 
@@ -96,18 +106,19 @@ def is_standard_library(name):
 
 def test_module_utils_import_no_cycle():
     graph = import_graph(MODULE_UTILS_DIR)
-    assert {'_auth', '_common', '_token_request', '_options', '_http'} <= set(graph)
+    assert {'core._auth', 'core._common', 'core._token_request', 'core._options', 'core._http'} <= set(graph)
     assert find_cycle(graph) is None, 'module_utils import each other in a cycle: %s' % ' -> '.join(find_cycle(graph))
 
 
-@pytest.mark.parametrize('name, allowed', [('_common', set()), ('_errors', {'_salesforce_facts'}), ('_salesforce_facts', set())])
+@pytest.mark.parametrize('name, allowed', [('core._common', set()), ('core._errors', {'core._salesforce_facts'}),
+                                           ('core._salesforce_facts', set())])
 def test_the_base_modules_import_only_the_standard_library(name, allowed):
     """_common, _errors and _salesforce_facts, which a cached token loads: the standard library, and _errors the facts."""
-    tree = ast.parse((MODULE_UTILS_DIR / (name + '.py')).read_text(encoding='utf-8'))
+    tree = ast.parse(module_files(MODULE_UTILS_DIR)[name].read_text(encoding='utf-8'))
     imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level] == [], 'a relative import'
     imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name for node in imports for alias in node.names}
-    assert {'_common': {'dataclasses'}, '_errors': {'traceback'}, '_salesforce_facts': {'re'}}[name] <= imported
+    assert {'core._common': {'dataclasses'}, 'core._errors': {'traceback'}, 'core._salesforce_facts': {'re'}}[name] <= imported
     own = {module for module in imported if module.startswith(PACKAGE + '.')}
     assert {module[len(PACKAGE) + 1:] for module in own} == allowed
     assert sorted(module for module in imported - own if not is_standard_library(module)) == []
@@ -117,8 +128,25 @@ def test_the_mint_and_the_options_no_longer_import_back():
     """The two cycles there were: _token_request imported _auth (which imports it on a cache miss), _http imported
     _options (which imports it for its session)."""
     graph = import_graph(MODULE_UTILS_DIR)
-    assert '_token_request' in graph['_auth'] and '_auth' not in graph['_token_request']
-    assert '_http' in graph['_options'] and '_options' not in graph['_http']
+    assert 'core._token_request' in graph['core._auth'] and 'core._auth' not in graph['core._token_request']
+    assert 'core._http' in graph['core._options'] and 'core._options' not in graph['core._http']
+
+
+# Which packages of module_utils each package may import: the layers, bottom up.
+LAYERS = {'core': {'core'}, 'project': {'core', 'project'}, 'api': {'core', 'project', 'api'},
+          'doctor': {'core', 'project', 'api', 'doctor'}}
+
+
+def test_the_packages_are_layers():
+    """core (errors, options, auth, cache, minting, HTTP, answers, files, keys, X.509, Salesforce facts) imports only
+    itself; project (the integration's files: key and certificate, the app's metadata project) builds on core; api
+    (the REST client, records, the deploy of a project) on both; the doctor may use them all. Every module is in one of
+    these packages."""
+    graph = import_graph(MODULE_UTILS_DIR)
+    assert {name.split('.')[0] for name in graph} == set(LAYERS)
+    crossing = sorted('%s -> %s' % (name, target) for name, targets in graph.items() for target in targets
+                      if target.split('.')[0] not in LAYERS[name.split('.')[0]])
+    assert crossing == []
 
 
 @pytest.mark.parametrize('files, cycle', [

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Crash-safe writes and link-safe reads (module_utils/_io): modes, leftovers, links, FIFOs, devices and sizes."""
+"""Crash-safe writes and link-safe reads (module_utils/core/_io): modes, leftovers, links, FIFOs, devices and sizes."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _io
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _io
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     FileRefused, read_regular_file, remove_stale_temp_files, split_missing_directories, write_file_atomic)
 
 HOUR = 3600

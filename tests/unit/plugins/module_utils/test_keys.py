@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Loading the RSA private key (module_utils/_keys): what loads, and the message for each key that cannot be used."""
+"""Loading the RSA private key (module_utils/core/_keys): what loads, and the message for each key that cannot be used."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x25519
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import (
     MIN_RSA_KEY_SIZE, load_rsa_private_key, public_key_fingerprint)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import PASSPHRASE, pem
 

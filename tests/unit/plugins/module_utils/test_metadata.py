@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata as md
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata_files as metadata_files
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 
 NS = '{http://soap.sforce.com/2006/04/metadata}'
 CONSUMER_KEY = '3MVG9AnsibleIntegration0001'

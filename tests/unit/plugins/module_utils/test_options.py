@@ -13,8 +13,8 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfjwt.salesforce.plugins.doc_fragments import auth, cache, connection
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _options
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _options
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import (
     OPTION_NAMES,
     AuthOptions,
     argument_spec,

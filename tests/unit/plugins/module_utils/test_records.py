@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _record_values as record_values
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _records as records
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _soql
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _record_values as record_values
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _records as records
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _soql
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, InputError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, INVALID_SESSION, TOKEN, FakeAuth, FakeHttp, make_response
 
 SOBJECT = 'Setting__c'

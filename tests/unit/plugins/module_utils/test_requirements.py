@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _http, _requirements
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import build_http_session
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _http, _requirements
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import build_http_session
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import (
     fail_on_missing_libraries,
     missing_libraries,
     missing_libraries_message,
@@ -24,7 +24,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements imp
 )
 
 PYTHON = '/opt/venvs/bare/bin/python3'
-COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_requirements.__file__))))
+# plugins/module_utils/core/_requirements.py -> the collection's root, as the module finds it
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(_requirements.__file__)), *[os.pardir] * 3))
 
 
 @pytest.fixture

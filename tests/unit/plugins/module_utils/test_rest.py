@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import AuthOptions
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import AuthOptions
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,

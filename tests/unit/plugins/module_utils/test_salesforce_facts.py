@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What the collection knows about Salesforce (module_utils/_salesforce_facts): API versions, host kinds and audiences,
+"""What the collection knows about Salesforce (module_utils/core/_salesforce_facts): API versions, host kinds and audiences,
 the table of login refusals."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _salesforce_facts as facts
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _salesforce_facts as facts
 
 
 # ---------------------------------------------------------------- API versions

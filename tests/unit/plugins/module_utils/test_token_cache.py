@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _token_cache
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _token_cache
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_cache import (
     SharedFailure,
     TokenCache,
     TokenCacheError,

@@ -22,9 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth, _token_request
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth, _token_request
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import (
     CONSUMER_KEY, ID_URL, PASSPHRASE, TOKEN, USERNAME, error_message, make_options, pem, refusal, response, success_body,
 )

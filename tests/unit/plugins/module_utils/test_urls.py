@@ -3,13 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What messages show of a URL and of a value (module_utils/_urls): never a path, a query, a credential or the value."""
+"""What messages show of a URL and of a value (module_utils/core/_urls): never a path, a query, a credential or the value."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin, without_userinfo
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import json_type, url_origin, without_userinfo
 
 
 # ---------------------------------------------------------------- url_origin

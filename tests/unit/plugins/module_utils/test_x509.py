@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _x509
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _x509
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
 
 START = datetime.datetime(2030, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -104,8 +104,8 @@ def test_without_cryptography_every_module_util_still_imports():
     found = _in_a_fresh_python(
         'import json, sys\n'
         'sys.modules["cryptography"] = None\n'
-        'from ansible_collections.sfjwt.salesforce.plugins.module_utils import '
-        '_x509, _keys, _certificate, _metadata, _app_metadata\n'
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _x509, _keys\n'
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _certificate, _metadata, _app_metadata\n'
         'print(json.dumps([_x509.HAS_CRYPTOGRAPHY, _keys.HAS_CRYPTOGRAPHY, _x509.CRYPTOGRAPHY_IMPORT_ERROR]))\n')
     assert found[:2] == [False, False]
     assert 'ImportError' in found[2] or 'ModuleNotFoundError' in found[2]
@@ -114,6 +114,7 @@ def test_without_cryptography_every_module_util_still_imports():
 def test_metadata_and_token_requests_do_not_load_the_certificate_backend():
     loaded = _in_a_fresh_python(
         'import json, sys\n'
-        'from ansible_collections.sfjwt.salesforce.plugins.module_utils import _metadata, _token_request, _app_metadata\n'
-        'print(json.dumps(sorted(name.rsplit(".", 1)[1] for name in sys.modules if ".module_utils._" in name)))\n')
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _token_request\n'
+        'from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata, _app_metadata\n'
+        'print(json.dumps(sorted(name.rsplit(".", 1)[1] for name in sys.modules if ".module_utils." in name)))\n')
     assert '_x509' in loaded and '_certificate' not in loaded

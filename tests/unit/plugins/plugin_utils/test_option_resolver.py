@@ -12,7 +12,7 @@ import pytest
 
 from ansible.errors import AnsibleActionFail, AnsibleLookupError
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import OPTION_NAMES
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import OPTION_NAMES
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._option_resolver import option_sources, resolve_module_args
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.plugin_utils.templating import OMIT, templar_for, trust_as_template
 

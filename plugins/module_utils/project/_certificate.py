@@ -19,18 +19,18 @@ import re
 import stat
 from types import SimpleNamespace
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
     write_file_atomic,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import (
     load_rsa_private_key,
     public_key_fingerprint,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     CONTROL_CHARACTER_RE,
     HAS_CRYPTOGRAPHY,
     SUBJECT_FIELDS,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, public_key_sha256
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import HAS_CRYPTOGRAPHY, public_key_sha256
 
 if HAS_CRYPTOGRAPHY:
     from cryptography.hazmat.primitives import serialization

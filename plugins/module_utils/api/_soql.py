@@ -20,8 +20,8 @@ import math
 import re
 from urllib.parse import quote_plus, urlencode
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._record_values import DATE_RE, NUMBER_TYPES, as_datetime, as_number
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._record_values import DATE_RE, NUMBER_TYPES, as_datetime, as_number
 
 # \Z, not $: $ also matches before a final newline.
 API_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,119}\Z')

@@ -62,8 +62,8 @@ def missing_libraries():
 
 
 def _collection_root_of_this_file():
-    # plugins/module_utils/_requirements.py -> the collection's root (inside a module's zip it exists nowhere on disk).
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # plugins/module_utils/core/_requirements.py -> the collection's root (inside a module's zip it exists nowhere on disk).
+    return os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir))
 
 
 def _collections_paths():

@@ -25,10 +25,10 @@ import re
 import stat
 import time
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._deploy_source import SourceProject, read_project_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import write_file_atomic
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import update_gitignore
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy_source import SourceProject, read_project_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import update_gitignore
 
 RECORD_FILE = '.sfjwt-deploy.json'
 RECORD_GITIGNORE_ENTRY = '/' + RECORD_FILE

@@ -10,14 +10,14 @@ _salesforce_facts) weighed with the evidence the checks before the login gathere
 
 from __future__ import annotations
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report import Cause, places_to_set
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import Cause, places_to_set
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
     SANDBOX_AUDIENCE,
     login_refusal,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import colon_hex
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import colon_hex
 
 
 def audience_cause(identity, login_url, evidence, expected=None):

@@ -16,10 +16,10 @@ import ssl
 import traceback
 import warnings
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import missing_libraries_message
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RETRY_AFTER_MAX
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import missing_libraries_message
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import url_origin
 
 try:
     import requests

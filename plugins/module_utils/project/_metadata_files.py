@@ -15,15 +15,15 @@ from __future__ import annotations
 import os
 import stat
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     FileRefused,
     read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
     write_file_atomic,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     CONNECTED_APP,
     DEFAULT_API_VERSION,
     DEFAULT_MANIFEST,

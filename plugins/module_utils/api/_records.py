@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 import math
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import salesforce_errors
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._record_values import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._record_values import (
     NUMBER_TYPES,
     TEXT_TYPES,
     as_number,
     json_value,
     same_typed_value,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._soql import api_name, chunked_key_queries, shown
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._soql import api_name, chunked_key_queries, shown
 
 # Salesforce's limit for one sObject Collections call.
 BATCH_SIZE = 200

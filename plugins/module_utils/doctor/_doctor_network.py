@@ -17,15 +17,15 @@ import stat
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import server_time
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import iso_time
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report import FAIL, OK, SKIP, WARN, Cause, places_to_set
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import HttpError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import send
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import MAX_RETRIES, MAX_TIMEOUT
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import ASSERTION_LIFETIME, CLOCK_TOLERANCE
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import INVALID_URL, url_origin, without_userinfo
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import HAS_CRYPTOGRAPHY, describe_name, load_der_certificate
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import server_time
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import iso_time
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import FAIL, OK, SKIP, WARN, Cause, places_to_set
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import send
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import MAX_RETRIES, MAX_TIMEOUT
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_request import ASSERTION_LIFETIME, CLOCK_TOLERANCE
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import INVALID_URL, url_origin, without_userinfo
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import HAS_CRYPTOGRAPHY, describe_name, load_der_certificate
 
 
 class NetworkChecks:

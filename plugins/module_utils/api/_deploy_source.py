@@ -21,9 +21,9 @@ import stat
 import xml.etree.ElementTree as ET
 import zipfile
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import FileRefused, read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import FileRefused, read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
 )

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from ansible.module_utils.common.parameters import env_fallback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TTL
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TTL
 
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
 # The largest values accepted (the largest cache_ttl is _token_cache.MAX_TTL).
@@ -134,7 +134,7 @@ class AuthOptions:
         methods only.)"""
         if self._http is None:
             # Imported on first use: requests is not needed when a cached token is all the caller wants.
-            from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import build_http_session
+            from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import build_http_session
             self._http = build_http_session(validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.timeout,
                                             retries=self.retries, on_retry=self.warn)
         return self._http

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import traceback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import is_final_refusal
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import is_final_refusal
 
 # A refusal that asking again cannot change (an unknown consumer key, invalid_grant) is given for this many seconds to
 # the callers for the identity that arrive meanwhile (the next hosts of the same task), without logging them in: each

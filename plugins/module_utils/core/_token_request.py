@@ -25,7 +25,7 @@ try:
 except ImportError:  # reported by _requirements before a token is minted
     jwt = None
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import (
     html_title,
     json_body,
     looks_like_html,
@@ -33,32 +33,32 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
     server_time,
     status_text,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import (
     RATE_LIMIT_BACKOFF,
     TokenSession,
     approval_url,
     iso_time,
     split_identity_url,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError, HttpError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError, HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import (
     retries_used,
     send,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import (
     load_rsa_private_key,
     public_key_fingerprint,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import TO_MINT_A_TOKEN, missing_libraries_message
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import TO_MINT_A_TOKEN, missing_libraries_message
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
     SANDBOX_AUDIENCE,
     login_refusal,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import INVALID_URL, json_type, url_origin
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import INVALID_URL, json_type, url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     MAX_CERTIFICATE_BYTES,
     belongs_to_key,
     certificate_fingerprint,

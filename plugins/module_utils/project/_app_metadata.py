@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import traceback
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     CERTIFICATE_OPTION,
     PERMISSION_SET,
     SENSITIVE_TYPES,
@@ -26,7 +26,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     generate_consumer_key,
     validate_api_name,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import (
     check_project,
     check_writable,
     diff_entries,
@@ -35,7 +35,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files i
     remove_stale_temp_files_of,
     write_planned,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import MAX_CERTIFICATE_BYTES
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import MAX_CERTIFICATE_BYTES
 
 
 def read_certificate_file(path):

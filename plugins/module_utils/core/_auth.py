@@ -23,28 +23,28 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import (
     RETRY_AFTER_MAX,
     TokenSession,
     iso_time,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import (
     MAX_RETRIES,
     MAX_TIMEOUT,
     env_var,
     var_name,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_cache import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_cache import (
     DEFAULT_LOCK_TIMEOUT,
     MAX_TTL,
     SharedFailure,
     TokenCache,
     cache_key,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import default_audience, login_refusal
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import url_origin, without_userinfo
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import default_audience, login_refusal
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import url_origin, without_userinfo
 
 TOKEN_PATH = '/services/oauth2/token'
 # PBKDF2-HMAC-SHA256 iterations for the passphrase in a cache key: what the certificate module (cryptography) and
@@ -270,7 +270,7 @@ def _token_cache(options):
 def _token_request():
     """The minting half of the auth core, imported on a cache miss only: requests, cryptography and PyJWT take about
     70 ms to import in each Ansible worker process, and checking an RSA key about 35 ms more; a cache hit needs neither."""
-    from ansible_collections.sfjwt.salesforce.plugins.module_utils import _token_request as minting
+    from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _token_request as minting
     return minting
 
 

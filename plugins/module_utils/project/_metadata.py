@@ -24,9 +24,9 @@ import secrets
 import string
 import xml.etree.ElementTree as ET
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _salesforce_facts as salesforce_facts
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _salesforce_facts as salesforce_facts
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     CONTROL_CHARACTER_RE,
     certificate_fingerprint,
     iso8601,

@@ -16,8 +16,8 @@ import os
 import stat
 import xml.etree.ElementTree as ET
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     CONNECTED_APP,
     DEFAULT_PACKAGE_DIRECTORY,
     ECA,
@@ -26,7 +26,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import 
     SOURCE_LAYOUT,
     validate_api_name,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import (
     check_project_path,
     component_path,
     existing_consumer_key,

@@ -22,19 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import (
     decode_json,
     describe_answer,
     is_json,
     salesforce_errors,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._http import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import (
     body_size_text,
     build_http_session,
     send,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     LATEST,
     ORG_ID_RE,
     id18,
@@ -43,7 +43,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts
     latest_api_version,
     parse_api_version,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._urls import json_type, url_origin
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import json_type, url_origin
 
 try:
     from requests import Request

@@ -44,9 +44,9 @@ import stat
 import time
 from contextlib import contextmanager
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._common import DEFAULT_TTL
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_TTL
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
 
 DEFAULT_LOCK_TIMEOUT = 60
 CACHE_DIR_NAME = 'sfjwt.salesforce'

@@ -15,10 +15,10 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _auth as auth
-from ansible_collections.sfjwt.salesforce.plugins.module_utils import _rest as rest
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import argument_spec, options_from_module
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._requirements import fail_on_missing_libraries
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth as auth
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import argument_spec, options_from_module
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._requirements import fail_on_missing_libraries
 
 API_ARGUMENT_SPEC = dict(
     api_version=dict(type='str', default='latest'),

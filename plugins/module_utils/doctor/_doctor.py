@@ -25,11 +25,11 @@ import stat
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._answers import json_body
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._auth import forget_session, get_session, normalize_login_url, prepare
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_causes import audience_cause, login_causes
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_network import NetworkChecks
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import json_body
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import forget_session, get_session, normalize_login_url, prepare
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_causes import audience_cause, login_causes
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_network import NetworkChecks
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import (
     FAIL,
     OK,
     SKIP,
@@ -38,15 +38,15 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils._doctor_report im
     Evidence,
     places_to_set,
 )
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._errors import ApiError, AuthError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._io import read_regular_file
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._keys import public_key_fingerprint
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata import PEM_CERT_RE, read_consumer_key
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._metadata_files import check_project_path
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._rest import RestClient, StaticCredentials, latest_version
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import host_kind
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._token_request import load_key, request_token
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._x509 import (
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import PEM_CERT_RE, read_consumer_key
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import check_project_path
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._rest import RestClient, StaticCredentials, latest_version
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import host_kind
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_request import load_key, request_token
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     MAX_CERTIFICATE_BYTES,
     belongs_to_key,
     certificate_fingerprint,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._salesforce_facts import id18
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import id18
 
 DATE_RE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 DATETIME_RE = re.compile(r'^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$')

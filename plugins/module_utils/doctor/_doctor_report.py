@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils._options import env_var, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import env_var, var_name
 
 OK = 'ok'
 WARN = 'warn'
