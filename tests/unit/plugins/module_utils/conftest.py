@@ -72,6 +72,12 @@ def certificate_material():
 
 
 @pytest.fixture
+def certificate_pem(certificate_material):
+    """The certificate of certificate_material as PEM text (what app_metadata takes)."""
+    return certificate_material['pem']
+
+
+@pytest.fixture
 def hide_libraries(monkeypatch):
     """hide_libraries('PyJWT', ...): the named requirements become unimportable (None in sys.modules, as Python does for a
     module it cannot find) for the modules the collection imports from them, until the test ends."""

@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Records without a network: SOQL literals and names, key chunking within the limits, value comparison,
-validation, and plan / write / run against a scripted org (reads, batches, failures, check and diff)."""
+"""Records without a network (module_utils/api/_records): validation, and plan / write / run against a scripted org
+(reads, batches, failures, check and diff), record_info end to end. The SOQL is tested in test_soql.py, the value
+comparison in test_record_values.py."""
 
 from __future__ import annotations
 
 import datetime
 import json
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,65 +22,16 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _soql
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, InputError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, INVALID_SESSION, TOKEN, FakeAuth, FakeHttp, make_response
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.soql_reading import QUERY_PATH, SOBJECT, in_list, keys_of, request_uri
 
-SOBJECT = 'Setting__c'
-QUERY_PATH = '/services/data/v62.0/query'
 COLLECTIONS = '/services/data/v62.0/composite/sobjects'
 UPSERT_PATH = COLLECTIONS + '/Setting__c/Key__c'
-UTC = datetime.timezone.utc
-PLUS_ONE = datetime.timezone(datetime.timedelta(hours=1))
-UNESCAPE = {'\\': '\\', "'": "'", '"': '"', 'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f'}
 HTML = b'<html><head><title>Maintenance</title></head><body>Down</body></html>'
-
-
-def parse_literals(text):
-    """The values of a SOQL list of literals ('a', 1, true, null), as Salesforce reads it."""
-    values = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char in ' ,':
-            index += 1
-        elif char == "'":
-            index += 1
-            value = ''
-            while text[index] != "'":
-                if text[index] == '\\':
-                    value += UNESCAPE[text[index + 1]]
-                    index += 2
-                else:
-                    assert text[index] not in '\n\r\t\b\f', 'raw control character in a literal'
-                    value += text[index]
-                    index += 1
-            values.append(value)
-            index += 1
-        else:
-            end = text.find(',', index)
-            end = len(text) if end < 0 else end
-            values.append(json.loads(text[index:end].strip()))
-            index = end
-    return values
-
-
-def in_list(soql):
-    """(select, sobject, field, values) of SELECT ... FROM x WHERE f IN (...)."""
-    match = re.match(r"^SELECT (.+?) FROM (\w+) WHERE (\w+) IN \((.*)\)\Z", soql, re.S)
-    assert match, soql
-    return match.group(1).split(', '), match.group(2), match.group(3), parse_literals(match.group(4))
-
-
-def request_uri(soql, path=QUERY_PATH):
-    """The request URI of GET path?q=soql exactly as requests sends it."""
-    return requests.Request('GET', INSTANCE + path, params={'q': soql}).prepare().path_url
 
 
 def sf_id(number):
     """An 18-character Id with its case checksum ('a0B' + 12 digits: the suffix is EAA)."""
     return 'a0B%012dEAA' % number
-
-
-def keys_of(count, template='k%03d'):
-    return [template % number for number in range(count)]
 
 
 SETTING_FIELDS = {'Id': 'id', 'Name': 'string', 'Key__c': 'string', 'Value__c': 'double', 'Enabled__c': 'boolean',
@@ -208,87 +159,6 @@ def run(org, given, key_field='Key__c', **kwargs):
     return records.run(org.client, records.RecordSet(SOBJECT, given, key_field, no_log_fields), **kwargs)
 
 
-# -- SOQL literals ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('value, expected', [
-    ("O'Brien", "'O\\'Brien'"),
-    ('back\\slash', "'back\\\\slash'"),
-    ('line\nnext\rreturn\ttab', "'line\\nnext\\rreturn\\ttab'"),
-    ('\b\f', "'\\b\\f'"),
-    ('say "hi"', "'say \\\"hi\\\"'"),
-    ('Zoë 東京 😀 %_', "'Zoë 東京 😀 %_'"),
-    ('', "''"),
-    (True, 'true'),
-    (False, 'false'),
-    (0, '0'),
-    (-12, '-12'),
-    (10 ** 20, '100000000000000000000'),
-    (1.5, '1.5'),
-    (-0.25, '-0.25'),
-    (1e16, '10000000000000000'),
-    (1e-05, '0.00001'),
-    (None, 'null'),
-    (datetime.date(2024, 1, 31), '2024-01-31'),
-    (datetime.datetime(2024, 1, 31, 12, 30, 5), '2024-01-31T12:30:05Z'),
-    (datetime.datetime(2024, 1, 1, 0, 30, tzinfo=PLUS_ONE), '2023-12-31T23:30:00Z'),
-])
-def test_soql_literal(value, expected):
-    assert _soql.soql_literal(value) == expected
-
-
-@pytest.mark.parametrize('value', ["x' OR Name != '", "\\'", "\\", "'", "a\\' OR Id != null OR Name = \\'", "') OR (Name = 'x", "\n' --"])
-def test_soql_literal_injection_stays_one_literal(value):
-    literal = _soql.soql_literal(value)
-    assert parse_literals(literal) == [value]
-    assert parse_literals('%s, %s' % (literal, literal)) == [value, value]
-
-
-@pytest.mark.parametrize('value, message', [
-    (float('nan'), 'nan is not a number Salesforce stores.'),
-    (float('inf'), 'inf is not a number Salesforce stores.'),
-    (float('-inf'), '-inf is not a number Salesforce stores.'),
-    ([1], '[1] (a list) cannot be compared in SOQL; give a string, a number, a boolean or null.'),
-    ({'a': 1}, "{'a': 1} (a dict) cannot be compared in SOQL; give a string, a number, a boolean or null."),
-    (b'x', "b'x' (a bytes) cannot be compared in SOQL; give a string, a number, a boolean or null."),
-])
-def test_soql_literal_refuses(value, message):
-    with pytest.raises(InputError) as excinfo:
-        _soql.soql_literal(value)
-    assert excinfo.value.msg == message
-
-
-def test_where_values_with_injection_stay_literals():
-    where = {'Name': "x' OR Name != '", 'Key__c': ["\\'", 'b'], 'Flag__c': False, 'Other__c': None}
-    assert _soql.where_clause(where) == ("Flag__c = false AND Key__c IN ('\\\\\\'', 'b') AND Name = 'x\\' OR Name != \\'' "
-                                         "AND Other__c = null")
-    soql = _soql.info_query('Account', ['Id'], {'Name': "x' OR Name != '"})
-    assert soql == "SELECT Id FROM Account WHERE Name = 'x\\' OR Name != \\''"
-    assert parse_literals(soql.split(' = ', 1)[1]) == ["x' OR Name != '"]
-
-
-def test_key_queries_keep_injection_attempts_literal():
-    keys = ["x' OR Name != '", "\\'", "a', 'b", "\\"]
-    queries = _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', keys, QUERY_PATH)
-    assert queries == ["SELECT Id, Key__c FROM Setting__c WHERE Key__c IN ('x\\' OR Name != \\'', '\\\\\\'', 'a\\', \\'b', '\\\\')"]
-    assert in_list(queries[0])[3] == keys
-
-
-# -- API names -------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('name', ['Account', 'Key__c', 'ns__Setting__c', 'a', 'A' * 120, 'x1_2'])
-def test_api_name_accepts(name):
-    assert _soql.api_name(name, 'sobject') == name
-
-
-@pytest.mark.parametrize('name', ['', None, 1, 'A' * 121, '1abc', '_x', 'Na me', 'Name\n', 'Name;', "Name'", 'Owner.Name', 'Näme',
-                                  'Name) FROM User --', "Account WHERE Name = 'x'"])
-def test_api_name_refuses(name):
-    with pytest.raises(InputError) as excinfo:
-        _soql.api_name(name, 'sobject')
-    assert excinfo.value.msg == ('sobject %r is not a Salesforce API name (letters, digits and underscores, starting with a letter; '
-                                 'for example Account, Key__c or ns__Setting__c).' % (name,))
-
-
 @pytest.mark.parametrize('sobject, key_field, record, what', [
     ('Account WHERE Id != null', 'Key__c', {'Key__c': 'a'}, 'sobject'),
     ('Account\n', 'Key__c', {'Key__c': 'a'}, 'sobject'),
@@ -301,130 +171,6 @@ def test_record_set_refuses_names_that_are_not_api_names(sobject, key_field, rec
         records.RecordSet(sobject, [record], key_field)
     assert excinfo.value.msg.startswith(what + ' ')
     assert 'is not a Salesforce API name' in excinfo.value.msg
-
-
-# -- key chunking ----------------------------------------------------------------------------------------
-
-def check_chunks(keys, select=('Id', 'Key__c'), max_chars=_soql.MAX_SOQL_CHARS, max_bytes=_soql.MAX_URI_BYTES):
-    queries = _soql.chunked_key_queries(list(select), SOBJECT, 'Key__c', keys, QUERY_PATH)
-    read = []
-    for index, soql in enumerate(queries):
-        assert len(soql) <= max_chars
-        assert len(request_uri(soql)) <= max_bytes
-        assert _soql.uri_length(QUERY_PATH, soql) == len(request_uri(soql))
-        values = in_list(soql)[3]
-        read.extend(values)
-        if index + 1 < len(queries):
-            # Greedy: the next key would not have fitted.
-            grown = soql[:-1] + ', ' + _soql.soql_literal(in_list(queries[index + 1])[3][0]) + ')'
-            assert len(grown) > max_chars or len(request_uri(grown)) > max_bytes
-    assert read == keys
-    return queries
-
-
-def test_many_short_keys_are_chunked_within_the_uri_limit():
-    keys = keys_of(20000, 'key-%05d')
-    queries = check_chunks(keys)
-    assert len(queries) == 24
-    assert max(len(request_uri(q)) for q in queries) > _soql.MAX_URI_BYTES - 20
-
-
-def test_few_huge_keys():
-    keys = ['%d' % n + 'x' * 5000 for n in range(7)]
-    queries = check_chunks(keys)
-    assert [len(in_list(q)[3]) for q in queries] == [3, 3, 1]
-
-
-@pytest.mark.parametrize('char, encoded', [('&', 3), (' ', 1), ("'", 3), ('é', 6), ('€', 9), ('😀', 12)])
-def test_keys_that_percent_encode_long(char, encoded):
-    def added(text):
-        return len(request_uri(text)) - len(request_uri(''))
-    assert added(char) == encoded
-    keys = ['%02d-' % n + char * 700 for n in range(60)]
-    queries = check_chunks(keys)
-    literal, separator = added(_soql.soql_literal(keys[0])), added(', ')
-    assert (literal, separator) == (3 + 700 * encoded * (2 if char == "'" else 1) + 6, 4)
-    per_query = (_soql.MAX_URI_BYTES - len(request_uri(queries[0][:queries[0].index('(') + 1] + ')')) + separator) // (literal + separator)
-    assert [len(in_list(q)[3]) for q in queries[:-1]] == [per_query] * (len(queries) - 1)
-    assert len(queries) == -(-60 // per_query)
-
-
-def test_the_soql_character_limit_applies_when_the_uri_limit_does_not(monkeypatch):
-    monkeypatch.setattr(_soql, 'MAX_URI_BYTES', 10 ** 7)
-    keys = keys_of(30000, 'key-%05d')
-    queries = check_chunks(keys, max_bytes=10 ** 7)
-    assert len(queries) == 4
-    assert max(len(q) for q in queries) > _soql.MAX_SOQL_CHARS - 20
-
-
-def test_longest_key_fits_exactly_and_one_more_character_is_refused():
-    empty = len(request_uri("SELECT Id, Key__c FROM Setting__c WHERE Key__c IN ('')"))
-    longest = 'k' * (_soql.MAX_URI_BYTES - empty)
-    queries = _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest, 'b'], QUERY_PATH)
-    assert len(request_uri(queries[1])) == _soql.MAX_URI_BYTES
-    assert [in_list(q)[3] for q in queries] == [['a'], [longest], ['b']]
-    with pytest.raises(InputError) as excinfo:
-        _soql.chunked_key_queries(['Id', 'Key__c'], SOBJECT, 'Key__c', ['a', longest + 'k'], QUERY_PATH)
-    assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('k' * 80))
-
-
-def test_a_key_too_long_by_encoding_is_refused():
-    with pytest.raises(InputError) as excinfo:
-        _soql.chunked_key_queries(['Id'], SOBJECT, 'Key__c', ['€' * 1900], QUERY_PATH)
-    assert excinfo.value.msg == ("The key %s... is too long to look up: a query for it alone passes Salesforce's limits." % ('€' * 80))
-
-
-def test_no_keys_no_query():
-    assert _soql.chunked_key_queries(['Id'], SOBJECT, 'Key__c', [], QUERY_PATH) == []
-
-
-# -- value comparison ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('current, desired, same', [
-    (1, 1, True), (1.0, 1, True), (1, 1.0, True), (500.0, 500, True), (1.5, 1.5, True), (1.5, 1.25, False),
-    ('1', 1, True),          # a text field holding 1
-    (500.0, '500', True),    # a number given as text (templating)
-    (1.5, '1.50', True),
-    (1.0, 'one', False), (1.0, 'nan', False), (1.0, '1_0', False), (1.0, 10 ** 400, False),
-    ('1', '1.0', False),     # two texts are compared as texts
-    (1.2345678901234568e16, 12345678901234567, True),  # Salesforce keeps doubles
-    (True, 1, False), (1, True, False), (False, 0, False), (0, False, False), (1.0, True, False), (True, 'true', False),
-    (True, True, True), (False, False, True), (True, False, False),
-    (None, '', True), ('', None, True), (None, None, True), ('', '', True),
-    (None, 0, False), (0, None, False), (None, False, False), (False, None, False), (None, 'x', False), ('x', None, False),
-    ('abc', 'abc', True), ('abc', 'ABC', False), ('abc', 'abc ', False),
-    ('2024-01-01', '2024-01-01', True), ('2024-01-01', datetime.date(2024, 1, 1), True), ('2024-01-02', datetime.date(2024, 1, 1), False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01', False), ('2024-01-01', '2024-01-01T00:00:00Z', False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00Z', True),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T01:00:00+01:00', True),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T01:00:00+0100', True),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00', True),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01 00:00', True),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:01Z', False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00.001Z', False),
-    ('2024-01-01T00:00:00.000+0000', datetime.datetime(2024, 1, 1), True),
-    ('2024-01-01T00:00:00.000+0000', datetime.datetime(2024, 1, 1, 1, tzinfo=PLUS_ONE), True),
-    ('2024-01-01T00:00:00.000+0000', datetime.datetime(2024, 1, 1, 1, tzinfo=UTC), False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00+24:00', False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T00:00:00-99:99', False),
-    ('2024-01-01T00:00:00.000+0000', '2024-02-30T00:00:00Z', False),
-    ('2024-01-01T00:00:00.000+0000', '2024-01-01T25:00:00Z', False),
-    (None, datetime.datetime(2024, 1, 1), False),
-    ('001A0000006Vm9rIAC', '001A0000006Vm9r', True),   # a lookup returns 18 characters; a 15-character Id is the same record
-    ('001A0000006Vm9rIAC', '001A0000006Vm9rIAC', True),
-    ('001A0000006Vm9rAAA', '001A0000006Vm9r', False),  # not its checksum: a text that only starts alike
-    ('001A0000006Vm9RIAC', '001A0000006Vm9r', False),
-    ('001a0000006Vm9rIAC', '001A0000006Vm9r', False),
-])
-def test_same_value(current, desired, same):
-    assert record_values.same_value(current, desired) is same
-
-
-def test_json_value():
-    assert record_values.json_value(datetime.datetime(2024, 1, 1, 1)) == '2024-01-01T01:00:00Z'
-    assert record_values.json_value(datetime.datetime(2024, 1, 1, 1, tzinfo=PLUS_ONE)) == '2024-01-01T01:00:00+01:00'
-    assert record_values.json_value(datetime.date(2024, 1, 31)) == '2024-01-31'
-    assert record_values.json_value('x') == 'x'
 
 
 # -- the record set --------------------------------------------------------------------------------------
