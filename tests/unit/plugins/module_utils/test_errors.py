@@ -154,7 +154,7 @@ def test_an_error_rebuilt_from_its_record_has_its_message_note_and_details_and_i
     details = {'status_code': 400, 'salesforce_error': 'invalid_grant', 'salesforce_error_description': 'invalid assertion'}
     record = AuthError('Refused.', details, shareable=True).cache_record()
     rebuilt = AuthError.from_record(record, note=' (another host asked a moment ago)')
-    assert type(rebuilt) is AuthError
+    assert rebuilt.__class__ is AuthError   # not a subclass such as TokenCacheError
     assert str(rebuilt) == 'Refused. (another host asked a moment ago)'
     assert rebuilt.details == details
     assert (rebuilt.shareable, rebuilt.hold) == (False, None)
