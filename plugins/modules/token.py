@@ -237,10 +237,11 @@ def main():
     if not 1 <= module.params['propagation_interval'] <= 300:
         module.fail_json(msg='propagation_interval must be from 1 to 300 seconds (got %d).' % module.params['propagation_interval'])
     options = options_from_module(module)
-    if module.params['state'] == 'absent':
-        run_module(module, lambda: dict(changed=forget_session(options, check_mode=module.check_mode)))
+    present = module.params['state'] == 'present'
 
     def work():
+        if not present:
+            return dict(changed=forget_session(options, check_mode=module.check_mode))
         # Check mode logs in no one: a cached token is returned, a missing one only announced.
         session = cached_session(options) if module.check_mode else get_session(options)
         if session is None:
@@ -248,7 +249,8 @@ def main():
                                           'run requests one. To get one in check mode, set check_mode: false on this task.')
         return dict(changed=not session.from_cache, **session.as_result())
 
-    run_module(module, work, failure_fields=lambda exc: dict(propagation_pending=awaiting_propagation(exc.details)))
+    # A refusal Salesforce gives until a deployed app applies is marked, for the action plugin's propagation wait.
+    run_module(module, work, failure_fields=lambda exc: dict(propagation_pending=awaiting_propagation(exc.details)) if present else {})
 
 
 if __name__ == '__main__':
