@@ -41,7 +41,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_re
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import PEM_CERT_RE, read_consumer_key
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import read_consumer_key
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_certificate import PEM_CERT_RE
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import check_project_path
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._rest import RestClient, StaticCredentials, latest_version
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import host_kind

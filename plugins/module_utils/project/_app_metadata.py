@@ -19,13 +19,13 @@ import traceback
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
-    CERTIFICATE_OPTION,
     PERMISSION_SET,
     SENSITIVE_TYPES,
     AppSpec,
     generate_consumer_key,
     validate_api_name,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_certificate import CERTIFICATE_OPTION
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import (
     check_project,
     check_writable,

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _certificate as backend
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _certificate_options as certificate_options
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import remove_stale_temp_files, write_file_atomic
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeFileModule
@@ -69,13 +70,13 @@ def cert_for(key, subject, not_before, days):
 ])
 def test_validate_options_rejects(overrides, message):
     with pytest.raises(InputError) as exc:
-        backend.validate_options(options(**overrides))
+        certificate_options.validate_options(options(**overrides))
     assert message in str(exc.value)
 
 
 def test_validate_options_accepts_full_subject_and_ignores_empty_values():
-    backend.validate_options(options(subject={'C': 'de', 'ST': 'Berlin', 'L': 'Berlin', 'O': 'Acme', 'OU': '',
-                                              'emailAddress': 'ops@example.com'}, renew_before_days=0, valid_days=1))
+    certificate_options.validate_options(options(subject={'C': 'de', 'ST': 'Berlin', 'L': 'Berlin', 'O': 'Acme', 'OU': '',
+                                                          'emailAddress': 'ops@example.com'}, renew_before_days=0, valid_days=1))
 
 
 @pytest.mark.parametrize('overrides, message', [
@@ -90,17 +91,17 @@ def test_validate_options_accepts_full_subject_and_ignores_empty_values():
 ])
 def test_control_characters_in_the_subject_are_refused_naming_the_option(overrides, message):
     with pytest.raises(InputError) as exc:
-        backend.validate_options(options(**overrides))
+        certificate_options.validate_options(options(**overrides))
     assert str(exc.value) == message + '; a certificate subject can only hold printable text on one line. Remove it.'
 
 
 def test_country_code_is_matched_to_its_very_end():
-    assert backend.COUNTRY_RE.match('US') and not backend.COUNTRY_RE.match('US\n')
+    assert certificate_options.COUNTRY_RE.match('US') and not certificate_options.COUNTRY_RE.match('US\n')
 
 
 def test_passphrase_never_in_validation_messages():
     with pytest.raises(InputError) as exc:
-        backend.validate_options(options(private_key_passphrase='s3cret-' + 'p' * 1100))
+        certificate_options.validate_options(options(private_key_passphrase='s3cret-' + 'p' * 1100))
     assert 's3cret' not in str(exc.value)
 
 

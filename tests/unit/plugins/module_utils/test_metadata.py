@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_certificate as metadata_certificate
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.metadata_specs import CONSUMER_KEY, NS, canonical_pem, fields, make_spec, parse
@@ -71,10 +72,10 @@ def test_bad_inputs_name_the_problem(certificate_material, overrides, message):
 
 
 def test_certificate_from_pem_or_body(certificate_material):
-    assert md.certificate_body(certificate_material['pem']) == certificate_material['body']
-    assert md.certificate_body(certificate_material['body']) == certificate_material['body']
+    assert metadata_certificate.certificate_body(certificate_material['pem']) == certificate_material['body']
+    assert metadata_certificate.certificate_body(certificate_material['body']) == certificate_material['body']
     wrapped = '\n'.join(certificate_material['body'][i:i + 64] for i in range(0, len(certificate_material['body']), 64))
-    assert md.certificate_body(wrapped) == certificate_material['body']
+    assert metadata_certificate.certificate_body(wrapped) == certificate_material['body']
     assert make_spec(certificate_material).certificate_fingerprint == certificate_material['fingerprint']
 
 
@@ -85,7 +86,7 @@ def test_certificate_pem_is_canonical_whatever_the_input(certificate_material):
               '-----BEGIN CERTIFICATE-----' + body + '-----END CERTIFICATE-----',
               'Subject: CN=sfjwt-unit\n' + certificate_material['pem']]
     for value in inputs:
-        pem = md.certificate_pem(value)
+        pem = metadata_certificate.certificate_pem(value)
         assert pem == canonical_pem(certificate_material), value
         assert make_spec(certificate_material, certificate=value).certificate == pem
     lines = canonical_pem(certificate_material).split('\n')
@@ -163,9 +164,9 @@ def test_certificate_not_valid_yet_is_refused(certificate_material, signing_key)
 
 
 def test_certificate_from_a_host_a_little_ahead_is_accepted(certificate_material, signing_key):
-    ahead = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW, NOW + datetime.timedelta(days=30))
+    ahead = pem_valid_between(signing_key, NOW + metadata_certificate.CLOCK_SKEW, NOW + datetime.timedelta(days=30))
     assert make_spec(certificate_material, certificate=ahead, now=NOW).certificate_fingerprint
-    too_far = pem_valid_between(signing_key, NOW + md.CLOCK_SKEW + datetime.timedelta(seconds=1), NOW + datetime.timedelta(days=30))
+    too_far = pem_valid_between(signing_key, NOW + metadata_certificate.CLOCK_SKEW + datetime.timedelta(seconds=1), NOW + datetime.timedelta(days=30))
     with pytest.raises(InputError):
         make_spec(certificate_material, certificate=too_far, now=NOW)
 
