@@ -5,7 +5,7 @@
 
 """Crash safety: ansible-playbook running sfjwt.salesforce.certificate is SIGKILLed (its whole process tree, the
 module included) over and over, at random moments and right while it writes. After every kill the key and the
-certificate are each a complete file, the old one or the new one; no temporary file is readable by others; and a
+certificate are each a complete file, the old one or the new one; no file with the key in it is readable by others; and a
 normal run afterwards repairs the pair."""
 
 from __future__ import annotations
@@ -141,13 +141,15 @@ def public_der(public_key):
 
 
 def assert_nothing_readable_by_others(crash_dir, ansible_dirs):
-    """What killed runs leave is private: in the key's directory every file but the certificate (public by design) and
-    its backups is 0600-like (temporary files, key backups); Ansible's own temporary directories, where the module
+    """What killed runs leave is private: in the key's directory every file but the certificate (public by design), its
+    backups and its temporary file (given the certificate's mode just before the rename, so a kill in that instant leaves
+    it 0644) is 0600-like (key temporary files, key backups); Ansible's own temporary directories, where the module
     payload with its arguments (the passphrase) stays after a kill, are closed to others at the top."""
     exposed = []
     for name in os.listdir(crash_dir):
         mode = stat.S_IMODE(os.lstat(crash_dir / name).st_mode)
-        if mode & 0o077 and not (name == 'server.crt' or name.startswith('server.crt.')):
+        certificate_file = name == 'server.crt' or name.startswith(('server.crt.', '.server.crt.'))
+        if mode & 0o077 and not certificate_file:
             exposed.append('%s %04o' % (name, mode))
     for root in ansible_dirs:
         if not root.exists():
