@@ -27,7 +27,10 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for a connection, and then for an answer, per attempt. From V(1) to V(3600).
+      - Seconds one attempt may take as a whole, from connecting to the last byte of the answer (a server that keeps
+        sending a byte now and then does not extend it); a request body adds one second per 64 KiB. From V(1) to V(3600).
+      - An answer larger than any Salesforce sends (1 MiB from the token endpoint, 100 MiB from the REST API) is refused
+        unread.
       - If not set, the Ansible variable C(sfjwt_timeout) is used, then the environment variable E(SFJWT_TIMEOUT).
     type: int
     default: 30

@@ -169,6 +169,10 @@ def hint_for(problem):
     return None
 
 
+# The status check made when wait_timeout is (nearly) reached may still take this long.
+LAST_CHECK_SECONDS = 5.0
+
+
 class Deployer:
     """Runs one deploy with a RestClient (its session renewal covers a 401 during the polls)."""
 
@@ -208,9 +212,10 @@ class Deployer:
             raise ApiError('Starting the deploy: Salesforce answered without a deploy id; nothing can be followed.')
         return deploy_id
 
-    def status(self, deploy_id):
+    def status(self, deploy_id, give_up_after=None):
+        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
         payload = self._call('GET', 'metadata/deployRequest/%s' % deploy_id, 'Checking deploy %s' % deploy_id, (200,),
-                             params={'includeDetails': 'true'})
+                             params={'includeDetails': 'true'}, **limit)
         result = payload.get('deployResult')
         if not isinstance(result, dict) or result.get('status') not in KNOWN_STATUSES:
             raise ApiError('Checking deploy %s: the answer holds no deploy status Salesforce documents.' % deploy_id)
@@ -224,7 +229,15 @@ class Deployer:
         """Poll until the deploy is done; on wait_timeout cancel it and fail saying so."""
         started = self.clock()
         while True:
-            result = self.status(deploy_id)
+            try:
+                # A check still running at wait_timeout is cut off there (the last one gets a few seconds).
+                remaining = self.wait_timeout - (self.clock() - started)
+                result = self.status(deploy_id, give_up_after=max(remaining, LAST_CHECK_SECONDS))
+            except HttpError:
+                elapsed = self.clock() - started
+                if elapsed >= self.wait_timeout:
+                    return self._cancel_after_timeout(deploy_id, elapsed)
+                raise
             elapsed = self.clock() - started
             self.progress('Deploy %s: %s, %d of %d components deployed, %d errors (%d s)' % (
                 deploy_id, result['status'], _int(result.get('numberComponentsDeployed')),

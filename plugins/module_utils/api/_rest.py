@@ -60,8 +60,9 @@ DEFAULT_STATUS_CODES = (200, 201, 204)
 IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
 # Non-JSON bodies are returned as text up to this many characters (a binary download is not for a result).
 MAX_CONTENT_CHARS = 1024 * 1024
-# A runaway nextRecordsUrl loop stops here (Salesforce returns at most 2,000 records a batch).
-MAX_QUERY_PAGES = 100000
+# Pages of one query, at most: Salesforce returns up to 2,000 records a page (200 when asked for small batches), so
+# this is millions of records; past it a task should page by itself (LIMIT / OFFSET or a WHERE on Id).
+MAX_QUERY_PAGES = 10000
 LIMIT_INFO_RE = re.compile(r'(?:^|[,;\s])api-usage=(\d+)/(\d+)')
 
 
@@ -344,22 +345,24 @@ class RestClient:
             headers['Content-Type'] = 'application/json'
         return headers
 
-    def request(self, method, path, params=None, body=None, files=None, accepted=None):
+    def request(self, method, path, params=None, body=None, files=None, accepted=None, give_up_after=None):
         """One call, renewing a rejected session once per client; its Answer. With ``accepted`` (status codes), any
         other status raises ApiError naming the call, Salesforce's errors and what to do.
 
-        body is JSON text; files (requests' multipart form parts) are sent as multipart/form-data instead."""
-        answer = self._exchange(method, path, params=params, body=body, files=files)
+        body is JSON text; files (requests' multipart form parts) are sent as multipart/form-data instead.
+        give_up_after (seconds) ends the call, retries included, when the caller's own time is up."""
+        answer = self._exchange(method, path, params=params, body=body, files=files, give_up_after=give_up_after)
         if accepted is not None and answer.status not in accepted:
             raise self.failure(method, answer, accepted)
         return answer
 
-    def _exchange(self, method, path, params=None, body=None, files=None):
+    def _exchange(self, method, path, params=None, body=None, files=None, give_up_after=None):
+        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
         while True:
             url = self.resolve(path)
             # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
             response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
-                            headers=self._headers(body is not None), allow_redirects=False)
+                            headers=self._headers(body is not None), allow_redirects=False, **limit)
             payload, json_error = (None, None)
             if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)
@@ -457,7 +460,7 @@ class RestClient:
         first_url = answer.url
         records = []
         total_size = None
-        pages = 0
+        pages = received = 0
         seen = set()
         while True:
             payload = answer.json
@@ -472,6 +475,7 @@ class RestClient:
                                'service may be answering.' % (answer.path, answer.status, problem),
                                status=answer.status, url=answer.url)
             pages += 1
+            received += len(payload['records'])
             strays = [(index, item) for index, item in enumerate(payload['records']) if not isinstance(item, dict)]
             if strays:
                 self.warn('GET %s answered %s in records, left out: %s.'
@@ -486,8 +490,7 @@ class RestClient:
             next_url = payload.get('nextRecordsUrl')
             if payload.get('done', True):
                 break
-            if next_url in seen or pages >= MAX_QUERY_PAGES:
-                raise ApiError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)
+            self._check_paging(next_url, seen, pages, received, len(payload['records']), total_size)
             seen.add(next_url)
             answer = self.request('GET', next_url, accepted=accepted)
         return dict(
@@ -501,6 +504,24 @@ class RestClient:
             done=True,
             pages=pages,
         )
+
+    @staticmethod
+    def _check_paging(next_url, seen, pages, received, on_this_page, total_size):
+        """Stop a query whose pages go on past what its first page promised (totalSize), or past MAX_QUERY_PAGES."""
+        broken = None
+        if next_url in seen:
+            broken = 'it pointed back to nextRecordsUrl %s' % next_url
+        elif not on_this_page:
+            broken = 'a page that is not the last held no records'
+        elif received >= total_size:
+            broken = 'it announced totalSize %d, and after %d records it still has more' % (total_size, received)
+        if broken:
+            raise ApiError('The query did not finish as Salesforce pages do: %s (page %d). A proxy or another service may '
+                           'be answering: check that instance_url is the instance returned with the access token.'
+                           % (broken, pages))
+        if pages >= MAX_QUERY_PAGES:
+            raise ApiError('The query did not finish within %d pages (%d records so far, of %d announced): narrow it (a WHERE '
+                           'clause, a LIMIT) or page through it in several queries.' % (MAX_QUERY_PAGES, received, total_size))
 
     def describe(self, sobject):
         """The describe of an sObject (its ``fields`` a list); ApiError naming the sObject when Salesforce has none."""

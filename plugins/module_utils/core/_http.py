@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import threading
+import time
 import traceback
 import warnings
 
@@ -24,6 +26,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import InsecureRequestWarning
     from urllib3.util.retry import Retry
     HAS_REQUESTS = True
@@ -31,8 +34,8 @@ try:
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    Retry = object
-    requests = None
+    Retry = HTTPAdapter = object
+    requests = HTTPConnectionPool = HTTPSConnectionPool = None
 
 # Salesforce answers 429/5xx (and 503 maintenance pages) during incidents: worth retrying.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -42,6 +45,179 @@ BACKOFF_FACTOR = 1.0
 # A request body at least this large that the server cuts off while it is being sent is probably over the size
 # Salesforce accepts (it answers 413 and closes the connection without reading the rest).
 LARGE_BODY_BYTES = 1024 * 1024
+# No answer of Salesforce's APIs comes near these sizes; a bigger one is refused before it fills the memory.
+MAX_ANSWER_BYTES = 100 * 1024 * 1024
+MAX_TOKEN_ANSWER_BYTES = 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+class AnswerTooLarge(Exception):
+    def __init__(self, size, declared):
+        super().__init__(size)
+        self.size = size
+        self.declared = declared
+
+
+class AnswerDeadlineExceeded(Exception):
+    def __init__(self, seconds):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class _AttemptDeadline:
+    """The whole-answer timeout of one attempt. The socket timeout only bounds each read, so a server sending a byte
+    every few seconds would never time out; at the deadline this shuts down the session's sockets, which ends a read
+    that is waiting. Each socket is watched through a duplicate descriptor (shutdown acts on the connection, so it also
+    reaches the TLS socket that takes the original over)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watched = set()
+        self._timer = None
+        self.expired = False
+        self.seconds = self.give_up_at = None
+
+    def begin(self, seconds, give_up_after=None):
+        """A request starts: each of its attempts may take this many seconds, and none may run past give_up_after
+        seconds from now (the caller's own deadline, such as a deploy's wait_timeout)."""
+        self.seconds = seconds
+        self.give_up_at = None if give_up_after is None else time.monotonic() + max(0.0, give_up_after)
+
+    def check(self):
+        """Raise AnswerDeadlineExceeded when the caller's time is up; else the seconds it has left (None: no limit)."""
+        if self.give_up_at is None:
+            return None
+        remaining = self.give_up_at - time.monotonic()
+        if remaining <= 0:
+            with self._lock:
+                self.expired = True
+            raise AnswerDeadlineExceeded(self.seconds)
+        return remaining
+
+    def arm(self):
+        """Start (or restart, for a retry) the clock of an attempt."""
+        self.disarm()
+        seconds = self.seconds
+        remaining = self.check()
+        if remaining is not None:
+            seconds = remaining if seconds is None else min(seconds, remaining)
+        if not seconds:
+            return
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        with self._lock:
+            self.expired = False
+            self._timer = timer
+        timer.start()
+
+    def end(self):
+        """The request is over (answer read, or failed)."""
+        self.disarm()
+        self.seconds = self.give_up_at = None
+
+    def disarm(self):
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _expire(self):
+        with self._lock:
+            self.expired = True
+            watched = list(self._watched)
+        for handle in watched:
+            _shut_down(handle)
+
+    def watch(self, sock):
+        """Watch a new connection's socket; returns the handle to give forget() when the connection closes."""
+        try:
+            handle = sock.dup()
+        except (OSError, AttributeError):
+            return None
+        with self._lock:
+            self._watched.add(handle)
+            expired = self.expired
+        if expired:
+            _shut_down(handle)
+        return handle
+
+    def forget(self, handle):
+        with self._lock:
+            self._watched.discard(handle)
+        try:
+            handle.close()
+        except OSError:
+            pass
+
+
+def _shut_down(handle):
+    try:
+        handle.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by the other side
+
+
+class _WatchedConnectionMixin:
+    """A urllib3 connection whose socket the session's deadline watches from the moment it exists (TLS handshake
+    included)."""
+
+    deadline = None
+    _deadline_handle = None
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        self._watch(sock)
+        return sock
+
+    def connect(self):
+        super().connect()
+        if self._deadline_handle is None:  # a urllib3 without _new_conn: watched from the connected socket on
+            self._watch(getattr(self, 'sock', None))
+
+    def _watch(self, sock):
+        if sock is not None and self.deadline is not None:
+            self._deadline_handle = self.deadline.watch(sock)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            handle, self._deadline_handle = self._deadline_handle, None
+            if handle is not None:
+                self.deadline.forget(handle)
+
+
+def _watched_pool_classes(deadline):
+    """Connection pool classes for one session whose connections its deadline watches, and whose every attempt
+    (urlopen is called again for each retry, after the pause) starts the attempt's clock."""
+    classes = {}
+    for scheme, pool_class in (('http', HTTPConnectionPool), ('https', HTTPSConnectionPool)):
+        connection_class = type('Watched' + pool_class.ConnectionCls.__name__, (_WatchedConnectionMixin, pool_class.ConnectionCls),
+                                {'deadline': deadline})
+
+        def urlopen(self, *args, _base=pool_class, **kwargs):
+            deadline.arm()
+            return _base.urlopen(self, *args, **kwargs)
+
+        classes[scheme] = type('Watched' + pool_class.__name__, (pool_class,), {'ConnectionCls': connection_class, 'urlopen': urlopen})
+    return classes
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter with pools (direct and through a proxy) whose connections the session's deadline watches."""
+
+    def __init__(self, deadline, **kwargs):
+        self.deadline = deadline
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _watched_pool_classes(self.deadline)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _watched_pool_classes(self.deadline)
+        return manager
 
 
 class _SalesforceRetry(Retry):
@@ -49,11 +225,13 @@ class _SalesforceRetry(Retry):
 
     def __init__(self, *args, **kwargs):
         self.on_retry = kwargs.pop('on_retry', None)
+        self.deadline = kwargs.pop('deadline', None)
         super().__init__(*args, **kwargs)
 
     def new(self, **kw):
         retry = super().new(**kw)
         retry.on_retry = self.on_retry
+        retry.deadline = self.deadline
         return retry
 
     def get_retry_after(self, response):
@@ -64,6 +242,8 @@ class _SalesforceRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         retry = super().increment(method=method, url=url, response=response, error=error, _pool=_pool, _stacktrace=_stacktrace)
+        if self.deadline is not None:
+            self.deadline.check()  # no pause and no retry once the caller's time is up
         if self.on_retry is not None:
             if response is not None and getattr(response, 'status', None):
                 reason = 'HTTP %s' % response.status
@@ -92,19 +272,79 @@ def _short_reason(error):
 
 
 class SalesforceHttpSession(requests.Session if HAS_REQUESTS else object):
-    """A requests.Session whose requests default to the configured timeout and TLS verification."""
+    """A requests.Session whose requests default to the configured timeout and TLS verification, where the timeout
+    bounds each attempt as a whole (connecting, sending, the complete answer), and an answer over max_bytes is
+    refused while it is read."""
 
     def __init__(self, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES):
         super().__init__()
         self.default_timeout = timeout
         self.retries = retries
+        self.deadline = _AttemptDeadline()
 
-    def request(self, method, url, *args, **kwargs):  # pylint: disable=arguments-differ
+    def request(self, method, url, *args, max_bytes=MAX_ANSWER_BYTES, give_up_after=None, **kwargs):  # pylint: disable=arguments-differ
         kwargs.setdefault('timeout', self.default_timeout)
         # Passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a Session's verify,
         # which would silently ignore ca_path. (With verify=True those variables still apply, as users expect.)
         kwargs.setdefault('verify', self.verify)
-        return super().request(method, url, *args, **kwargs)
+        headers_only = kwargs.pop('stream', False)  # the caller reads (or ignores) the body itself
+        self.deadline.begin(attempt_seconds(kwargs['timeout'], _body_size(kwargs.get('data'), kwargs.get('files'))),
+                            give_up_after)
+        try:
+            response = super().request(method, url, *args, stream=True, **kwargs)
+            if not headers_only:
+                _read_answer(response, max_bytes)
+            if self.deadline.expired:
+                # Cut off at the deadline, the answer can look complete (headers ended by the hang-up): it is not.
+                response.close()
+                raise AnswerDeadlineExceeded(self.deadline.seconds)
+            return response
+        except (AnswerTooLarge, AnswerDeadlineExceeded):
+            raise
+        except Exception as exc:
+            if self.deadline.expired:
+                raise AnswerDeadlineExceeded(self.deadline.seconds) from exc
+            raise
+        finally:
+            self.deadline.end()
+
+
+# A request body is given this many bytes a second on top of the timeout (a deploy's zip on a slow uplink).
+UPLOAD_BYTES_PER_SECOND = 64 * 1024
+
+
+def attempt_seconds(timeout, body_size=0):
+    """How long one attempt may take: the timeout (the read part of a (connect, read) pair), plus time to send a
+    large body."""
+    if isinstance(timeout, (tuple, list)):
+        timeout = timeout[-1]
+    if timeout is None:
+        return None
+    return float(timeout) + body_size / float(UPLOAD_BYTES_PER_SECOND)
+
+
+def _body_size(data, files):
+    """Bytes of a request body given as data (bytes or text) and multipart files ((name, content, type) parts)."""
+    parts = [data] + [part[1] if isinstance(part, (tuple, list)) and len(part) > 1 else part for part in (files or {}).values()]
+    return sum(len(part) for part in parts if isinstance(part, (bytes, bytearray, str)))
+
+
+def _read_answer(response, max_bytes):
+    """Read the answer's body as requests would (decoded), refusing it once it passes max_bytes."""
+    declared = str(response.headers.get('Content-Length') or '').strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        raise AnswerTooLarge(int(declared), True)
+    chunks, size = [], 0
+    for chunk in response.iter_content(_READ_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()
+            raise AnswerTooLarge(size, False)
+        chunks.append(chunk)
+    # What Response.content would hold had requests read the body itself (it does the same without stream=True).
+    response._content = b''.join(chunks)  # pylint: disable=protected-access
+    response._content_consumed = True  # pylint: disable=protected-access
 
 
 def build_http_session(validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, on_retry=None,
@@ -128,8 +368,9 @@ def build_http_session(validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOU
         raise_on_status=False,
         raise_on_redirect=False,
         on_retry=on_retry,
+        deadline=session.deadline,
     )
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = _WatchedAdapter(session.deadline, max_retries=retry)
     session.mount('https://', adapter)
     session.mount('http://', adapter)
     if not validate_certs:
@@ -151,14 +392,29 @@ def retries_used(response):
 
 
 def send(session, method, url, **kwargs):
-    """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message."""
+    """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message.
+    max_bytes (MAX_ANSWER_BYTES unless given) caps the answer."""
     try:
         return session.request(method, url, **kwargs)
+    except AnswerDeadlineExceeded as exc:
+        raise HttpError('%s did not send a complete answer within %s seconds (the timeout bounds each attempt as a whole, '
+                        'not only each read). Raise the timeout option if the answer is large or the network slow; otherwise '
+                        'the server (or a proxy in between) is stalling.' % (url_origin(url), _seconds_text(exc.seconds))) from None
+    except AnswerTooLarge as exc:
+        limit = _size_text(kwargs.get('max_bytes', MAX_ANSWER_BYTES))
+        size = ('of %s, over' % _size_text(exc.size)) if exc.declared else 'larger than'
+        raise HttpError('%s sent an answer %s the %s this request accepts (no Salesforce answer comes near it); it was '
+                        'not read. Check that the URL is a Salesforce endpoint; for a REST call, ask for less at a time '
+                        '(fewer fields, a LIMIT, smaller batches).' % (url_origin(url), size, limit)) from None
     except Exception as exc:  # requests / urllib3 / ssl raise a wide variety; all become one clear message
         if HAS_REQUESTS and not isinstance(exc, (requests.RequestException, OSError, ValueError)):
             raise
         raise HttpError(describe_request_error(exc, url, timeout=kwargs.get('timeout', getattr(session, 'default_timeout', None)),
                                                retries=getattr(session, 'retries', None))) from None
+
+
+def _seconds_text(seconds):
+    return ('%d' % seconds) if float(seconds).is_integer() else ('%.1f' % seconds)
 
 
 def _causes(exc):

@@ -42,6 +42,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common impo
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError, HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import (
+    MAX_TOKEN_ANSWER_BYTES,
     retries_used,
     send,
 )
@@ -105,7 +106,7 @@ def request_token(options, identity, now=None):
         response = send(options.http, 'POST', identity.token_url,
                         data={'grant_type': GRANT_TYPE, 'assertion': assertion},
                         headers={'Accept': 'application/json'},
-                        allow_redirects=False)
+                        allow_redirects=False, max_bytes=MAX_TOKEN_ANSWER_BYTES)
     except HttpError as exc:
         raise AuthError(str(exc), shareable=True) from None
     return parse_token_response(options, identity, response)

@@ -11,6 +11,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 
 import trustme
 
@@ -127,3 +128,62 @@ def too_large_messages(url, size, attempts):
         '%s. If the server cut it off for its size, it is too large for Salesforce (HTTP 413 Request Entity Too Large): '
         'send less data per request. Otherwise a proxy, firewall or load balancer may be dropping connections; try again, '
         'or raise the retries option.' % (url, attempts, size))
+
+
+def trickle(connection, data, pause=0.1, seconds=20):
+    """Send data a byte at a time, a pause between bytes (each read of the client succeeds; the whole takes long);
+    stops when the client hangs up."""
+    started = time.monotonic()
+    for byte in data:
+        if time.monotonic() - started > seconds:
+            return
+        connection.sendall(bytes([byte]))
+        time.sleep(pause)
+
+
+ANSWER_HEAD = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n'
+
+
+def trickle_answer_head(raw, context):
+    """A server that sends its answer's headers a byte at a time."""
+    connection = context.wrap_socket(raw, server_side=True)
+    if read_request(connection) is not None:
+        trickle(connection, b'HTTP/1.1 200 OK\r\n' + b'X-Slow: ' + b'.' * 5000 + b'\r\n\r\n')
+
+
+def trickle_answer_body(raw, context):
+    """A server that answers at once and then sends the body a byte at a time."""
+    connection = context.wrap_socket(raw, server_side=True)
+    if read_request(connection) is not None:
+        connection.sendall(ANSWER_HEAD)
+        trickle(connection, b'{"a": "' + b'.' * 4990 + b'"}')
+
+
+def trickle_handshake(raw, context):
+    """A server that sends its part of the TLS handshake a byte at a time."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=True)
+    incoming.write(raw.recv(65536))
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    trickle(raw, outgoing.read())
+
+
+def endless_answer(raw, context):
+    """A server that answers at once with a chunked body that never ends."""
+    connection = context.wrap_socket(raw, server_side=True)
+    if read_request(connection) is None:
+        return
+    connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')
+    chunk = b'x' * 65536
+    for dummy in range(1000):
+        connection.sendall(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+
+
+def declared_huge_answer(raw, context):
+    """A server whose answer says it is 500 MB long."""
+    connection = context.wrap_socket(raw, server_side=True)
+    if read_request(connection) is not None:
+        connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 524288000\r\n\r\n{')

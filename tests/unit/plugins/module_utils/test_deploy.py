@@ -973,3 +973,25 @@ def test_result_and_messages_never_hold_the_token(tmp_path, clock):
     error = raises(deploy.run, client, project, progress=progress.append, kind=ApiError)
     assert TOKEN not in error.msg and TOKEN not in json.dumps(error.details) and TOKEN not in json.dumps(progress)
     assert error.msg.count('<redacted>') == 8
+
+
+def test_each_check_may_run_only_until_wait_timeout_and_one_cut_off_there_cancels():
+    """wait_timeout is a deadline: each status check is given the time left (the last one a few seconds), and a check
+    the HTTP layer cut off at that deadline ends in the cancel, not in a network error."""
+    org = Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceled')])
+    state = {}
+
+    def handler(call):
+        if call['method'] == 'GET' and 'give_up_after' in call and len([c for c in http.calls if c['method'] == 'GET']) == 3:
+            state['fake'].now += call['give_up_after']  # the check stalls until the HTTP layer gives up
+            raise HttpError('%s did not send a complete answer within 30 seconds' % INSTANCE)
+        return org(call)
+
+    runner, http, fake = deployer(handler, wait_timeout=9, poll_interval=4)
+    state['fake'] = fake
+    with pytest.raises(ApiError) as caught:
+        runner.wait(DEPLOY_ID)
+    assert str(caught.value).startswith('Deploy %s did not finish within wait_timeout (9 s, waited 13 s), so it was '
+                                        'canceled' % DEPLOY_ID)
+    checks = [call['give_up_after'] for call in http.calls if call['method'] == 'GET' and 'give_up_after' in call]
+    assert checks[:3] == [9.0, 5.0, deploy.LAST_CHECK_SECONDS]

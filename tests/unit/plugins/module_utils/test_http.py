@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 
 import pytest
 import trustme
@@ -21,7 +22,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors impo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import describe_request_error
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import url_origin
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import (
-    answer_413_and_close, answers, local_server, tls_server, too_large_messages)
+    answer_413_and_close, answers, declared_huge_answer, endless_answer, local_server, tls_server, too_large_messages,
+    trickle_answer_body, trickle_answer_head, trickle_handshake)
 
 URL = 'https://acme.my.salesforce.com:8443/services/oauth2/token?secret=never-shown'
 
@@ -272,3 +274,88 @@ def test_handshake_failure_is_told_apart_by_where_it_was_raised():
     cause = raised_in('/usr/lib/python3/ssl.py', 'do_handshake', ssl.SSLEOFError(8, 'EOF occurred in violation of protocol'))
     assert describe_request_error(failed_request(cause, b'x' * LARGE_BODY), URL).startswith(
         'The TLS handshake with https://acme.my.salesforce.com:8443 failed: EOF occurred in violation of protocol')
+
+
+def stalled_message(url, seconds):
+    return ('%s did not send a complete answer within %s seconds (the timeout bounds each attempt as a whole, not only '
+            'each read). Raise the timeout option if the answer is large or the network slow; otherwise the server (or a '
+            'proxy in between) is stalling.' % (url_origin(url), seconds))
+
+
+@pytest.mark.parametrize('behaviour', [trickle_answer_head, trickle_answer_body, trickle_handshake],
+                         ids=['headers', 'body', 'tls-handshake'])
+def test_a_server_sending_a_byte_at_a_time_is_timed_out_as_a_whole(behaviour, fails_within_five_seconds):
+    """Each byte comes well within the timeout, so only a deadline for the whole attempt ends the request."""
+    with tls_server(behaviour) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'GET', url + '/services/data/')
+        elapsed = time.monotonic() - started
+    assert str(caught.value) == stalled_message(url, 1)
+    assert 1 <= elapsed < 3
+
+
+def test_each_attempt_gets_the_whole_timeout_and_the_last_one_is_reported():
+    """A read error before the answer's headers are complete is retried (for a method that may be); the retry gets a
+    full timeout of its own."""
+    with tls_server(trickle_answer_head) as (url, ca_path, served):
+        notes = []
+        session = _http.build_http_session(ca_path=ca_path, retries=1, timeout=1, on_retry=notes.append)
+        started = time.monotonic()
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'GET', url + '/services/data/')
+        elapsed = time.monotonic() - started
+    assert str(caught.value) == stalled_message(url, 1)
+    assert len(served) == 2 and len(notes) == 1
+    assert 2 <= elapsed < 6
+
+
+def test_the_deadline_allows_time_to_send_a_large_body():
+    assert _http.attempt_seconds(30) == 30
+    assert _http.attempt_seconds(30, _http.UPLOAD_BYTES_PER_SECOND * 10) == 40
+    assert _http.attempt_seconds((5, 20), 3) == 20 + 3.0 / _http.UPLOAD_BYTES_PER_SECOND
+    assert _http.attempt_seconds(None) is None
+    zip_part = ('deploy.zip', b'z' * 1000, 'application/zip')
+    assert _http._body_size(None, {'json': (None, '{}', 'application/json'), 'file': zip_part}) == 1002
+    assert _http._body_size('abc', None) == 3 and _http._body_size({'form': 'dict'}, None) == 0
+
+
+def test_an_answer_that_never_ends_is_refused_at_the_cap(fails_within_five_seconds):
+    with tls_server(endless_answer) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=30)
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'GET', url + '/services/data/', max_bytes=1024 * 1024)
+    assert str(caught.value) == (
+        '%s sent an answer larger than the 1048576 bytes, 1.0 MiB this request accepts (no Salesforce answer comes near '
+        'it); it was not read. Check that the URL is a Salesforce endpoint; for a REST call, ask for less at a time '
+        '(fewer fields, a LIMIT, smaller batches).' % url_origin(url))
+
+
+def test_an_answer_declared_too_large_is_not_read(fails_within_five_seconds):
+    with tls_server(declared_huge_answer) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=30)
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'GET', url + '/services/data/')
+    assert str(caught.value).startswith('%s sent an answer of 524288000 bytes, 500.0 MiB, over the 104857600 bytes, '
+                                        '100.0 MiB this request accepts' % url_origin(url))
+
+
+def test_a_complete_answer_is_read_and_the_connection_reused():
+    with tls_server(answers(200)) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=5)
+        response = _http.send(session, 'GET', url + '/services/data/')
+        assert response.json() == {'answer': 1} and response.content == b'{"answer": 1}'
+        assert not session.deadline.expired and session.deadline.seconds is None
+
+
+def test_the_callers_own_deadline_ends_the_request_retries_included(fails_within_five_seconds):
+    """A deploy's wait_timeout: no attempt runs past it, and no retry (nor its pause) starts after it."""
+    with tls_server(trickle_answer_head) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=3, timeout=30)
+        started = time.monotonic()
+        with pytest.raises(HttpError) as caught:
+            _http.send(session, 'GET', url + '/services/data/', give_up_after=1.5)
+        elapsed = time.monotonic() - started
+    assert str(caught.value) == stalled_message(url, 30)
+    assert 1.5 <= elapsed < 3 and len(served) == 1

@@ -600,3 +600,38 @@ def test_a_413_answer_names_the_body_size_and_the_fix():
             client.call('POST', 'sobjects/Account', body={'Name': 'x' * 2000})
     assert excinfo.value.msg == too_large_answer('%d bytes' % len(json.dumps({'Name': 'x' * 2000})))
     assert excinfo.value.details['status'] == 413
+
+
+def endless_pages(total_size, records_per_page=1):
+    """A server that always has another page, each with a fresh nextRecordsUrl."""
+    def handler(call):
+        number = int(call['path'].rsplit('-', 1)[1]) if '-' in call['path'] else 0
+        return make_response(200, {'totalSize': total_size, 'done': False,
+                                   'records': [{'Id': '001%015d' % (number * 10 + i)} for i in range(records_per_page)],
+                                   'nextRecordsUrl': '/services/data/v62.0/query/01gNEXT-%d' % (number + 1)})
+    return handler
+
+
+@pytest.mark.parametrize('total_size, per_page, calls, broken', [
+    (5, 1, 5, 'it announced totalSize 5, and after 5 records it still has more (page 5)'),
+    (4500, 2000, 3, 'it announced totalSize 4500, and after 6000 records it still has more (page 3)'),
+    (10, 0, 1, 'a page that is not the last held no records (page 1)'),
+])
+def test_query_pages_stop_where_total_size_says(total_size, per_page, calls, broken):
+    client, http, dummy = session_client(endless_pages(total_size, per_page))
+    with pytest.raises(ApiError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert excinfo.value.msg == (
+        'The query did not finish as Salesforce pages do: %s. A proxy or another service may be answering: check that '
+        'instance_url is the instance returned with the access token.' % broken)
+    assert len(http.calls) == calls
+
+
+def test_query_pages_stop_at_the_page_cap(monkeypatch):
+    monkeypatch.setattr(rest, 'MAX_QUERY_PAGES', 4)
+    client, http, dummy = session_client(endless_pages(10 ** 9, 3))
+    with pytest.raises(ApiError) as excinfo:
+        client.query('SELECT Id FROM Account')
+    assert excinfo.value.msg == ('The query did not finish within 4 pages (12 records so far, of 1000000000 announced): '
+                                 'narrow it (a WHERE clause, a LIMIT) or page through it in several queries.')
+    assert len(http.calls) == 4

@@ -24,10 +24,12 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth, _token_request
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import build_http_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._keys import public_key_fingerprint
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import (
     CONSUMER_KEY, ID_URL, PASSPHRASE, TOKEN, USERNAME, error_message, make_options, pem, refusal, response, success_body,
 )
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import local_server, read_request, send_answer
 
 
 def certificate_pem(key):
@@ -476,3 +478,18 @@ def test_optional_fields_that_are_not_strings_are_dropped(tmp_path, key_path):
 def test_https_origins_are_accepted(tmp_path, key_path, instance_url, expected):
     options = make_options(tmp_path, key_path, answers=(response(body=success_body(instance_url=instance_url)),))
     assert _auth.get_session(options).instance_url == expected
+
+
+def test_a_token_answer_over_a_mebibyte_is_not_read(tmp_path, key_path, fails_within_five_seconds):
+    """A real token answer is under 2 kB; a huge one (the doctor and every login read it) is refused at 1 MiB."""
+    def huge_token_answer(raw, context):
+        connection = context.wrap_socket(raw, server_side=True)
+        if read_request(connection) is not None:
+            send_answer(connection, 200, b'{"access_token": "' + b'x' * (2 * 1024 * 1024) + b'"}')
+
+    with local_server(huge_token_answer) as (url, ca_path):
+        options = make_options(tmp_path, key_path, cache=False, login_url=url, retries=0)
+        options.http = build_http_session(ca_path=ca_path, retries=0, timeout=5)
+        message = error_message(options)
+    assert message.startswith('%s sent an answer of 2097172 bytes, 2.0 MiB, over the 1048576 bytes, 1.0 MiB this request '
+                              'accepts' % url)
