@@ -17,6 +17,7 @@ import json
 import math
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._record_values import (
     NUMBER_TYPES,
@@ -399,8 +400,9 @@ def _failed_message(record_set, result, written=True):
     by_key = {}
     # The records that caused a failure first, the ones rolled back because of them (all or none) after.
     for error in sorted(result['errors'], key=lambda e: e['statusCode'] == 'ALL_OR_NONE_OPERATION_ROLLED_BACK'):
-        by_key.setdefault(error['key'], []).append('%s: %s%s' % (error['statusCode'] or 'ERROR', error['message'],
-                                                                 ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else ''))
+        # Salesforce's words, made printable: the message reaches a terminal.
+        by_key.setdefault(error['key'], []).append(printable('%s: %s%s' % (
+            error['statusCode'] or 'ERROR', error['message'], ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else '')))
     lines = ['%d of %d %s records failed:' % (len(by_key), len(result['records']), record_set.sobject)]
     for key in list(by_key)[:20]:
         lines.append('- %s %s: %s' % (record_set.key_field, shown(key, 60), '; '.join(by_key[key])))

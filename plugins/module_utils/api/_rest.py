@@ -34,6 +34,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import
     build_http_session,
     send,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     LATEST,
     ORG_ID_RE,
@@ -404,7 +405,7 @@ class RestClient:
             hint = (' The request body%s is too large for Salesforce: send less data per request (split the records over '
                     'several calls; upload large files in parts).' % (' (%s)' % size if size else ''))
         elif 300 <= status < 400:
-            hint = ' Salesforce redirected to %s; use that path.' % response.headers.get('Location', '(no Location)')
+            hint = ' Salesforce redirected to %s; use that path.' % printable(response.headers.get('Location', '(no Location)'))
         msg = '%s %s answered HTTP %d (accepted: %s) with %s.%s' % (
             method, answer.path, status, ', '.join(str(s) for s in accepted), answer.describe(), hint)
         details = dict(status=status, errors=salesforce_errors(payload), url=answer.url)
@@ -487,7 +488,7 @@ class RestClient:
             if payload.get('done', True):
                 break
             if next_url in seen or pages >= MAX_QUERY_PAGES:
-                raise ApiError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % next_url)
+                raise ApiError('The query did not finish: Salesforce kept answering with nextRecordsUrl %s.' % printable(next_url))
             seen.add(next_url)
             answer = self.request('GET', next_url, accepted=accepted)
         return dict(
