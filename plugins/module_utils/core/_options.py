@@ -91,11 +91,21 @@ CACHE_ARGUMENT_SPEC = dict(
 )
 
 
+# Options of some members of the action group (group/sfjwt.salesforce.salesforce) that every member accepts, so that a
+# module_defaults default for the group works for each: api_version is used by the API modules (which give it their
+# own spec, default latest) and accepted unused by the token module and the doctor (doc fragment api.group_api_version).
+GROUP_ARGUMENT_SPEC = dict(
+    api_version=dict(type='str'),
+)
+
+
 def argument_spec(**module_specific):
-    """A fresh module argument spec: auth + connection + cache options, plus the module's own."""
+    """A fresh module argument spec: auth + connection + cache options, the group's shared options, plus the module's
+    own (which replace a group option of the same name)."""
     spec = copy.deepcopy(AUTH_ARGUMENT_SPEC)
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(CACHE_ARGUMENT_SPEC))
+    spec.update(copy.deepcopy(GROUP_ARGUMENT_SPEC))
     spec.update(module_specific)
     return spec
 

@@ -63,7 +63,7 @@ def test_plugins_fragment_adds_env_and_vars(group):
 
 def test_argument_spec_covers_every_option_with_env_fallback():
     spec = argument_spec(path=dict(type='str'))
-    assert sorted(spec) == sorted(OPTION_NAMES + ('path',))
+    assert sorted(spec) == sorted(OPTION_NAMES + ('api_version', 'path'))   # api_version: the group's shared option
     for name in OPTION_NAMES:
         assert spec[name]['fallback'][1] == ['SFJWT_' + name.upper()]
     assert {name for name in OPTION_NAMES if spec[name].get('no_log')} == {'private_key', 'private_key_passphrase'}
@@ -167,3 +167,12 @@ def test_options_sent_to_salesforce_refuse_invisible_characters_before_any_login
 def test_white_space_around_a_sent_option_is_still_stripped(tmp_path, key_path):
     options = make_options(tmp_path, key_path, audience=' https://login.salesforce.com\n', login_url='https://login.salesforce.com\t')
     assert _auth.get_session(options).access_token == TOKEN
+
+
+def test_every_member_of_the_action_group_accepts_the_group_options():
+    """A module_defaults default for group/sfjwt.salesforce.salesforce must be usable by every member: each module's
+    argument spec takes api_version (the API modules with their own default)."""
+    validator = ArgumentSpecValidator(argument_spec(project_path=dict(type='path')))   # the doctor's
+    result = validator.validate({'api_version': '62.0', 'username': 'u@acme.example'})
+    assert result.error_messages == [] and result.validated_parameters['api_version'] == '62.0'
+    assert argument_spec(api_version=dict(type='str', default='latest'))['api_version']['default'] == 'latest'
