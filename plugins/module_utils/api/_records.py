@@ -320,8 +320,9 @@ def _result_of(action, answer, existing):
     for error in answer.get('errors') if isinstance(answer.get('errors'), list) else []:
         if isinstance(error, dict):
             fields = error.get('fields') if isinstance(error.get('fields'), list) else []
-            errors.append({'statusCode': str(error.get('statusCode') or ''), 'message': str(error.get('message') or ''),
-                           'fields': [str(f) for f in fields]})
+            # Salesforce's words, made printable: they go into the result and the message, which reach a terminal.
+            errors.append({'statusCode': printable(str(error.get('statusCode') or '')),
+                           'message': printable(str(error.get('message') or '')), 'fields': [printable(str(f)) for f in fields]})
     return ('failed', record_id, errors or [{'statusCode': None, 'message': 'Salesforce refused the record without a reason.',
                                              'fields': []}])
 

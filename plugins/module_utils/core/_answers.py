@@ -67,7 +67,8 @@ def json_body(response):
 
 
 def salesforce_errors(payload):
-    """[{errorCode, message, fields}] from a JSON body in either of Salesforce's error shapes (empty when it has none)."""
+    """[{errorCode, message, fields}] from a JSON body in either of Salesforce's error shapes (empty when it has none).
+    Their texts are made printable (core._text): they go into module results, which Ansible shows on a failure."""
     errors = []
     if isinstance(payload, dict):
         payload = [payload]
@@ -78,11 +79,17 @@ def salesforce_errors(payload):
             code = entry.get('errorCode') or entry.get('error')
             message = entry.get('message') or entry.get('error_description')
             if code or message:
-                error = {'errorCode': code, 'message': message}
+                error = {'errorCode': _printable_text(code), 'message': _printable_text(message)}
                 if entry.get('fields'):
-                    error['fields'] = entry['fields']
+                    fields = entry['fields']
+                    error['fields'] = [_printable_text(f) for f in fields] if isinstance(fields, list) else _printable_text(fields)
                 errors.append(error)
     return errors
+
+
+def _printable_text(value):
+    """A text made printable; any other JSON value as it is."""
+    return printable(value) if isinstance(value, str) else value
 
 
 def oauth_error(payload):

@@ -494,6 +494,9 @@ def test_salesforce_words_about_a_record_are_escaped_in_the_message():
                                  '- Key__c b: BAD\\x1b[2J: no\\x1b]0;owned\\x07\\x0d\\x0aok: [localhost]\\x9b\\u202e '
                                  '(fields: Name\\u200b)\n'
                                  'Written: nothing (created 0, updated 0, deleted 0).')
+    assert excinfo.value.details['errors'] == [
+        {'key': 'b', 'statusCode': 'BAD\\x1b[2J', 'message': 'no\\x1b]0;owned\\x07\\x0d\\x0aok: [localhost]\\x9b\\u202e',
+         'fields': ['Name\\u200b']}]
 
 
 def test_many_failures_are_cut_in_the_message():

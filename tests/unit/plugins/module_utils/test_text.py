@@ -93,6 +93,8 @@ def test_a_rest_error_quotes_salesforce_words_escaped():
         client.call('GET', 'sobjects/Account')
     assert excinfo.value.msg == ('GET /services/data/v62.0/sobjects/Account answered HTTP 400 (accepted: 200, 201, 204) with '
                                  'INVALID\\x1b[2J: %s (fields: F\\u202e).' % SHOWN)
+    # The result's errors too: Ansible shows a failed task's result.
+    assert excinfo.value.details['errors'] == [{'errorCode': 'INVALID\\x1b[2J', 'message': SHOWN, 'fields': ['F\\u202e']}]
 
 
 def test_a_rest_redirect_escapes_its_location():
