@@ -154,8 +154,7 @@ def test_http_session_is_built_once_from_the_options(tmp_path):
     ('audience', 'https://login.\u2028salesforce.com', 'a line separator (U+2028)', 15),
 ], ids=['audience CRLF', 'login_url LF', 'login_url NUL', 'consumer_key NUL', 'consumer_key ESC', 'consumer_key BOM',
         'username zero-width', 'username bidi', 'username C1', 'audience line separator'])
-def test_options_sent_to_salesforce_refuse_invisible_characters_before_any_login(tmp_path, key_path, name, value, what,
-                                                                               position):
+def test_options_sent_to_salesforce_refuse_invisible_characters_before_any_login(tmp_path, key_path, name, value, what, position):
     options = make_options(tmp_path, key_path, **{name: value})
     assert error_message(options) == (
         '%s contains %s at character %d. Salesforce takes it as one line of printable text: remove the character (it often '
