@@ -22,6 +22,7 @@ import time
 
 from ansible.utils.display import Display
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._action import SalesforceAction
 
 display = Display()
@@ -94,7 +95,8 @@ class ActionModule(SalesforceAction):
 
 
 def _refusal(result):
-    """'invalid_client_id (client identifier invalid)': Salesforce's words, which hold no secret."""
+    """'invalid_client_id (client identifier invalid)': Salesforce's words, which hold no secret, made printable (the
+    line goes to the terminal as the task runs)."""
     error = result.get('salesforce_error') or 'refused'
     description = result.get('salesforce_error_description')
-    return '%s (%s)' % (error, description) if description else error
+    return printable('%s (%s)' % (error, description) if description else error)

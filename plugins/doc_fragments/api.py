@@ -26,6 +26,17 @@ options:
     type: str
 '''
 
+    # The api_version option of the action group's members that make no versioned REST call (token, doctor): accepted,
+    # so that a module_defaults default for group/sfjwt.salesforce.salesforce applies to every member of the group.
+    GROUP_API_VERSION = r'''
+options:
+  api_version:
+    description:
+      - Accepted and not used, so that O(api_version) can be set once for every module of the action group with
+        C(module_defaults) for C(group/sfjwt.salesforce.salesforce). This module makes no versioned REST API call.
+    type: str
+'''
+
     # Where the modules with an action plugin that can run them in the worker process run (token, rest, metadata_deploy,
     # record, record_info, doctor); each module adds its own async support.
     IN_WORKER = r'''

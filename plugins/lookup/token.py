@@ -107,6 +107,7 @@ from ansible.utils.display import Display
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import get_session
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import SalesforceError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import OPTION_NAMES, env_var, options_from_plugin, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._option_resolver import option_variables
 
 display = Display()
@@ -120,6 +121,9 @@ _OPTIONS_MEMO = {}
 _OPTIONS_MEMO_SIZE = 64
 _TEMPLATE_MARKERS = ('{{', '{%', '{#')
 _ENVIRONMENT_NAMES = tuple(env_var(name) for name in OPTION_NAMES)
+# The keywords the lookup takes: Ansible's configuration ignores any other, so a misspelled option would silently fall
+# back to its variable, environment variable or default.
+KNOWN_KEYWORDS = tuple(sorted(OPTION_NAMES + ('output',)))
 
 
 class LookupModule(LookupBase):
@@ -128,6 +132,11 @@ class LookupModule(LookupBase):
         if terms:
             raise AnsibleLookupError('The sfjwt.salesforce.token lookup takes no positional terms; give options as keywords, '
                                      'for example lookup("sfjwt.salesforce.token", username="integration@acme.com").')
+        unknown = sorted(str(name) for name in kwargs if name not in KNOWN_KEYWORDS)
+        if unknown:
+            # Names only: a value may be a secret (a misspelled private_key_passphrase).
+            raise AnsibleLookupError('The sfjwt.salesforce.token lookup has no option %s. Check the spelling; its options are: '
+                                     '%s.' % (', '.join(printable(name) for name in unknown), ', '.join(KNOWN_KEYWORDS)))
         memo_key = _memo_key(variables, kwargs)
         remembered = _OPTIONS_MEMO.get(memo_key) if memo_key is not None else None
         if remembered is None:

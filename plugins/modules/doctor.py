@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.flow
   - sfjwt.salesforce.api.in_worker
+  - sfjwt.salesforce.api.group_api_version
   - sfjwt.salesforce.auth
   - sfjwt.salesforce.connection
   - sfjwt.salesforce.cache

@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - sfjwt.salesforce.api.in_worker
+  - sfjwt.salesforce.api.group_api_version
 attributes:
   async:
     support: none

@@ -119,6 +119,25 @@ def test_task_options_and_module_defaults_beat_the_variable(ansible, fake_org_ap
     assert logins(org) == [(app.consumer_key, app.username)] * 5 + [(app.consumer_key, UNKNOWN_USER)]
 
 
+def test_a_group_default_of_api_version_works_for_every_member(ansible, fake_org_app):
+    """module_defaults for group/sfjwt.salesforce.salesforce with api_version: the API modules use it, the token module
+    and the doctor accept it (they used to fail with "Unsupported parameters")."""
+    app = fake_org_app
+    group = {'group/sfjwt.salesforce.salesforce': {'api_version': '62.0'}}
+    tasks = [{'name': 'module_defaults of the group', 'module_defaults': group, 'block': [
+        {'name': 'Token', 'sfjwt.salesforce.token': None},
+        {'name': 'Doctor', 'sfjwt.salesforce.doctor': None},
+        {'name': 'Limits', 'sfjwt.salesforce.rest': {'path': 'limits'}},
+        {'name': 'Accounts', 'sfjwt.salesforce.record_info': {'sobject': 'Account', 'fields': ['Id'], 'limit': 1}},
+    ]}]
+    run = ansible.playbook(write_playbook(ansible, 'group_api_version.yml', [play(tasks, identity_vars(app))]))
+    assert run.rc == 0, run.output
+    assert run.status('Token') in ('ok', 'changed')
+    assert run.result('Doctor')['ok'] is True
+    assert run.result('Limits')['api_version'] == '62.0'
+    assert '/services/data/v62.0/limits' in run.result('Limits')['url']
+
+
 def test_the_variable_beats_the_environment_and_null_falls_through(ansible, fake_org_app):
     app = fake_org_app
     org = app.org

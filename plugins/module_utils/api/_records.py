@@ -17,6 +17,7 @@ import json
 import math
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import salesforce_errors
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, AuthError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._record_values import (
     NUMBER_TYPES,
@@ -319,8 +320,9 @@ def _result_of(action, answer, existing):
     for error in answer.get('errors') if isinstance(answer.get('errors'), list) else []:
         if isinstance(error, dict):
             fields = error.get('fields') if isinstance(error.get('fields'), list) else []
-            errors.append({'statusCode': str(error.get('statusCode') or ''), 'message': str(error.get('message') or ''),
-                           'fields': [str(f) for f in fields]})
+            # Salesforce's words, made printable: they go into the result and the message, which reach a terminal.
+            errors.append({'statusCode': printable(str(error.get('statusCode') or '')),
+                           'message': printable(str(error.get('message') or '')), 'fields': [printable(str(f)) for f in fields]})
     return ('failed', record_id, errors or [{'statusCode': None, 'message': 'Salesforce refused the record without a reason.',
                                              'fields': []}])
 
@@ -399,8 +401,9 @@ def _failed_message(record_set, result, written=True):
     by_key = {}
     # The records that caused a failure first, the ones rolled back because of them (all or none) after.
     for error in sorted(result['errors'], key=lambda e: e['statusCode'] == 'ALL_OR_NONE_OPERATION_ROLLED_BACK'):
-        by_key.setdefault(error['key'], []).append('%s: %s%s' % (error['statusCode'] or 'ERROR', error['message'],
-                                                                 ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else ''))
+        # Salesforce's words, made printable: the message reaches a terminal.
+        by_key.setdefault(error['key'], []).append(printable('%s: %s%s' % (
+            error['statusCode'] or 'ERROR', error['message'], ' (fields: %s)' % ', '.join(error['fields']) if error['fields'] else '')))
     lines = ['%d of %d %s records failed:' % (len(by_key), len(result['records']), record_set.sobject)]
     for key in list(by_key)[:20]:
         lines.append('- %s %s: %s' % (record_set.key_field, shown(key, 60), '; '.join(by_key[key])))

@@ -34,6 +34,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import
     build_http_session,
     send,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     LATEST,
     ORG_ID_RE,
@@ -407,7 +408,7 @@ class RestClient:
             hint = (' The request body%s is too large for Salesforce: send less data per request (split the records over '
                     'several calls; upload large files in parts).' % (' (%s)' % size if size else ''))
         elif 300 <= status < 400:
-            hint = ' Salesforce redirected to %s; use that path.' % response.headers.get('Location', '(no Location)')
+            hint = ' Salesforce redirected to %s; use that path.' % printable(response.headers.get('Location', '(no Location)'))
         msg = '%s %s answered HTTP %d (accepted: %s) with %s.%s' % (
             method, answer.path, status, ', '.join(str(s) for s in accepted), answer.describe(), hint)
         details = dict(status=status, errors=salesforce_errors(payload), url=answer.url)
@@ -510,7 +511,7 @@ class RestClient:
         """Stop a query whose pages go on past what its first page promised (totalSize), or past MAX_QUERY_PAGES."""
         broken = None
         if next_url in seen:
-            broken = 'it pointed back to nextRecordsUrl %s' % next_url
+            broken = 'it pointed back to nextRecordsUrl %s' % printable(next_url)
         elif not on_this_page:
             broken = 'a page that is not the last held no records'
         elif received >= total_size:

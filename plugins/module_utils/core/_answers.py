@@ -21,6 +21,8 @@ import html
 import json
 import re
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
+
 # A <title ...> tag (its attributes bounded, so that a page of unclosed tags costs linear time), looked for in the first
 # MAX_TITLE_SCAN characters of a page only.
 TITLE_OPEN_RE = re.compile(r'<title(?:\s[^>]{0,200})?>', re.IGNORECASE)
@@ -31,7 +33,7 @@ MAX_ERROR_CHARS = 500
 
 def status_text(response):
     """'HTTP 400 Bad Request': the status and its reason phrase, when the server sent one."""
-    reason = (response.reason or '').strip()
+    reason = printable((response.reason or '').strip())
     return 'HTTP %d%s' % (response.status_code, (' ' + reason) if reason else '')
 
 
@@ -65,7 +67,8 @@ def json_body(response):
 
 
 def salesforce_errors(payload):
-    """[{errorCode, message, fields}] from a JSON body in either of Salesforce's error shapes (empty when it has none)."""
+    """[{errorCode, message, fields}] from a JSON body in either of Salesforce's error shapes (empty when it has none).
+    Their texts are made printable (core._text): they go into module results, which Ansible shows on a failure."""
     errors = []
     if isinstance(payload, dict):
         payload = [payload]
@@ -76,17 +79,24 @@ def salesforce_errors(payload):
             code = entry.get('errorCode') or entry.get('error')
             message = entry.get('message') or entry.get('error_description')
             if code or message:
-                error = {'errorCode': code, 'message': message}
+                error = {'errorCode': _printable_text(code), 'message': _printable_text(message)}
                 if entry.get('fields'):
-                    error['fields'] = entry['fields']
+                    fields = entry['fields']
+                    error['fields'] = [_printable_text(f) for f in fields] if isinstance(fields, list) else _printable_text(fields)
                 errors.append(error)
     return errors
+
+
+def _printable_text(value):
+    """A text made printable; any other JSON value as it is."""
+    return printable(value) if isinstance(value, str) else value
 
 
 def oauth_error(payload):
     """(error, description) of a refusal from an OAuth endpoint, each text of at most MAX_ERROR_CHARS or None: an object
     is read as OAuth words it ({"error", "error_description"}, REST's names second), a list as the REST API words it
-    (its first entry's errorCode and message, OAuth's names second)."""
+    (its first entry's errorCode and message, OAuth's names second). Both are made printable (core._text): messages
+    quote them."""
     if isinstance(payload, dict):
         return (_quoted(payload.get('error') or payload.get('errorCode')),
                 _quoted(payload.get('error_description') or payload.get('message')))
@@ -99,7 +109,7 @@ def oauth_error(payload):
 def _quoted(value):
     if value is None:
         return None
-    return str(value)[:MAX_ERROR_CHARS]
+    return printable(str(value)[:MAX_ERROR_CHARS])
 
 
 def looks_like_html(response):
@@ -110,8 +120,8 @@ def looks_like_html(response):
 
 
 def html_title(text, limit):
-    """A page's <title> as a browser shows it (entities decoded, white space collapsed), at most ``limit`` characters;
-    None when it has none."""
+    """A page's <title> as a browser shows it (entities decoded, white space collapsed), at most ``limit`` characters,
+    made printable (an entity can encode an escape character); None when it has none."""
     head = (text or '')[:MAX_TITLE_SCAN]
     match = TITLE_OPEN_RE.search(head)
     if not match:
@@ -120,11 +130,16 @@ def html_title(text, limit):
     if end < 0:
         return None
     title = ' '.join(html.unescape(head[match.end():end]).split())
-    return title[:limit] or None
+    return printable(title[:limit]) or None
 
 
 def describe_answer(response, payload=None):
-    """'INVALID_FIELD: No such column ...' for a Salesforce error body, or a short description of anything else."""
+    """'INVALID_FIELD: No such column ...' for a Salesforce error body, or a short description of anything else;
+    printable (core._text), for a message."""
+    return printable(_describe_answer(response, payload))
+
+
+def _describe_answer(response, payload):
     errors = salesforce_errors(payload)
     if errors:
         parts = []

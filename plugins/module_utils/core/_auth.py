@@ -32,7 +32,9 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors impo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import (
     MAX_RETRIES,
     MAX_TIMEOUT,
+    SENT_TEXT_OPTIONS,
     env_var,
+    refuse_unprintable,
     var_name,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_cache import (
@@ -231,6 +233,8 @@ def prepare(options):
     username = _require(options, 'username', 'the Salesforce username the token is for')
     for name in ('consumer_key', 'username'):
         _refuse_whitespace(name, getattr(options, name))
+    for name in SENT_TEXT_OPTIONS:
+        refuse_unprintable(name, getattr(options, name))
     login_url = normalize_login_url(options.login_url)
     for name, minimum, maximum, unit in (('timeout', 1, MAX_TIMEOUT, ' seconds'), ('retries', 0, MAX_RETRIES, ''),
                                          ('cache_ttl', 1, MAX_TTL, ' seconds (%d hours)' % (MAX_TTL // 3600))):

@@ -15,12 +15,15 @@ _token_cache share); the doc fragments (plugins/doc_fragments/auth.py, connectio
 from __future__ import annotations
 
 import copy
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TTL
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import is_unprintable
 
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
 # The largest values accepted (the largest cache_ttl is _token_cache.MAX_TTL).
@@ -88,13 +91,57 @@ CACHE_ARGUMENT_SPEC = dict(
 )
 
 
+# Options of some members of the action group (group/sfjwt.salesforce.salesforce) that every member accepts, so that a
+# module_defaults default for the group works for each: api_version is used by the API modules (which give it their
+# own spec, default latest) and accepted unused by the token module and the doctor (doc fragment api.group_api_version).
+GROUP_ARGUMENT_SPEC = dict(
+    api_version=dict(type='str'),
+)
+
+
 def argument_spec(**module_specific):
-    """A fresh module argument spec: auth + connection + cache options, plus the module's own."""
+    """A fresh module argument spec: auth + connection + cache options, the group's shared options, plus the module's
+    own (which replace a group option of the same name)."""
     spec = copy.deepcopy(AUTH_ARGUMENT_SPEC)
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(CACHE_ARGUMENT_SPEC))
+    spec.update(copy.deepcopy(GROUP_ARGUMENT_SPEC))
     spec.update(module_specific)
     return spec
+
+
+# The options sent to Salesforce as they are (the assertion's iss, sub and aud, and the token host): one line of printable
+# text. A NUL, an escape or a zero-width character pasted with a value would cost a refused login, which counts.
+SENT_TEXT_OPTIONS = ('consumer_key', 'username', 'login_url', 'audience')
+
+_CHARACTER_NAMES = {'\x00': 'a NUL character', '\x1b': 'an escape character', '\r': 'a line break (CR)',
+                    '\n': 'a line break (LF)', '\t': 'a tab', '\u200b': 'a zero-width space', '\ufeff': 'a byte order mark'}
+
+
+def _character_name(char):
+    if char in _CHARACTER_NAMES:
+        return _CHARACTER_NAMES[char]
+    category = unicodedata.category(char)
+    if category == 'Cc':
+        return 'a control character'
+    if category == 'Cf':
+        return 'an invisible formatting character (zero-width or text direction)'
+    return 'a line separator'
+
+
+def refuse_unprintable(name, value):
+    """AuthError when an option sent to Salesforce holds a control character (CR, LF, NUL, ESC, ...), an invisible
+    formatting character (zero-width, bidi override, byte order mark) or a line separator. White space around the value
+    is allowed: it is stripped. The message names the option, the character and its position, never the value."""
+    if not isinstance(value, str):
+        return
+    start = len(value) - len(value.lstrip())
+    for index, char in enumerate(value.strip(), start=start):
+        if is_unprintable(char):
+            raise AuthError('%s contains %s (U+%04X) at character %d. Salesforce takes it as one line of printable text: '
+                            'remove the character (it often comes with a value copied from a document, a web page or a '
+                            'file), and check the variable %s and the environment variable %s too if the option is set '
+                            'there.' % (name, _character_name(char), ord(char), index + 1, var_name(name), env_var(name)))
 
 
 def _ignore(message):  # pylint: disable=unused-argument

@@ -58,6 +58,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_
     SANDBOX_AUDIENCE,
     login_refusal,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import INVALID_URL, json_type, url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     MAX_CERTIFICATE_BYTES,
@@ -263,7 +264,7 @@ def _error_for(options, identity, response, body):
                      'Cloud site), not a web page or proxy; during Salesforce maintenance this is a maintenance page, so '
                      'try again later.' % (where, status_text(response), page), response)
     if body is None:
-        content_type = response.headers.get('Content-Type') or 'no content type'
+        content_type = printable(response.headers.get('Content-Type') or 'no content type')
         return _fail('%s answered the token request with %s and a body that is not JSON (%s, %d bytes). Check that login_url '
                      'is a Salesforce token host.' % (where, status_text(response), content_type, len(response.content or b'')),
                      response)

@@ -11,31 +11,21 @@ control) when it is recorded."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options import env_var, var_name
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 
 OK = 'ok'
 WARN = 'warn'
 FAIL = 'fail'
 SKIP = 'skip'
 
-# Unicode categories shown escaped in the report: control and format characters, line and paragraph separators.
-UNPRINTABLE_CATEGORIES = ('Cc', 'Cf', 'Zl', 'Zp')
-
 
 def places_to_set(name):
     """'audience (SFJWT_AUDIENCE, sfjwt_audience)': an option with the two other places it can be set."""
     return '%s (%s, %s)' % (name, env_var(name), var_name(name))
-
-
-def printable(text):
-    """text with control characters, line separators and the like as escapes (\\x1b, \\u2028): a value from a server, a
-    file or a setting cannot start a line of its own in the report, nor drive the terminal."""
-    return ''.join(('\\x%02x' % ord(char) if ord(char) < 0x100 else '\\u%04x' % ord(char))
-                   if unicodedata.category(char) in UNPRINTABLE_CATEGORIES else char for char in str(text))
 
 
 @dataclass

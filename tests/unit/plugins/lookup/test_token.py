@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
@@ -24,8 +26,11 @@ except ImportError:  # ansible-core 2.16 templates every string
         return value
 
 from ansible_collections.sfjwt.salesforce.plugins.lookup import token as token_lookup
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import TokenSession
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import refusal
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeHttp
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 
@@ -139,6 +144,39 @@ def test_auth_error_becomes_lookup_error(lookup, monkeypatch):
     with pytest.raises(AnsibleLookupError) as caught:
         lookup.run([], variables={})
     assert str(caught.value) == 'User u has not approved the app.'
+
+
+def test_unknown_keywords_are_refused_by_name(lookup, seen):
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup.run([], variables={}, bogus=1, private_key_pasphrase='s3cret-phrase', username='u@acme.example')
+    assert str(caught.value) == (
+        'The sfjwt.salesforce.token lookup has no option bogus, private_key_pasphrase. Check the spelling; its options are: '
+        'audience, ca_path, cache, cache_dir, cache_ttl, certificate_path, consumer_key, login_url, output, private_key, '
+        'private_key_passphrase, private_key_path, retries, timeout, username, validate_certs.')
+    assert 's3cret-phrase' not in str(caught.value)
+    assert seen == []
+
+
+def test_salesforce_words_in_a_refusal_reach_the_lookup_error_escaped(lookup, monkeypatch, tmp_path):
+    """The lookup's error is the auth core's message for a real refusal, Salesforce's words escaped."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = tmp_path / 'server.key'
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    answer = refusal('invalid_grant', 'nope\x1b[2J\x1b]0;owned\x07\r\nok: [localhost]\x9b\u202e')
+
+    def get_session_answered_by_a_fake_salesforce(options):
+        options.http = FakeHttp(answer)
+        return _auth.get_session(options)
+    monkeypatch.setattr(token_lookup, 'get_session', get_session_answered_by_a_fake_salesforce)
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup.run([], variables={}, consumer_key='CK', username='u@acme.example', private_key_path=str(key_path),
+                   cache=False)
+    assert str(caught.value) == (
+        'Salesforce at https://login.salesforce.com refused the token request for user u@acme.example and consumer key CK '
+        'with HTTP 400 (invalid_grant: nope\\x1b[2J\\x1b]0;owned\\x07\\x0d\\x0aok: [localhost]\\x9b\\u202e). The '
+        'assertion was sent to the token host https://login.salesforce.com with the audience https://login.salesforce.com '
+        '(derived from login_url).')
 
 
 def test_short_name_from_lookup_plugins_directory(seen):

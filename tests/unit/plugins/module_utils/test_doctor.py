@@ -460,13 +460,13 @@ def test_control_characters_cannot_forge_report_lines():
     assert Check('x', OK, 'caf\u00e9 \u00fc\u00df').summary == 'caf\u00e9 \u00fc\u00df'   # printable text is kept
 
 
-def test_settings_with_control_characters_are_shown_escaped(tmp_path, key_path):
+def test_settings_with_control_characters_fail_the_settings_check_by_name(tmp_path, key_path):
+    # The auth core refuses them before any login (core._options.refuse_unprintable); the report names the character.
     doctor = checked(tmp_path, key_path, consumer_key='3MVG9\x1b[31mRed', username='a@example.com\u202e')
     report = doctor.diagnosis.report()
     assert printable(report)
-    assert report[0].startswith('[ok]   settings: token host https://acme.my.salesforce.com, audience '
-                                'https://login.salesforce.com (derived from login_url), consumer key 3MVG9\\x1b[31mRed, '
-                                'user a@example.com\\u202e, key from the private key ')
+    assert report[0].startswith('[FAIL] settings: consumer_key contains an escape character (U+001B) at character 6. ')
+    assert '3MVG9' not in report[0]
 
 
 # ---------------------------------------------------------------- hostile local files

@@ -21,6 +21,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options imp
     options_from_mapping,
     options_from_module,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _auth
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.auth_helpers import TOKEN, error_message, make_options
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeModule
 
 FRAGMENTS = {
@@ -61,7 +63,7 @@ def test_plugins_fragment_adds_env_and_vars(group):
 
 def test_argument_spec_covers_every_option_with_env_fallback():
     spec = argument_spec(path=dict(type='str'))
-    assert sorted(spec) == sorted(OPTION_NAMES + ('path',))
+    assert sorted(spec) == sorted(OPTION_NAMES + ('api_version', 'path'))   # api_version: the group's shared option
     for name in OPTION_NAMES:
         assert spec[name]['fallback'][1] == ['SFJWT_' + name.upper()]
     assert {name for name in OPTION_NAMES if spec[name].get('no_log')} == {'private_key', 'private_key_passphrase'}
@@ -135,3 +137,41 @@ def test_http_session_is_built_once_from_the_options(tmp_path):
     assert 'POST' in retry.allowed_methods
     assert AuthOptions(ca_path=str(ca), validate_certs=False).http.verify is False
     assert AuthOptions().http.verify is True
+
+
+# ---------------------------------------------------------------- characters that cost a refused login
+
+@pytest.mark.parametrize('name, value, what, position', [
+    ('audience', 'https://login.salesforce.com\r\nX-Injected: 1', 'a line break (CR) (U+000D)', 29),
+    ('login_url', 'https://login.sales\nforce.com', 'a line break (LF) (U+000A)', 20),
+    ('login_url', '  https://login.salesforce.com\x00', 'a NUL character (U+0000)', 31),
+    ('consumer_key', '3MVG9\x00abc', 'a NUL character (U+0000)', 6),
+    ('consumer_key', '3MVG9\x1b[31mabc', 'an escape character (U+001B)', 6),
+    ('consumer_key', '\ufeff3MVG9abc', 'a byte order mark (U+FEFF)', 1),
+    ('username', 'integration@acme\u200b.example', 'a zero-width space (U+200B)', 17),
+    ('username', 'integration@acme.example\u202e', 'an invisible formatting character (zero-width or text direction) (U+202E)', 25),
+    ('username', 'integration@acme\x9b.example', 'a control character (U+009B)', 17),
+    ('audience', 'https://login.\u2028salesforce.com', 'a line separator (U+2028)', 15),
+], ids=['audience CRLF', 'login_url LF', 'login_url NUL', 'consumer_key NUL', 'consumer_key ESC', 'consumer_key BOM',
+        'username zero-width', 'username bidi', 'username C1', 'audience line separator'])
+def test_options_sent_to_salesforce_refuse_invisible_characters_before_any_login(tmp_path, key_path, name, value, what, position):
+    options = make_options(tmp_path, key_path, **{name: value})
+    assert error_message(options) == (
+        '%s contains %s at character %d. Salesforce takes it as one line of printable text: remove the character (it often '
+        'comes with a value copied from a document, a web page or a file), and check the variable sfjwt_%s and the '
+        'environment variable SFJWT_%s too if the option is set there.' % (name, what, position, name, name.upper()))
+    assert options.http.calls == []   # no login spent on it
+
+
+def test_white_space_around_a_sent_option_is_still_stripped(tmp_path, key_path):
+    options = make_options(tmp_path, key_path, audience=' https://login.salesforce.com\n', login_url='https://login.salesforce.com\t')
+    assert _auth.get_session(options).access_token == TOKEN
+
+
+def test_every_member_of_the_action_group_accepts_the_group_options():
+    """A module_defaults default for group/sfjwt.salesforce.salesforce must be usable by every member: each module's
+    argument spec takes api_version (the API modules with their own default)."""
+    validator = ArgumentSpecValidator(argument_spec(project_path=dict(type='path')))   # the doctor's
+    result = validator.validate({'api_version': '62.0', 'username': 'u@acme.example'})
+    assert result.error_messages == [] and result.validated_parameters['api_version'] == '62.0'
+    assert argument_spec(api_version=dict(type='str', default='latest'))['api_version']['default'] == 'latest'

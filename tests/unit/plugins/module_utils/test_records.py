@@ -483,6 +483,22 @@ def test_records_refused_are_listed_with_what_was_written():
     assert details['diff']['after'] == {'a': {'Name': 'a'}, 'c': {'Name': 'c'}}
 
 
+def test_salesforce_words_about_a_record_are_escaped_in_the_message():
+    # An escape sequence, a fake line, a C1 control and a bidi override in Salesforce's error: shown, never acted on.
+    hostile = [{'statusCode': 'BAD\x1b[2J', 'message': 'no\x1b]0;owned\x07\r\nok: [localhost]\x9b\u202e',
+                'fields': ['Name\u200b']}]
+    org = Org(refuse={'b': hostile})
+    with pytest.raises(ApiError) as excinfo:
+        run(org, [{'Key__c': 'b', 'Name': 'b'}])
+    assert excinfo.value.msg == ('1 of 1 Setting__c records failed:\n'
+                                 '- Key__c b: BAD\\x1b[2J: no\\x1b]0;owned\\x07\\x0d\\x0aok: [localhost]\\x9b\\u202e '
+                                 '(fields: Name\\u200b)\n'
+                                 'Written: nothing (created 0, updated 0, deleted 0).')
+    assert excinfo.value.details['errors'] == [
+        {'key': 'b', 'statusCode': 'BAD\\x1b[2J', 'message': 'no\\x1b]0;owned\\x07\\x0d\\x0aok: [localhost]\\x9b\\u202e',
+         'fields': ['Name\\u200b']}]
+
+
 def test_many_failures_are_cut_in_the_message():
     org = Org(refuse={key: DUPLICATE for key in keys_of(25)})
     with pytest.raises(ApiError) as excinfo:
