@@ -46,7 +46,12 @@ from contextlib import contextmanager
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_TTL
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
+    TEMP_SUFFIX,
+    remove_stale_temp_files,
+    split_missing_directories,
+    write_file_atomic,
+)
 
 DEFAULT_LOCK_TIMEOUT = 60
 CACHE_DIR_NAME = 'sfjwt.salesforce'
@@ -159,7 +164,13 @@ class TokenCache:
             return
         path = self.directory
         try:
-            os.makedirs(path, mode=0o700, exist_ok=True)
+            # Each missing level is made 0700 (makedirs would make the parents 0777 minus the umask: 0777 under umask 0).
+            for missing in split_missing_directories(path)[0] or [path]:
+                try:
+                    os.mkdir(missing, 0o700)
+                except FileExistsError:
+                    if not os.path.isdir(missing):   # else made by another process meanwhile, or already there
+                        raise
             info = os.stat(path)
         except OSError as exc:
             raise TokenCacheError('Cannot create the token cache directory %s: %s. Set cache_dir (or SFJWT_CACHE_DIR) to a '

@@ -74,6 +74,22 @@ def test_modes_of_directory_entry_and_lock(tmp_path):
     assert sorted(os.listdir(cache.directory)) == [KEY + '.json', KEY + '.lock']
 
 
+def test_missing_parents_are_made_0700_even_under_umask_0(tmp_path):
+    # ~/.cache and above may be missing on a fresh account: none of them may end up world-writable.
+    home = tmp_path / 'home'
+    home.mkdir()
+    home.chmod(0o755)
+    old_umask = os.umask(0)
+    try:
+        cache = TokenCache(str(home / '.cache' / 'deeper' / 'sfjwt.salesforce'))
+        cache.get_or_mint(KEY, lambda: dict(SESSION))
+    finally:
+        os.umask(old_umask)
+    assert [mode(path) for path in (home / '.cache', home / '.cache' / 'deeper', cache.directory)] == [0o700, 0o700, 0o700]
+    assert mode(home) == 0o755   # an existing directory is left as it is
+    assert mode(cache.entry_path(KEY)) == 0o600
+
+
 def test_before_mint_runs_on_a_miss_before_anything_is_created(tmp_path):
     cache = TokenCache(str(tmp_path / 'cache'))
     calls = []
