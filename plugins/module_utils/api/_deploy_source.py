@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import stat
 import xml.etree.ElementTree as ET
 import zipfile
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import FileRefused, read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import FileRefused, InvalidJson, parse_json, read_regular_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
@@ -155,9 +154,9 @@ class SourceProject:
                              'sfjwt.salesforce.app_metadata, or point project_dir at the project root.'
                              % (self.project_dir, PROJECT_FILE))
         try:
-            project = json.loads(raw.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InputError('%s is not valid JSON (%s); fix it.' % (project_path, exc)) from None
+            project = parse_json(raw, project_path)
+        except InvalidJson as exc:
+            raise InputError('%s; fix it.' % exc) from None
         if not isinstance(project, dict):
             raise InputError('%s is not a JSON object; fix it.' % project_path)
         self.source_api_version = project.get('sourceApiVersion') if isinstance(project.get('sourceApiVersion'), str) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import stat
@@ -179,3 +180,28 @@ def read_regular_file(path, limit, follow_links=False):
     if len(data) > limit:
         raise FileRefused('too_large', 'it has more than %d bytes' % limit)
     return data
+
+
+
+class InvalidJson(ValueError):
+    """What parse_json raises. str(): '<source> is not valid JSON (<reason>)'; ``reason`` alone, for other wordings."""
+
+    def __init__(self, source, reason):
+        super().__init__('%s is not valid JSON (%s)' % (source, reason))
+        self.source = source
+        self.reason = reason
+
+
+def parse_json(data, source):
+    """The JSON value of ``data`` (bytes or text) read from ``source`` (a file's path, or what the data is), else
+    InvalidJson naming the source and what is wrong, for the caller to put in its own message.
+
+    The one way the collection parses JSON it reads from a file: json.loads raises RecursionError, not ValueError, on
+    arrays or objects nested deeper than Python's recursion limit, which would end a module with a traceback."""
+    try:
+        text = data.decode('utf-8') if isinstance(data, (bytes, bytearray)) else data
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidJson(source, 'arrays or objects nested too deeply to read') from None
+    except ValueError as exc:   # UnicodeDecodeError included
+        raise InvalidJson(source, str(exc)) from None

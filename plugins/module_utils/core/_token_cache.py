@@ -48,6 +48,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common impo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     TEMP_SUFFIX,
+    InvalidJson,
+    parse_json,
     remove_stale_temp_files,
     split_missing_directories,
     write_file_atomic,
@@ -209,8 +211,8 @@ class TokenCache:
                 return None
             with os.fdopen(fd, 'rb') as handle:
                 fd = None
-                data = json.loads(handle.read().decode('utf-8'))
-        except (OSError, ValueError):
+                data = parse_json(handle.read(), path)
+        except (OSError, InvalidJson):
             return None
         finally:
             if fd is not None:

@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _salesforce_facts as salesforce_facts
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_certificate import (
     CERTIFICATE_OPTION,
     certificate_der,
@@ -438,9 +439,9 @@ def build_sfdx_project(existing, package_directory, api_version):
         }
         return (json.dumps(project, indent=2) + '\n').encode('utf-8')
     try:
-        project = json.loads(existing.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc) from None
+        project = parse_json(existing, 'sfdx-project.json')
+    except InvalidJson as exc:
+        raise InputError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc.reason) from None
     if not isinstance(project, dict):
         raise InputError('sfdx-project.json exists but is not a JSON object; fix or remove it.')
     directories = project.get('packageDirectories')

@@ -223,7 +223,8 @@ def test_record_leaves_a_linked_gitignore_alone(tmp_path):
     assert deploy.DeployRecord(str(project)).deployed(ORG_18, 'a' * 64)
 
 
-@pytest.mark.parametrize('content', [b'not json', b'\xff\xfe', b'[]', b'{"orgs": []}', b'{"version": 1}', b'null'])
+@pytest.mark.parametrize('content', [b'not json', b'\xff\xfe', b'[]', b'{"orgs": []}', b'{"version": 1}', b'null',
+                                     pytest.param(b'[' * 100000 + b']' * 100000, id='nested 100000 deep')])
 def test_corrupt_record_is_refused(tmp_path, content):
     (tmp_path / '.sfjwt-deploy.json').write_bytes(content)
     assert raises(deploy.DeployRecord, str(tmp_path)).msg == (

@@ -386,6 +386,8 @@ def test_the_unzipped_size_limit_stops_reading_the_project(tmp_path, monkeypatch
     (b'{"packageDirectories": [', '{dir}/sfdx-project.json is not valid JSON (Expecting value: line 1 column 25 (char 24)); fix it.'),
     (b'\xff', "{dir}/sfdx-project.json is not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte); fix it."),
     (b'[1]', '{dir}/sfdx-project.json is not a JSON object; fix it.'),
+    pytest.param(b'[' * 100000, '{dir}/sfdx-project.json is not valid JSON (arrays or objects nested too deeply to read); fix it.',
+                 id='nested 100000 deep'),
     (b'{}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, e.g. '
             '{{"packageDirectories": [{{"path": "force-app", "default": true}}]}}.'),
     (b'{"packageDirectories": 5}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, '

@@ -445,3 +445,21 @@ def test_file_refused_keeps_its_reason_and_size():
     error = FileRefused('too_large', 'it has more than 5 bytes', size=9)
     assert (error.reason, error.size, str(error), error.args) == ('too_large', 9, 'it has more than 5 bytes', ('it has more than 5 bytes',))
     assert _io.FileRefused('link', 'm').size is None
+
+
+# ---------------------------------------------------------------- parse_json
+
+@pytest.mark.parametrize('data, reason', [
+    (b'[' * 100000 + b']' * 100000, 'arrays or objects nested too deeply to read'),
+    ('{"a": ' * 100000, 'arrays or objects nested too deeply to read'),
+    (b'{not json', 'Expecting property name enclosed in double quotes: line 1 column 2 (char 1)'),
+    (b'\xff', "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+], ids=['arrays 100000 deep', 'objects 100000 deep', 'not json', 'not utf-8'])
+def test_parse_json_names_the_source_and_the_problem(data, reason):
+    with pytest.raises(_io.InvalidJson) as caught:
+        _io.parse_json(data, '/p/x.json')
+    assert (str(caught.value), caught.value.reason) == ('/p/x.json is not valid JSON (%s)' % reason, reason)
+
+
+def test_parse_json_reads_bytes_and_text():
+    assert _io.parse_json(b'{"a": [1]}', 'x') == _io.parse_json('{"a": [1]}', 'x') == {'a': [1]}

@@ -131,6 +131,14 @@ def test_package_directory_added_to_an_existing_project(tmp_path, certificate_ma
     assert project['sourceApiVersion'] == '62.0'
 
 
+def test_sfdx_project_nested_too_deeply_is_reported(tmp_path, certificate_material):
+    (tmp_path / 'sfdx-project.json').write_text('[' * 100000)
+    with pytest.raises(InputError) as excinfo:
+        metadata_files.plan_files(make_spec(certificate_material), str(tmp_path))
+    assert str(excinfo.value) == ('sfdx-project.json exists but is not valid JSON (arrays or objects nested too deeply to read); '
+                                  'fix or remove it.')
+
+
 def test_broken_sfdx_project_is_reported(tmp_path, certificate_material):
     (tmp_path / 'sfdx-project.json').write_text('{not json')
     with pytest.raises(InputError) as excinfo:

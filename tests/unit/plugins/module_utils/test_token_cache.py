@@ -203,7 +203,8 @@ def test_entry_from_the_future_is_not_trusted(tmp_path):
 
 
 @pytest.mark.parametrize('content', [b'', b'{not json', b'[]', b'{"version": 99, "session": {}}', b'\xff\xfe',
-                                     b'{"version": 1, "stored_at": "x", "session": {"access_token": "t"}}'])
+                                     b'{"version": 1, "stored_at": "x", "session": {"access_token": "t"}}',
+                                     pytest.param(b'[' * 100000 + b']' * 100000, id='nested 100000 deep')])
 def test_corrupted_entry_is_a_miss_and_replaced(tmp_path, content):
     cache = TokenCache(str(tmp_path / 'c'))
     cache.ensure_directory()
