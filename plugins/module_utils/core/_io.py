@@ -182,7 +182,6 @@ def read_regular_file(path, limit, follow_links=False):
     return data
 
 
-
 class InvalidJson(ValueError):
     """What parse_json raises. str(): '<source> is not valid JSON (<reason>)'; ``reason`` alone, for other wordings."""
 

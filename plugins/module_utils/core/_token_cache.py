@@ -54,6 +54,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     split_missing_directories,
     write_file_atomic,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_fields import cached_session_problem
 
 DEFAULT_LOCK_TIMEOUT = 60
 CACHE_DIR_NAME = 'sfjwt.salesforce'
@@ -237,7 +238,7 @@ class TokenCache:
         return None
 
     def _fresh(self, entry):
-        if not entry or not isinstance(entry.get('session'), dict) or not entry['session'].get('access_token'):
+        if not entry or _bad_session(entry):
             return False
         stored_at = entry.get('stored_at')
         if not isinstance(stored_at, (int, float)):
@@ -250,8 +251,28 @@ class TokenCache:
         return self._fresh(entry)
 
     def read(self, key):
-        """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None."""
-        return self._fresh_entry(self._read_raw(key))
+        """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None. An entry whose
+        session fails the token answer's checks is removed."""
+        raw = self._read_raw(key)
+        if _bad_session(raw):
+            try:
+                with self.locked(key):
+                    self._remove_bad_session(key)
+            except TokenCacheError:
+                pass   # best effort: the entry is not served either way
+            return None
+        return self._fresh_entry(raw)
+
+    def _remove_bad_session(self, key):
+        """Under the entry's lock: remove the entry if its session fails the token answer's checks (written by a release
+        that checked less, or edited): it is never served, and a fresh login replaces it."""
+        if _bad_session(self._read_raw(key)):
+            try:
+                os.unlink(self.entry_path(key))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise TokenCacheError('Cannot remove the token cache entry %s: %s.' % (self.entry_path(key), exc.strerror or exc)) from None
 
     def _fresh_entry(self, entry):
         if not self._fresh(entry):
@@ -357,6 +378,7 @@ class TokenCache:
             raise SharedFailure(held)
         waiting_since = self.clock()
         with self.locked(key):
+            self._remove_bad_session(key)
             raw = self._read_raw(key)
             if self._fresh(raw):
                 return self._fresh_entry(raw), True
@@ -449,7 +471,8 @@ class TokenCache:
         when ``access_token`` is None. True if dropped."""
         with self.locked(key):
             raw = self._read_raw(key)
-            if not raw or (access_token is not None and (raw.get('session') or {}).get('access_token') != access_token):
+            session = raw.get('session') if raw else None
+            if not raw or (access_token is not None and (not isinstance(session, dict) or session.get('access_token') != access_token)):
                 return False
             try:
                 os.unlink(self.entry_path(key))
@@ -462,12 +485,17 @@ class TokenCache:
     def update_extra(self, key, access_token, values):
         """Store ``values`` with the entry if it still holds ``access_token``. True if stored."""
         with self.locked(key):
-            entry = self.read(key)
+            entry = self._fresh_entry(self._read_raw(key))
             if entry is None or entry['session'].get('access_token') != access_token:
                 return False
             entry['extra'].update(values)
             self._write(key, entry)
             return True
+
+
+def _bad_session(raw):
+    """Whether a raw entry holds a session that fails the token answer's checks (an entry without one is no session)."""
+    return isinstance(raw, dict) and 'session' in raw and cached_session_problem(raw['session']) is not None
 
 
 def _is_number(value):
