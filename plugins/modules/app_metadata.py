@@ -36,8 +36,8 @@ description:
     O(permission_sets), O(profiles), O(permission_set_description), O(consumer_key)) are one line of printable text;
     control characters, line breaks and tabs included, are refused.
   - Symbolic links inside O(project_dir), at a file the module reads or writes or at a folder on the way to it, are refused,
-    never followed (a link could expose another file in the diff or copy it into the project); so are FIFOs and other
-    files that are not regular files. O(project_dir) itself may be a link.
+    never followed (a link could expose another file in the diff or copy it into the project); so are hard links (a file
+    with more than one name), FIFOs and other files that are not regular files. O(project_dir) itself may be a link.
   - Every file to write is checked first (no link on the way, its directory writable or creatable by this user), so such
     a problem writes nothing, in check mode too; should a write fail all the same, the message lists the files
     already written.

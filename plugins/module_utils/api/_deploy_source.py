@@ -21,7 +21,13 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import FileRefused, InvalidJson, parse_json, read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
+    FileRefused,
+    InvalidJson,
+    hard_link_advice,
+    parse_json,
+    read_regular_file,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
@@ -74,6 +80,10 @@ def read_project_file(path, what='file', limit=MAX_FILE_BYTES):
         if exc.reason == 'link':
             raise InputError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
                              'to the org). Replace it with the file itself.' % (what, path)) from None
+        if exc.reason == 'hard_link':
+            raise InputError('%s %s is a hard link: the same file has %d names, and the others may be anywhere (a private key, '
+                             'for example), so it is not deployed. %s.'
+                             % (what, path, exc.links, hard_link_advice(path))) from None
         if exc.reason == 'not_regular':
             raise InputError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path)) from None
         if exc.size is not None:

@@ -18,6 +18,7 @@ import stat
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     FileRefused,
+    hard_link_advice,
     read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
@@ -109,6 +110,10 @@ def read_app_file(project_dir, path):
             raise _link_refused(path, 'file') from None
         if exc.reason == 'not_regular':
             raise _not_regular(path) from None
+        if exc.reason == 'hard_link':
+            raise InputError('%s is a hard link: the same file has %d names, and the others may be anywhere (a private key, '
+                             'for example), so app_metadata neither shows nor changes it. %s.'
+                             % (path, exc.links, hard_link_advice(path))) from None
         raise InputError('%s was not read: %s; the app metadata files are a few kilobytes.' % (path, exc)) from None
     except OSError as exc:
         raise InputError('cannot read %s: %s' % (path, exc.strerror)) from None

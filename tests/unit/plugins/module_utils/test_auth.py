@@ -630,6 +630,13 @@ def test_a_cached_session_that_fails_the_answer_checks_is_dropped_and_a_fresh_lo
         assert json.load(handle)['session'] == minted.to_cache()
 
 
+def test_a_hard_linked_key_is_read(tmp_path, key_path):
+    # Links are allowed for the key the user names (unlike files found in a project): a hard link too.
+    os.link(key_path, str(tmp_path / 'other-name.key'))
+    options = make_options(tmp_path, key_path)
+    assert _auth.get_session(options).access_token == TOKEN
+
+
 # ---------------------------------------------------------------- the in-process memo
 
 def count_key_reads(monkeypatch):

@@ -188,6 +188,27 @@ def test_link_to_a_file_is_refused(tmp_path):
         'Replace it with the file itself.' % link)
 
 
+def test_hard_link_as_apex_source_is_refused_and_not_zipped(tmp_path):
+    secret = tmp_path / 'server.key'
+    secret.write_bytes(b'-----BEGIN PRIVATE KEY-----')
+    project = apex_project(tmp_path / 'p')
+    source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
+    os.unlink(source)
+    os.link(str(secret), source)
+    assert raises(deploy_source.SourceProject(project).build).msg == (
+        'ApexClass source %s is a hard link: the same file has 2 names, and the others may be anywhere (a private key, for '
+        'example), so it is not deployed. If the file belongs here, give it a content of its own ("cp %s %s.copy && mv '
+        '%s.copy %s"); else remove it.' % (source, source, source, source, source))
+
+
+def test_hard_link_as_sfdx_project_is_refused(tmp_path):
+    project = apex_project(tmp_path / 'p')
+    path = os.path.join(project, 'sfdx-project.json')
+    os.link(path, str(tmp_path / 'other-name.json'))
+    assert raises(deploy_source.SourceProject, project).msg.startswith(
+        'sfdx-project.json %s is a hard link: the same file has 2 names' % path)
+
+
 def test_link_as_apex_source_is_refused(tmp_path):
     project = apex_project(tmp_path / 'p')
     source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')

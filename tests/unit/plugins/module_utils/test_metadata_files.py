@@ -218,6 +218,24 @@ def test_link_at_a_project_file_is_refused_never_read_nor_written_through(certif
     assert os.path.islink(str(link)) and secret.read_bytes() == SECRET
 
 
+@pytest.mark.parametrize('kind', sorted(PROJECT_FILES))
+def test_hard_link_at_a_project_file_is_refused_never_read_nor_written_through(certificate_material, tmp_path, kind):
+    secret = tmp_path / 'server.key'
+    secret.write_bytes(SECRET)
+    project = tmp_path / 'project'
+    path = project / PROJECT_FILES[kind]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.link(str(secret), str(path))
+    with pytest.raises(InputError) as excinfo:
+        plan_and_write(make_spec(certificate_material, create_permission_sets=True), project)
+    assert str(excinfo.value) == (
+        '%s is a hard link: the same file has 2 names, and the others may be anywhere (a private key, for example), so '
+        'app_metadata neither shows nor changes it. If the file belongs here, give it a content of its own ("cp %s %s.copy '
+        '&& mv %s.copy %s"); else remove it.' % (path, path, path, path, path))
+    assert SECRET.decode() not in str(excinfo.value)
+    assert os.stat(str(path)).st_nlink == 2 and secret.read_bytes() == SECRET
+
+
 @pytest.mark.parametrize('folder', [os.path.join(DEFAULT_DIR, 'externalClientApps'), 'force-app', 'manifest'])
 def test_linked_directory_inside_the_project_is_refused(certificate_material, tmp_path, folder):
     elsewhere = tmp_path / 'elsewhere'
