@@ -29,6 +29,9 @@ description:
   - The global OAuth settings file holds the consumer key and must not be committed to source control; the module
     adds it to the project's C(.gitignore) (see O(gitignore)) and warns when it writes it. It is not added to
     C(.forceignore), which would keep it out of the deployment that needs it.
+  - A settings file retrieved from the org (global OAuth settings, or a Connected App) may hold the app's consumer secret
+    (C(consumerSecret)). The module keeps it in the file it rewrites, writes that file 0600, warns, and never shows the
+    secret; the diff shows C((consumer secret, not shown)) in its place, before and after alike.
   - Files are written atomically and only when their content changes; check mode and diff mode are supported.
     Temporary files that a killed run left next to them (an hour old and no longer held by a write) are removed.
   - Every input is checked before anything is written; a certificate that has expired or is not valid yet is refused.
@@ -307,7 +310,8 @@ changed_files:
   type: list
   elements: str
 not_for_source_control:
-  description: Paths of the files that must not be committed to source control (the global OAuth settings).
+  description: Paths of the files that must not be committed to source control (the global OAuth settings, and a Connected
+    App file that holds a consumer secret kept from a retrieve).
   returned: success, unless O(validate_only=true)
   type: list
   elements: str
