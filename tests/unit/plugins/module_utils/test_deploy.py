@@ -536,6 +536,9 @@ def test_unknown_status_is_an_error(payload):
      'Checking deploy {id}: Salesforce answered HTTP 200 with an HTML page (maintenance or an error page), not a deploy answer.'),
     (make_response(200, b'x' * 5000000, content_type='text/plain'),
      'Checking deploy {id}: Salesforce answered HTTP 200 with text/plain: <base64>, not a deploy answer.'),
+    pytest.param(make_response(200, b'{"deployResult": ' * 100000, content_type='application/json'),
+                 'Checking deploy {id}: Salesforce answered HTTP 200 with the body is not valid JSON (RecursionError), not a deploy '
+                 'answer.', id='nested 100000 deep'),
 ])
 def test_failed_poll_names_the_deploy(answer, message):
     runner, dummy, dummy2 = deployer(Org([answer]))
