@@ -29,6 +29,9 @@ description:
   - The global OAuth settings file holds the consumer key and must not be committed to source control; the module
     adds it to the project's C(.gitignore) (see O(gitignore)) and warns when it writes it. It is not added to
     C(.forceignore), which would keep it out of the deployment that needs it.
+  - A settings file retrieved from the org (global OAuth settings, or a Connected App) may hold the app's consumer secret
+    (C(consumerSecret)). The module keeps it in the file it rewrites, writes that file 0600, warns, and never shows the
+    secret; the diff shows C((consumer secret, not shown)) in its place, before and after alike.
   - Files are written atomically and only when their content changes; check mode and diff mode are supported.
     Temporary files that a killed run left next to them (an hour old and no longer held by a write) are removed.
   - Every input is checked before anything is written; a certificate that has expired or is not valid yet is refused.
@@ -36,8 +39,8 @@ description:
     O(permission_sets), O(profiles), O(permission_set_description), O(consumer_key)) are one line of printable text;
     control characters, line breaks and tabs included, are refused.
   - Symbolic links inside O(project_dir), at a file the module reads or writes or at a folder on the way to it, are refused,
-    never followed (a link could expose another file in the diff or copy it into the project); so are FIFOs and other
-    files that are not regular files. O(project_dir) itself may be a link.
+    never followed (a link could expose another file in the diff or copy it into the project); so are hard links (a file
+    with more than one name), FIFOs and other files that are not regular files. O(project_dir) itself may be a link.
   - Every file to write is checked first (no link on the way, its directory writable or creatable by this user), so such
     a problem writes nothing, in check mode too; should a write fail all the same, the message lists the files
     already written.
@@ -307,7 +310,8 @@ changed_files:
   type: list
   elements: str
 not_for_source_control:
-  description: Paths of the files that must not be committed to source control (the global OAuth settings).
+  description: Paths of the files that must not be committed to source control (the global OAuth settings, and a Connected
+    App file that holds a consumer secret kept from a retrieve).
   returned: success, unless O(validate_only=true)
   type: list
   elements: str

@@ -18,7 +18,8 @@ description:
     ExtlClntAppOauthConfigurablePolicies, ExtlClntAppConfigurablePolicies, ConnectedApp, PermissionSet,
     PermissionSetGroup, CustomPermission, NamedCredential, RemoteSiteSetting, CspTrustedSite, Settings, ApexClass and
     ApexTrigger. Any other file in a package directory stops the module before anything is sent, naming the file."
-  - Symbolic links, FIFOs and other non-regular files in the project are refused, never followed.
+  - Symbolic links, hard links (files with more than one name), FIFOs and other non-regular files in the project are refused,
+    never followed.
   - Idempotent. After a successful deploy the module records the SHA-256 of the zip for the org (by org id) in
     C(.sfjwt-deploy.json), a 0600 file next to C(sfdx-project.json); the same content to the same org again is not
     sent (C(changed=false), no request but the token's). O(force=true) deploys anyway. The file is added to the

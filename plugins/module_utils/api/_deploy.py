@@ -27,7 +27,7 @@ import time
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy_source import SourceProject, read_project_file
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import update_gitignore
 
 RECORD_FILE = '.sfjwt-deploy.json'
@@ -76,8 +76,8 @@ class DeployRecord:
         if data is None:
             return
         try:
-            content = json.loads(data.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError):
+            content = parse_json(data, self.path)
+        except InvalidJson:
             content = None
         orgs = content.get('orgs') if isinstance(content, dict) else None
         if not isinstance(orgs, dict):

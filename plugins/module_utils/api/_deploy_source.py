@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import stat
 import xml.etree.ElementTree as ET
 import zipfile
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import FileRefused, read_regular_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
+    FileRefused,
+    InvalidJson,
+    hard_link_advice,
+    parse_json,
+    read_regular_file,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
@@ -75,6 +80,10 @@ def read_project_file(path, what='file', limit=MAX_FILE_BYTES):
         if exc.reason == 'link':
             raise InputError('%s %s is a symbolic link; links are not followed in a project (a link could expose any file '
                              'to the org). Replace it with the file itself.' % (what, path)) from None
+        if exc.reason == 'hard_link':
+            raise InputError('%s %s is a hard link: the same file has %d names, and the others may be anywhere (a private key, '
+                             'for example), so it is not deployed. %s.'
+                             % (what, path, exc.links, hard_link_advice(path))) from None
         if exc.reason == 'not_regular':
             raise InputError('%s %s is not a regular file; remove it or replace it with the file.' % (what, path)) from None
         if exc.size is not None:
@@ -155,9 +164,9 @@ class SourceProject:
                              'sfjwt.salesforce.app_metadata, or point project_dir at the project root.'
                              % (self.project_dir, PROJECT_FILE))
         try:
-            project = json.loads(raw.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InputError('%s is not valid JSON (%s); fix it.' % (project_path, exc)) from None
+            project = parse_json(raw, project_path)
+        except InvalidJson as exc:
+            raise InputError('%s; fix it.' % exc) from None
         if not isinstance(project, dict):
             raise InputError('%s is not a JSON object; fix it.' % project_path)
         self.source_api_version = project.get('sourceApiVersion') if isinstance(project.get('sourceApiVersion'), str) else None

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
+import shlex
 import stat
 import tempfile
 import time
@@ -140,19 +142,29 @@ def _fsync_directory(directory):
 
 
 class FileRefused(ValueError):
-    """A file read_regular_file does not read. str(): why, in a few words; ``reason``: 'link', 'not_regular' or
-    'too_large'; ``size``: the file's size when it was too large before reading (None when it grew while read)."""
+    """A file read_regular_file does not read. str(): why, in a few words; ``reason``: 'link', 'hard_link',
+    'not_regular' or 'too_large'; ``size``: the file's size when it was too large before reading (None when it grew while
+    read); ``links``: its number of names, for 'hard_link'."""
 
-    def __init__(self, reason, message, size=None):
+    def __init__(self, reason, message, size=None, links=None):
         super().__init__(message)
         self.reason = reason
         self.size = size
+        self.links = links
+
+
+def hard_link_advice(path):
+    """How to fix a hard-linked project file, for messages: what read_regular_file refuses with reason 'hard_link'."""
+    quoted, copy = shlex.quote(path), shlex.quote(path + '.copy')
+    return ('If the file belongs here, give it a content of its own ("cp %s %s && mv %s %s"); else remove it'
+            % (quoted, copy, copy, quoted))
 
 
 def read_regular_file(path, limit, follow_links=False):
     """The bytes of the regular file at path, at most ``limit`` of them, never blocking (on a FIFO or a device). A link is
     refused unless ``follow_links`` (for a path the user gave, such as a key mounted from a secret store; never for files
-    found in a project). Raises OSError (FileNotFoundError when there is nothing), or FileRefused.
+    found in a project), and so is a hard link (a regular file with more than one name: the other name may be anywhere,
+    a private key for example). Raises OSError (FileNotFoundError when there is nothing), or FileRefused.
 
     The one way the collection reads a file it did not write in this run (the token cache reads its entries itself: it
     also checks their owner and mode on the open file)."""
@@ -169,6 +181,9 @@ def read_regular_file(path, limit, follow_links=False):
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):   # checked before fdopen, which refuses a directory with its own error
             raise FileRefused('not_regular', 'it is not a regular file')
+        if not follow_links and info.st_nlink > 1:
+            raise FileRefused('hard_link', 'it is a hard link (the same file has %d names), which is not read' % info.st_nlink,
+                              links=info.st_nlink)
         if info.st_size > limit:
             raise FileRefused('too_large', 'it has more than %d bytes' % limit, size=info.st_size)
     except BaseException:
@@ -179,3 +194,27 @@ def read_regular_file(path, limit, follow_links=False):
     if len(data) > limit:
         raise FileRefused('too_large', 'it has more than %d bytes' % limit)
     return data
+
+
+class InvalidJson(ValueError):
+    """What parse_json raises. str(): '<source> is not valid JSON (<reason>)'; ``reason`` alone, for other wordings."""
+
+    def __init__(self, source, reason):
+        super().__init__('%s is not valid JSON (%s)' % (source, reason))
+        self.source = source
+        self.reason = reason
+
+
+def parse_json(data, source):
+    """The JSON value of ``data`` (bytes or text) read from ``source`` (a file's path, or what the data is), else
+    InvalidJson naming the source and what is wrong, for the caller to put in its own message.
+
+    The one way the collection parses JSON it reads from a file: json.loads raises RecursionError, not ValueError, on
+    arrays or objects nested deeper than Python's recursion limit, which would end a module with a traceback."""
+    try:
+        text = data.decode('utf-8') if isinstance(data, (bytes, bytearray)) else data
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidJson(source, 'arrays or objects nested too deeply to read') from None
+    except ValueError as exc:   # UnicodeDecodeError included
+        raise InvalidJson(source, str(exc)) from None

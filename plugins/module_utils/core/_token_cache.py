@@ -46,7 +46,15 @@ from contextlib import contextmanager
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._common import DEFAULT_TTL
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import TEMP_SUFFIX, remove_stale_temp_files, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
+    TEMP_SUFFIX,
+    InvalidJson,
+    parse_json,
+    remove_stale_temp_files,
+    split_missing_directories,
+    write_file_atomic,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_fields import cached_session_problem
 
 DEFAULT_LOCK_TIMEOUT = 60
 CACHE_DIR_NAME = 'sfjwt.salesforce'
@@ -159,7 +167,13 @@ class TokenCache:
             return
         path = self.directory
         try:
-            os.makedirs(path, mode=0o700, exist_ok=True)
+            # Each missing level is made 0700 (makedirs would make the parents 0777 minus the umask: 0777 under umask 0).
+            for missing in split_missing_directories(path)[0] or [path]:
+                try:
+                    os.mkdir(missing, 0o700)
+                except FileExistsError:
+                    if not os.path.isdir(missing):   # else made by another process meanwhile, or already there
+                        raise
             info = os.stat(path)
         except OSError as exc:
             raise TokenCacheError('Cannot create the token cache directory %s: %s. Set cache_dir (or SFJWT_CACHE_DIR) to a '
@@ -198,8 +212,8 @@ class TokenCache:
                 return None
             with os.fdopen(fd, 'rb') as handle:
                 fd = None
-                data = json.loads(handle.read().decode('utf-8'))
-        except (OSError, ValueError):
+                data = parse_json(handle.read(), path)
+        except (OSError, InvalidJson):
             return None
         finally:
             if fd is not None:
@@ -224,7 +238,7 @@ class TokenCache:
         return None
 
     def _fresh(self, entry):
-        if not entry or not isinstance(entry.get('session'), dict) or not entry['session'].get('access_token'):
+        if not entry or _bad_session(entry):
             return False
         stored_at = entry.get('stored_at')
         if not isinstance(stored_at, (int, float)):
@@ -237,8 +251,28 @@ class TokenCache:
         return self._fresh(entry)
 
     def read(self, key):
-        """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None."""
-        return self._fresh_entry(self._read_raw(key))
+        """The fresh entry for ``key`` ({'session': {...}, 'extra': {...}, 'stored_at': ...}) or None. An entry whose
+        session fails the token answer's checks is removed."""
+        raw = self._read_raw(key)
+        if _bad_session(raw):
+            try:
+                with self.locked(key):
+                    self._remove_bad_session(key)
+            except TokenCacheError:
+                pass   # best effort: the entry is not served either way
+            return None
+        return self._fresh_entry(raw)
+
+    def _remove_bad_session(self, key):
+        """Under the entry's lock: remove the entry if its session fails the token answer's checks (written by a release
+        that checked less, or edited): it is never served, and a fresh login replaces it."""
+        if _bad_session(self._read_raw(key)):
+            try:
+                os.unlink(self.entry_path(key))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise TokenCacheError('Cannot remove the token cache entry %s: %s.' % (self.entry_path(key), exc.strerror or exc)) from None
 
     def _fresh_entry(self, entry):
         if not self._fresh(entry):
@@ -344,6 +378,7 @@ class TokenCache:
             raise SharedFailure(held)
         waiting_since = self.clock()
         with self.locked(key):
+            self._remove_bad_session(key)
             raw = self._read_raw(key)
             if self._fresh(raw):
                 return self._fresh_entry(raw), True
@@ -436,7 +471,8 @@ class TokenCache:
         when ``access_token`` is None. True if dropped."""
         with self.locked(key):
             raw = self._read_raw(key)
-            if not raw or (access_token is not None and (raw.get('session') or {}).get('access_token') != access_token):
+            session = raw.get('session') if raw else None
+            if not raw or (access_token is not None and (not isinstance(session, dict) or session.get('access_token') != access_token)):
                 return False
             try:
                 os.unlink(self.entry_path(key))
@@ -449,12 +485,17 @@ class TokenCache:
     def update_extra(self, key, access_token, values):
         """Store ``values`` with the entry if it still holds ``access_token``. True if stored."""
         with self.locked(key):
-            entry = self.read(key)
+            entry = self._fresh_entry(self._read_raw(key))
             if entry is None or entry['session'].get('access_token') != access_token:
                 return False
             entry['extra'].update(values)
             self._write(key, entry)
             return True
+
+
+def _bad_session(raw):
+    """Whether a raw entry holds a session that fails the token answer's checks (an entry without one is no session)."""
+    return isinstance(raw, dict) and 'session' in raw and cached_session_problem(raw['session']) is not None
 
 
 def _is_number(value):

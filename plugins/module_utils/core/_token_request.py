@@ -13,12 +13,8 @@ parses the answer, and turns every refusal into a message that says what happene
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import time
-import unicodedata
-from urllib.parse import urlsplit
 
 try:
     import jwt
@@ -59,6 +55,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_
     login_refusal,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_fields import access_token_problem, instance_url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import INVALID_URL, json_type, url_origin
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     MAX_CERTIFICATE_BYTES,
@@ -154,66 +151,19 @@ def _not_a_token_answer(identity, response, problem):
 
 
 def _checked_access_token(identity, response, value):
-    """The access token, if it is one: a non-empty string of visible ASCII characters (it goes into a header)."""
-    if not isinstance(value, str):
-        raise _not_a_token_answer(identity, response, 'access_token is %s, not a string' % json_type(value))
-    if not value:
-        raise _not_a_token_answer(identity, response, 'access_token is empty')
-    if not all('!' <= char <= '~' for char in value):
-        # Never show the value: it is (or is meant to be) the token.
-        raise _not_a_token_answer(identity, response, 'access_token holds whitespace, a control character or a non-ASCII '
-                                  'character (its value is not shown)')
+    """The access token, if it is one (see _token_fields: the cache checks what it reads back the same way)."""
+    problem = access_token_problem(value)
+    if problem:
+        raise _not_a_token_answer(identity, response, problem)
     return value
-
-
-HOST_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$')
-
-
-def _valid_host(host):
-    if HOST_NAME_RE.match(host):
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _checked_instance_url(identity, response, body):
     """'https://host[:port]' from the answer's instance_url, which must be an https:// origin and nothing more."""
-    if 'instance_url' not in body or body['instance_url'] is None:
-        raise _not_a_token_answer(identity, response, 'instance_url is missing')
-    value = body['instance_url']
-    if not isinstance(value, str):
-        raise _not_a_token_answer(identity, response, 'instance_url is %s, not a string' % json_type(value))
-    if not value:
-        raise _not_a_token_answer(identity, response, 'instance_url is empty')
-    if any(char.isspace() or unicodedata.category(char) == 'Cc' for char in value):
-        raise _not_a_token_answer(identity, response, 'instance_url holds whitespace or a control character')
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        raise _not_a_token_answer(identity, response, 'instance_url has an invalid host or port')
-    if parts.scheme.lower() != 'https':
-        problem = ('instance_url starts with %s://, not https://' % parts.scheme if parts.scheme and '://' in value
-                   else 'instance_url is not an https:// URL')
+    origin, problem = instance_url_origin(body.get('instance_url'))
+    if problem:
         raise _not_a_token_answer(identity, response, problem)
-    if '@' in parts.netloc:
-        raise _not_a_token_answer(identity, response, 'instance_url holds user information (user@ before the host)')
-    if not parts.hostname:
-        raise _not_a_token_answer(identity, response, 'instance_url has no host')
-    if '\\' in value or not _valid_host(parts.hostname):
-        raise _not_a_token_answer(identity, response, 'instance_url has a host that is not a valid host name')
-    origin = 'https://%s' % parts.netloc
-    for present, part in ((parts.path not in ('', '/'), 'a path'), (parts.query or '?' in value, 'a query'),
-                          (parts.fragment or '#' in value, 'a fragment')):
-        if present:
-            raise _not_a_token_answer(identity, response, 'instance_url %s has %s: it must be an origin only '
-                                      '(https://host or https://host:port)' % (origin, part))
-    return 'https://%s' % parts.netloc
+    return origin
 
 
 def _fail(message, response, error=None, description=None, hold=None):

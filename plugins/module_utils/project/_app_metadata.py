@@ -115,6 +115,12 @@ class AppMetadataBackend:
         if any(item.kind in SENSITIVE_TYPES for item in changed_items) or (sensitive and not params['gitignore']):
             self.module.warn('%s holds the consumer key: do not commit it to source control (the global OAuth settings of '
                              'an External Client App are secret).' % ', '.join(sensitive))
+        with_secret = [item.path for item in changed_items if item.consumer_secret]
+        if with_secret:
+            self.module.warn('%s holds the consumer secret the existing file had (as a retrieve from the org gives it): it '
+                             'is kept, written 0600 and never shown in a diff. Do not commit it to source control.'
+                             % ', '.join(with_secret))
+        sensitive += [item.path for item in planned if item.consumer_secret and item.path not in sensitive]
         result = {
             'changed': bool(changed_items),
             'project_dir': self.project_dir,

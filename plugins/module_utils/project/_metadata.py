@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _salesforce_facts as salesforce_facts
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_certificate import (
     CERTIFICATE_OPTION,
     certificate_der,
@@ -330,8 +331,10 @@ class AppSpec:
         return found
 
 
-def build_documents(spec):
-    """{metadata type: XML bytes} for every file the spec asks for."""
+def build_documents(spec, consumer_secrets=None):
+    """{metadata type: XML bytes} for every file the spec asks for. ``consumer_secrets``: {ECA_GLOBAL_OAUTH or
+    CONNECTED_APP: the consumerSecret its existing file holds}, kept in the rewritten file (see read_consumer_secret)."""
+    consumer_secrets = consumer_secrets or {}
     if spec.certificate is None:
         raise InputError('No certificate: give certificate or certificate_path.')
     documents = {}
@@ -352,6 +355,7 @@ def build_documents(spec):
             ('callbackUrl', spec.callback_url),
             ('certificate', spec.certificate),
             ('consumerKey', spec.consumer_key),
+            ('consumerSecret', consumer_secrets.get(ECA_GLOBAL_OAUTH)),
             ('externalClientApplication', spec.name),
             ('label', spec.label),
         ]))
@@ -373,6 +377,7 @@ def build_documents(spec):
             ('callbackUrl', spec.callback_url),
             ('certificate', spec.certificate),
             ('consumerKey', spec.consumer_key),
+            ('consumerSecret', consumer_secrets.get(CONNECTED_APP)),
             ('isAdminApproved', True),
             ('scopes', spec.scopes),
         ])
@@ -438,9 +443,9 @@ def build_sfdx_project(existing, package_directory, api_version):
         }
         return (json.dumps(project, indent=2) + '\n').encode('utf-8')
     try:
-        project = json.loads(existing.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc) from None
+        project = parse_json(existing, 'sfdx-project.json')
+    except InvalidJson as exc:
+        raise InputError('sfdx-project.json exists but is not valid JSON (%s); fix or remove it.' % exc.reason) from None
     if not isinstance(project, dict):
         raise InputError('sfdx-project.json exists but is not a JSON object; fix or remove it.')
     directories = project.get('packageDirectories')
@@ -475,6 +480,35 @@ def update_gitignore(existing, entry=GITIGNORE_ENTRY, comment=GITIGNORE_COMMENT)
         text += '\n'
     text += '%s%s\n' % (comment, entry)
     return text.encode('utf-8')
+
+
+def read_consumer_secret(content):
+    """consumerSecret of the content (bytes) of an existing settings file (ECA global OAuth settings or Connected App, as
+    a retrieve from the org gives them), or None. The rewritten file keeps it: it is the user's, and the module has no
+    reason to drop it; it is never shown (see hide_consumer_secrets)."""
+    if not content:
+        return None
+    try:
+        tree = ET.ElementTree(ET.fromstring(content))
+    except (ET.ParseError, LookupError):   # LookupError: an encoding Python does not know
+        return None
+    for element in tree.iter():
+        if element.tag.rsplit('}', 1)[-1] == 'consumerSecret' and element.text and element.text.strip():
+            return element.text.strip()
+    return None
+
+
+# What stands for a consumer secret in a diff, before and after alike.
+HIDDEN_SECRET = '(consumer secret, not shown)'
+# The text of a <consumerSecret> element (any namespace prefix), up to its end tag, or to the end of a file that has none
+# (a file that is not well-formed XML may hold one too).
+_CONSUMER_SECRET_TEXT = re.compile(r'(<(?:[\w.-]+:)?consumerSecret\b[^>]*(?<!/)>)(.*?)(?=</(?:[\w.-]+:)?consumerSecret\s*>|\Z)',
+                                   re.DOTALL)
+
+
+def hide_consumer_secrets(text):
+    """text (a file's content, for a diff) with the content of every consumerSecret element replaced by HIDDEN_SECRET."""
+    return _CONSUMER_SECRET_TEXT.sub(lambda match: match.group(1) + (HIDDEN_SECRET if match.group(2) else ''), text)
 
 
 def read_consumer_key(content):

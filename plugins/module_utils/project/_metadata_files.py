@@ -18,6 +18,7 @@ import stat
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
     FileRefused,
+    hard_link_advice,
     read_regular_file,
     remove_stale_temp_files,
     split_missing_directories,
@@ -40,7 +41,9 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata
     build_package_xml,
     build_permission_sets,
     build_sfdx_project,
+    hide_consumer_secrets,
     read_consumer_key,
+    read_consumer_secret,
     update_gitignore,
     validate_text,
 )
@@ -109,6 +112,10 @@ def read_app_file(project_dir, path):
             raise _link_refused(path, 'file') from None
         if exc.reason == 'not_regular':
             raise _not_regular(path) from None
+        if exc.reason == 'hard_link':
+            raise InputError('%s is a hard link: the same file has %d names, and the others may be anywhere (a private key, '
+                             'for example), so app_metadata neither shows nor changes it. %s.'
+                             % (path, exc.links, hard_link_advice(path))) from None
         raise InputError('%s was not read: %s; the app metadata files are a few kilobytes.' % (path, exc)) from None
     except OSError as exc:
         raise InputError('cannot read %s: %s' % (path, exc.strerror)) from None
@@ -116,9 +123,10 @@ def read_app_file(project_dir, path):
 
 class PlannedFile:
     """A project file to write: content, mode and kind, with what the file holds now (before, None: absent),
-    read here unless given."""
+    read here unless given; ``consumer_secret``: whether it holds a consumer secret kept from the existing file."""
 
-    def __init__(self, project_dir, path, content, mode, kind, before=False):
+    def __init__(self, project_dir, path, content, mode, kind, before=False, consumer_secret=False):
+        self.consumer_secret = consumer_secret
         self.project_dir = project_dir
         self.path = path
         self.content = content
@@ -171,11 +179,19 @@ def plan_files(spec, project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY, m
     """Every file to write, with its current content, in writing order (the manifest last)."""
     check_project(project_dir, package_directory, manifest, spec.api_version)
     planned = []
-    documents = build_documents(spec)
+    paths = dict((metadata_type, component_path(project_dir, package_directory, metadata_type, spec.name))
+                 for metadata_type in spec.types())
+    befores = dict((metadata_type, read_app_file(project_dir, path)) for metadata_type, path in paths.items())
+    # A retrieve from the org gives the settings with their consumerSecret: kept, never shown (see diff_entries).
+    consumer_secrets = dict((metadata_type, read_consumer_secret(befores[metadata_type]))
+                            for metadata_type in (ECA_GLOBAL_OAUTH, CONNECTED_APP) if metadata_type in befores)
+    consumer_secrets = dict((metadata_type, secret) for metadata_type, secret in consumer_secrets.items() if secret)
+    documents = build_documents(spec, consumer_secrets)
     for metadata_type in spec.types():
-        mode = 0o600 if metadata_type in SENSITIVE_TYPES else 0o644
-        planned.append(PlannedFile(project_dir, component_path(project_dir, package_directory, metadata_type, spec.name),
-                                   documents[metadata_type], mode, metadata_type))
+        # A file holding a secret is private: the global OAuth settings always, a Connected App once retrieved with one.
+        mode = 0o600 if metadata_type in SENSITIVE_TYPES or metadata_type in consumer_secrets else 0o644
+        planned.append(PlannedFile(project_dir, paths[metadata_type], documents[metadata_type], mode, metadata_type,
+                                   before=befores[metadata_type], consumer_secret=metadata_type in consumer_secrets))
     for name, content in sorted(build_permission_sets(spec).items()):
         planned.append(PlannedFile(project_dir, component_path(project_dir, package_directory, PERMISSION_SET, name),
                                    content, 0o644, permission_set_kind(name)))
@@ -286,7 +302,7 @@ def diff_entries(planned):
             entries.append({
                 'before_header': item.path,
                 'after_header': item.path,
-                'before': (item.before or b'').decode('utf-8', errors='replace'),
-                'after': item.content.decode('utf-8', errors='replace'),
+                'before': hide_consumer_secrets((item.before or b'').decode('utf-8', errors='replace')),
+                'after': hide_consumer_secrets(item.content.decode('utf-8', errors='replace')),
             })
     return entries

@@ -172,6 +172,73 @@ def test_check_mode_predicts_the_run_and_writes_nothing(certificate_material, tm
     assert (second['changed'], second['changed_files'], second['diff'], again.warnings) == (False, [], [], [])
 
 
+SECRET = 'F00DCAFE1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF12345678'
+SETTINGS = {
+    'eca': ('force-app/main/default/extlClntAppGlobalOauthSets/AnsibleIntegration.ecaGlblOauth-meta.xml', {}),
+    'connected app': ('force-app/main/default/connectedApps/AnsibleIntegration.connectedApp-meta.xml',
+                      {'connected_app': True, 'external_client_app': False}),
+}
+
+
+def retrieved_with_secret(path):
+    """The settings file as a retrieve from the org gives it: with the consumerSecret after the consumerKey."""
+    with open(path) as handle:
+        content = handle.read()
+    content = content.replace('</consumerKey>', '</consumerKey>\n        <consumerSecret>%s</consumerSecret>' % SECRET, 1)
+    with open(path, 'w') as handle:
+        handle.write(content)
+    return content
+
+
+@pytest.mark.parametrize('kind', sorted(SETTINGS))
+def test_a_retrieved_consumer_secret_is_kept_and_never_shown_in_the_diff(certificate_material, tmp_path, kind):
+    relative, params = SETTINGS[kind]
+    project = tmp_path / 'project'
+    run(module_for(project, certificate_material, consumer_key=CONSUMER_KEY, **params))
+    path = str(project / relative)
+    retrieved = retrieved_with_secret(path)
+    changed = dict(params, consumer_key=CONSUMER_KEY, callback_url='https://example.com/changed')   # the file is rewritten
+    predicted_module = module_for(project, certificate_material, check_mode=True, diff=True, **changed)
+    predicted = run(predicted_module)
+    assert open(path).read() == retrieved
+    module = module_for(project, certificate_material, diff=True, **changed)
+    result = run(module)
+    for shown in (predicted, result, predicted_module.warnings, module.warnings):
+        assert SECRET not in repr(shown)
+    assert predicted == result
+    entry = next(entry for entry in result['diff'] if entry['after_header'] == path)
+    hidden = '<consumerSecret>%s</consumerSecret>' % md.HIDDEN_SECRET
+    assert hidden in entry['before'] and hidden in entry['after']
+    assert 'https://example.com/changed' in entry['after']
+    # The rewritten file keeps the secret, private to the user, and says so.
+    with open(path) as handle:
+        assert '<consumerSecret>%s</consumerSecret>' % SECRET in handle.read()
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert path in result['not_for_source_control']
+    assert ('%s holds the consumer secret the existing file had (as a retrieve from the org gives it): it is kept, written '
+            '0600 and never shown in a diff. Do not commit it to source control.' % path) in module.warnings
+    # Kept as it is: asking again changes nothing.
+    again = run(module_for(project, certificate_material, diff=True, **changed))
+    assert (again['changed'], again['diff']) == (False, [])
+
+
+@pytest.mark.parametrize('text, shown', [
+    ('<consumerSecret>%s</consumerSecret>' % SECRET, '<consumerSecret>%s</consumerSecret>' % md.HIDDEN_SECRET),
+    ('<a:consumerSecret x="1">%s</a:consumerSecret >' % SECRET, '<a:consumerSecret x="1">%s</a:consumerSecret >' % md.HIDDEN_SECRET),
+    ('<consumerSecret><![CDATA[%s]]></consumerSecret>' % SECRET, '<consumerSecret>%s</consumerSecret>' % md.HIDDEN_SECRET),
+    ('<x>\n<consumerSecret>%s\n' % SECRET, '<x>\n<consumerSecret>%s' % md.HIDDEN_SECRET),   # not well-formed: to the end
+    ('<consumerSecret></consumerSecret><consumerSecret/>', '<consumerSecret></consumerSecret><consumerSecret/>'),
+    ('<consumerKey>3MVG9</consumerKey>', '<consumerKey>3MVG9</consumerKey>'),
+], ids=['element', 'prefix and attribute', 'cdata', 'no end tag', 'empty', 'consumer key'])
+def test_hide_consumer_secrets(text, shown):
+    assert md.hide_consumer_secrets(text) == shown
+
+
+def test_read_consumer_secret():
+    assert md.read_consumer_secret(b'<a xmlns="urn:x"><consumerSecret> %s </consumerSecret></a>' % SECRET.encode()) == SECRET
+    assert [md.read_consumer_secret(content) for content in (None, b'', b'<a', b'<a><consumerSecret/></a>')] == [None] * 4
+
+
 def test_permission_sets_and_an_own_manifest(certificate_material, tmp_path):
     result = run(module_for(tmp_path, certificate_material, permission_sets=['Ansible_Integration'],
                             create_permission_sets=True, manifest='deploy/app.xml', gitignore=False))

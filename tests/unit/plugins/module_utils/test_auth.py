@@ -604,6 +604,39 @@ def test_cached_session_never_asks_salesforce_nor_creates_the_cache(tmp_path, ke
     assert _auth.cached_session(make_options(tmp_path, key_path, cache=False)) is None
 
 
+@pytest.mark.parametrize('bad', [{'instance_url': 'http://acme.my.salesforce.com'}, {'instance_url': 42},
+                                 {'access_token': ['t']}, {'scope': {'api': True}}],
+                         ids=['http instance_url', 'instance_url a number', 'access_token a list', 'scope an object'])
+def test_a_cached_session_that_fails_the_answer_checks_is_dropped_and_a_fresh_login_happens(tmp_path, key_path, bad):
+    # As an entry written before the answer was checked, still within its cache_ttl.
+    options = make_options(tmp_path, key_path, answers=(response(body=success_body()), response(body=success_body())))
+    minted = _auth.get_session(options)
+    path = os.path.join(options.cache_dir, minted.cache_key + '.json')
+    with open(path) as handle:
+        entry = json.load(handle)
+    entry['session'].update(bad)
+    with open(path, 'w') as handle:
+        json.dump(entry, handle)
+    _auth._MEMO.clear()   # another worker process
+    assert _auth.cached_session(options) is None
+    assert not os.path.exists(path)
+    _auth._MEMO.clear()
+    with open(path, 'w') as handle:
+        json.dump(entry, handle)
+    session = _auth.get_session(options)
+    assert (session.from_cache, session.instance_url, session.access_token) == (False, 'https://acme.my.salesforce.com', TOKEN)
+    assert len(options.http.calls) == 2
+    with open(path) as handle:
+        assert json.load(handle)['session'] == minted.to_cache()
+
+
+def test_a_hard_linked_key_is_read(tmp_path, key_path):
+    # Links are allowed for the key the user names (unlike files found in a project): a hard link too.
+    os.link(key_path, str(tmp_path / 'other-name.key'))
+    options = make_options(tmp_path, key_path)
+    assert _auth.get_session(options).access_token == TOKEN
+
+
 # ---------------------------------------------------------------- the in-process memo
 
 def count_key_reads(monkeypatch):

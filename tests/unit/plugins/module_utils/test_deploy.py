@@ -223,7 +223,8 @@ def test_record_leaves_a_linked_gitignore_alone(tmp_path):
     assert deploy.DeployRecord(str(project)).deployed(ORG_18, 'a' * 64)
 
 
-@pytest.mark.parametrize('content', [b'not json', b'\xff\xfe', b'[]', b'{"orgs": []}', b'{"version": 1}', b'null'])
+@pytest.mark.parametrize('content', [b'not json', b'\xff\xfe', b'[]', b'{"orgs": []}', b'{"version": 1}', b'null',
+                                     pytest.param(b'[' * 100000 + b']' * 100000, id='nested 100000 deep')])
 def test_corrupt_record_is_refused(tmp_path, content):
     (tmp_path / '.sfjwt-deploy.json').write_bytes(content)
     assert raises(deploy.DeployRecord, str(tmp_path)).msg == (
@@ -535,6 +536,9 @@ def test_unknown_status_is_an_error(payload):
      'Checking deploy {id}: Salesforce answered HTTP 200 with an HTML page (maintenance or an error page), not a deploy answer.'),
     (make_response(200, b'x' * 5000000, content_type='text/plain'),
      'Checking deploy {id}: Salesforce answered HTTP 200 with text/plain: <base64>, not a deploy answer.'),
+    pytest.param(make_response(200, b'{"deployResult": ' * 100000, content_type='application/json'),
+                 'Checking deploy {id}: Salesforce answered HTTP 200 with the body is not valid JSON (RecursionError), not a deploy '
+                 'answer.', id='nested 100000 deep'),
 ])
 def test_failed_poll_names_the_deploy(answer, message):
     runner, dummy, dummy2 = deployer(Org([answer]))

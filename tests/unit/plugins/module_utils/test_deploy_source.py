@@ -188,6 +188,27 @@ def test_link_to_a_file_is_refused(tmp_path):
         'Replace it with the file itself.' % link)
 
 
+def test_hard_link_as_apex_source_is_refused_and_not_zipped(tmp_path):
+    secret = tmp_path / 'server.key'
+    secret.write_bytes(b'-----BEGIN PRIVATE KEY-----')
+    project = apex_project(tmp_path / 'p')
+    source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
+    os.unlink(source)
+    os.link(str(secret), source)
+    assert raises(deploy_source.SourceProject(project).build).msg == (
+        'ApexClass source %s is a hard link: the same file has 2 names, and the others may be anywhere (a private key, for '
+        'example), so it is not deployed. If the file belongs here, give it a content of its own ("cp %s %s.copy && mv '
+        '%s.copy %s"); else remove it.' % (source, source, source, source, source))
+
+
+def test_hard_link_as_sfdx_project_is_refused(tmp_path):
+    project = apex_project(tmp_path / 'p')
+    path = os.path.join(project, 'sfdx-project.json')
+    os.link(path, str(tmp_path / 'other-name.json'))
+    assert raises(deploy_source.SourceProject, project).msg.startswith(
+        'sfdx-project.json %s is a hard link: the same file has 2 names' % path)
+
+
 def test_link_as_apex_source_is_refused(tmp_path):
     project = apex_project(tmp_path / 'p')
     source = os.path.join(project, DEFAULT, 'classes', 'Hello.cls')
@@ -386,6 +407,8 @@ def test_the_unzipped_size_limit_stops_reading_the_project(tmp_path, monkeypatch
     (b'{"packageDirectories": [', '{dir}/sfdx-project.json is not valid JSON (Expecting value: line 1 column 25 (char 24)); fix it.'),
     (b'\xff', "{dir}/sfdx-project.json is not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte); fix it."),
     (b'[1]', '{dir}/sfdx-project.json is not a JSON object; fix it.'),
+    pytest.param(b'[' * 100000, '{dir}/sfdx-project.json is not valid JSON (arrays or objects nested too deeply to read); fix it.',
+                 id='nested 100000 deep'),
     (b'{}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, e.g. '
             '{{"packageDirectories": [{{"path": "force-app", "default": true}}]}}.'),
     (b'{"packageDirectories": 5}', '{dir}/sfdx-project.json lists no packageDirectories: name the folder that holds the metadata, '

@@ -329,6 +329,28 @@ def test_a_link_is_refused_unless_links_are_followed(tmp_path):
     assert read_regular_file(str(link), 100, follow_links=True) == b'key'
 
 
+def test_a_hard_link_is_refused_unless_links_are_followed(tmp_path):
+    real = tmp_path / 'real.key'
+    real.write_bytes(b'key')
+    other = tmp_path / '.gitignore'
+    os.link(str(real), str(other))
+    for path in (real, other):   # neither name can tell it is the "real" one
+        with pytest.raises(FileRefused) as caught:
+            read_regular_file(str(path), 100)
+        assert (caught.value.reason, caught.value.links, str(caught.value)) == (
+            'hard_link', 2, 'it is a hard link (the same file has 2 names), which is not read')
+    # a path the user gave, such as the key itself, may have other names: a key mounted from a secret store often has
+    assert read_regular_file(str(other), 100, follow_links=True) == b'key'
+    os.unlink(str(real))
+    assert read_regular_file(str(other), 100) == b'key'
+
+
+def test_hard_link_advice_quotes_the_path():
+    assert _io.hard_link_advice('/p/my file') == (
+        'If the file belongs here, give it a content of its own ("cp \'/p/my file\' \'/p/my file.copy\' && '
+        'mv \'/p/my file.copy\' \'/p/my file\'"); else remove it')
+
+
 def test_a_file_replaced_by_a_link_after_it_was_checked_is_refused_as_a_link(tmp_path, monkeypatch):
     real = tmp_path / 'real.key'
     real.write_bytes(b'someone else\'s key')
@@ -445,3 +467,21 @@ def test_file_refused_keeps_its_reason_and_size():
     error = FileRefused('too_large', 'it has more than 5 bytes', size=9)
     assert (error.reason, error.size, str(error), error.args) == ('too_large', 9, 'it has more than 5 bytes', ('it has more than 5 bytes',))
     assert _io.FileRefused('link', 'm').size is None
+
+
+# ---------------------------------------------------------------- parse_json
+
+@pytest.mark.parametrize('data, reason', [
+    (b'[' * 100000 + b']' * 100000, 'arrays or objects nested too deeply to read'),
+    ('{"a": ' * 100000, 'arrays or objects nested too deeply to read'),
+    (b'{not json', 'Expecting property name enclosed in double quotes: line 1 column 2 (char 1)'),
+    (b'\xff', "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+], ids=['arrays 100000 deep', 'objects 100000 deep', 'not json', 'not utf-8'])
+def test_parse_json_names_the_source_and_the_problem(data, reason):
+    with pytest.raises(_io.InvalidJson) as caught:
+        _io.parse_json(data, '/p/x.json')
+    assert (str(caught.value), caught.value.reason) == ('/p/x.json is not valid JSON (%s)' % reason, reason)
+
+
+def test_parse_json_reads_bytes_and_text():
+    assert _io.parse_json(b'{"a": [1]}', 'x') == _io.parse_json('{"a": [1]}', 'x') == {'a': [1]}

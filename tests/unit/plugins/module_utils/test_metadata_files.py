@@ -131,6 +131,14 @@ def test_package_directory_added_to_an_existing_project(tmp_path, certificate_ma
     assert project['sourceApiVersion'] == '62.0'
 
 
+def test_sfdx_project_nested_too_deeply_is_reported(tmp_path, certificate_material):
+    (tmp_path / 'sfdx-project.json').write_text('[' * 100000)
+    with pytest.raises(InputError) as excinfo:
+        metadata_files.plan_files(make_spec(certificate_material), str(tmp_path))
+    assert str(excinfo.value) == ('sfdx-project.json exists but is not valid JSON (arrays or objects nested too deeply to read); '
+                                  'fix or remove it.')
+
+
 def test_broken_sfdx_project_is_reported(tmp_path, certificate_material):
     (tmp_path / 'sfdx-project.json').write_text('{not json')
     with pytest.raises(InputError) as excinfo:
@@ -208,6 +216,24 @@ def test_link_at_a_project_file_is_refused_never_read_nor_written_through(certif
     assert message == ('%s is a symbolic link; app_metadata does not follow links in the project (a link could expose or '
                        'overwrite any file). Replace it with the file itself, or remove it.' % link)
     assert os.path.islink(str(link)) and secret.read_bytes() == SECRET
+
+
+@pytest.mark.parametrize('kind', sorted(PROJECT_FILES))
+def test_hard_link_at_a_project_file_is_refused_never_read_nor_written_through(certificate_material, tmp_path, kind):
+    secret = tmp_path / 'server.key'
+    secret.write_bytes(SECRET)
+    project = tmp_path / 'project'
+    path = project / PROJECT_FILES[kind]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.link(str(secret), str(path))
+    with pytest.raises(InputError) as excinfo:
+        plan_and_write(make_spec(certificate_material, create_permission_sets=True), project)
+    assert str(excinfo.value) == (
+        '%s is a hard link: the same file has 2 names, and the others may be anywhere (a private key, for example), so '
+        'app_metadata neither shows nor changes it. If the file belongs here, give it a content of its own ("cp %s %s.copy '
+        '&& mv %s.copy %s"); else remove it.' % (path, path, path, path, path))
+    assert SECRET.decode() not in str(excinfo.value)
+    assert os.stat(str(path)).st_nlink == 2 and secret.read_bytes() == SECRET
 
 
 @pytest.mark.parametrize('folder', [os.path.join(DEFAULT_DIR, 'externalClientApps'), 'force-app', 'manifest'])

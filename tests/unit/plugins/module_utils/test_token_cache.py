@@ -74,6 +74,22 @@ def test_modes_of_directory_entry_and_lock(tmp_path):
     assert sorted(os.listdir(cache.directory)) == [KEY + '.json', KEY + '.lock']
 
 
+def test_missing_parents_are_made_0700_even_under_umask_0(tmp_path):
+    # ~/.cache and above may be missing on a fresh account: none of them may end up world-writable.
+    home = tmp_path / 'home'
+    home.mkdir()
+    home.chmod(0o755)
+    old_umask = os.umask(0)
+    try:
+        cache = TokenCache(str(home / '.cache' / 'deeper' / 'sfjwt.salesforce'))
+        cache.get_or_mint(KEY, lambda: dict(SESSION))
+    finally:
+        os.umask(old_umask)
+    assert [mode(path) for path in (home / '.cache', home / '.cache' / 'deeper', cache.directory)] == [0o700, 0o700, 0o700]
+    assert mode(home) == 0o755   # an existing directory is left as it is
+    assert mode(cache.entry_path(KEY)) == 0o600
+
+
 def test_before_mint_runs_on_a_miss_before_anything_is_created(tmp_path):
     cache = TokenCache(str(tmp_path / 'cache'))
     calls = []
@@ -187,7 +203,8 @@ def test_entry_from_the_future_is_not_trusted(tmp_path):
 
 
 @pytest.mark.parametrize('content', [b'', b'{not json', b'[]', b'{"version": 99, "session": {}}', b'\xff\xfe',
-                                     b'{"version": 1, "stored_at": "x", "session": {"access_token": "t"}}'])
+                                     b'{"version": 1, "stored_at": "x", "session": {"access_token": "t"}}',
+                                     pytest.param(b'[' * 100000 + b']' * 100000, id='nested 100000 deep')])
 def test_corrupted_entry_is_a_miss_and_replaced(tmp_path, content):
     cache = TokenCache(str(tmp_path / 'c'))
     cache.ensure_directory()
@@ -200,6 +217,72 @@ def test_corrupted_entry_is_a_miss_and_replaced(tmp_path, content):
     with open(path) as handle:
         assert json.load(handle)['session'] == SESSION
     assert mode(path) == 0o600
+
+
+# Sessions an older release (which checked less) or a hand edit may have left: each fails a check of the token answer.
+BAD_SESSIONS = {
+    'http instance_url': dict(SESSION, instance_url='http://acme.my.salesforce.com'),
+    'instance_url with a path': dict(SESSION, instance_url='https://acme.my.salesforce.com/services'),
+    'instance_url a list': dict(SESSION, instance_url=['https://acme.my.salesforce.com']),
+    'no instance_url': {'access_token': SESSION['access_token']},
+    'access_token a number': dict(SESSION, access_token=12345),
+    'access_token with a space': dict(SESSION, access_token='00D token'),
+    'id a number': dict(SESSION, id=5),
+    'issued_at an object': dict(SESSION, issued_at={'at': 1}),
+    'session a list': [SESSION['access_token'], SESSION['instance_url']],
+    'session a string': SESSION['access_token'],
+}
+
+
+def plant(cache, session, stored_at):
+    cache.ensure_directory()
+    path = cache.entry_path(KEY)
+    with open(path, 'w') as handle:
+        json.dump({'version': 1, 'stored_at': stored_at, 'session': session, 'extra': {}}, handle)
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.mark.parametrize('session', list(BAD_SESSIONS.values()), ids=list(BAD_SESSIONS))
+def test_a_fresh_entry_whose_session_fails_the_answer_checks_is_not_served_and_is_replaced(tmp_path, session):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path / 'c'), clock=clock)
+    path = plant(cache, session, clock.now - 10)   # well within its ttl
+    minted = []
+    entry, from_cache = cache.get_or_mint(KEY, lambda: minted.append(1) or dict(SESSION))
+    assert (entry['session'], from_cache, minted) == (SESSION, False, [1])
+    with open(path) as handle:
+        assert json.load(handle)['session'] == SESSION
+
+
+@pytest.mark.parametrize('session', list(BAD_SESSIONS.values()), ids=list(BAD_SESSIONS))
+def test_reading_a_fresh_entry_whose_session_fails_the_answer_checks_removes_it(tmp_path, session):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path / 'c'), clock=clock)
+    path = plant(cache, session, clock.now - 10)
+    assert cache.read(KEY) is None
+    assert not os.path.exists(path)
+    assert cache.invalidate(KEY, access_token='00DCACHE!token') is False   # nothing left to drop, no crash
+
+
+def test_an_entry_whose_session_fails_the_checks_is_removed_even_if_minting_fails(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path / 'c'), clock=clock)
+    path = plant(cache, BAD_SESSIONS['http instance_url'], clock.now - 10)
+
+    def mint():
+        raise ValueError('no network')
+    with pytest.raises(ValueError, match='no network'):
+        cache.get_or_mint(KEY, mint)
+    assert not os.path.exists(path)
+
+
+def test_invalidate_of_an_entry_whose_session_is_a_list_does_not_crash(tmp_path):
+    clock = Clock()
+    cache = TokenCache(str(tmp_path / 'c'), clock=clock)
+    path = plant(cache, BAD_SESSIONS['session a list'], clock.now - 10)
+    assert cache.invalidate(KEY, access_token='00DCACHE!token') is False
+    assert cache.invalidate(KEY) is True and not os.path.exists(path)
 
 
 def test_entry_readable_by_others_is_ignored(tmp_path):
