@@ -10,6 +10,7 @@ _salesforce_facts) weighed with the evidence the checks before the login gathere
 
 from __future__ import annotations
 
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy import CONSUMER_SECRET_SWITCHES
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import Cause, places_to_set
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
@@ -53,11 +54,22 @@ def login_causes(exc, identity, evidence, login_url, suspects_found):
             causes.append(Cause('consumer_key', 'The consumer key %s is not the app\'s: the app in the project has %s.'
                                 % (identity.consumer_key, ', '.join(others)),
                                 'Set %s to %s.' % (places_to_set('consumer_key'), others[0])))
-        causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id).'
-                            % (login_url, identity.consumer_key),
-                            'Set %s to the Consumer Key of the app in this org, and check that %s is that org. An app '
-                            'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
-                            % (places_to_set('consumer_key'), places_to_set('login_url'))))
+        if identity.consumer_key in evidence.project_consumer_keys:
+            # The key is the project's own: the app was not deployed there, most often because a Setup switch is off.
+            causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id), '
+                                'the one of the app in the project: the app is not deployed in this org, or its deploy '
+                                'failed.' % (login_url, identity.consumer_key),
+                                'Deploy it (ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true) and '
+                                'read what the deploy says; check that %s is the org it was deployed to. Deploying its '
+                                'consumer key and certificate needs Setup: %s An app deployed in the last 10 minutes may '
+                                'not be known yet: run the doctor again then.'
+                                % (places_to_set('login_url'), CONSUMER_SECRET_SWITCHES)))
+        else:
+            causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id).'
+                                % (login_url, identity.consumer_key),
+                                'Set %s to the Consumer Key of the app in this org, and check that %s is that org. An app '
+                                'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
+                                % (places_to_set('consumer_key'), places_to_set('login_url'))))
     elif code == 'audience':
         causes.append(suspects.get('audience') or audience_cause(identity, login_url, evidence, evidence.expected_audience))
     elif code in ('not_approved', 'not_admin_approved'):

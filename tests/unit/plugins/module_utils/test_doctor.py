@@ -292,9 +292,20 @@ def test_invalid_client_id_when_the_project_has_the_same_key(tmp_path, key_path)
     doctor = checked(tmp_path, key_path)
     doctor.evidence.project_consumer_keys = [CONSUMER_KEY, '3MVG9AnotherApp']
     causes = doctor._login_causes(refusal('client identifier invalid', error='invalid_client_id'))
-    assert [cause.summary for cause in causes] == [
-        'Salesforce at https://acme.my.salesforce.com does not know the consumer key %s (invalid_client_id).'
-        % CONSUMER_KEY]
+    # The app of the project is not in the org: its deploy, and the Setup switches a deploy of its secrets needs.
+    assert causes == [Cause(
+        'consumer_key',
+        'Salesforce at https://acme.my.salesforce.com does not know the consumer key %s (invalid_client_id), the one of '
+        'the app in the project: the app is not deployed in this org, or its deploy failed.' % CONSUMER_KEY,
+        'Deploy it (ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true) and read what the deploy '
+        'says; check that login_url (SFJWT_LOGIN_URL, sfjwt_login_url) is the org it was deployed to. Deploying its '
+        'consumer key and certificate needs Setup: as an admin, turn on the org setting "Allow Access to OAuth Consumer '
+        'Secrets via Metadata API" (deploying an External Client App\'s OAuth settings, its consumer key and certificate, '
+        'needs it); a deploying user who is not an admin also needs the user permission "View External Client Apps '
+        'Consumer Secrets in Metadata". The setting "Allow access to External Client App consumer secrets via REST API" '
+        '(External Client App Manager > Settings, on releases with API 62.0 and later) is for reading consumer secrets '
+        'through the REST API; if your org has it and the deploy still fails with the first one on, turn it on too. An '
+        'app deployed in the last 10 minutes may not be known yet: run the doctor again then.')]
 
 
 def test_invalid_assertion_names_a_mismatched_certificate_first(tmp_path, key_path, material):
