@@ -65,6 +65,11 @@ options:
         The consumer key and certificate of each app in it (External Client App global OAuth settings, Connected Apps)
         are compared with the consumer key configured and with the key. Links in the project are not followed.
     type: path
+  setting_sources:
+    description:
+      - Where each setting came from, as the action plugin finds it, so that the report names it (for example the
+        environment variable an audience was set by). The action plugin sets it; a value given in the task is replaced.
+    type: dict
 notes:
   - The module fails when it names a cause; its message is the cause and the next step. The results of the checks are in
     RV(checks) and RV(report) either way.
@@ -154,8 +159,10 @@ settings:
   type: dict
 sources:
   description:
-    - Where each option that is set came from - V(option) (the task or module_defaults), V(variable sfjwt_<option>),
-      V(environment SFJWT_<OPTION>) or V(default). Added by the action plugin.
+    - Where each option that is set came from - V(option) (the task or module_defaults),
+      V(provision directory <path>) (the C(sfjwt.salesforce.doctor) playbook found it in the directory the provision
+      playbook wrote, C(./sfjwt) or C(sfjwt_provision_dir)), V(variable sfjwt_<option>), V(environment SFJWT_<OPTION>)
+      or V(default). Added by the action plugin.
   returned: always
   type: dict
   sample: {"consumer_key": "environment SFJWT_CONSUMER_KEY", "login_url": "default", "username": "variable sfjwt_username"}
@@ -178,9 +185,11 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options imp
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(project_path=dict(type='path')), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(project_path=dict(type='path'), setting_sources=dict(type='dict')),
+                           supports_check_mode=True)
     options = options_from_module(module)
-    result = diagnose(options, project_path=module.params['project_path'], keep_token=not module.check_mode)
+    result = diagnose(options, project_path=module.params['project_path'], keep_token=not module.check_mode,
+                      sources=module.params['setting_sources'])
     if not result['ok']:
         module.fail_json(msg='%s Next step: %s' % (result['cause'], result['next_step']), **result)
     module.exit_json(changed=False, **result)

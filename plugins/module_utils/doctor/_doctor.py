@@ -27,7 +27,11 @@ from urllib.parse import urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import json_body
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import forget_session, get_session, normalize_login_url, prepare
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_causes import audience_cause, login_causes
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_causes import (
+    audience_cause,
+    audience_source,
+    login_causes,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_network import NetworkChecks
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import (
     FAIL,
@@ -84,10 +88,12 @@ def _project_settings_files(project_path):
 # -- the checks ------------------------------------------------------------------------------------------
 
 class Doctor(NetworkChecks):
-    """Runs the checks in order; see the module docstring. ``now`` (a clock) is for tests."""
+    """Runs the checks in order; see the module docstring. ``now`` (a clock) is for tests. ``sources``: where each
+    setting came from, as the action plugin found it (option_sources()), to name it; None when not known."""
 
-    def __init__(self, options, project_path=None, keep_token=True, now=None):
+    def __init__(self, options, project_path=None, keep_token=True, now=None, sources=None):
         self.options = options
+        self.sources = sources or {}
         self.project_path = project_path
         self.keep_token = keep_token
         self.now = now or time.time
@@ -144,8 +150,7 @@ class Doctor(NetworkChecks):
             'trusted_cas': trust,
         }
         if identity is not None:
-            audience = '%s (%s)' % (identity.audience, 'derived from login_url' if identity.audience_derived
-                                    else 'set by the audience option')
+            audience = '%s (%s)' % (identity.audience, audience_source(identity, self.sources))
             diagnosis.add('settings', OK, 'token host %s, audience %s, consumer key %s, user %s, key from %s; trusting %s.'
                           % (self.login_url, audience, identity.consumer_key, identity.username, identity.key_source,
                              trust))
@@ -283,7 +288,8 @@ class Doctor(NetworkChecks):
         else:
             self.diagnosis.add('audience', FAIL, '%s is %s, which needs the audience %s, but %s is sent.'
                                % (host, kind, expected, audience))
-            self.diagnosis.suspects.append(audience_cause(self.identity, self.login_url, self.evidence, expected))
+            self.diagnosis.suspects.append(audience_cause(self.identity, self.login_url, self.evidence, expected,
+                                                          self.sources))
 
     # one login
     def login(self):
@@ -316,7 +322,7 @@ class Doctor(NetworkChecks):
         return request_token(self.options, self.identity)
 
     def _login_causes(self, exc):
-        return login_causes(exc, self.identity, self.evidence, self.login_url, self.diagnosis.suspects)
+        return login_causes(exc, self.identity, self.evidence, self.login_url, self.diagnosis.suspects, self.sources)
 
     # one REST call
     def check_rest(self, session):
@@ -344,7 +350,8 @@ class Doctor(NetworkChecks):
         self.diagnosis.add('rest', OK, 'GET %s answered HTTP 200; the newest API version is %s.' % (url, latest))
 
 
-def diagnose(options, project_path=None, keep_token=True):
+def diagnose(options, project_path=None, keep_token=True, sources=None):
     """The doctor's result: ok, cause, cause_code, next_step, causes, checks, settings and report (plain lines).
-    keep_token: whether the new token goes into the token cache (when options.cache is on)."""
-    return Doctor(options, project_path=project_path, keep_token=keep_token).run()
+    keep_token: whether the new token goes into the token cache (when options.cache is on). sources: where each setting
+    came from (the action plugin's option_sources()), when known."""
+    return Doctor(options, project_path=project_path, keep_token=keep_token, sources=sources).run()

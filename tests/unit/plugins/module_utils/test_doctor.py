@@ -191,7 +191,8 @@ def test_a_sandbox_my_domain_with_the_production_audience_is_a_suspect(tmp_path,
                            'https://test.salesforce.com, but https://login.salesforce.com is sent.')]
     assert doctor.diagnosis.suspects == [Cause(
         'audience', 'https://acme--uat.sandbox.my.salesforce.com is a sandbox My Domain, which needs the audience '
-                    'https://test.salesforce.com, but https://login.salesforce.com (set by the audience option) is sent.',
+                    'https://test.salesforce.com, but https://login.salesforce.com (set by one of %s) is sent.'
+                    % AUDIENCE_OPTION,
         'Set %s to https://test.salesforce.com.' % AUDIENCE_OPTION)]
     # A suspect is not a cause until the login fails.
     assert doctor.diagnosis.causes == []
@@ -989,3 +990,39 @@ def test_a_token_cache_that_cannot_be_created_is_not_the_network(tmp_path, org, 
     assert result['cause'].startswith('Cannot create the token cache directory %s' % (tmp_path / 'not-a-directory'))
     assert result['next_step'] == 'Fix what the message names, then run the doctor again.'
     assert org.token_requests == 0
+
+
+# ---------------------------------------------------------------- where a setting came from, one fingerprint format
+
+@pytest.mark.parametrize('source, words', [
+    ('option', 'the task option audience'),
+    ('variable sfjwt_audience', 'the variable sfjwt_audience'),
+    ('environment SFJWT_AUDIENCE', 'the environment variable SFJWT_AUDIENCE'),
+    ('provision directory /srv/acme/sfjwt', 'the provision directory /srv/acme/sfjwt'),
+])
+def test_the_audience_names_where_it_was_set(tmp_path, key_path, source, words):
+    doctor = Doctor(make_options(tmp_path, key_path, 'https://acme--uat.sandbox.my.salesforce.com',
+                                 audience=PRODUCTION_AUDIENCE), sources={'audience': source})
+    doctor.check_settings()
+    doctor.check_key()
+    doctor.check_host_kind()
+    settings = checks(doctor, 'settings')[0][2]
+    assert settings.startswith('token host https://acme--uat.sandbox.my.salesforce.com, audience https://login.salesforce.com '
+                               '(set by %s), consumer key ' % words), settings
+    assert [cause.summary for cause in doctor.diagnosis.suspects] == [
+        'https://acme--uat.sandbox.my.salesforce.com is a sandbox My Domain, which needs the audience '
+        'https://test.salesforce.com, but https://login.salesforce.com (set by %s) is sent.' % words]
+    refused = doctor._login_causes(refusal('audience is invalid'))
+    assert refused[0].summary == doctor.diagnosis.suspects[0].summary
+
+
+def test_a_refused_signature_shows_fingerprints_in_one_format(tmp_path, key_path, material, org):
+    """The login's own message and the doctor's lines give the key's fingerprint alike: AB:CD:..., never abcd..."""
+    org.add_app(CONSUMER_KEY, material[2], admin_approved=True, permission_sets=[PERMISSION_SET])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    login = [check['summary'] for check in result['checks'] if check['name'] == 'login'][0]
+    assert "This key's public key SHA-256 fingerprint is %s." % key_fingerprint(material[0]) in login, login
+    report = '\n'.join(result['report'])
+    assert key_fingerprint(material[0]) in report
+    assert public_key_fingerprint(serialization.load_pem_private_key(material[0], password=None)) not in report
