@@ -221,6 +221,32 @@ def test_the_audience_names_the_environment_variable_that_set_it(ansible, fake_o
     assert 'set by the audience option' not in run.output
 
 
+def test_a_rotation_stopped_after_its_deploy_is_named(ansible, fake_org_app):
+    """./sfjwt as a rotation killed between the deploy and the move leaves it: the org has the new certificate, server.key
+    is the old key, server.key.new the new one."""
+    provisioned = ansible.workdir / 'sfjwt'
+    provisioned.mkdir()
+    (provisioned / 'server.key').write_bytes(fake_org_app.private_key_pem)
+    (provisioned / 'server.key').chmod(0o600)
+    new_key, new_certificate = generate_key_and_certificate('sfjwt-doctor-rotated')
+    (provisioned / 'server.key.new').write_bytes(new_key)
+    (provisioned / 'server.key.new').chmod(0o600)
+    fake_org_app.org.add_app(fake_org_app.consumer_key, new_certificate, admin_approved=True,
+                             permission_sets=[DEFAULT_PERMISSION_SET])
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(SFJWT_PRIVATE_KEY_PATH=None))
+    assert run.rc == 2, run.output
+    assert run.result(TASK)['cause_code'] == 'unfinished_rotation'
+    key = provisioned.resolve() / 'server.key'
+    assert cause_lines(run) == [
+        'Cause: A certificate rotation deployed the new certificate and stopped before moving the new key into place: '
+        'Salesforce accepts the staged key %s.new, and refuses the configured %s.' % (key, key),
+        'Next step: Run the rotation again with the same variables (ansible-playbook sfjwt.salesforce.rotate_certificate '
+        '-e sfjwt_provision_deploy=true): the provision role finds the staged key and certificate and moves them into place.']
+    assert fake_org_app.org.token_requests == 2
+    assert_no_secret(run, fake_org_app, fake_org_app.org)
+    assert not any(line in run.output for line in new_key.decode('ascii').splitlines()[1:-1])
+
+
 def test_no_log_keeps_the_report_out_of_the_output(ansible, fake_org_app):
     playbook = ansible.workdir / 'doctor_no_log.yml'
     playbook.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'

@@ -1026,3 +1026,53 @@ def test_a_refused_signature_shows_fingerprints_in_one_format(tmp_path, key_path
     report = '\n'.join(result['report'])
     assert key_fingerprint(material[0]) in report
     assert public_key_fingerprint(serialization.load_pem_private_key(material[0], password=None)) not in report
+
+
+# ---------------------------------------------------------------- a rotation stopped between the deploy and the move
+
+def test_a_staged_key_the_org_accepts_is_an_unfinished_rotation(tmp_path, org, material, key_path):
+    """The rotation deployed the new certificate (the org accepts only the new key) and stopped before moving the
+    staged key (server.key.new) into place: the doctor names that, and the rerun that finishes it."""
+    new_key, new_certificate = generate_key_and_certificate('sfjwt-doctor-rotated')
+    org.add_app(CONSUMER_KEY, new_certificate, admin_approved=True, permission_sets=[PERMISSION_SET])
+    staged = tmp_path / 'server.key.new'
+    write_private_file(staged, new_key)
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'unfinished_rotation'
+    assert result['cause'] == (
+        'A certificate rotation deployed the new certificate and stopped before moving the new key into place: Salesforce '
+        'accepts the staged key %s, and refuses the configured %s.' % (staged, key_path))
+    assert result['next_step'] == (
+        'Run the rotation again with the same variables (ansible-playbook sfjwt.salesforce.rotate_certificate -e '
+        'sfjwt_provision_deploy=true): the provision role finds the staged key and certificate and moves them into place.')
+    assert [check for check in result['checks'] if check['name'] == 'rotation'] == [
+        {'name': 'rotation', 'status': FAIL, 'summary': 'the staged key %s logs in (its token is not kept): the org has '
+                                                        'its certificate, not the one of %s.' % (staged, key_path)}]
+    # The configured key's refusal is still listed after it.
+    assert [cause['code'] for cause in result['causes']][:2] == ['unfinished_rotation', 'key_certificate_mismatch']
+    # One login with each key; the staged key's token is nowhere (not in the result, not in the cache).
+    assert org.token_requests == 2 and len(org.sessions) == 1
+    text = json.dumps(result)
+    assert not any(token in text for token in org.sessions)
+    assert not list((tmp_path / 'cache').glob('*.json'))
+
+
+def test_a_staged_key_the_org_refuses_too_is_not_the_cause(tmp_path, org, material, key_path):
+    dummy, other_certificate = generate_key_and_certificate('sfjwt-doctor-third')
+    org.add_app(CONSUMER_KEY, other_certificate, admin_approved=True, permission_sets=[PERMISSION_SET])
+    staged = tmp_path / 'server.key.new'
+    write_private_file(staged, generate_key_and_certificate('sfjwt-doctor-stale')[0])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    rotation = [check for check in result['checks'] if check['name'] == 'rotation']
+    assert len(rotation) == 1 and rotation[0]['status'] == OK
+    assert rotation[0]['summary'].startswith('the staged key %s, from an unfinished rotation, is refused too: ' % staged)
+    assert org.token_requests == 2
+
+
+def test_without_a_staged_key_the_doctor_logs_in_once(tmp_path, org, material, key_path):
+    org.add_app(CONSUMER_KEY, material[2], admin_approved=True, permission_sets=[PERMISSION_SET])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    assert not [check for check in result['checks'] if check['name'] == 'rotation']
+    assert org.token_requests == 1
