@@ -24,8 +24,8 @@ description:
     of host it is (production, sandbox, My Domain, Experience Cloud site) and which audience that kind needs.
     Behind a proxy (E(HTTPS_PROXY)), DNS, TCP and TLS are not probed directly; the requests go through the proxy.
   - B(One login) - one token request (each refused one counts against the user's login limit, so audiences are
-    never tried in turn; a second only for the staged key of an unfinished rotation, below), whose refusal is mapped to its likely causes, likeliest first, using what the checks found;
-    then one REST call, C(GET /services/data/), with the session.
+    never tried in turn; a second only for the staged key of an unfinished rotation, below), whose refusal is mapped to
+    its likely causes, likeliest first, using what the checks found; then one REST call, C(GET /services/data/), with the session.
   - B(Unfinished rotation) - when Salesforce refuses the key's signature and a staged key of a certificate rotation lies
     next to it (the O(private_key_path) with C(.new) appended, which the provision role moves into place once the new
     certificate works), one more token request with the staged key tells whether the org has the new certificate

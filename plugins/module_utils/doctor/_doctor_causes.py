@@ -79,8 +79,8 @@ def login_causes(exc, identity, evidence, login_url, suspects_found, sources=Non
                                 'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
                                 % (places_to_set('consumer_key'), places_to_set('login_url'))))
     elif code == 'audience':
-        causes.append(suspects.get('audience') or audience_cause(identity, login_url, evidence, evidence.expected_audience,
-                                                                    sources))
+        causes.append(suspects.get('audience')
+                      or audience_cause(identity, login_url, evidence, evidence.expected_audience, sources))
     elif code in ('not_approved', 'not_admin_approved'):
         if 'audience' in suspects:
             causes.append(suspects['audience'])
