@@ -23,9 +23,14 @@ description:
     is recognisable; the server's clock against this machine's (the C(Date) header of C(GET /services/data/)); what kind
     of host it is (production, sandbox, My Domain, Experience Cloud site) and which audience that kind needs.
     Behind a proxy (E(HTTPS_PROXY)), DNS, TCP and TLS are not probed directly; the requests go through the proxy.
-  - B(One login) - exactly one token request (each refused one counts against the user's login limit, so audiences are
-    never tried in turn), whose refusal is mapped to its likely causes, likeliest first, using what the checks found;
-    then one REST call, C(GET /services/data/), with the session.
+  - B(One login) - one token request (each refused one counts against the user's login limit, so audiences are
+    never tried in turn; a second only for the staged key of an unfinished rotation, below), whose refusal is mapped to
+    its likely causes, likeliest first, using what the checks found; then one REST call, C(GET /services/data/), with the session.
+  - B(Unfinished rotation) - when Salesforce refuses the key's signature and a staged key of a certificate rotation lies
+    next to it (the O(private_key_path) with C(.new) appended, which the provision role moves into place once the new
+    certificate works), one more token request with the staged key tells whether the org has the new certificate
+    already; its token is not kept. If it logs in, the cause is a rotation stopped between its deploy and the move, and
+    the next step is to run it again.
   - The new token goes into the token cache (when O(cache) is on, and not in check mode), so the tasks that follow a
     pre-flight do not log in again. A token already cached for the identity is dropped first, because the doctor tests the
     login itself.
@@ -66,6 +71,11 @@ options:
         The consumer key and certificate of each app in it (External Client App global OAuth settings, Connected Apps)
         are compared with the consumer key configured and with the key. Links in the project are not followed.
     type: path
+  setting_sources:
+    description:
+      - Where each setting came from, as the action plugin finds it, so that the report names it (for example the
+        environment variable an audience was set by). The action plugin sets it; a value given in the task is replaced.
+    type: dict
 notes:
   - The module fails when it names a cause; its message is the cause and the next step. The results of the checks are in
     RV(checks) and RV(report) either way.
@@ -109,7 +119,7 @@ cause_code:
   description:
     - The likeliest cause as a word, for playbooks - one of V(settings), V(key), V(dns), V(tcp), V(tls), V(tls_hostname),
       V(untrusted_ca), V(ca_path), V(network), V(audience), V(consumer_key), V(not_preauthorized),
-      V(key_certificate_mismatch), V(clock_skew), V(expired_assertion), V(ip_restricted), V(inactive_user),
+      V(key_certificate_mismatch), V(unfinished_rotation), V(clock_skew), V(expired_assertion), V(ip_restricted), V(inactive_user),
       V(inactive_org), V(rate_limit), V(login_refused), V(rest).
   returned: always (null when RV(ok))
   type: str
@@ -141,7 +151,7 @@ checks:
   contains:
     name:
       description: V(settings), V(key), V(certificate), V(project), V(proxy), V(dns), V(tcp), V(tls), V(clock),
-        V(audience), V(login) or V(rest).
+        V(audience), V(login), V(rotation) or V(rest).
       type: str
     status:
       description: V(ok), V(warn), V(fail) or V(skip).
@@ -155,8 +165,10 @@ settings:
   type: dict
 sources:
   description:
-    - Where each option that is set came from - V(option) (the task or module_defaults), V(variable sfjwt_<option>),
-      V(environment SFJWT_<OPTION>) or V(default). Added by the action plugin.
+    - Where each option that is set came from - V(option) (the task or module_defaults),
+      V(provision directory <path>) (the C(sfjwt.salesforce.doctor) playbook found it in the directory the provision
+      playbook wrote, C(./sfjwt) or C(sfjwt_provision_dir)), V(variable sfjwt_<option>), V(environment SFJWT_<OPTION>)
+      or V(default). Added by the action plugin.
   returned: always
   type: dict
   sample: {"consumer_key": "environment SFJWT_CONSUMER_KEY", "login_url": "default", "username": "variable sfjwt_username"}
@@ -179,9 +191,11 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._options imp
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(project_path=dict(type='path')), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(project_path=dict(type='path'), setting_sources=dict(type='dict')),
+                           supports_check_mode=True)
     options = options_from_module(module)
-    result = diagnose(options, project_path=module.params['project_path'], keep_token=not module.check_mode)
+    result = diagnose(options, project_path=module.params['project_path'], keep_token=not module.check_mode,
+                      sources=module.params['setting_sources'])
     if not result['ok']:
         module.fail_json(msg='%s Next step: %s' % (result['cause'], result['next_step']), **result)
     module.exit_json(changed=False, **result)

@@ -64,10 +64,10 @@ class SalesforceAction(ActionBase):
         self._module_args = resolve_module_args(self._task.args, task_vars, self._templar, error=AnsibleActionFail)
         return self._module_args
 
-    def option_sources(self, task_vars):
+    def option_sources(self, task_vars, found_in=None):
         """option_sources() for this task, with the environment the module will see."""
         return option_sources(self._task.args, task_vars, self._templar, self.module_environment(),
-                              resolved=getattr(self, '_module_args', None))
+                              resolved=getattr(self, '_module_args', None), found_in=found_in)
 
     def module_environment(self):
         """The environment the module sees when it runs on the controller: this process's environment updated with the

@@ -85,19 +85,22 @@ def resolve_module_args(task_args, task_vars, templar, error=AnsibleError):
     return args
 
 
-def option_sources(task_args, task_vars, templar, environment, resolved=None):
-    """Where each option's value comes from, for every name in OPTION_NAMES: 'option', 'variable sfjwt_<name>',
-    'environment SFJWT_<NAME>', 'default' or 'not set'.
+def option_sources(task_args, task_vars, templar, environment, resolved=None, found_in=None):
+    """Where each option's value comes from, for every name in OPTION_NAMES: 'option', 'provision directory <path>',
+    'variable sfjwt_<name>', 'environment SFJWT_<NAME>', 'default' or 'not set'.
 
     ``environment``: the environment the module sees (see SalesforceAction.module_environment). Decided by
     resolve_module_args, which also makes the arguments the module runs with (``resolved``, when they are made already).
+    ``found_in``: {option: directory} for the task options whose value the playbook found in a directory the provision
+    playbook wrote (./sfjwt): they are task options only because the playbook passes them on.
     """
     if resolved is None:
         resolved = resolve_module_args(task_args, task_vars, templar)
+    found_in = found_in or {}
     sources = {}
     for name in OPTION_NAMES:
         if name in task_args:
-            sources[name] = 'option'
+            sources[name] = 'provision directory %s' % found_in[name] if found_in.get(name) else 'option'
         elif name in resolved:
             sources[name] = 'variable %s' % var_name(name)
         elif env_var(name) in environment:

@@ -26,6 +26,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,35 @@ def test_gitlab_ci_job(fake_org_app, tmp_path):
     assert org.token_requests_by(fake_org_app.username) == 1
     assert cache_was_used and not cache.exists(), 'the job\'s token cache, removed by after_script'
     assert_no_key_written(project_dir, home, key_pem=fake_org_app.private_key_pem)
+
+
+# -- "Your own playbooks" ----------------------------------------------------------------------------------------------
+
+def own_playbook():
+    """The example playbook of "Your own playbooks": the one ```yaml block that is a list of plays."""
+    found = [block for block in yaml_blocks() if isinstance(block, list) and block and 'tasks' in block[0]]
+    assert len(found) == 1, 'docs/ci.md must hold one example playbook, found %d' % len(found)
+    return found[0]
+
+
+def test_own_playbook_runs_as_written_behind_a_private_ca(ansible, fake_org_app, tmp_path):
+    """The example runs as it is, with the job's SFJWT_* environment: the query is one the org parses, and the uri task
+    trusts the CA of SFJWT_CA_PATH (here the fake org's private CA, as a TLS-intercepting proxy's would be)."""
+    org = fake_org_app.org
+    playbook = tmp_path / 'nightly-export.yml'
+    playbook.write_text(yaml.safe_dump(own_playbook()))
+    tasks = own_playbook()[0]['tasks']
+    uri_tasks = [task for task in tasks if 'ansible.builtin.uri' in task]
+    assert len(uri_tasks) == 1 and uri_tasks[0].get('no_log') is True, 'the uri task sends a token: no_log'
+
+    run = ansible.playbook(str(playbook), env=fake_org_app.sfjwt_env())
+    assert run.rc == 0, run.output[-6000:]
+    assert 'CERTIFICATE_VERIFY_FAILED' not in run.output
+    received = org.received_log()
+    queries = [entry['query'].get('q') for entry in received if entry['path'].endswith('/query') and entry['status'] == 200]
+    midnight = time.strftime('%Y-%m-%dT00:00:00Z', time.gmtime())
+    assert queries == ['SELECT Id, Name FROM Account WHERE (LastModifiedDate >= %s)' % midnight], queries
+    limits = [entry for entry in received if entry['method'] == 'GET' and entry['path'] == '/services/data/v62.0/limits']
+    assert [entry['status'] for entry in limits] == [200]
+    assert limits[0]['headers'].get('Authorization') == 'Bearer <redacted>'
+    assert_clean_log(run.output, fake_org_app.private_key_pem, org.issued_access_tokens())

@@ -46,7 +46,8 @@ def test_a_working_setup_is_reported_with_where_each_setting_came_from(ansible, 
         'private_key_path': 'environment SFJWT_PRIVATE_KEY_PATH', 'certificate_path': 'environment SFJWT_CERTIFICATE_PATH',
         'login_url': 'environment SFJWT_LOGIN_URL', 'ca_path': 'environment SFJWT_CA_PATH', 'cache_dir': 'environment SFJWT_CACHE_DIR',
         'validate_certs': 'default', 'timeout': 'default', 'retries': 'default', 'cache': 'default', 'cache_ttl': 'default'}
-    assert 'username from variable sfjwt_username' in run.output
+    assert 'username from the variable sfjwt_username' in run.output
+    assert 'consumer_key from the environment variable SFJWT_CONSUMER_KEY' in run.output
     assert 'Result: the login and the REST call work with these settings.' in run.output
     assert 'the certificate in certificate_path %s belongs to the key' % fake_org_app.cert_path in run.output
     assert 'issued by O=trustme' in run.output and ', trusted.' in run.output
@@ -193,7 +194,57 @@ def test_a_provisioned_directory_is_compared_with_the_key(ansible, fake_org_app)
                                  'ecaGlblOauth-meta.xml has consumer key %s, the one configured.' % fake_org_app.consumer_key)
     assert project_checks[1].startswith('the certificate in the app metadata force-app/main/default/extlClntAppGlobalOauthSets/'
                                         'SFJWT_Integration_glbloauth.ecaGlblOauth-meta.xml belongs to the key;')
-    assert result['sources']['private_key_path'] == 'option'
+    # Found in ./sfjwt by the playbook, which passes them on as task options: the report names the directory.
+    found_in = 'provision directory %s' % provisioned.resolve()
+    assert {name: result['sources'][name] for name in ('consumer_key', 'private_key_path', 'certificate_path', 'login_url')} == {
+        'consumer_key': found_in, 'private_key_path': found_in, 'certificate_path': found_in,
+        'login_url': 'environment SFJWT_LOGIN_URL'}
+    assert ('Where the settings come from: ca_path from the environment variable SFJWT_CA_PATH; cache from the default; '
+            'cache_dir from the environment variable SFJWT_CACHE_DIR; cache_ttl from the default; certificate_path from the '
+            '%s; consumer_key from the %s; login_url from the environment variable SFJWT_LOGIN_URL; private_key_path from '
+            'the %s; retries from the default; timeout from the default; username from the environment variable '
+            'SFJWT_USERNAME; validate_certs from the default.' % (found_in, found_in, found_in)) in run.output.splitlines()
+    assert 'from option' not in run.output
+
+
+def test_the_audience_names_the_environment_variable_that_set_it(ansible, fake_org_app):
+    org = fake_org_app.org
+    org.accepted_audience = SANDBOX_AUDIENCE
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(SFJWT_AUDIENCE='https://login.salesforce.com'))
+    assert run.rc == 2, run.output
+    assert run.result(TASK)['sources']['audience'] == 'environment SFJWT_AUDIENCE'
+    assert ('audience https://login.salesforce.com (set by the environment variable SFJWT_AUDIENCE)' in
+            run.result(TASK)['checks'][0]['summary'])
+    cause, dummy = cause_lines(run)
+    assert cause == ('Cause: Salesforce at %s refused the audience https://login.salesforce.com (set by the environment '
+                     'variable SFJWT_AUDIENCE).' % org.url)
+    assert 'set by the audience option' not in run.output
+
+
+def test_a_rotation_stopped_after_its_deploy_is_named(ansible, fake_org_app):
+    """./sfjwt as a rotation killed between the deploy and the move leaves it: the org has the new certificate, server.key
+    is the old key, server.key.new the new one."""
+    provisioned = ansible.workdir / 'sfjwt'
+    provisioned.mkdir()
+    (provisioned / 'server.key').write_bytes(fake_org_app.private_key_pem)
+    (provisioned / 'server.key').chmod(0o600)
+    new_key, new_certificate = generate_key_and_certificate('sfjwt-doctor-rotated')
+    (provisioned / 'server.key.new').write_bytes(new_key)
+    (provisioned / 'server.key.new').chmod(0o600)
+    fake_org_app.org.add_app(fake_org_app.consumer_key, new_certificate, admin_approved=True,
+                             permission_sets=[DEFAULT_PERMISSION_SET])
+    run = ansible.playbook(DOCTOR, env=fake_org_app.sfjwt_env(SFJWT_PRIVATE_KEY_PATH=None))
+    assert run.rc == 2, run.output
+    assert run.result(TASK)['cause_code'] == 'unfinished_rotation'
+    key = provisioned.resolve() / 'server.key'
+    assert cause_lines(run) == [
+        'Cause: A certificate rotation deployed the new certificate and stopped before moving the new key into place: '
+        'Salesforce accepts the staged key %s.new, and refuses the configured %s.' % (key, key),
+        'Next step: Run the rotation again with the same variables (ansible-playbook sfjwt.salesforce.rotate_certificate '
+        '-e sfjwt_provision_deploy=true): the provision role finds the staged key and certificate and moves them into place.']
+    assert fake_org_app.org.token_requests == 2
+    assert_no_secret(run, fake_org_app, fake_org_app.org)
+    assert not any(line in run.output for line in new_key.decode('ascii').splitlines()[1:-1])
 
 
 def test_no_log_keeps_the_report_out_of_the_output(ansible, fake_org_app):

@@ -173,6 +173,12 @@ def test_oauth_secrets_setting_off_says_what_to_turn_on(ansible, deploy_setup):
     msg = run.result(DEPLOY_TASK)['msg']
     assert '- ExtlClntAppGlobalOauthSettings DeployTest (extlClntAppGlobalOauthSets/DeployTest.ecaGlblOauth' in msg
     assert 'Allow access to External Client App consumer secrets via REST API' in msg
+    # Both switches, with what each is for; the fix is in Setup, not in the files deployed.
+    assert 'The fix is in Setup: as an admin, turn on the org setting "Allow Access to OAuth Consumer Secrets via Metadata API"' in msg
+    assert 'the user permission "View External Client Apps Consumer Secrets in Metadata"' in msg
+    assert msg.endswith('Nothing was saved in the org; the fix is in Setup, not in the files: make the change said above, '
+                        'then run again.'), msg
+    assert 'fix the files' not in msg
 
 
 def test_access_token_and_instance_url_of_an_existing_admin_session(ansible, deploy_setup, tmp_path):

@@ -263,8 +263,8 @@ def test_refusals_and_local_errors(ansible, fake_org_app, tmp_path):
             "token host %s with the audience https://login.salesforce.com (derived from login_url)."
             % (user, app.cert_path, cert_fingerprint, url)),
         'wrong audience': (
-            "Salesforce at %s rejected the audience https://test.salesforce.com (invalid_grant: audience is invalid) (set by the "
-            "audience option). The audience (aud claim) is not the token host: it is https://login.salesforce.com for production "
+            "Salesforce at %s rejected the audience https://test.salesforce.com (invalid_grant: audience is invalid) (set, not "
+            "derived from login_url). The audience (aud claim) is not the token host: it is https://login.salesforce.com for production "
             "and developer orgs, https://test.salesforce.com for sandboxes and https://site.force.com/customers for Experience "
             "Cloud sites, even when login_url is a My Domain. Set the audience option accordingly." % url),
         'not admin approved': (

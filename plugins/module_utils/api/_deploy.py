@@ -50,17 +50,29 @@ TEST_LEVELS = ('NoTestRun', 'RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsIn
 FINAL_STATUSES = ('Succeeded', 'SucceededPartial', 'Failed', 'Canceled')
 KNOWN_STATUSES = ('Pending', 'InProgress', 'Canceling') + FINAL_STATUSES
 
-# What Salesforce's problem texts mean, and what to do about them (matched case-insensitively).
+# The Setup switches a deploy of an External Client App's consumer key and certificate depends on (Salesforce's Metadata
+# API reference for ExtlClntAppGlobalOauthSettings); the doctor names them too. The REST API switch is a different one,
+# easily mistaken for it: say what each is for rather than guess.
+CONSUMER_SECRET_SWITCHES = (
+    'as an admin, turn on the org setting "Allow Access to OAuth Consumer Secrets via Metadata API" (deploying an External '
+    'Client App\'s OAuth settings, its consumer key and certificate, needs it); a deploying user who is not an admin also '
+    'needs the user permission "View External Client Apps Consumer Secrets in Metadata". The setting "Allow access to '
+    'External Client App consumer secrets via REST API" (External Client App Manager > Settings, on releases with API 62.0 '
+    'and later) is for reading consumer secrets through the REST API; if your org has it and the deploy still fails with '
+    'the first one on, turn it on too.')
+
+# What Salesforce's problem texts mean, and what to do about them (matched case-insensitively); whether the fix is in
+# Setup rather than in the files deployed.
 PROBLEM_HINTS = (
-    ('consumer secret', 'Allow it in Setup > External Client App Manager > Settings ("Allow access to External Client App '
-                        'consumer secrets via REST API"), as an admin, then run again.'),
+    ('consumer secret', 'The fix is in Setup: %s' % CONSUMER_SECRET_SWITCHES, True),
     ('connected app creation', 'Salesforce no longer creates new Connected Apps (Spring \'26): use the External Client App '
-                               '(app_metadata with connected_app=false), or update a Connected App that already exists.'),
+                               '(app_metadata with connected_app=false), or update a Connected App that already exists.', False),
     ('named in package.xml, but was not found', 'The manifest lists a component the project does not have: fix the '
-                                                'manifest, or leave it out to deploy every file of the project.'),
-    ('testlevel', 'Set test_level (RunLocalTests, or RunSpecifiedTests with run_tests): production orgs run tests for Apex.'),
+                                                'manifest, or leave it out to deploy every file of the project.', False),
+    ('testlevel', 'Set test_level (RunLocalTests, or RunSpecifiedTests with run_tests): production orgs run tests for Apex.',
+     False),
     ('insufficient access', 'Deploy as an admin: the user needs "Modify Metadata Through Metadata API Functions" and, '
-                            'for External Client Apps, "Create, edit, and delete External Client Apps".'),
+                            'for External Client Apps, "Create, edit, and delete External Client Apps".', True),
 )
 
 
@@ -163,7 +175,7 @@ def scrubbed(exc, secrets):
 
 def hint_for(problem):
     lowered = (problem or '').lower()
-    for pattern, hint in PROBLEM_HINTS:
+    for pattern, hint, dummy in PROBLEM_HINTS:
         if pattern in lowered:
             return hint
     return None
@@ -171,6 +183,12 @@ def hint_for(problem):
 
 # The status check made when wait_timeout is (nearly) reached may still take this long.
 LAST_CHECK_SECONDS = 5.0
+
+
+def fixed_in_setup(problem):
+    """Whether the problem's fix is a setting or permission in Setup, not a change to the files deployed."""
+    lowered = (problem or '').lower()
+    return any(in_setup for pattern, dummy, in_setup in PROBLEM_HINTS if pattern in lowered)
 
 
 class Deployer:
@@ -344,8 +362,16 @@ def describe_failure(deploy_id, result, failures, tests, check_only, rollback_on
     elif status == 'Canceled':
         lines.append('Someone canceled it in the org; nothing was saved.')
     else:
-        lines.append('Nothing was saved in the org%s; fix the files above and run again.' % (
-            '' if rollback_on_error else ' that failed'))
+        problems = [error_message] if error_message else []
+        problems += [failure.get('problem') for failure in errors]
+        in_setup = [fixed_in_setup(problem) for problem in problems]
+        if in_setup and all(in_setup):
+            fix = 'the fix is in Setup, not in the files: make the change said above, then run again'
+        elif any(in_setup):
+            fix = 'fix the files above and make the change in Setup said above, then run again'
+        else:
+            fix = 'fix the files above and run again'
+        lines.append('Nothing was saved in the org%s; %s.' % ('' if rollback_on_error else ' that failed', fix))
     return '\n'.join(lines)
 
 

@@ -61,6 +61,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import
     MAX_CERTIFICATE_BYTES,
     belongs_to_key,
     certificate_fingerprint,
+    colon_hex,
     load_pem_or_der_certificate,
 )
 
@@ -238,7 +239,7 @@ def _salesforce_error_message(options, identity, response, error, description):
         # A wrong audience can hide behind any invalid_grant description: always say what was sent where.
         message += (' The assertion was sent to the token host %s with the audience %s (%s).'
                     % (identity.login_url, audience,
-                       'derived from login_url' if identity.audience_derived else 'set by the audience option'))
+                       'derived from login_url' if identity.audience_derived else 'set, not derived from login_url'))
     return message
 
 
@@ -263,7 +264,7 @@ def _explain_refusal(options, identity, response, error, description):
                 'audience (%s) are for different kinds of org (production or sandbox).'
                 % (user, key, said, user, approval_url(where, key), where, identity.audience))
     if code == 'audience':
-        source = 'derived from login_url' if identity.audience_derived else 'set by the audience option'
+        source = 'derived from login_url' if identity.audience_derived else 'set, not derived from login_url'
         return ('Salesforce at %s rejected the audience %s %s (%s). The audience (aud claim) is not the token host: it is %s '
                 'for production and developer orgs, %s for sandboxes and %s for Experience Cloud sites, even when login_url '
                 'is a My Domain. Set the audience option accordingly.'
@@ -291,7 +292,8 @@ def _explain_refusal(options, identity, response, error, description):
 
 def _certificate_hint(options, identity):
     key = load_key(identity)
-    own = 'This key\'s public key SHA-256 fingerprint is %s. ' % public_key_fingerprint(key)
+    # Colon-separated, as every fingerprint the collection shows (certificates, the doctor's report).
+    own = 'This key\'s public key SHA-256 fingerprint is %s. ' % colon_hex(bytes.fromhex(public_key_fingerprint(key)))
     path = options.certificate_path
     if not path:
         return own

@@ -23,17 +23,29 @@ from __future__ import annotations
 import os
 import stat
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._answers import json_body
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import forget_session, get_session, normalize_login_url, prepare
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_causes import audience_cause, login_causes
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import (
+    MAX_KEY_BYTES,
+    forget_session,
+    get_session,
+    normalize_login_url,
+    prepare,
+)
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_causes import (
+    audience_cause,
+    audience_source,
+    login_causes,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_network import NetworkChecks
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import (
     FAIL,
     OK,
     SKIP,
     WARN,
+    Cause,
     Diagnosis,
     Evidence,
     places_to_set,
@@ -45,7 +57,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_certificate import PEM_CERT_RE
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import check_project_path
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._rest import RestClient, StaticCredentials, latest_version
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import host_kind
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import host_kind, login_refusal
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._token_request import load_key, request_token
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import (
     MAX_CERTIFICATE_BYTES,
@@ -61,6 +73,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import
 # Folders and suffixes of the metadata files that hold an app's consumer key and certificate.
 APP_SETTINGS_FILES = (('extlClntAppGlobalOauthSets', '.ecaGlblOauth-meta.xml'), ('connectedApps', '.connectedApp-meta.xml'))
 MAX_PROJECT_FILES = 10000
+# The provision role stages a rotation's new key next to the configured one, under this suffix (roles/provision main.yml).
+STAGED_KEY_SUFFIX = '.new'
 
 
 # -- reading files -------------------------------------------------------------------------------------
@@ -84,10 +98,12 @@ def _project_settings_files(project_path):
 # -- the checks ------------------------------------------------------------------------------------------
 
 class Doctor(NetworkChecks):
-    """Runs the checks in order; see the module docstring. ``now`` (a clock) is for tests."""
+    """Runs the checks in order; see the module docstring. ``now`` (a clock) is for tests. ``sources``: where each
+    setting came from, as the action plugin found it (option_sources()), to name it; None when not known."""
 
-    def __init__(self, options, project_path=None, keep_token=True, now=None):
+    def __init__(self, options, project_path=None, keep_token=True, now=None, sources=None):
         self.options = options
+        self.sources = sources or {}
         self.project_path = project_path
         self.keep_token = keep_token
         self.now = now or time.time
@@ -144,8 +160,7 @@ class Doctor(NetworkChecks):
             'trusted_cas': trust,
         }
         if identity is not None:
-            audience = '%s (%s)' % (identity.audience, 'derived from login_url' if identity.audience_derived
-                                    else 'set by the audience option')
+            audience = '%s (%s)' % (identity.audience, audience_source(identity, self.sources))
             diagnosis.add('settings', OK, 'token host %s, audience %s, consumer key %s, user %s, key from %s; trusting %s.'
                           % (self.login_url, audience, identity.consumer_key, identity.username, identity.key_source,
                              trust))
@@ -283,7 +298,8 @@ class Doctor(NetworkChecks):
         else:
             self.diagnosis.add('audience', FAIL, '%s is %s, which needs the audience %s, but %s is sent.'
                                % (host, kind, expected, audience))
-            self.diagnosis.suspects.append(audience_cause(self.identity, self.login_url, self.evidence, expected))
+            self.diagnosis.suspects.append(audience_cause(self.identity, self.login_url, self.evidence, expected,
+                                                          self.sources))
 
     # one login
     def login(self):
@@ -295,7 +311,8 @@ class Doctor(NetworkChecks):
             session = self._one_login()
         except AuthError as exc:
             self.diagnosis.add('login', FAIL, exc.message)
-            for cause in self._login_causes(exc):
+            unfinished = self.check_staged_key(exc)
+            for cause in ([unfinished] if unfinished else []) + self._login_causes(exc):
                 self.diagnosis.causes.append(cause)
             return None
         kept = ' (kept in the token cache for the tasks that follow)' if self.keep_token and self.options.cache else ''
@@ -307,6 +324,49 @@ class Doctor(NetworkChecks):
                 check.status = WARN
         return session
 
+    def check_staged_key(self, exc):
+        """The cause when the key is refused but the staged key of a rotation (<private_key_path>.new) logs in, else None.
+
+        A rotation deploys the new certificate, waits for a token with the staged key, then moves the staged key into
+        place. Stopped in between (the wait failed, the run was killed), it leaves the org accepting only the staged key
+        while the configured one is refused. One more token request, with the staged key, tells; its token is not kept."""
+        refusal = login_refusal(exc.details.get('salesforce_error'), exc.details.get('salesforce_error_description'))
+        path = self.options.private_key_path
+        if not refusal or refusal.code != 'invalid_assertion' or not path or self.options.private_key:
+            return None
+        configured = os.path.expanduser(path)
+        staged_path = configured + STAGED_KEY_SUFFIX
+        try:
+            if not stat.S_ISREG(os.stat(staged_path).st_mode):
+                return None
+            staged = replace(self.identity, key_pem=read_regular_file(staged_path, MAX_KEY_BYTES, follow_links=True),
+                             key=None, key_source='the staged private key %s' % staged_path)
+            load_key(staged)
+        except FileNotFoundError:
+            return None   # no staged key: no rotation was left unfinished
+        except (OSError, AuthError, InputError, ValueError) as exc:
+            if isinstance(exc, OSError):
+                message = exc.strerror or type(exc).__name__
+            else:
+                message = exc.message if isinstance(exc, (AuthError, InputError)) else str(exc)
+            self.diagnosis.add('rotation', WARN, 'a staged key from an unfinished rotation, %s, cannot be read: %s.'
+                               % (staged_path, message.rstrip('.')))
+            return None
+        try:
+            request_token(self.options, staged)
+        except AuthError as refused:
+            self.diagnosis.add('rotation', OK, 'the staged key %s, from an unfinished rotation, is refused too: %s'
+                               % (staged_path, refused.message))
+            return None
+        self.diagnosis.add('rotation', FAIL, 'the staged key %s logs in (its token is not kept): the org has its '
+                           'certificate, not the one of %s.' % (staged_path, configured))
+        return Cause('unfinished_rotation', 'A certificate rotation deployed the new certificate and stopped before moving '
+                     'the new key into place: Salesforce accepts the staged key %s, and refuses the configured %s.'
+                     % (staged_path, configured),
+                     'Run the rotation again with the same variables (ansible-playbook '
+                     'sfjwt.salesforce.rotate_certificate -e sfjwt_provision_deploy=true): the provision role finds the '
+                     'staged key and certificate and moves them into place.')
+
     def _one_login(self):
         """A new session, never a cached one: the login itself is under test. With the cache on (and keep_token), it
         replaces the identity's cached token, so the tasks after a pre-flight do not log in again."""
@@ -316,7 +376,7 @@ class Doctor(NetworkChecks):
         return request_token(self.options, self.identity)
 
     def _login_causes(self, exc):
-        return login_causes(exc, self.identity, self.evidence, self.login_url, self.diagnosis.suspects)
+        return login_causes(exc, self.identity, self.evidence, self.login_url, self.diagnosis.suspects, self.sources)
 
     # one REST call
     def check_rest(self, session):
@@ -344,7 +404,8 @@ class Doctor(NetworkChecks):
         self.diagnosis.add('rest', OK, 'GET %s answered HTTP 200; the newest API version is %s.' % (url, latest))
 
 
-def diagnose(options, project_path=None, keep_token=True):
+def diagnose(options, project_path=None, keep_token=True, sources=None):
     """The doctor's result: ok, cause, cause_code, next_step, causes, checks, settings and report (plain lines).
-    keep_token: whether the new token goes into the token cache (when options.cache is on)."""
-    return Doctor(options, project_path=project_path, keep_token=keep_token).run()
+    keep_token: whether the new token goes into the token cache (when options.cache is on). sources: where each setting
+    came from (the action plugin's option_sources()), when known."""
+    return Doctor(options, project_path=project_path, keep_token=keep_token, sources=sources).run()

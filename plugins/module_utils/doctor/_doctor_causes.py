@@ -10,7 +10,8 @@ _salesforce_facts) weighed with the evidence the checks before the login gathere
 
 from __future__ import annotations
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import Cause, places_to_set
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy import CONSUMER_SECRET_SWITCHES
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.doctor._doctor_report import Cause, places_to_set, source_words
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     EXPERIENCE_CLOUD_AUDIENCE,
     PRODUCTION_AUDIENCE,
@@ -20,9 +21,17 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._x509 import colon_hex
 
 
-def audience_cause(identity, login_url, evidence, expected=None):
-    """The cause for an audience Salesforce refused (or that the host's kind shows to be wrong, ``expected``)."""
-    source = 'derived from login_url' if identity.audience_derived else 'set by the audience option'
+def audience_source(identity, sources):
+    """'derived from login_url', or where the audience was set ('set by the environment variable SFJWT_AUDIENCE')."""
+    if identity.audience_derived:
+        return 'derived from login_url'
+    return 'set by %s' % source_words('audience', (sources or {}).get('audience'))
+
+
+def audience_cause(identity, login_url, evidence, expected=None, sources=None):
+    """The cause for an audience Salesforce refused (or that the host's kind shows to be wrong, ``expected``).
+    ``sources``: where each setting came from (the action plugin's option_sources()), when known."""
+    source = audience_source(identity, sources)
     if expected:
         return Cause('audience', '%s is %s, which needs the audience %s, but %s (%s) is sent.'
                      % (login_url, evidence.host_kind, expected, identity.audience, source),
@@ -33,7 +42,7 @@ def audience_cause(identity, login_url, evidence, expected=None):
                                                            EXPERIENCE_CLOUD_AUDIENCE))
 
 
-def login_causes(exc, identity, evidence, login_url, suspects_found):
+def login_causes(exc, identity, evidence, login_url, suspects_found, sources=None):
     """The likely causes of a refused login, likeliest first, from Salesforce's words and the evidence."""
     details = exc.details
     refusal = login_refusal(details.get('salesforce_error'), details.get('salesforce_error_description'))
@@ -53,13 +62,25 @@ def login_causes(exc, identity, evidence, login_url, suspects_found):
             causes.append(Cause('consumer_key', 'The consumer key %s is not the app\'s: the app in the project has %s.'
                                 % (identity.consumer_key, ', '.join(others)),
                                 'Set %s to %s.' % (places_to_set('consumer_key'), others[0])))
-        causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id).'
-                            % (login_url, identity.consumer_key),
-                            'Set %s to the Consumer Key of the app in this org, and check that %s is that org. An app '
-                            'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
-                            % (places_to_set('consumer_key'), places_to_set('login_url'))))
+        if identity.consumer_key in evidence.project_consumer_keys:
+            # The key is the project's own: the app was not deployed there, most often because a Setup switch is off.
+            causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id), '
+                                'the one of the app in the project: the app is not deployed in this org, or its deploy '
+                                'failed.' % (login_url, identity.consumer_key),
+                                'Deploy it (ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true) and '
+                                'read what the deploy says; check that %s is the org it was deployed to. Deploying its '
+                                'consumer key and certificate needs Setup: %s An app deployed in the last 10 minutes may '
+                                'not be known yet: run the doctor again then.'
+                                % (places_to_set('login_url'), CONSUMER_SECRET_SWITCHES)))
+        else:
+            causes.append(Cause('consumer_key', 'Salesforce at %s does not know the consumer key %s (invalid_client_id).'
+                                % (login_url, identity.consumer_key),
+                                'Set %s to the Consumer Key of the app in this org, and check that %s is that org. An app '
+                                'deployed in the last 10 minutes may not be known yet: run the doctor again then.'
+                                % (places_to_set('consumer_key'), places_to_set('login_url'))))
     elif code == 'audience':
-        causes.append(suspects.get('audience') or audience_cause(identity, login_url, evidence, evidence.expected_audience))
+        causes.append(suspects.get('audience')
+                      or audience_cause(identity, login_url, evidence, evidence.expected_audience, sources))
     elif code in ('not_approved', 'not_admin_approved'):
         if 'audience' in suspects:
             causes.append(suspects['audience'])

@@ -28,6 +28,19 @@ def places_to_set(name):
     return '%s (%s, %s)' % (name, env_var(name), var_name(name))
 
 
+def source_words(name, source):
+    """Where a setting came from, in words: 'the task option audience', 'the variable sfjwt_audience', 'the environment
+    variable SFJWT_AUDIENCE', 'the provision directory /srv/sfjwt', 'the default'. ``source`` is a value of the action
+    plugin's option_sources(); None (the module ran without the action plugin) names the three places it can be set."""
+    if not source:
+        return 'one of %s' % places_to_set(name)
+    if source == 'option':
+        return 'the task option %s' % name
+    if source.startswith('environment '):
+        return 'the environment variable %s' % source.split(' ', 1)[1]
+    return 'the %s' % source
+
+
 @dataclass
 class Cause:
     code: str

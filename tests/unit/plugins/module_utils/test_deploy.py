@@ -765,18 +765,39 @@ def test_failed_deploy_names_component_file_line_problem_and_hint(tmp_path, cloc
     client, http = client_for(success_org(deploy_result('InProgress'), failed))
     error = raises(deploy.run, client, project, kind=ApiError)
     assert error.msg == (
-        'Deploy %s failed.\n'
+        'Deploy %s failed.\n' % DEPLOY_ID +
         "- ApexClass Hello (classes/Hello.cls, line 2): Unexpected token 'x'.\n"
         '- ExtlClntAppGlobalOauthSettings SfjwtApp (extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth): You do not have '
-        'permission to view the consumer secret. Allow it in Setup > External Client App Manager > Settings ("Allow access to '
-        'External Client App consumer secrets via REST API"), as an admin, then run again.\n'
-        'Nothing was saved in the org; fix the files above and run again.' % DEPLOY_ID)
+        'permission to view the consumer secret. ' + CONSUMER_SECRET_HINT + '\n'
+        'Nothing was saved in the org; fix the files above and make the change in Setup said above, then run again.')
     assert error.details['changed'] is False and error.details['status'] == 'Failed'
     assert error.details['deploy_id'] == DEPLOY_ID and error.details['components_deployed'] == 0
     assert [f['fullName'] for f in error.details['component_failures']] == ['Hello', 'SfjwtApp', 'Hello']
     assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
     assert not os.path.exists(os.path.join(project, '.gitignore'))
     assert len(http.calls) == 3
+
+
+CONSUMER_SECRET_HINT = (
+    'The fix is in Setup: as an admin, turn on the org setting "Allow Access to OAuth Consumer Secrets via Metadata API" '
+    '(deploying an External Client App\'s OAuth settings, its consumer key and certificate, needs it); a deploying user '
+    'who is not an admin also needs the user permission "View External Client Apps Consumer Secrets in Metadata". The '
+    'setting "Allow access to External Client App consumer secrets via REST API" (External Client App Manager > '
+    'Settings, on releases with API 62.0 and later) is for reading consumer secrets through the REST API; if your org '
+    'has it and the deploy still fails with the first one on, turn it on too.')
+
+
+def test_a_missing_org_setting_is_fixed_in_setup_not_in_the_files(tmp_path, clock):
+    project = apex_project(tmp_path)
+    failed = deploy_result('Failed', numberComponentErrors=1, details={'componentFailures': [ECA_FAILURE]})
+    client, http = client_for(success_org(deploy_result('InProgress'), failed))
+    error = raises(deploy.run, client, project, kind=ApiError)
+    assert error.msg == (
+        'Deploy %s failed.\n' % DEPLOY_ID +
+        '- ExtlClntAppGlobalOauthSettings SfjwtApp (extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth): You do not have '
+        'permission to view the consumer secret. ' + CONSUMER_SECRET_HINT + '\n'
+        'Nothing was saved in the org; the fix is in Setup, not in the files: make the change said above, then run again.')
+    assert 'fix the files' not in error.msg
 
 
 def test_failure_in_check_mode_and_with_tests(tmp_path, clock):

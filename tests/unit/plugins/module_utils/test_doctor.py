@@ -191,7 +191,8 @@ def test_a_sandbox_my_domain_with_the_production_audience_is_a_suspect(tmp_path,
                            'https://test.salesforce.com, but https://login.salesforce.com is sent.')]
     assert doctor.diagnosis.suspects == [Cause(
         'audience', 'https://acme--uat.sandbox.my.salesforce.com is a sandbox My Domain, which needs the audience '
-                    'https://test.salesforce.com, but https://login.salesforce.com (set by the audience option) is sent.',
+                    'https://test.salesforce.com, but https://login.salesforce.com (set by one of %s) is sent.'
+                    % AUDIENCE_OPTION,
         'Set %s to https://test.salesforce.com.' % AUDIENCE_OPTION)]
     # A suspect is not a cause until the login fails.
     assert doctor.diagnosis.causes == []
@@ -292,9 +293,20 @@ def test_invalid_client_id_when_the_project_has_the_same_key(tmp_path, key_path)
     doctor = checked(tmp_path, key_path)
     doctor.evidence.project_consumer_keys = [CONSUMER_KEY, '3MVG9AnotherApp']
     causes = doctor._login_causes(refusal('client identifier invalid', error='invalid_client_id'))
-    assert [cause.summary for cause in causes] == [
-        'Salesforce at https://acme.my.salesforce.com does not know the consumer key %s (invalid_client_id).'
-        % CONSUMER_KEY]
+    # The app of the project is not in the org: its deploy, and the Setup switches a deploy of its secrets needs.
+    assert causes == [Cause(
+        'consumer_key',
+        'Salesforce at https://acme.my.salesforce.com does not know the consumer key %s (invalid_client_id), the one of '
+        'the app in the project: the app is not deployed in this org, or its deploy failed.' % CONSUMER_KEY,
+        'Deploy it (ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true) and read what the deploy '
+        'says; check that login_url (SFJWT_LOGIN_URL, sfjwt_login_url) is the org it was deployed to. Deploying its '
+        'consumer key and certificate needs Setup: as an admin, turn on the org setting "Allow Access to OAuth Consumer '
+        'Secrets via Metadata API" (deploying an External Client App\'s OAuth settings, its consumer key and certificate, '
+        'needs it); a deploying user who is not an admin also needs the user permission "View External Client Apps '
+        'Consumer Secrets in Metadata". The setting "Allow access to External Client App consumer secrets via REST API" '
+        '(External Client App Manager > Settings, on releases with API 62.0 and later) is for reading consumer secrets '
+        'through the REST API; if your org has it and the deploy still fails with the first one on, turn it on too. An '
+        'app deployed in the last 10 minutes may not be known yet: run the doctor again then.')]
 
 
 def test_invalid_assertion_names_a_mismatched_certificate_first(tmp_path, key_path, material):
@@ -978,3 +990,89 @@ def test_a_token_cache_that_cannot_be_created_is_not_the_network(tmp_path, org, 
     assert result['cause'].startswith('Cannot create the token cache directory %s' % (tmp_path / 'not-a-directory'))
     assert result['next_step'] == 'Fix what the message names, then run the doctor again.'
     assert org.token_requests == 0
+
+
+# ---------------------------------------------------------------- where a setting came from, one fingerprint format
+
+@pytest.mark.parametrize('source, words', [
+    ('option', 'the task option audience'),
+    ('variable sfjwt_audience', 'the variable sfjwt_audience'),
+    ('environment SFJWT_AUDIENCE', 'the environment variable SFJWT_AUDIENCE'),
+    ('provision directory /srv/acme/sfjwt', 'the provision directory /srv/acme/sfjwt'),
+])
+def test_the_audience_names_where_it_was_set(tmp_path, key_path, source, words):
+    doctor = Doctor(make_options(tmp_path, key_path, 'https://acme--uat.sandbox.my.salesforce.com',
+                                 audience=PRODUCTION_AUDIENCE), sources={'audience': source})
+    doctor.check_settings()
+    doctor.check_key()
+    doctor.check_host_kind()
+    settings = checks(doctor, 'settings')[0][2]
+    assert settings.startswith('token host https://acme--uat.sandbox.my.salesforce.com, audience https://login.salesforce.com '
+                               '(set by %s), consumer key ' % words), settings
+    assert [cause.summary for cause in doctor.diagnosis.suspects] == [
+        'https://acme--uat.sandbox.my.salesforce.com is a sandbox My Domain, which needs the audience '
+        'https://test.salesforce.com, but https://login.salesforce.com (set by %s) is sent.' % words]
+    refused = doctor._login_causes(refusal('audience is invalid'))
+    assert refused[0].summary == doctor.diagnosis.suspects[0].summary
+
+
+def test_a_refused_signature_shows_fingerprints_in_one_format(tmp_path, key_path, material, org):
+    """The login's own message and the doctor's lines give the key's fingerprint alike: AB:CD:..., never abcd..."""
+    org.add_app(CONSUMER_KEY, material[2], admin_approved=True, permission_sets=[PERMISSION_SET])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    login = [check['summary'] for check in result['checks'] if check['name'] == 'login'][0]
+    assert "This key's public key SHA-256 fingerprint is %s." % key_fingerprint(material[0]) in login, login
+    report = '\n'.join(result['report'])
+    assert key_fingerprint(material[0]) in report
+    assert public_key_fingerprint(serialization.load_pem_private_key(material[0], password=None)) not in report
+
+
+# ---------------------------------------------------------------- a rotation stopped between the deploy and the move
+
+def test_a_staged_key_the_org_accepts_is_an_unfinished_rotation(tmp_path, org, material, key_path):
+    """The rotation deployed the new certificate (the org accepts only the new key) and stopped before moving the
+    staged key (server.key.new) into place: the doctor names that, and the rerun that finishes it."""
+    new_key, new_certificate = generate_key_and_certificate('sfjwt-doctor-rotated')
+    org.add_app(CONSUMER_KEY, new_certificate, admin_approved=True, permission_sets=[PERMISSION_SET])
+    staged = tmp_path / 'server.key.new'
+    write_private_file(staged, new_key)
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'unfinished_rotation'
+    assert result['cause'] == (
+        'A certificate rotation deployed the new certificate and stopped before moving the new key into place: Salesforce '
+        'accepts the staged key %s, and refuses the configured %s.' % (staged, key_path))
+    assert result['next_step'] == (
+        'Run the rotation again with the same variables (ansible-playbook sfjwt.salesforce.rotate_certificate -e '
+        'sfjwt_provision_deploy=true): the provision role finds the staged key and certificate and moves them into place.')
+    assert [check for check in result['checks'] if check['name'] == 'rotation'] == [
+        {'name': 'rotation', 'status': FAIL, 'summary': 'the staged key %s logs in (its token is not kept): the org has '
+                                                        'its certificate, not the one of %s.' % (staged, key_path)}]
+    # The configured key's refusal is still listed after it.
+    assert [cause['code'] for cause in result['causes']][:2] == ['unfinished_rotation', 'key_certificate_mismatch']
+    # One login with each key; the staged key's token is nowhere (not in the result, not in the cache).
+    assert org.token_requests == 2 and len(org.sessions) == 1
+    text = json.dumps(result)
+    assert not any(token in text for token in org.sessions)
+    assert not list((tmp_path / 'cache').glob('*.json'))
+
+
+def test_a_staged_key_the_org_refuses_too_is_not_the_cause(tmp_path, org, material, key_path):
+    dummy, other_certificate = generate_key_and_certificate('sfjwt-doctor-third')
+    org.add_app(CONSUMER_KEY, other_certificate, admin_approved=True, permission_sets=[PERMISSION_SET])
+    staged = tmp_path / 'server.key.new'
+    write_private_file(staged, generate_key_and_certificate('sfjwt-doctor-stale')[0])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    rotation = [check for check in result['checks'] if check['name'] == 'rotation']
+    assert len(rotation) == 1 and rotation[0]['status'] == OK
+    assert rotation[0]['summary'].startswith('the staged key %s, from an unfinished rotation, is refused too: ' % staged)
+    assert org.token_requests == 2
+
+
+def test_without_a_staged_key_the_doctor_logs_in_once(tmp_path, org, material, key_path):
+    org.add_app(CONSUMER_KEY, material[2], admin_approved=True, permission_sets=[PERMISSION_SET])
+    result = diagnose(make_options(tmp_path, key_path, org.url, ca_path=org.ca_path), keep_token=False)
+    assert result['cause_code'] == 'key_certificate_mismatch'
+    assert not [check for check in result['checks'] if check['name'] == 'rotation']
+    assert org.token_requests == 1

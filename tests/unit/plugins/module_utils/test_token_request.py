@@ -147,7 +147,7 @@ def test_audience_invalid(tmp_path, key_path, description):
                            answers=(refusal('invalid_grant', description),))
     assert error_message(options) == (
         'Salesforce at https://acme.my.salesforce.com rejected the audience https://acme.my.salesforce.com (invalid_grant: %s) '
-        '(set by the audience option). The audience (aud claim) is not the token host: it is https://login.salesforce.com for '
+        '(set, not derived from login_url). The audience (aud claim) is not the token host: it is https://login.salesforce.com for '
         'production and developer orgs, https://test.salesforce.com for sandboxes and https://site.force.com/customers for '
         'Experience Cloud sites, even when login_url is a My Domain. Set the audience option accordingly.' % description)
 
@@ -165,7 +165,8 @@ def test_invalid_assertion_names_public_key_fingerprint(tmp_path, key, key_path)
         'Salesforce could not verify the assertion for consumer key 3MVG9unitTestConsumerKey and user integration@acme.example '
         '(invalid_grant: invalid assertion): the certificate uploaded to the app ("Use digital signatures") does not belong '
         'to this private key. This key\'s public key SHA-256 fingerprint is %s. Upload the certificate made from this key to '
-        'the app, or use the key the uploaded certificate was made from. %s' % (public_key_fingerprint(key), SENT_DEFAULT))
+        'the app, or use the key the uploaded certificate was made from. %s' % (
+            ':'.join('%02X' % byte for byte in bytes.fromhex(public_key_fingerprint(key))), SENT_DEFAULT))
 
 
 def invalid_assertion_message(tmp_path, key_path, certificate_key, file_name):
@@ -265,13 +266,14 @@ def test_other_refusals(tmp_path, key_path, description, message):
 @pytest.mark.parametrize('audience, sent', [
     (None, SENT_MY_DOMAIN),
     ('https://test.salesforce.com/', 'The assertion was sent to the token host https://acme.my.salesforce.com with the '
-                                     'audience https://test.salesforce.com (set by the audience option).'),
+                                     'audience https://test.salesforce.com (set, not derived from login_url).'),
 ])
 def test_every_invalid_grant_names_the_token_host_and_the_audience(tmp_path, key, key_path, description, explanation,
                                                                    audience, sent):
     options = make_options(tmp_path, key_path, login_url='https://acme.my.salesforce.com/', audience=audience,
                            answers=(refusal('invalid_grant', description),))
-    assert error_message(options) == '%s %s' % (explanation.format(fingerprint=public_key_fingerprint(key)), sent)
+    fingerprint = ':'.join('%02X' % byte for byte in bytes.fromhex(public_key_fingerprint(key)))
+    assert error_message(options) == '%s %s' % (explanation.format(fingerprint=fingerprint), sent)
 
 
 @pytest.mark.parametrize('description', ["user hasn't approved this consumer", 'audience is invalid'])

@@ -56,6 +56,15 @@ def test_an_option_set_to_anything_is_the_tasks():
     assert found['private_key'] == 'option' and found['audience'] == 'option'
 
 
+def test_a_task_option_found_in_the_provision_directory_names_the_directory():
+    # The doctor playbook passes on what it found in ./sfjwt as task options; they are not the user's task options.
+    task_args = {'consumer_key': 'FROMPROJECT', 'private_key_path': '/srv/acme/sfjwt/server.key', 'username': 'me@example.com'}
+    found = option_sources(task_args, {}, templar_for({}), {'SFJWT_CONSUMER_KEY': 'FROMENV'},
+                           found_in={'consumer_key': '/srv/acme/sfjwt', 'private_key_path': '/srv/acme/sfjwt'})
+    assert (found['consumer_key'], found['private_key_path'], found['username']) == (
+        'provision directory /srv/acme/sfjwt', 'provision directory /srv/acme/sfjwt', 'option')
+
+
 @pytest.mark.parametrize('value', [None, trust_as_template('{{ none_value }}'), trust_as_template('{{ omit }}'),
                                    trust_as_template('{{ not_defined | default(omit) }}')])
 def test_none_and_omitted_variables_are_skipped(value):
