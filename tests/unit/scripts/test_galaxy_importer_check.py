@@ -107,9 +107,11 @@ def test_the_importer_reads_only_the_offline_configuration(check, tmp_path, caps
     config.read_string(seen['config'])
     settings = config['galaxy-importer']
     # No containers, no ansible-test (it pulls images), no Galaxy for ansible-lint; the changelog check stays on.
-    assert [settings.getboolean(key) for key in ('run_ansible_test', 'local_image_docker', 'ansible_test_local_image',
-                                                  'offline_ansible_lint', 'run_ansible_lint', 'check_changelog')] == [
-        False, False, False, True, True, True]
+    switches = ('run_ansible_test', 'local_image_docker', 'ansible_test_local_image',
+                'offline_ansible_lint', 'run_ansible_lint', 'check_changelog')
+    assert {key: settings.getboolean(key) for key in switches} == {
+        'run_ansible_test': False, 'local_image_docker': False, 'ansible_test_local_image': False,
+        'offline_ansible_lint': True, 'run_ansible_lint': True, 'check_changelog': True}
     # ansible-doc and ansible-lint are found by name: the importer venv's come first.
     assert seen['path'].split(':')[0] == str(Path(sys.executable).parent)
     # importer_result.json lands in a temporary directory, not in the checkout.
