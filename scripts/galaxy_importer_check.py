@@ -65,7 +65,8 @@ def verdict(output, returncode):
     if not problems:
         return True, ['galaxy-importer: no warnings']
     report = ['galaxy-importer: %d problem(s); Galaxy would show each on the import page, so the lint stage fails:' % len(problems)]
-    report.extend('  ' + problem for problem in problems)
+    # "FAILED " lines: scripts/test.sh repeats them in its closing summary of failures.
+    report.extend('FAILED galaxy-importer: ' + problem for problem in problems)
     report.append('Fix each one; a file that users do not need (tests, benchmarks) can stay out of the tarball '
                   "with galaxy.yml's build_ignore.")
     return False, report

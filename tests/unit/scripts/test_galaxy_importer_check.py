@@ -55,8 +55,8 @@ def test_warnings_fail_and_are_listed(check, tmp_path, capsys):
     report = capsys.readouterr().out.split(COMPLETED + '\n', 1)[1].splitlines()
     assert report == [
         "galaxy-importer: 2 problem(s); Galaxy would show each on the import page, so the lint stage fails:",
-        '  ' + NO_CHANGELOG,
-        '  ' + UNKNOWN_MODULE,
+        'FAILED galaxy-importer: ' + NO_CHANGELOG,
+        'FAILED galaxy-importer: ' + UNKNOWN_MODULE,
         "Fix each one; a file that users do not need (tests, benchmarks) can stay out of the tarball with galaxy.yml's "
         "build_ignore.",
     ]
@@ -77,7 +77,7 @@ def test_an_error_fails_even_when_the_importer_exits_0(check, tmp_path, capsys):
     status = check.run(str(tmp_path / 'x-y-1.0.0.tar.gz'), importer_command=stand_in([error, COMPLETED]))
 
     assert status == 1
-    assert '  ' + error + '\n' in capsys.readouterr().out
+    assert 'FAILED galaxy-importer: ' + error + '\n' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('lines, exit_status, problem', [
@@ -89,7 +89,7 @@ def test_an_importer_that_did_not_finish_fails(check, tmp_path, capsys, lines, e
     status = check.run(str(tmp_path / 'x-y-1.0.0.tar.gz'), importer_command=stand_in(lines, exit_status))
 
     assert status == 1
-    assert '  ' + problem + '\n' in capsys.readouterr().out
+    assert 'FAILED galaxy-importer: ' + problem + '\n' in capsys.readouterr().out
 
 
 def test_the_importer_reads_only_the_offline_configuration(check, tmp_path, capsys, monkeypatch):
