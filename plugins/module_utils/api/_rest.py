@@ -34,6 +34,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import
     build_http_session,
     send,
 )
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import (
     LATEST,
@@ -121,12 +122,15 @@ def encode_body(body):
         body = body.decode('utf-8')
     if isinstance(body, str):
         try:
-            json.loads(body)
-        except ValueError as exc:
-            raise InputError('body is a string but not valid JSON (%s); give the body as a mapping or as JSON text.' % exc) from None
+            parse_json(body, 'body')
+        except InvalidJson as exc:
+            raise InputError('body is a string but not valid JSON (%s); give the body as a mapping or as JSON text.'
+                             % exc.reason) from None
         return body
     try:
         return json.dumps(body)
+    except RecursionError:
+        raise InputError('body cannot be encoded as JSON: it is nested too deeply.') from None
     except (TypeError, ValueError) as exc:
         raise InputError('body cannot be encoded as JSON: %s' % exc) from None
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -94,6 +95,17 @@ def test_encode_body():
     with pytest.raises(InputError) as excinfo:
         rest.encode_body('Name=Acme')
     assert 'not valid JSON' in excinfo.value.msg
+
+
+@pytest.mark.parametrize('body, message', [
+    ('[' * 100000, 'body is a string but not valid JSON (arrays or objects nested too deeply to read); give the body as a '
+                   'mapping or as JSON text.'),
+    (functools.reduce(lambda inner, dummy: [inner], range(100000), []), 'body cannot be encoded as JSON: it is nested too deeply.'),
+])
+def test_a_body_nested_too_deeply_is_refused_by_name(body, message):
+    with pytest.raises(InputError) as excinfo:
+        rest.encode_body(body)
+    assert excinfo.value.msg == message
 
 
 def test_rest_http_session_retries_statuses_only_for_idempotent_methods():
