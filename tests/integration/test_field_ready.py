@@ -37,3 +37,33 @@ def test_provision_without_deploy_shows_no_deploy_or_rotation_task(ansible, org)
     assert len(skipped_lines(run)) <= 8, run.stdout
     for task in ROTATION_TASKS + DEPLOY_TASKS:
         assert task not in run.stdout, run.stdout
+
+
+def test_limits_and_doctor_outside_the_provision_directory_say_where_they_looked(ansible, org):  # noqa: F811
+    env = env_for(org)
+    run = ansible.playbook('sfjwt.salesforce.provision', env=env, extra_vars=PROVISION_VARS)
+    assert run.rc == 0, run.output
+    provisioned = ansible.workdir / 'sfjwt'
+    elsewhere = ansible.workdir / 'elsewhere'
+    elsewhere.mkdir()
+    ansible.workdir = elsewhere  # the playbooks run from another directory
+
+    hint = ('No consumer key and no private key: none is set (sfjwt_consumer_key or SFJWT_CONSUMER_KEY, '
+            'sfjwt_private_key_path or SFJWT_PRIVATE_KEY_PATH), and the provision directory %s does not exist (the playbooks '
+            'look in ./sfjwt, relative to the current directory, or in the directory sfjwt_provision_dir names). Run from the '
+            'directory where you ran the provision playbook, or point at its directory with -e sfjwt_provision_dir=/path/to/sfjwt, '
+            'or set SFJWT_CONSUMER_KEY and SFJWT_PRIVATE_KEY_PATH.' % (elsewhere / 'sfjwt'))
+    limits = ansible.playbook('sfjwt.salesforce.limits', env=env)
+    assert limits.rc != 0
+    assert limits.result("Check that the app's consumer key and the key are given, or found in the provision directory")['msg'] == hint
+    assert 'consumer_key is required' not in limits.output
+
+    doctor = ansible.playbook('sfjwt.salesforce.doctor', env=env)
+    assert doctor.rc != 0
+    assert doctor.result('Name the cause')['msg'].endswith(' ' + hint), doctor.output
+
+    # The variable the message names points them at the provision directory.
+    limits = ansible.playbook('sfjwt.salesforce.limits', env=env, extra_vars={'sfjwt_provision_dir': str(provisioned)})
+    assert limits.rc == 0, limits.output
+    doctor = ansible.playbook('sfjwt.salesforce.doctor', env=env, extra_vars={'sfjwt_provision_dir': str(provisioned)})
+    assert doctor.rc == 0, doctor.output
