@@ -7,6 +7,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
 from test_playbooks import PROVISION_VARS, env_for, org  # noqa: F401 pylint: disable=unused-import
 
 ROTATION_TASKS = ('Wait until a token with the new key works', 'Move the new key into place', 'Move the new certificate into place',
@@ -67,3 +79,54 @@ def test_limits_and_doctor_outside_the_provision_directory_say_where_they_looked
     assert limits.rc == 0, limits.output
     doctor = ansible.playbook('sfjwt.salesforce.doctor', env=env, extra_vars={'sfjwt_provision_dir': str(provisioned)})
     assert doctor.rc == 0, doctor.output
+
+
+def test_make_fake_org_prints_exports_that_log_in_and_stops_on_ctrl_c(tmp_path):
+    """scripts/fake_org.sh, behind `make fake-org`: the export lines it prints are enough to log in; Ctrl-C stops it."""
+    script = Path(__file__).resolve().parents[2] / 'scripts' / 'fake_org.sh'
+    # As a terminal's Ctrl-C does: SIGINT to the whole foreground process group (the script and the fake org).
+    proc = subprocess.Popen(['bash', str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env={k: v for k, v in os.environ.items() if not k.startswith('SFJWT_')})
+    try:
+        exports, lines = {}, []
+        for line in proc.stdout:
+            lines.append(line)
+            match = re.match(r'^export (\w+)=(.*)$', line.rstrip('\n'))
+            if match:
+                exports[match.group(1)] = shlex.split(match.group(2))[0]
+            if line.startswith('== Ctrl-C stops the fake org'):
+                break
+        assert set(exports) >= {'SFJWT_LOGIN_URL', 'SFJWT_CA_PATH', 'SFJWT_ADMIN_CONSUMER_KEY', 'SFJWT_ADMIN_USERNAME',
+                                'SFJWT_ADMIN_PRIVATE_KEY_PATH', 'SFJWT_USERNAME'}, ''.join(lines)
+        now = int(time.time())
+        assertion = jwt.encode({'iss': exports['SFJWT_ADMIN_CONSUMER_KEY'], 'sub': exports['SFJWT_ADMIN_USERNAME'],
+                                'aud': 'https://login.salesforce.com', 'exp': now + 120},
+                               Path(exports['SFJWT_ADMIN_PRIVATE_KEY_PATH']).read_bytes(), algorithm='RS256')
+        answer = requests.post(exports['SFJWT_LOGIN_URL'] + '/services/oauth2/token', verify=exports['SFJWT_CA_PATH'], timeout=30,
+                               data={'grant_type': 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'assertion': assertion})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()['access_token']
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, ''.join(lines) + rest
+    assert rest.strip().endswith('== Fake org stopped (its files stay in %s until the next start).' % Path(exports['SFJWT_CA_PATH']).parent)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(exports['SFJWT_LOGIN_URL'], verify=exports['SFJWT_CA_PATH'], timeout=5)
+
+
+def test_make_demo_ends_saying_what_was_written_where_and_how_to_go_on():
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(['bash', str(root / 'scripts' / 'demo.sh')], capture_output=True, text=True, timeout=900, check=False,
+                         env={k: v for k, v in os.environ.items() if not k.startswith(('SFJWT_', 'ANSIBLE_'))})
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = run.stdout.split('== Summary\n', 1)[1]
+    work = root / 'build' / 'demo'
+    listed = re.findall(r'^   (/\S+)', summary, flags=re.MULTILINE)
+    assert [str(work / 'sfjwt' / 'server.key'), str(work / 'sfjwt' / 'server.crt'), str(work / 'sfjwt' / 'project')] == listed[:3]
+    for path in listed:
+        assert Path(path).exists(), path
+    assert '1. in one shell: make fake-org   (it prints export lines; it runs until Ctrl-C)' in summary
+    assert 'export ANSIBLE_COLLECTIONS_PATH=%s/galaxy/collections\n' % work in summary
+    assert '/bin/ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true\n' in summary
+    assert run.stdout.rstrip().endswith('== Fake org stopped')
