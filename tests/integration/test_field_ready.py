@@ -12,6 +12,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -130,3 +131,41 @@ def test_make_demo_ends_saying_what_was_written_where_and_how_to_go_on():
     assert 'export ANSIBLE_COLLECTIONS_PATH=%s/galaxy/collections\n' % work in summary
     assert '/bin/ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true\n' in summary
     assert run.stdout.rstrip().endswith('== Fake org stopped')
+
+
+WARNINGS = ('No inventory was parsed', 'provided hosts list is empty')
+
+
+def readme_command(ansible, playbook, env):
+    """`ansible-playbook <playbook>` as the README writes it: no -i, no -c; the ansible.cfg of the current directory."""
+    run_env = ansible.base_env()
+    run_env.update(env)
+    return subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), playbook], cwd=str(ansible.workdir), env=run_env,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False)
+
+
+def test_readme_commands_run_without_inventory_warnings(ansible, fake_org_app):
+    org = fake_org_app.org
+    env = {'SFJWT_LOGIN_URL': org.url, 'SFJWT_CA_PATH': org.ca_path, 'SFJWT_USERNAME': fake_org_app.username,
+           'SFJWT_CONSUMER_KEY': fake_org_app.consumer_key, 'SFJWT_PRIVATE_KEY_PATH': str(fake_org_app.key_path)}
+    readme = (Path(__file__).resolve().parents[2] / 'README.md').read_text()
+
+    noisy = readme_command(ansible, 'sfjwt.salesforce.limits', env)
+    assert noisy.returncode == 0, noisy.stdout + noisy.stderr
+    assert all(warning in noisy.stderr for warning in WARNINGS), noisy.stderr
+
+    # The README's ansible.cfg, in the directory the command runs from (base_env's ANSIBLE_CONFIG names that file).
+    ini = [block for block in re.findall(r'```ini\n(.*?)```', readme, flags=re.DOTALL) if 'localhost_warning' in block]
+    assert len(ini) == 1, ini
+    (ansible.workdir / 'ansible.cfg').write_text(ini[0])
+    quiet = readme_command(ansible, 'sfjwt.salesforce.limits', env)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert not [warning for warning in WARNINGS if warning in quiet.stdout + quiet.stderr], quiet.stderr
+    (ansible.workdir / 'ansible.cfg').unlink()
+
+    # Or the README's export line.
+    exported = re.search(r'`export (ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false)`', readme)
+    assert exported, 'the README names no export line for the warnings'
+    quiet = readme_command(ansible, 'sfjwt.salesforce.limits', dict(env, **dict(pair.split('=') for pair in exported.group(1).split())))
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert not [warning for warning in WARNINGS if warning in quiet.stdout + quiet.stderr], quiet.stderr
