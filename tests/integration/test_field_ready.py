@@ -20,7 +20,11 @@ import jwt
 import pytest
 import requests
 
-from test_playbooks import PROVISION_VARS, env_for, org  # noqa: F401 pylint: disable=unused-import
+from test_playbooks import PROVISION_VARS, env_for
+from test_playbooks import org as admin_org
+
+# The fixture of test_playbooks: the fake org, its admin identity in the environment as the README's bootstrap puts it.
+org = admin_org
 
 ROTATION_TASKS = ('Wait until a token with the new key works', 'Move the new key into place', 'Move the new certificate into place',
                   'Remove the staged key and certificate', 'Forget the cached token of the old key')
@@ -32,7 +36,7 @@ def skipped_lines(run):
     return [line for line in run.stdout.splitlines() if line.startswith('skipping:')]
 
 
-def test_provision_shows_what_happened_not_what_did_not(ansible, org):  # noqa: F811
+def test_provision_shows_what_happened_not_what_did_not(ansible, org):
     # Before: 17 "skipping:" lines on the first run with deploy, 19 on the rerun, 7 of them the rotation's.
     for attempt in ('first run', 'rerun'):
         run = ansible.playbook('sfjwt.salesforce.provision', env=env_for(org), extra_vars=PROVISION_VARS)
@@ -42,7 +46,7 @@ def test_provision_shows_what_happened_not_what_did_not(ansible, org):  # noqa: 
             assert task not in run.stdout, run.stdout
 
 
-def test_provision_without_deploy_shows_no_deploy_or_rotation_task(ansible, org):  # noqa: F811
+def test_provision_without_deploy_shows_no_deploy_or_rotation_task(ansible, org):
     run = ansible.playbook('sfjwt.salesforce.provision', env=env_for(org),
                            extra_vars={'sfjwt_provision_permission_sets': ['SFJWT_Integration'], 'sfjwt_provision_get_token': False})
     assert run.rc == 0, run.output
@@ -52,7 +56,7 @@ def test_provision_without_deploy_shows_no_deploy_or_rotation_task(ansible, org)
         assert task not in run.stdout, run.stdout
 
 
-def test_limits_and_doctor_outside_the_provision_directory_say_where_they_looked(ansible, org):  # noqa: F811
+def test_limits_and_doctor_outside_the_provision_directory_say_where_they_looked(ansible, org):
     env = env_for(org)
     run = ansible.playbook('sfjwt.salesforce.provision', env=env, extra_vars=PROVISION_VARS)
     assert run.rc == 0, run.output
@@ -145,8 +149,7 @@ def readme_command(ansible, playbook, env):
 
 
 def test_readme_commands_run_without_inventory_warnings(ansible, fake_org_app):
-    org = fake_org_app.org
-    env = {'SFJWT_LOGIN_URL': org.url, 'SFJWT_CA_PATH': org.ca_path, 'SFJWT_USERNAME': fake_org_app.username,
+    env = {'SFJWT_LOGIN_URL': fake_org_app.org.url, 'SFJWT_CA_PATH': fake_org_app.org.ca_path, 'SFJWT_USERNAME': fake_org_app.username,
            'SFJWT_CONSUMER_KEY': fake_org_app.consumer_key, 'SFJWT_PRIVATE_KEY_PATH': str(fake_org_app.key_path)}
     readme = (Path(__file__).resolve().parents[2] / 'README.md').read_text()
 
