@@ -113,7 +113,7 @@ def test_make_fake_org_prints_exports_that_log_in_and_stops_on_ctrl_c(tmp_path):
         assert answer.json()['access_token']
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        rest = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, ''.join(lines) + rest
     assert rest.strip().endswith('== Fake org stopped (its files stay in %s until the next start).' % Path(exports['SFJWT_CA_PATH']).parent)
     with pytest.raises(requests.ConnectionError):
