@@ -8,7 +8,7 @@
 #   4. ansible-playbook sfjwt.salesforce.limits (the org's limits, with the cached token);
 #   5. ansible-playbook sfjwt.salesforce.doctor (a CI job's pre-flight: every check of the login, one token request);
 #   6. the provision playbook again: nothing changes, nothing is deployed;
-#   7. stop the fake org.
+#   7. stop the fake org, and say what was written where and how to go on (run the playbooks against `make fake-org`).
 # Everything is written under build/demo, fresh on every run (the fake org starts empty every time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,3 +71,26 @@ echo "== ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=t
 grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$work/second-run.log" \
     || { echo "the second run changed something; see $work/second-run.log" >&2; exit 1; }
 echo "== The second run changed nothing and deployed nothing."
+
+# What a user needs to go on: the files, and the commands to run the same playbooks themselves. The fake org stops
+# with this script (the EXIT trap), so they run against the one `make fake-org` starts.
+cat <<SUMMARY
+== Summary
+Written under $work:
+   $work/sfjwt/server.key              the integration's private key (0600; never commit it)
+   $work/sfjwt/server.crt              its self-signed certificate
+   $work/sfjwt/project                 the External Client App metadata (deployed to the fake org; holds the consumer key)
+   $work/token-cache                   the cached access tokens
+   $collections    the collection, built from this checkout and installed
+   $work/second-run.log    the second provision run's output
+   $work/org/fake-org.log    the fake org's log
+The fake org stops now. To run the playbooks yourself, against a fresh fake org:
+   1. in one shell: make fake-org   (it prints export lines; it runs until Ctrl-C)
+   2. in another shell: paste those export lines, then
+      export ANSIBLE_COLLECTIONS_PATH=$collections
+      cd \$(mktemp -d)   # the provision playbook writes ./sfjwt; limits and doctor read it from there
+      $venv/bin/ansible-playbook sfjwt.salesforce.provision -e sfjwt_provision_deploy=true
+      $venv/bin/ansible-playbook sfjwt.salesforce.limits
+      $venv/bin/ansible-playbook sfjwt.salesforce.doctor
+Against a real org: README.md, "Pointing it at a real org".
+SUMMARY

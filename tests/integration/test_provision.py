@@ -342,7 +342,7 @@ def test_integration_user_missing_in_the_org(ansible, provision_org):
                            extra_vars=role_vars(org))
     assert run.rc != 0
     assert run.result(ROLE + 'Find the integration user')['url'].endswith("Username+%3D+%27o%5C%27brien%40example.com%27")
-    msg = run.result(ROLE + 'Stop, the integration user does not exist')['msg']
+    msg = run.result(ROLE + 'Check that the integration user exists')['msg']
     assert msg.startswith("The org has no user o'brien@example.com (SELECT Id FROM User WHERE Username = ... found none).")
     assert org.token_requests_by("o'brien@example.com") == 0
 
