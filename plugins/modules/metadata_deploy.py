@@ -97,7 +97,7 @@ options:
     description:
       - Seconds to wait for the deploy to finish (1 to 21600). On expiry the deploy is canceled and the task fails.
       - A deadline, status checks included - a check still running then is cut off; only the one made as the time runs out
-        may take up to 5 seconds more.
+        may take up to 5 seconds more. Canceling the deploy and confirming it then take at most 30 seconds more.
     type: int
     default: 600
   poll_interval:

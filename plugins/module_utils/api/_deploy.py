@@ -239,9 +239,10 @@ class Deployer:
             raise ApiError('Checking deploy %s: the answer holds no deploy status Salesforce documents.' % deploy_id)
         return result
 
-    def cancel(self, deploy_id):
+    def cancel(self, deploy_id, give_up_after=None):
+        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
         self._call('PATCH', 'metadata/deployRequest/%s' % deploy_id, 'Canceling deploy %s' % deploy_id, (200, 202),
-                   body=json.dumps({'deployResult': {'status': 'Canceling'}}))
+                   body=json.dumps({'deployResult': {'status': 'Canceling'}}), **limit)
 
     def wait(self, deploy_id):
         """Poll until the deploy is done; on wait_timeout cancel it and fail saying so."""
@@ -267,11 +268,15 @@ class Deployer:
             self.sleep(min(self.poll_interval, max(0.0, self.wait_timeout - elapsed) or self.poll_interval))
 
     def _cancel_after_timeout(self, deploy_id, elapsed):
-        self.cancel(deploy_id)
-        status = 'Canceling'
+        # The cancel and its confirmation share one window: each request gets what is left of it (at least a few seconds).
         deadline = self.clock() + CANCEL_CONFIRM_SECONDS
+        self.cancel(deploy_id, give_up_after=max(deadline - self.clock(), LAST_CHECK_SECONDS))
+        status = 'Canceling'
         while self.clock() < deadline:
-            result = self.status(deploy_id)
+            try:
+                result = self.status(deploy_id, give_up_after=max(deadline - self.clock(), LAST_CHECK_SECONDS))
+            except HttpError:
+                break   # no answer within the window: the cancel was asked for, its outcome is not known
             status = result['status']
             if status in ('Succeeded', 'SucceededPartial', 'Failed'):
                 return result   # it finished before the cancel took effect: report it as it ended

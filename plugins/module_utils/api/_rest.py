@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
@@ -301,7 +302,8 @@ class RestClient:
             return self.version
         url = self.credentials.instance_url + '/services/data/'
         try:
-            response = send(self.http, 'GET', url, headers={'Accept': 'application/json'}, verify=self.http.verify)
+            response = send(self.http, 'GET', url, headers={'Accept': 'application/json'}, verify=self.http.verify,
+                            allow_redirects=False)
         except HttpError as exc:
             raise exc.add_context('Cannot discover the latest API version: ', ' Or set api_version to a fixed version '
                                   '(for example 62.0).')
@@ -362,8 +364,10 @@ class RestClient:
         return answer
 
     def _exchange(self, method, path, params=None, body=None, files=None, give_up_after=None):
-        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
+        ends = None if give_up_after is None else time.monotonic() + give_up_after
         while True:
+            # A call repeated after a session renewal gets what is left of the caller's time, not a new allowance.
+            limit = {} if ends is None else {'give_up_after': max(0.0, ends - time.monotonic())}
             url = self.resolve(path)
             # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
             response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,

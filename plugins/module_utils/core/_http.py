@@ -287,6 +287,8 @@ class SalesforceHttpSession(requests.Session if HAS_REQUESTS else object):
         # Passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a Session's verify,
         # which would silently ignore ca_path. (With verify=True those variables still apply, as users expect.)
         kwargs.setdefault('verify', self.verify)
+        # A redirect's body is read whole by requests, past the size cap and with a fresh timeout per hop: never follow.
+        kwargs['allow_redirects'] = False
         headers_only = kwargs.pop('stream', False)  # the caller reads (or ignores) the body itself
         self.deadline.begin(attempt_seconds(kwargs['timeout'], _body_size(kwargs.get('data'), kwargs.get('files'))),
                             give_up_after)

@@ -506,9 +506,20 @@ _CONSUMER_SECRET_TEXT = re.compile(r'(<(?:[\w.-]+:)?consumerSecret\b[^>]*(?<!/)>
                                    re.DOTALL)
 
 
+# XML constructs with which text and parsed value part ways (a secret in an entity, an end tag inside CDATA or a comment).
+_OPAQUE_XML = re.compile(r'<!DOCTYPE|<!ENTITY|<!\[CDATA\[|<!--', re.IGNORECASE)
+HIDDEN_FILE = '(this file holds a consumer secret; its content is not shown)\n'
+
+
 def hide_consumer_secrets(text):
-    """text (a file's content, for a diff) with the content of every consumerSecret element replaced by HIDDEN_SECRET."""
-    return _CONSUMER_SECRET_TEXT.sub(lambda match: match.group(1) + (HIDDEN_SECRET if match.group(2) else ''), text)
+    """text (a file's content, for a diff) with the content of every consumerSecret element replaced by HIDDEN_SECRET.
+    A file that holds one together with XML whose text and meaning can differ is not shown at all, and the value the
+    parser reads is hidden wherever it appears."""
+    if re.search('consumersecret', text, re.IGNORECASE) and _OPAQUE_XML.search(text):
+        return HIDDEN_FILE
+    hidden = _CONSUMER_SECRET_TEXT.sub(lambda match: match.group(1) + (HIDDEN_SECRET if match.group(2) else ''), text)
+    secret = read_consumer_secret(text.encode('utf-8'))
+    return hidden.replace(secret, HIDDEN_SECRET) if secret else hidden
 
 
 def read_consumer_key(content):

@@ -225,7 +225,7 @@ def test_a_retrieved_consumer_secret_is_kept_and_never_shown_in_the_diff(certifi
 @pytest.mark.parametrize('text, shown', [
     ('<consumerSecret>%s</consumerSecret>' % SECRET, '<consumerSecret>%s</consumerSecret>' % md.HIDDEN_SECRET),
     ('<a:consumerSecret x="1">%s</a:consumerSecret >' % SECRET, '<a:consumerSecret x="1">%s</a:consumerSecret >' % md.HIDDEN_SECRET),
-    ('<consumerSecret><![CDATA[%s]]></consumerSecret>' % SECRET, '<consumerSecret>%s</consumerSecret>' % md.HIDDEN_SECRET),
+    ('<consumerSecret><![CDATA[%s]]></consumerSecret>' % SECRET, md.HIDDEN_FILE),   # CDATA, comments, entities: not shown
     ('<x>\n<consumerSecret>%s\n' % SECRET, '<x>\n<consumerSecret>%s' % md.HIDDEN_SECRET),   # not well-formed: to the end
     ('<consumerSecret></consumerSecret><consumerSecret/>', '<consumerSecret></consumerSecret><consumerSecret/>'),
     ('<consumerKey>3MVG9</consumerKey>', '<consumerKey>3MVG9</consumerKey>'),
@@ -301,3 +301,35 @@ def test_failed_write_carries_the_traceback(certificate_material, tmp_path, monk
                                          % (tmp_path / 'force-app/main/default/externalClientApps/AnsibleIntegration.eca-meta.xml'))
     assert list(excinfo.value.details) == ['exception']
     assert 'InputError: Writing' in excinfo.value.details['exception']
+
+
+HOSTILE_SECRET = 'TOPSECRETVALUE12345'
+# Well-formed XML whose text and parsed value part ways: an end tag in a comment or in CDATA, the secret in an entity.
+SECRET_DISGUISES = {
+    'end tag in a comment': '<consumerSecret><!-- </consumerSecret> -->%s</consumerSecret>' % HOSTILE_SECRET,
+    'end tag in CDATA': '<consumerSecret><![CDATA[AAA</consumerSecret>%s]]></consumerSecret>' % HOSTILE_SECRET,
+    'escaped end tag': '<consumerSecret>AAA&lt;/consumerSecret>%s</consumerSecret>' % HOSTILE_SECRET,
+    'second secret': '<consumerSecret>X1</consumerSecret><consumerSecret>%s</consumerSecret>' % HOSTILE_SECRET,
+    'entity': None,
+}
+
+
+@pytest.mark.parametrize('disguise', sorted(SECRET_DISGUISES))
+@pytest.mark.parametrize('kind', sorted(SETTINGS))
+def test_a_disguised_consumer_secret_is_never_shown_in_the_diff(certificate_material, tmp_path, kind, disguise):
+    relative, params = SETTINGS[kind]
+    project = tmp_path / 'project'
+    run(module_for(project, certificate_material, consumer_key=CONSUMER_KEY, **params))
+    path = project / relative
+    content = path.read_text()
+    if disguise == 'entity':
+        content = content.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0" encoding="UTF-8"?>\n'
+                                  '<!DOCTYPE x [<!ENTITY s "%s">]>' % HOSTILE_SECRET, 1)
+        content = content.replace('</consumerKey>', '</consumerKey><consumerSecret>&s;</consumerSecret>', 1)
+    else:
+        content = content.replace('</consumerKey>', '</consumerKey>' + SECRET_DISGUISES[disguise], 1)
+    path.write_text(content)
+    module = module_for(project, certificate_material, diff=True,
+                        **dict(params, consumer_key=CONSUMER_KEY, callback_url='https://example.com/changed'))
+    result = run(module)
+    assert HOSTILE_SECRET not in repr(result) + repr(module.warnings)

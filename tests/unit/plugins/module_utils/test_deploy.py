@@ -1008,7 +1008,7 @@ def test_each_check_may_run_only_until_wait_timeout_and_one_cut_off_there_cancel
 
     def handler(call):
         if call['method'] == 'GET' and 'give_up_after' in call and len([c for c in http.calls if c['method'] == 'GET']) == 3:
-            state['fake'].now += call['give_up_after']  # the check stalls until the HTTP layer gives up
+            state['fake'].now += round(call['give_up_after'])  # the check stalls until the HTTP layer gives up
             raise HttpError('%s did not send a complete answer within 30 seconds' % INSTANCE)
         return org(call)
 
@@ -1019,4 +1019,29 @@ def test_each_check_may_run_only_until_wait_timeout_and_one_cut_off_there_cancel
     assert str(caught.value).startswith('Deploy %s did not finish within wait_timeout (9 s, waited 13 s), so it was '
                                         'canceled' % DEPLOY_ID)
     checks = [call['give_up_after'] for call in http.calls if call['method'] == 'GET' and 'give_up_after' in call]
-    assert checks[:3] == [9.0, 5.0, deploy.LAST_CHECK_SECONDS]
+    assert checks[:3] == pytest.approx([9.0, 5.0, deploy.LAST_CHECK_SECONDS], abs=0.5)
+    # The cancel and its confirmation share one 30 s window.
+    cancel = [call for call in http.calls if call['method'] == 'PATCH']
+    assert len(cancel) == 1 and cancel[0]['give_up_after'] == pytest.approx(deploy.CANCEL_CONFIRM_SECONDS, abs=0.5)
+    assert checks[3] == pytest.approx(deploy.CANCEL_CONFIRM_SECONDS, abs=0.5)
+
+
+def test_no_answer_while_the_cancel_is_confirmed_ends_the_wait_within_the_window():
+    org = Org([deploy_result('InProgress')], after_cancel=[deploy_result('Canceling')])
+    state = {'cancelled': False}
+
+    def handler(call):
+        if call['method'] == 'PATCH':
+            state['cancelled'] = True
+        elif state['cancelled']:
+            state['fake'].now += round(call['give_up_after'])
+            raise HttpError('%s did not send a complete answer within 30 seconds' % INSTANCE)
+        return org(call)
+
+    runner, http, fake = deployer(handler, wait_timeout=4, poll_interval=2)
+    state['fake'] = fake
+    started = fake.now
+    with pytest.raises(ApiError) as caught:
+        runner.wait(DEPLOY_ID)
+    assert 'so this module asked Salesforce to cancel it; 30 s later its status is Canceling' in str(caught.value)
+    assert fake.now - started <= 4 + deploy.CANCEL_CONFIRM_SECONDS + 1

@@ -22,7 +22,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors impo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._http import describe_request_error
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import url_origin
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.local_tls_server import (
-    answer_413_and_close, answers, declared_huge_answer, endless_answer, local_server, tls_server, too_large_messages,
+    answer_413_and_close, answers, declared_huge_answer, endless_answer, local_server, read_request, tls_server, too_large_messages,
     trickle_answer_body, trickle_answer_head, trickle_handshake)
 
 URL = 'https://acme.my.salesforce.com:8443/services/oauth2/token?secret=never-shown'
@@ -359,3 +359,18 @@ def test_the_callers_own_deadline_ends_the_request_retries_included(fails_within
         elapsed = time.monotonic() - started
     assert str(caught.value) == stalled_message(url, 30)
     assert 1.5 <= elapsed < 3 and len(served) == 1
+
+
+def test_a_redirect_is_never_followed_even_when_asked(fails_within_five_seconds):
+    """requests would read each hop's body whole (past the size cap) and give each hop a fresh timeout."""
+    def redirect(raw, context):
+        connection = context.wrap_socket(raw, server_side=True)
+        if read_request(connection) is not None:
+            connection.sendall(b'HTTP/1.1 302 Found\r\nLocation: /services/data/\r\nContent-Length: 2\r\n'
+                               b'Connection: close\r\n\r\n{}')
+            connection.close()
+
+    with tls_server(redirect) as (url, ca_path, served):
+        session = _http.build_http_session(ca_path=ca_path, retries=0, timeout=5)
+        response = _http.send(session, 'GET', url + '/services/data/', allow_redirects=True)
+    assert (response.status_code, response.headers['Location'], len(served)) == (302, '/services/data/', 1)
