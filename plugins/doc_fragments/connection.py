@@ -28,7 +28,8 @@ options:
   timeout:
     description:
       - Seconds one attempt may take as a whole, from connecting to the last byte of the answer (a server that keeps
-        sending a byte now and then does not extend it); a request body adds one second per 64 KiB. From V(1) to V(3600).
+        sending a byte now and then does not extend it; it is cut off a second after the timeout); a request body adds
+        one second per 64 KiB. From V(1) to V(3600).
       - An answer larger than any Salesforce sends (1 MiB from the token endpoint, 100 MiB from the REST API) is refused
         unread.
       - If not set, the Ansible variable C(sfjwt_timeout) is used, then the environment variable E(SFJWT_TIMEOUT).

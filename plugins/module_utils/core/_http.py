@@ -58,6 +58,9 @@ class AnswerTooLarge(Exception):
         self.declared = declared
 
 
+DEADLINE_GRACE_SECONDS = 1.0
+
+
 class AnswerDeadlineExceeded(Exception):
     def __init__(self, seconds):
         super().__init__(seconds)
@@ -103,7 +106,9 @@ class _AttemptDeadline:
             seconds = remaining if seconds is None else min(seconds, remaining)
         if not seconds:
             return
-        timer = threading.Timer(seconds, self._expire)
+        # The grace lets a server that sends nothing at all meet the socket's own read timeout first (its message says
+        # so, with the attempts made); the deadline is for one that keeps sending a little.
+        timer = threading.Timer(seconds + DEADLINE_GRACE_SECONDS, self._expire)
         timer.daemon = True
         with self._lock:
             self.expired = False
@@ -399,9 +404,10 @@ def send(session, method, url, **kwargs):
     try:
         return session.request(method, url, **kwargs)
     except AnswerDeadlineExceeded as exc:
-        raise HttpError('%s did not send a complete answer within %s seconds (the timeout bounds each attempt as a whole, '
+        raise HttpError('%s did not send a complete answer within %s second%s (the timeout bounds each attempt as a whole, '
                         'not only each read). Raise the timeout option if the answer is large or the network slow; otherwise '
-                        'the server (or a proxy in between) is stalling.' % (url_origin(url), _seconds_text(exc.seconds))) from None
+                        'the server (or a proxy in between) is stalling.'
+                        % (url_origin(url), _seconds_text(exc.seconds), '' if exc.seconds == 1 else 's')) from None
     except AnswerTooLarge as exc:
         limit = _size_text(kwargs.get('max_bytes', MAX_ANSWER_BYTES))
         size = ('of %s, over' % _size_text(exc.size)) if exc.declared else 'larger than'
