@@ -136,8 +136,9 @@ class _AttemptDeadline:
     def watch(self, sock):
         """Watch a new connection's socket; returns the handle to give forget() when the connection closes."""
         try:
-            handle = sock.dup()
-        except (OSError, AttributeError):
+            # A plain socket on a duplicate descriptor (a TLS socket cannot be duplicated as one).
+            handle = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+        except (OSError, AttributeError, ValueError):
             return None
         with self._lock:
             self._watched.add(handle)
@@ -163,24 +164,32 @@ def _shut_down(handle):
 
 
 class _WatchedConnectionMixin:
-    """A urllib3 connection whose socket the session's deadline watches from the moment it exists (TLS handshake
-    included)."""
+    """A urllib3 connection whose socket the session's deadline watches, and whose every request (an attempt: a retry
+    is a new request) starts the attempt's clock. The TCP connect is bounded by the connect timeout, and Python's TLS
+    handshake takes the socket timeout as a deadline for the whole handshake."""
 
     deadline = None
     _deadline_handle = None
 
-    def _new_conn(self):
-        sock = super()._new_conn()
-        self._watch(sock)
-        return sock
-
     def connect(self):
         super().connect()
-        if self._deadline_handle is None:  # a urllib3 without _new_conn: watched from the connected socket on
+        self._watch(getattr(self, 'sock', None))
+
+    def request(self, *args, **kwargs):  # pylint: disable=arguments-differ
+        self._start_attempt()
+        return super().request(*args, **kwargs)
+
+    def request_chunked(self, *args, **kwargs):  # urllib3 1.26 sends a chunked body with this instead of request()
+        self._start_attempt()
+        return super().request_chunked(*args, **kwargs)
+
+    def _start_attempt(self):
+        if self.deadline is not None:
             self._watch(getattr(self, 'sock', None))
+            self.deadline.arm()
 
     def _watch(self, sock):
-        if sock is not None and self.deadline is not None:
+        if sock is not None and self.deadline is not None and self._deadline_handle is None:
             self._deadline_handle = self.deadline.watch(sock)
 
     def close(self):
@@ -193,18 +202,12 @@ class _WatchedConnectionMixin:
 
 
 def _watched_pool_classes(deadline):
-    """Connection pool classes for one session whose connections its deadline watches, and whose every attempt
-    (urlopen is called again for each retry, after the pause) starts the attempt's clock."""
+    """Connection pool classes for one session whose connections its deadline watches."""
     classes = {}
     for scheme, pool_class in (('http', HTTPConnectionPool), ('https', HTTPSConnectionPool)):
         connection_class = type('Watched' + pool_class.ConnectionCls.__name__, (_WatchedConnectionMixin, pool_class.ConnectionCls),
                                 {'deadline': deadline})
-
-        def urlopen(self, *args, _base=pool_class, **kwargs):
-            deadline.arm()
-            return _base.urlopen(self, *args, **kwargs)
-
-        classes[scheme] = type('Watched' + pool_class.__name__, (pool_class,), {'ConnectionCls': connection_class, 'urlopen': urlopen})
+        classes[scheme] = type('Watched' + pool_class.__name__, (pool_class,), {'ConnectionCls': connection_class})
     return classes
 
 

@@ -536,11 +536,3 @@ def read_consumer_key(content):
     before the PEM form did) keeps its key, and is rewritten with the PEM on the next run.
     """
     return _first_element_text(content, 'consumerKey', accept=CONSUMER_KEY_RE.match)
-    try:
-        tree = ET.ElementTree(ET.fromstring(content))
-    except (ET.ParseError, LookupError):   # LookupError: an encoding Python does not know
-        return None
-    for element in tree.iter():
-        if element.tag.rsplit('}', 1)[-1] == 'consumerKey' and element.text and CONSUMER_KEY_RE.match(element.text.strip()):
-            return element.text.strip()
-    return None
