@@ -20,10 +20,17 @@ description:
     ApexTrigger. Any other file in a package directory stops the module before anything is sent, naming the file."
   - Symbolic links, hard links (files with more than one name), FIFOs and other non-regular files in the project are refused,
     never followed.
-  - Idempotent. After a successful deploy the module records the SHA-256 of the zip for the org (by org id) in
-    C(.sfjwt-deploy.json), a 0600 file next to C(sfdx-project.json); the same content to the same org again is not
-    sent (C(changed=false), no request but the token's). O(force=true) deploys anyway. The file is added to the
-    project's C(.gitignore).
+  - Idempotent by the org's real state. Before deploying, the module reads each component of the project from the org
+    (the SOAP Metadata API's C(readMetadata), 10 names a call, one call a type) and compares it with the project's
+    file, for the fields the file sets - repeated elements and comma-separated lists in any order, certificates by
+    their content, consumer secrets compared but never shown. When every component is in the org as the project has
+    it, nothing is sent (C(changed=false)); otherwise the module deploys, and says which components and fields
+    differ (RV(drift), and before/after per component with C(--diff)). A change made in the org, in Setup or by
+    another tool, is found and put back by the next run. O(force=true) deploys without comparing.
+  - After a successful deploy the module also records the SHA-256 of the zip for the org (by org id) in
+    C(.sfjwt-deploy.json), a 0600 file next to C(sfdx-project.json), added to the project's C(.gitignore). Only
+    when the user may not read the org's metadata (a C(INSUFFICIENT_ACCESS) fault) does that record decide instead,
+    with a warning saying that a change made in the org is not seen.
   - A deploy that fails names each failing component, its file and line, and Salesforce's problem text, with what to
     do for the problems this module knows; a deploy refused as a whole says so. Nothing is recorded then.
   - When the deploy is not done after O(wait_timeout) seconds, the module cancels it (C(PATCH) status C(Canceling))
@@ -51,9 +58,12 @@ attributes:
     support: full
     details:
       - In check mode the module sends a validation deploy (C(checkOnly=true)) and reports its result with the same
-        shape; nothing is saved in the org and nothing is recorded. Unchanged content is not validated again.
+        shape; nothing is saved in the org and nothing is recorded. When the org holds the project as it is, nothing is
+        validated.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - For each component that differs, the org's fields (before) and the project's (after), secrets masked.
   platform:
     platforms: posix
   action_group:
@@ -233,6 +243,23 @@ record_path:
   description: The file that records what was deployed to which org.
   returned: always
   type: str
+drift:
+  description:
+    - How the org differed from the project before this run, per component - V(missing) (not in the org) or
+      V(differs), with each differing field's value in the org and in the project (consumer secrets shown as
+      C((secret, not shown))). Empty when the org holds the project as it is.
+    - V(null) when the org was not read (O(force=true), or the user may not read its metadata).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - type: ExtlClntAppOauthConfigurablePolicies
+      name: SfjwtIntegration
+      state: differs
+      fields:
+        - field: permittedUsersPolicyType
+          org: AllSelfAuthorized
+          project: AdminApprovedPreAuthorized
 api_version:
   description: The API version of the deploy call.
   returned: when a deploy was sent
@@ -269,9 +296,12 @@ def main():
         result = deploy.run(api_client(module), params['project_dir'], manifest=params['manifest'], check_mode=module.check_mode,
                             force=params['force'], test_level=params['test_level'], run_tests=params['run_tests'],
                             ignore_warnings=params['ignore_warnings'], rollback_on_error=params['rollback_on_error'],
-                            wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'], progress=progress.append)
+                            wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'], progress=progress.append,
+                            warn=module.warn)
         if progress:
             result['progress'] = progress
+        if not module._diff:  # pylint: disable=protected-access
+            result.pop('diff', None)
         return result
 
     # A failure carries the status lines gathered until then.

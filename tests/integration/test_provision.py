@@ -260,9 +260,8 @@ def test_propagation_longer_than_the_timeout_fails_saying_so(ansible, provision_
     assert re.search(r" Waited \d+ s \(\d+ tries\) for Salesforce to apply the app's settings, up to propagation_timeout "
                      r"\(3 s\)\. Salesforce can take up to 10 minutes after a deploy", msg), msg
     assert msg.endswith('The app %s (consumer key %s) was deployed in this run: run the same command again to wait longer '
-                        '(nothing is deployed again), or raise sfjwt_provision_propagation_timeout. If the app was changed in '
-                        'the org since it was deployed (in Setup, or from another machine), deploy it again with '
-                        '-e sfjwt_provision_deploy_force=true.' % (APP, consumer_key))
+                        '(nothing is deployed again unless the app in the org differs from the project), or raise '
+                        'sfjwt_provision_propagation_timeout.' % (APP, consumer_key))
     # before stopping, the role says what exists: nothing is lost; the failure itself stays the task's own
     lines = run.result(ROLE + 'Say what exists, so that nothing is lost')['msg']
     assert lines == ['Provisioning stopped (the error is above).',

@@ -25,7 +25,13 @@ import re
 import stat
 import time
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy_source import SourceProject, read_project_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._deploy_source import SourceProject, build_zip, read_project_file
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._org_metadata import (
+    OrgMetadataUnreadable,
+    drift,
+    drift_summary,
+    project_components,
+)
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import update_gitignore
@@ -293,6 +299,24 @@ class Deployer:
                        % (deploy_id, self.wait_timeout, elapsed, outcome), deploy_id=deploy_id, status=status)
 
 
+def org_drift(client, components, record_path, warn=None):
+    """(report, diff) of how the org differs from the components (see _org_metadata.drift), or None when this user may
+    not read the org's metadata (warned about: the local record decides then)."""
+    try:
+        return drift(client, project_components(components))
+    except OrgMetadataUnreadable as exc:
+        (warn or (lambda message: None))(
+            '%s. Without read access to the org\'s metadata, whether the org still matches the project is decided from %s '
+            '(what this machine deployed), not from the org: a change made in the org is not seen. Give the deploying user '
+            '"Modify Metadata Through Metadata API Functions" (or "View Setup and Configuration").'
+            % (scrub(str(exc), client.tokens_used()), record_path))
+        return None
+    except (ApiError, HttpError) as exc:
+        raise scrubbed(exc, client.tokens_used()).add_context(
+            'Reading the org\'s metadata to compare it with the project failed: ',
+            ' (force=true deploys without comparing.)')
+
+
 def deploy_options(check_only, test_level=None, run_tests=None, ignore_warnings=False, rollback_on_error=True):
     if test_level is not None and test_level not in TEST_LEVELS:
         raise InputError('test_level must be one of %s.' % ', '.join(TEST_LEVELS))
@@ -381,14 +405,17 @@ def describe_failure(deploy_id, result, failures, tests, check_only, rollback_on
 
 
 def run(client, project_dir, manifest=None, check_mode=False, force=False, test_level=None, run_tests=None,
-        ignore_warnings=False, rollback_on_error=True, wait_timeout=600, poll_interval=2.0, progress=None):
-    """Deploy (or, in check mode, validate) the project unless this content was deployed to this org already.
+        ignore_warnings=False, rollback_on_error=True, wait_timeout=600, poll_interval=2.0, progress=None, warn=None):
+    """Deploy (or, in check mode, validate) the project unless the org holds it already: its components are read from
+    the org and compared with the project; when this user may not read them, the local record of what was deployed to
+    this org decides, with a warning.
 
     Returns the module result; raises ApiError (with the result fields in details) when the deploy fails."""
     options = deploy_options(check_mode, test_level, run_tests, ignore_warnings, rollback_on_error)
     deployer = Deployer(client, wait_timeout=wait_timeout, poll_interval=poll_interval, progress=progress)
     project = SourceProject(project_dir, manifest)
-    zip_bytes, sha256, components = project.build()
+    selected, package_xml = project.selected()
+    zip_bytes, sha256, components = build_zip(selected, package_xml)
     record = DeployRecord(project.project_dir)
     try:
         org_id = client.org_id()
@@ -396,10 +423,19 @@ def run(client, project_dir, manifest=None, check_mode=False, force=False, test_
         raise scrubbed(exc, client.tokens_used()).add_context(after=' (The org id tells what was deployed there.)')
     result = dict(changed=False, org_id=org_id, sha256=sha256, components=components, check_only=bool(check_mode),
                   deploy_id=None, status=None, components_total=len(components), components_deployed=0,
-                  component_failures=[], test_failures=[], record_path=record.path)
-    if record.deployed(org_id, sha256) and not force:
-        result['deploy_id'] = record.orgs[org_id].get('deploy_id')
-        return result
+                  component_failures=[], test_failures=[], record_path=record.path, drift=None, diff=[])
+    if not force:
+        report = org_drift(client, selected, record.path, warn)
+        if report is None and record.deployed(org_id, sha256):
+            result['deploy_id'] = record.orgs[org_id].get('deploy_id')
+            return result
+        if report is not None:
+            result['drift'], result['diff'] = report
+            if not report[0]:
+                result['deploy_id'] = (record.orgs.get(org_id) or {}).get('deploy_id')
+                return result
+            for line in drift_summary(report[0]):
+                (progress or (lambda line: None))(line)
     result['api_version'] = client.api_version()
     deploy_id = deployer.start(zip_bytes, options)
     result['deploy_id'] = deploy_id

@@ -304,13 +304,17 @@ class SourceProject:
         unique = {component.key: component for component in selected}
         return [unique[key] for key in sorted(unique)], data
 
-    def build(self):
-        """(zip bytes, sha256 hex, [component keys]) of what would be deployed."""
+    def selected(self):
+        """(the components to deploy, the package.xml bytes); InputError when there are none."""
         components, package_xml = self.select(self.components())
         if not components:
             raise InputError('Nothing to deploy: the project %s has no metadata files (and its manifest names none).'
                              % self.project_dir)
-        return build_zip(components, package_xml)
+        return components, package_xml
+
+    def build(self):
+        """(zip bytes, sha256 hex, [component keys]) of what would be deployed."""
+        return build_zip(*self.selected())
 
 
 def _walk_error(exc):

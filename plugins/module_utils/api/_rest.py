@@ -287,6 +287,13 @@ class RestClient:
     def instance_url(self):
         return self.credentials.instance_url
 
+    def session_id(self):
+        """The session's access token, for an API that takes it in the request body (SOAP's SessionHeader)."""
+        token = self.credentials.access_token
+        if token and token not in self._tokens:
+            self._tokens.append(token)
+        return token
+
     def tokens_used(self):
         """Every access token this client has sent (a renewed session leaves two): to keep them out of messages."""
         return tuple(self._tokens)
@@ -352,18 +359,20 @@ class RestClient:
             headers['Content-Type'] = 'application/json'
         return headers
 
-    def request(self, method, path, params=None, body=None, files=None, accepted=None, give_up_after=None):
+    def request(self, method, path, params=None, body=None, files=None, accepted=None, give_up_after=None, headers=None):
         """One call, renewing a rejected session once per client; its Answer. With ``accepted`` (status codes), any
         other status raises ApiError naming the call, Salesforce's errors and what to do.
 
-        body is JSON text; files (requests' multipart form parts) are sent as multipart/form-data instead.
-        give_up_after (seconds) ends the call, retries included, when the caller's own time is up."""
-        answer = self._exchange(method, path, params=params, body=body, files=files, give_up_after=give_up_after)
+        body is JSON text (another kind with its Content-Type in ``headers``); files (requests' multipart form parts)
+        are sent as multipart/form-data instead. give_up_after (seconds) ends the call, retries included, when the
+        caller's own time is up."""
+        answer = self._exchange(method, path, params=params, body=body, files=files, give_up_after=give_up_after,
+                                headers=headers)
         if accepted is not None and answer.status not in accepted:
             raise self.failure(method, answer, accepted)
         return answer
 
-    def _exchange(self, method, path, params=None, body=None, files=None, give_up_after=None):
+    def _exchange(self, method, path, params=None, body=None, files=None, give_up_after=None, headers=None):
         ends = None if give_up_after is None else time.monotonic() + give_up_after
         while True:
             # A call repeated after a session renewal gets what is left of the caller's time, not a new allowance.
@@ -371,7 +380,7 @@ class RestClient:
             url = self.resolve(path)
             # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
             response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
-                            headers=self._headers(body is not None), allow_redirects=False, **limit)
+                            headers=dict(self._headers(body is not None), **(headers or {})), allow_redirects=False, **limit)
             payload, json_error = (None, None)
             if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)

@@ -4,22 +4,26 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The projects the deploy tests convert and deploy (test_deploy_source.py, test_deploy.py): files as app_metadata and
-the Salesforce CLI write them, and the zip read back."""
+the Salesforce CLI write them, the zip read back, and the org's answers to readMetadata (test_org_metadata.py)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
 import stat
+import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy_source as deploy_source
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_metadata as org_metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import response
 
 NS = 'http://soap.sforce.com/2006/04/metadata'
 APEX_META = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass xmlns="%s">\n    <apiVersion>62.0</apiVersion>\n'
@@ -84,3 +88,62 @@ def package_xml(*types):
             + ''.join('    <types>\n        <members>%s</members>\n        <name>%s</name>\n    </types>\n' % (member, name)
                       for name, member in types)
             + '    <version>62.0</version>\n</Package>\n').encode()
+
+
+# -- the org's side of readMetadata (SOAP) ------------------------------------------------------------------
+
+SOAP_PATH = '/services/Soap/m/62.0'
+NO_ACCESS_FAULT = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                   'xmlns:sf="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><soapenv:Fault>'
+                   '<faultcode>sf:INSUFFICIENT_ACCESS</faultcode><faultstring>INSUFFICIENT_ACCESS: insufficient access '
+                   'rights on entity</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>')
+
+
+def unreadable_org(handler):
+    """handler, with every readMetadata refused as Salesforce refuses it to a user without access (a SOAP fault)."""
+    def refusing(call):
+        if call['path'] == SOAP_PATH:
+            return response(500, body=NO_ACCESS_FAULT.encode(), content_type='text/xml;charset=UTF-8')
+        return handler(call)
+    return refusing
+
+
+def zip_components(zip_bytes):
+    """{(read type, name): root element} of a deploy zip's metadata files (Settings read as their own type); an Apex
+    component's record holds its source in <content>, base64, as readMetadata returns it."""
+    found = {}
+    if not zip_bytes or not zipfile.is_zipfile(io.BytesIO(zip_bytes)):
+        return found
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+        entries = {entry: archive.read(entry) for entry in archive.namelist()}
+    for entry, data in entries.items():
+        if entry == 'package.xml' or entry.rsplit('.', 1)[-1] in ('cls', 'trigger'):
+            continue
+        root = ET.fromstring(data)
+        stem = entry.split('/', 1)[1]
+        if stem.endswith('-meta.xml'):   # Apex: <Name>.cls-meta.xml next to <Name>.cls
+            source = entry[:-len('-meta.xml')]
+            ET.SubElement(root, '{%s}content' % org_metadata.METADATA_NS).text = base64.b64encode(entries[source]).decode()
+            stem = stem[:-len('-meta.xml')]
+        found[(root.tag.rsplit('}', 1)[-1], stem.rsplit('.', 1)[0])] = root
+    return found
+
+
+def read_metadata_answer(components, envelope):
+    """Salesforce's readMetadata answer for the request envelope: a record per name, empty for one the org lacks."""
+    request = ET.fromstring(envelope)
+    metadata_type = [e.text for e in request.iter() if e.tag.endswith('}type')][0]
+    names = [e.text for e in request.iter() if e.tag.endswith('}fullNames')]
+    records = []
+    for name in names:
+        root = components.get((metadata_type, name))
+        if root is None:
+            records.append('<records xsi:nil="true"/>')
+            continue
+        inner = ''.join(ET.tostring(child, encoding='unicode') for child in root)
+        records.append('<records xsi:type="%s"><fullName>%s</fullName>%s</records>' % (metadata_type, name, inner))
+    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            '<soapenv:Body><readMetadataResponse><result>%s</result></readMetadataResponse></soapenv:Body>'
+            '</soapenv:Envelope>' % ''.join(records))
+    return response(200, body=body.encode('utf-8'), content_type='text/xml;charset=UTF-8')

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,10 +19,11 @@ import requests
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy as deploy
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy_source as deploy_source
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_metadata as org_metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
-    DEFAULT, PEM_IN_TEXT, apex_project, app_project, mode_of, raises, write_files)
+    APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, apex_project, read_metadata_answer, unreadable_org, zip_components, app_project, mode_of, raises, write_files)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,
@@ -109,16 +111,23 @@ def deploy_result(status, done=None, **values):
 
 class Org:
     """A scripted Metadata API: POST deployRequest answers ``start``; each status GET answers the next of ``polls``
-    (the last one repeats); PATCH answers ``cancel`` and switches to ``after_cancel`` when given."""
+    (the last one repeats); PATCH answers ``cancel`` and switches to ``after_cancel`` when given. The SOAP readMetadata
+    answers from ``components`` ({(type, name): root element}): what a Succeeded deploy (not checkOnly) saved, or what a
+    test put there."""
 
-    def __init__(self, polls, start=None, cancel=None, after_cancel=None):
+    def __init__(self, polls, start=None, cancel=None, after_cancel=None, components=None):
         self.polls = list(polls)
         self.start = start
         self.cancel = cancel
         self.after_cancel = after_cancel
+        self.components = dict(components or {})
+        self.pending = {}
 
     def __call__(self, call):
+        if call['method'] == 'POST' and call['path'] == SOAP_PATH:
+            return read_metadata_answer(self.components, call['data'])
         if call['method'] == 'POST' and call['path'] == DEPLOY_PATH:
+            self.pending = zip_components((call.get('files') or {}).get('file', (None, b''))[1])
             if self.start is not None:
                 return self.start
             return make_response(201, {'id': DEPLOY_ID, 'url': STATUS_PATH, 'deployResult': deploy_result('Pending')})
@@ -126,6 +135,8 @@ class Org:
             answer = self.polls.pop(0) if len(self.polls) > 1 else self.polls[0]
             if isinstance(answer, requests.Response):
                 return answer
+            if answer.get('status') == 'Succeeded' and not answer.get('checkOnly'):
+                self.components.update(self.pending)
             return make_response(200, {'id': DEPLOY_ID, 'url': STATUS_PATH, 'deployResult': answer})
         if call['method'] == 'PATCH' and call['path'] == STATUS_PATH:
             if self.after_cancel is not None:
@@ -646,22 +657,40 @@ def success_org(*polls):
     return Org(list(polls) or [deploy_result('InProgress'), deploy_result('Succeeded')])
 
 
+def deploy_paths(http):
+    """The calls of the REST deploy, the SOAP reads of the org's components left out."""
+    return [path for path in http.paths() if path[1] != SOAP_PATH]
+
+
+def read_types(http):
+    """The metadata types read from the org, in order."""
+    return [ET.fromstring(call['data']).find('.//{%s}type' % org_metadata.METADATA_NS).text
+            for call in http.calls if call['path'] == SOAP_PATH]
+
+
 def test_first_deploy_is_recorded_and_the_second_sends_nothing(tmp_path, certificate_pem, clock):
     project = app_project(tmp_path, certificate_pem)
     client, http = client_for(success_org())
     progress = []
+    org = success_org()
+    client, http = client_for(org)
     result = deploy.run(client, project, progress=progress.append)
     zip_bytes, sha256, components = deploy_source.SourceProject(project).build()
+    drift, diff = result.pop('drift'), result.pop('diff')
     assert result == {'changed': True, 'org_id': ORG_18, 'sha256': sha256, 'components': components, 'check_only': False,
                       'deploy_id': DEPLOY_ID, 'status': 'Succeeded', 'components_total': 7, 'components_deployed': 7,
                       'component_failures': [], 'test_failures': [], 'record_path': os.path.join(project, '.sfjwt-deploy.json'),
                       'api_version': '62.0'}
-    assert http.paths() == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH), ('GET', STATUS_PATH)]
-    post = http.calls[0]
+    # Every component was read from the org (one readMetadata a type) and found missing.
+    assert read_types(http) == sorted({component.split(':')[0] for component in components})
+    assert [(entry['type'] + ':' + entry['name'], entry['state']) for entry in drift] == [(c, 'missing') for c in components]
+    assert len(diff) == len(components) and all(entry['before'] == '' for entry in diff)
+    assert deploy_paths(http) == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH), ('GET', STATUS_PATH)]
+    post = [call for call in http.calls if call['path'] == DEPLOY_PATH][0]
     assert post['files']['file'][1] == zip_bytes
     assert json.loads(post['files']['json'][1]) == {'deployOptions': {'checkOnly': False, 'rollbackOnError': True,
                                                                       'ignoreWarnings': False, 'singlePackage': True}}
-    assert len(progress) == 2 and clock.sleeps == [2.0]
+    assert len(progress) == 2 + len(components) and clock.sleeps == [2.0]
     record = record_of(project)
     assert record['orgs'][ORG_18]['sha256'] == sha256 and record['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
     assert mode_of(os.path.join(project, '.sfjwt-deploy.json')) == 0o600
@@ -669,11 +698,11 @@ def test_first_deploy_is_recorded_and_the_second_sends_nothing(tmp_path, certifi
         gitignore = handle.read()
     assert gitignore.count('/.sfjwt-deploy.json\n') == 1 and gitignore.count('**/extlClntAppGlobalOauthSets/') == 1
 
-    # The same content to the same org: no request at all, not even the org id or the API version.
-    client2, http2 = client_for(failing)
+    # The same content to the same org: the org is read, holds every component as the project has it, nothing is sent.
+    client2, http2 = client_for(org)
     again = deploy.run(client2, project)
-    assert http2.calls == []
-    expected = dict(result, changed=False, status=None, components_total=6, components_deployed=0)
+    assert deploy_paths(http2) == []
+    expected = dict(result, changed=False, status=None, components_total=6, components_deployed=0, drift=[], diff=[])
     del expected['api_version']
     assert again == expected
     # The record is not rewritten; the .gitignore keeps one entry.
@@ -689,7 +718,8 @@ def test_run_renews_a_session_rejected_during_the_polls(tmp_path, clock):
     client, http = client_for(org, auth=auth)
     result = deploy.run(client, project)
     assert result['changed'] is True and result['status'] == 'Succeeded'
-    assert [(c['method'], bearer(c)) for c in http.calls] == [('POST', TOKEN), ('GET', TOKEN), ('GET', TOKEN), ('GET', NEW_TOKEN)]
+    assert [(c['method'], bearer(c)) for c in http.calls if c['path'] != SOAP_PATH] == [
+        ('POST', TOKEN), ('GET', TOKEN), ('GET', TOKEN), ('GET', NEW_TOKEN)]
     assert auth.invalidated == [TOKEN]
     assert record_of(project)['orgs'][ORG_18]['deploy_id'] == DEPLOY_ID
 
@@ -701,29 +731,35 @@ def test_the_url_in_the_answer_is_not_followed(tmp_path, clock):
     client, http = client_for(Org([deploy_result('Succeeded')], start=start))
     deploy.run(client, project)
     assert {urlsplit(call['url']).netloc for call in http.calls} == {'acme.my.salesforce.com'}
-    assert http.paths() == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH)]
+    assert deploy_paths(http) == [('POST', DEPLOY_PATH), ('GET', STATUS_PATH)]
 
 
 def test_record_written_with_an_18_character_org_id_matches_a_15_character_token_prefix(tmp_path, clock):
     project = apex_project(tmp_path)
     client, http = client_for(success_org(), auth=OrgAuth(ORG_18))
     deploy.run(client, project)
-    client2, http2 = client_for(failing, token=TOKEN)   # the same org, from an access_token: 00Dxx0000001gPL!...
+    # the same org, from an access_token: 00Dxx0000001gPL!...; its metadata cannot be read, so the record decides.
+    client2, http2 = client_for(unreadable_org(failing), token=TOKEN)
     assert deploy.run(client2, project)['changed'] is False
-    assert http2.calls == []
+    assert deploy_paths(http2) == []
 
 
 def test_force_deploys_again_and_changed_content_is_deployed(tmp_path, clock):
     project = apex_project(tmp_path)
-    deploy.run(client_for(success_org())[0], project)
-    client, http = client_for(success_org())
+    org = success_org()
+    deploy.run(client_for(org)[0], project)
+    org.polls = [deploy_result('InProgress'), deploy_result('Succeeded')]
+    client, http = client_for(org)
     assert deploy.run(client, project, force=True)['changed'] is True
-    assert http.paths()[0] == ('POST', DEPLOY_PATH)
+    assert http.paths()[0] == ('POST', DEPLOY_PATH)   # nothing read from the org first
     with open(os.path.join(project, DEFAULT, 'classes', 'Hello.cls'), 'ab') as handle:
         handle.write(b'// changed\n')
-    client, http = client_for(success_org())
+    org.polls = [deploy_result('InProgress'), deploy_result('Succeeded')]
+    client, http = client_for(org)
     result = deploy.run(client, project)
-    assert result['changed'] is True and len(http.calls) == 3
+    assert result['changed'] is True and len(deploy_paths(http)) == 3
+    assert result['drift'] == [{'type': 'ApexClass', 'name': 'Hello', 'state': 'differs', 'fields': [
+        {'field': 'content', 'org': APEX_SOURCE.decode().strip(), 'project': APEX_SOURCE.decode().strip() + '\n// changed'}]}]
     assert record_of(project)['orgs'][ORG_18]['sha256'] == result['sha256']
 
 
@@ -740,15 +776,16 @@ def test_check_mode_validates_and_records_nothing(tmp_path, clock):
     client, http = client_for(success_org(deploy_result('Succeeded', checkOnly=True)))
     result = deploy.run(client, project, check_mode=True, test_level='RunSpecifiedTests', run_tests=['HelloTest'])
     assert result['changed'] is True and result['check_only'] is True and result['status'] == 'Succeeded'
-    assert json.loads(http.calls[0]['files']['json'][1]) == {'deployOptions': {
+    assert json.loads([c for c in http.calls if c['path'] == DEPLOY_PATH][0]['files']['json'][1]) == {'deployOptions': {
         'checkOnly': True, 'rollbackOnError': True, 'ignoreWarnings': False, 'singlePackage': True,
         'testLevel': 'RunSpecifiedTests', 'runTests': ['HelloTest']}}
     assert sorted(os.listdir(project)) == ['force-app', 'sfdx-project.json']
-    # Once deployed for real, check mode sends nothing either.
-    deploy.run(client_for(success_org())[0], project)
-    client, http = client_for(failing)
+    # Once deployed for real, check mode sends nothing either (the org holds what the project has).
+    org = success_org()
+    deploy.run(client_for(org)[0], project)
+    client, http = client_for(org)
     assert deploy.run(client, project, check_mode=True)['changed'] is False
-    assert http.calls == []
+    assert deploy_paths(http) == []
 
 
 HELLO_FAILURE = {'componentType': 'ApexClass', 'fullName': 'Hello', 'fileName': 'classes/Hello.cls', 'problemType': 'Error',
@@ -775,7 +812,7 @@ def test_failed_deploy_names_component_file_line_problem_and_hint(tmp_path, cloc
     assert [f['fullName'] for f in error.details['component_failures']] == ['Hello', 'SfjwtApp', 'Hello']
     assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
     assert not os.path.exists(os.path.join(project, '.gitignore'))
-    assert len(http.calls) == 3
+    assert len(deploy_paths(http)) == 3
 
 
 CONSUMER_SECRET_HINT = (
@@ -878,8 +915,8 @@ def test_timeout_cancels_once_and_says_so(tmp_path, clock):
         'Salesforce saves nothing of a canceled deploy. Run again with a longer wait_timeout, or check Setup > Deployment '
         'Status in the org.' % DEPLOY_ID)
     assert error.details == {'deploy_id': DEPLOY_ID, 'status': 'Canceled'}
-    assert http.paths() == [('POST', DEPLOY_PATH)] + [('GET', STATUS_PATH)] * 6 + [('PATCH', STATUS_PATH), ('GET', STATUS_PATH)]
-    patch = http.calls[7]
+    assert deploy_paths(http) == [('POST', DEPLOY_PATH)] + [('GET', STATUS_PATH)] * 6 + [('PATCH', STATUS_PATH), ('GET', STATUS_PATH)]
+    patch = [call for call in http.calls if call['method'] == 'PATCH'][0]
     assert json.loads(patch['data']) == {'deployResult': {'status': 'Canceling'}} and patch['params'] is None
     assert clock.sleeps == [2.0] * 5
     assert not os.path.exists(os.path.join(project, deploy.RECORD_FILE))
@@ -927,10 +964,10 @@ def test_org_id_from_a_query_in_run(tmp_path, clock):
         return org(call)
     client, http = client_for(handler, token=OPAQUE_TOKEN)
     assert deploy.run(client, project)['org_id'] == OTHER_ORG
-    assert http.paths()[:2] == [('GET', API + 'query'), ('POST', DEPLOY_PATH)]
+    assert deploy_paths(http)[:2] == [('GET', API + 'query'), ('POST', DEPLOY_PATH)]
     client, http = client_for(handler, token=OPAQUE_TOKEN)
     assert deploy.run(client, project)['changed'] is False
-    assert http.paths() == [('GET', API + 'query')]
+    assert deploy_paths(http) == [('GET', API + 'query')]
 
 
 def test_api_version_is_discovered_only_when_deploying(tmp_path, clock):
