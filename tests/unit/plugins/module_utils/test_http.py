@@ -329,7 +329,9 @@ def test_retries_do_not_stretch_a_stall_without_bound(fails_within_five_seconds)
         with pytest.raises(HttpError) as caught:
             _http.send(session, 'GET', url + '/services/data/')
         elapsed = time.monotonic() - started
-    assert str(caught.value).startswith('%s did not ' % url_origin(url))
+    # The test server serves one connection at a time, so the retry may also fail another way (a reset): the bound
+    # is what counts.
+    assert url_origin(url) in str(caught.value)
     assert elapsed < 2 * (1 + _http.DEADLINE_GRACE_SECONDS) + 1
 
 
