@@ -18,9 +18,11 @@ API accepts. Each call is one API call (org.api_calls(): ('POST', '/Soap/m/<oper
                                                details: componentSuccesses, componentFailures, runTestResult)
   cancelDeploy(String)                      -> CancelDeployResult {done false, id}
   readMetadata(type, fullNames (at most 10)) -> ReadResult: one <records xsi:type="<type>"> per name, in order: fullName,
-                                               then the component's fields as deployed (element names and order of
-                                               the deployed XML); a name the org does not have gives an empty
-                                               <records xsi:type="<type>"/>, not an error (Salesforce's behaviour).
+                                               then the component's fields as the org holds them (the element names
+                                               and text of the deployed XML, a generated consumerKey) in WSDL order,
+                                               repeated elements in their deployed order; a name the org does not
+                                               have gives an empty <records xsi:type="<type>"/>, not an error
+                                               (Salesforce's behaviour).
   listMetadata(queries (at most 3), asOfVersion) -> FileProperties[] of each saved component of the queried types.
 
 deploy() and the REST deployRequest share one engine (deploy.py): a deploy started over SOAP is read over REST and
@@ -29,9 +31,9 @@ FakeOrg.change_component (someone in Setup).
 
 ExtlClntAppGlobalOauthSettings: consumerKey and certificate are returned as the org holds them (a generated key when
 the deploy left it out); without org.allow_oauth_secrets_via_metadata ("Allow Access to OAuth Consumer Secrets via
-Metadata API", the type's Special Access Rules) consumerKey and consumerSecret are left out. The fake org never
-issues consumer secrets, so no consumerSecret is returned. ApexClass / ApexTrigger records have no body (the fake
-keeps only its digest).
+Metadata API", the type's Special Access Rules) consumerKey and consumerSecret are left out. A consumerSecret is
+returned only when a deploy set one: the fake org issues none of its own. ApexClass / ApexTrigger records have no
+body (the fake keeps only its digest).
 
 Failures are SOAP faults, HTTP 500, text/xml:
   session missing, unknown or ended   sf:INVALID_SESSION_ID "Invalid Session ID found in SessionHeader: Illegal Session"
@@ -224,9 +226,9 @@ def _read_metadata(org, operation, _user):
         fields = _component(org, type_name, name)
         if fields is None:
             continue   # Salesforce answers a name it does not have with an empty record, not an error
-        ET.SubElement(record, 'fullName').text = name
-        for key, value in fields.items():
-            _append(record, key, value, as_deployed=True)
+        ET.SubElement(record, 'fullName').text = name   # inherited from Metadata: first
+        for key in sorted(fields):
+            _append(record, key, fields[key], as_deployed=True)
     return response
 
 
@@ -333,9 +335,9 @@ def _response(operation: str, results: list):
 
 
 def _append(parent, name: str, value, as_deployed: bool = False) -> None:
-    """value as SOAP writes it: a dict as an element of its fields in WSDL (alphabetical) order, a list as repeated
-    elements, None left out, booleans true/false, REST's dates as xsd:dateTime. as_deployed: a component's fields,
-    kept in the order and the text of the deployed XML."""
+    """value as SOAP writes it: a dict as an element of its fields in WSDL order (the metadata WSDL's sequences are
+    alphabetical), a list as repeated elements in their order, None left out, booleans true/false, REST's dates as
+    xsd:dateTime. as_deployed: a component's fields, whose text is kept as deployed."""
     if value is None:
         return
     if isinstance(value, list):
@@ -344,7 +346,7 @@ def _append(parent, name: str, value, as_deployed: bool = False) -> None:
         return
     element = ET.SubElement(parent, name)
     if isinstance(value, dict):
-        for key in (value if as_deployed else sorted(value)):
+        for key in sorted(value):
             _append(element, key, value[key], as_deployed)
     elif isinstance(value, bool):
         element.text = 'true' if value else 'false'
