@@ -15,7 +15,8 @@ import re
 import pytest
 import requests
 
-from test_fake_org import (API, DEPLOYED_CERT_PEM, DEPLOYED_CONSUMER_KEY, call, eca_files, integration_assertion, login, make_zip,
+from test_fake_org import (API, DEPLOYED_CERT_PEM, DEPLOYED_CONSUMER_KEY, ROTATED_CERT_PEM, call, connected_app_file, eca_files,
+                           integration_assertion, login, make_zip,
                            permission_set_file, poll, post_token, start_deploy)
 
 SOAP_PATH = '/services/Soap/m/62.0'
@@ -237,7 +238,8 @@ def test_change_component_is_a_drift_read_back_and_put_back_by_a_deploy(fake_org
      client_fault("'yes' is not a valid value for the type xsd:boolean (checkOnly)")),
     (lambda org, token: soap(org, token, md('listMetadata'), path='/services/Soap/m/99.0'),
      fault('sf:UNSUPPORTED_API_VERSION', 'Invalid Api version specified on URL')),
-])
+], ids=['unknown-session', 'no-session-header', 'unknown-operation', 'no-soapaction', 'unknown-type', 'eleven-names', 'unknown-deploy',
+        'bad-boolean', 'unknown-version'])
 def test_soap_faults(fake_org_admin, send, expected):
     response = send(fake_org_admin.org, login(fake_org_admin)['access_token'])
     assert (response.status_code, response.headers['Content-Type'], response.text) == (500, 'text/xml;charset=UTF-8', expected)
@@ -257,5 +259,23 @@ def test_rest_deploy_request_takes_entity_content_or_json_not_both(fake_org_admi
     options = (None, json.dumps({'deployOptions': {}}), 'application/json')
     both = call(org, API + '/metadata/deployRequest', token, 'POST',
                 files={'json': options, 'entity_content': options, 'file': ('deploy.zip', make_zip(permission_set_file()), 'application/zip')})
-    assert (both.status_code, both.json()[0]['errorCode']) == (400, 'INVALID_MULTIPART_REQUEST')
+    assert (both.status_code, both.json()) == (400, [{'errorCode': 'INVALID_MULTIPART_REQUEST', 'message': (
+        "Invalid multipart request: the deploy options are sent twice (parts 'json' and 'entity_content')")}])
     assert start_deploy(org, token, make_zip(permission_set_file())).status_code == 201   # `json` still works
+
+
+def test_read_metadata_gives_nested_fields_in_wsdl_order_with_the_key_the_org_kept(fake_org_admin):
+    org = fake_org_admin.org
+    org.add_connected_app('Legacy', 'SFJWTLEGACYAPP0001', DEPLOYED_CERT_PEM, permission_sets=['SFJWT_Deployed'])
+    token = login(fake_org_admin)['access_token']
+    _response, deploy_id = soap_deploy(org, token, make_zip(connected_app_file('Legacy')))
+    check_status(org, token, deploy_id)
+    assert '<status>Succeeded</status>' in check_status(org, token, deploy_id)
+
+    assert read(org, token, 'ConnectedApp', 'Legacy') == HEAD + (
+        '<readMetadataResponse><result><records xsi:type="ConnectedApp"><fullName>Legacy</fullName>'
+        '<contactEmail>admin@example.com</contactEmail><label>Legacy</label><oauthConfig>'
+        '<callbackUrl>https://login.salesforce.com/services/oauth2/success</callbackUrl><certificate>%s</certificate>'
+        '<consumerKey>SFJWTLEGACYAPP0001</consumerKey><isAdminApproved>true</isAdminApproved><scopes>Api</scopes></oauthConfig>'
+        '<permissionSetName>SFJWT_Deployed</permissionSetName></records></result></readMetadataResponse>'
+        % ROTATED_CERT_PEM.decode().strip()) + TAIL
