@@ -279,3 +279,31 @@ def test_read_metadata_gives_nested_fields_in_wsdl_order_with_the_key_the_org_ke
         '<consumerKey>SFJWTLEGACYAPP0001</consumerKey><isAdminApproved>true</isAdminApproved><scopes>Api</scopes></oauthConfig>'
         '<permissionSetName>SFJWT_Deployed</permissionSetName></records></result></readMetadataResponse>'
         % ROTATED_CERT_PEM.decode().strip()) + TAIL
+
+
+def test_admin_api_reads_and_changes_a_component(fake_org_admin):
+    org = fake_org_admin.org
+    token = login(fake_org_admin)['access_token']
+    _response, deploy_id = soap_deploy(org, token, make_zip({**eca_files(), **permission_set_file()}))
+    check_status(org, token, deploy_id)
+    check_status(org, token, deploy_id)
+    admin_url = org.url + '/_fake/components'
+
+    changed = requests.post(admin_url, json={'type': 'ExtlClntAppOauthConfigurablePolicies', 'full_name': 'Acme_oauthPlcy',
+                                             'changes': {'permittedUsersPolicyType': 'AllSelfAuthorized', 'ipRelaxationPolicyType': None}},
+                            verify=org.ca_path, timeout=10)
+    read_back = requests.get(admin_url, params={'type': 'ExtlClntAppOauthConfigurablePolicies', 'full_name': 'Acme_oauthPlcy'},
+                             verify=org.ca_path, timeout=10)
+    missing = requests.post(admin_url, json={'type': 'ExternalClientApplication', 'full_name': 'Nobody', 'changes': {}},
+                            verify=org.ca_path, timeout=10)
+    not_text = requests.post(admin_url, json={'type': 'ExternalClientApplication', 'full_name': 'Acme', 'changes': {'isProtected': True}},
+                             verify=org.ca_path, timeout=10)
+
+    expected = {'type': 'ExtlClntAppOauthConfigurablePolicies', 'full_name': 'Acme_oauthPlcy', 'fields': {
+        'commaSeparatedPermissionSet': 'SFJWT_Deployed', 'externalClientApplication': 'Acme', 'label': 'Acme',
+        'permittedUsersPolicyType': 'AllSelfAuthorized'}}
+    assert (changed.status_code, changed.json()) == (200, expected)
+    assert (read_back.status_code, read_back.json()) == (200, expected)
+    assert (missing.status_code, missing.json()) == (404, {'error': 'no component ExternalClientApplication Nobody in the org'})
+    assert (not_text.status_code, not_text.json()) == (400, {'error': 'changes.isProtected must be text (e.g. "true"), a list, an object or null'})
+    assert org.deployed_component('ExternalClientApplication', 'Acme')['isProtected'] == 'false'
