@@ -542,7 +542,7 @@ class FakeOrg:
         if self.faults.take('reset', path) is not None:
             return _DROP
         if self.faults.take('expire_session', path) is not None:
-            self.close_session(request.bearer_token() or '')
+            self.close_session(request.bearer_token() or (soap.session_id(request) if path.startswith(soap.PREFIX) else None) or '')
         fail = self.faults.take('fail', path)
         if fail is not None:
             return _error_page(path, fail['status'], fail['html'])

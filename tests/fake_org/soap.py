@@ -16,7 +16,8 @@ API accepts. Each call is one API call (org.api_calls(): ('POST', '/Soap/m/<oper
   checkDeployStatus(asyncProcessId, includeDetails) -> DeployResult (the REST deployResult's fields in WSDL order,
                                                null fields left out, booleans true/false, dates xsd:dateTime in UTC;
                                                details: componentSuccesses, componentFailures, runTestResult)
-  cancelDeploy(String)                      -> CancelDeployResult {done false, id}
+  cancelDeploy(String)                      -> CancelDeployResult {done false, id} (the id also taken as <id>, as the
+                                               Salesforce CLI sends it)
   readMetadata(type, fullNames (at most 10)) -> ReadResult: one <records xsi:type="<type>"> per name, in order: fullName,
                                                then the component's fields as the org holds them (the element names
                                                and text of the deployed XML, a generated consumerKey) in WSDL order,
@@ -46,6 +47,7 @@ Failures are SOAP faults, HTTP 500, text/xml:
                                       are this fake's choice)
   not an envelope, no SOAPAction, an unknown operation, a bad value   soapenv:Client (Axis's own wording where known:
                                       "No operation available for request {ns}name, please check the WSDL for the service.")
+org.expire_session_next(path_prefix='/services/Soap/m/') ends the session of the envelope's SessionHeader.
 sf: faults carry <detail><sf:UnexpectedErrorFault> with sf:exceptionCode and sf:exceptionMessage, as Salesforce's do.
 """
 
@@ -116,6 +118,18 @@ def handle(org, request) -> Response:
         return fault.response()
 
 
+def session_id(request) -> str | None:
+    """The envelope's <SessionHeader><sessionId>, or None (what expire_session_next ends for a SOAP call)."""
+    if b'<!DOCTYPE' in request.body:
+        return None
+    try:
+        envelope = ET.fromstring(request.body)
+    except ET.ParseError:
+        return None
+    found = envelope.findtext('%s/%s/%s' % (_q(SOAP_ENV, 'Header'), _q(NAMESPACE, 'SessionHeader'), _q(NAMESPACE, 'sessionId')))
+    return found.strip() if found else None
+
+
 def _call(org, request, version: str) -> Response:
     if request.header('SOAPAction') is None:
         raise Fault('soapenv:Client', 'no SOAPAction header!')
@@ -135,8 +149,7 @@ def _call(org, request, version: str) -> Response:
         raise Fault('soapenv:Client', 'No operation available for request {%s}%s, please check the WSDL for the service.' % (namespace, name))
     if version not in {entry['version'] for entry in versions()}:
         raise Fault('sf:UNSUPPORTED_API_VERSION', 'Invalid Api version specified on URL')
-    session_id = envelope.findtext('%s/%s/%s' % (_q(SOAP_ENV, 'Header'), _q(NAMESPACE, 'SessionHeader'), _q(NAMESPACE, 'sessionId')))
-    session = org.session_for((session_id or '').strip())
+    session = org.session_for(session_id(request))
     if session is None:
         raise Fault('sf:INVALID_SESSION_ID', INVALID_SESSION)
     org.data.count_api_call('POST', '/Soap/m/' + name)
@@ -176,6 +189,8 @@ def _deploy_options(element) -> dict:
     for child in (element if element is not None else ()):
         _namespace, name = _split(child.tag)
         text = (child.text or '').strip()
+        if child.get(_q(XSI, 'nil')) in _TRUE:   # what jsforce writes for a null option: as if not sent
+            continue
         if name == 'runTests':
             received.setdefault('runTests', []).append(text)
         elif name == 'testLevel':
@@ -206,7 +221,8 @@ def _check_deploy_status(org, operation, _user):
 
 def _cancel_deploy(org, operation, _user):
     with org.deploys.lock:
-        deployment = _deployment(org, _child_text(operation, 'String'))
+        # The WSDL names the parameter String; the Salesforce CLI (source-deploy-retrieve) sends it as <id>.
+        deployment = _deployment(org, _child_text(operation, 'String') or _child_text(operation, 'id'))
         try:
             deploy.cancel(org, deployment)
         except deploy.DeployProblem as problem:

@@ -82,7 +82,8 @@ def client_fault(message):
 def test_deploy_over_soap_check_status_with_details_and_read_it_over_rest(fake_org_admin):
     org = fake_org_admin.org
     token = login(fake_org_admin)['access_token']
-    response, deploy_id = soap_deploy(org, token, make_zip(permission_set_file()))
+    response, deploy_id = soap_deploy(org, token, make_zip(permission_set_file()), '<checkOnly>false</checkOnly><rollbackOnError>true'
+                                      '</rollbackOnError><singlePackage>true</singlePackage><testLevel xsi:nil="true"/>')
 
     assert response.headers['Content-Type'] == 'text/xml;charset=UTF-8'
     assert response.text == HEAD + ('<deployResponse><result><done>false</done><id>%s</id><state>Queued</state></result>'
@@ -116,7 +117,7 @@ def test_deploy_over_soap_check_status_with_details_and_read_it_over_rest(fake_o
 
     rest = poll(org, token, deploy_id)   # the same deploy, over REST
     assert (rest['id'], rest['deployResult']['status'], rest['deployOptions']['singlePackage']) == (deploy_id, 'Succeeded', True)
-    assert org.deploy_log()[0]['deployOptions'] == {'rollbackOnError': True, 'singlePackage': True}
+    assert org.deploy_log()[0]['deployOptions'] == {'checkOnly': False, 'rollbackOnError': True, 'singlePackage': True}
     assert org.api_calls()[('POST', '/Soap/m/checkDeployStatus')] == 2
 
 
@@ -181,7 +182,7 @@ def test_cancel_deploy_over_soap(fake_org_admin):
     assert canceling.text == HEAD + '<cancelDeployResponse><result><done>false</done><id>%s</id></result></cancelDeployResponse>' % deploy_id + TAIL
     assert '<status>Canceling</status>' in check_status(org, token, deploy_id, details=False)
     assert '<status>Canceled</status>' in check_status(org, token, deploy_id, details=False)
-    again = soap(org, token, md('cancelDeploy', '<String>%s</String>' % deploy_id))
+    again = soap(org, token, md('cancelDeploy', '<id>%s</id>' % deploy_id))   # the Salesforce CLI's element name
     message = 'Deployment %s has already completed (Canceled) and cannot be canceled' % deploy_id
     assert (again.status_code, again.text) == (500, fault('sf:INVALID_ID_FIELD', message))
     assert org.data.permission_set_names() == set()
@@ -307,3 +308,14 @@ def test_admin_api_reads_and_changes_a_component(fake_org_admin):
     assert (missing.status_code, missing.json()) == (404, {'error': 'no component ExternalClientApplication Nobody in the org'})
     assert (not_text.status_code, not_text.json()) == (400, {'error': 'changes.isProtected must be text (e.g. "true"), a list, an object or null'})
     assert org.deployed_component('ExternalClientApplication', 'Acme')['isProtected'] == 'false'
+
+
+def test_expire_session_next_ends_a_soap_session(fake_org_admin):
+    org = fake_org_admin.org
+    token = login(fake_org_admin)['access_token']
+    _response, deploy_id = soap_deploy(org, token, make_zip(permission_set_file()))
+    org.expire_session_next(1, path_prefix='/services/Soap/m/')
+
+    expired = soap(org, token, md('checkDeployStatus', '<asyncProcessId>%s</asyncProcessId>' % deploy_id))
+    assert (expired.status_code, expired.text) == (500, fault('sf:INVALID_SESSION_ID', 'Invalid Session ID found in SessionHeader: Illegal Session'))
+    assert call(org, API + '/limits', token).status_code == 401   # the session is gone, not just that answer
