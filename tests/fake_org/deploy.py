@@ -22,8 +22,8 @@ create, advance and cancel the same Deployment records (create(), advance(), can
 started over one API is read and canceled over the other, and both save through _Run. change_component() changes a
 saved component without a deploy, as an admin in Setup would (a drift), and republishes the app the same way.
 
-Progress is driven by the polls (REST GET or SOAP checkDeployStatus): the POST answers Pending, GETs answer InProgress until the
-org.deploy_polls_to_finish-th GET (default 2), which runs the deploy and answers its final state (Succeeded,
+Progress is driven by the polls (REST GET or SOAP checkDeployStatus): the POST answers Pending, GETs answer
+InProgress until the org.deploy_polls_to_finish-th GET (default 2), which runs the deploy and answers its final state (Succeeded,
 SucceededPartial or Failed). With org.hold_deploys set, new deploys stay InProgress until canceled. After a PATCH
 the next GET answers Canceling and the one after Canceled; nothing of a canceled deploy is saved. Both settings
 are read when the deploy is created.
@@ -297,7 +297,7 @@ def _start(org, request, base: str, user) -> Response:
             raise RestError(400, 'INVALID_MULTIPART_REQUEST', "The request has no '%s' part: a deploy sends a 'json' part "
                             '({"deployOptions": {...}}) and a \'file\' part (the zip).' % name)
     received = _received_options(parts['json'])
-    options = _options(received)
+    options = deploy_options(received)
     try:
         deployment = create(org, user, received, options, parts['file'])
     except DeployProblem as problem:
@@ -306,7 +306,8 @@ def _start(org, request, base: str, user) -> Response:
 
 
 def create(org, user, received: dict, options: dict, zip_bytes: bytes) -> Deployment:
-    """A new deploy (Pending), known to both front ends; DeployProblem ZIP_UNREADABLE when the zip cannot be listed."""
+    """A new deploy (Pending), known to both front ends; DeployProblem ZIP_UNREADABLE (the fake's own code: each front
+    end answers it its own way) when the zip cannot be listed."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             members = [info.filename for info in archive.infolist()]
@@ -387,7 +388,8 @@ def _received_options(data: bytes) -> dict:
     return options
 
 
-def _options(received: dict) -> dict:
+def deploy_options(received: dict) -> dict:
+    """The options with their defaults, after the checks (RestError JSON_PARSER_ERROR): shared by REST and SOAP."""
     for key, value in received.items():
         if key not in OPTION_DEFAULTS:
             raise RestError(400, 'JSON_PARSER_ERROR', 'Unrecognized field "%s" in deployOptions; known fields: %s'

@@ -173,7 +173,7 @@ def _deploy(org, operation, user):
         raise Fault('soapenv:Client', 'ZipFile is not valid base64Binary: %s' % exc)
     received = _deploy_options(operation.find(_q(NAMESPACE, 'DeployOptions')))
     try:
-        options = deploy._options(received)   # pylint: disable=protected-access
+        options = deploy.deploy_options(received)
     except RestError as exc:
         raise Fault('soapenv:Client', exc.message)
     try:
