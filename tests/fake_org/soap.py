@@ -134,7 +134,7 @@ def _call(org, request, version: str) -> Response:
     if request.header('SOAPAction') is None:
         raise Fault('soapenv:Client', 'no SOAPAction header!')
     if b'<!DOCTYPE' in request.body:   # no entities, as the metadata files (metadata.py)
-        raise Fault('soapenv:Client', 'DOCTYPE is disallowed when the feature "http://apache.org/xml/features/disallow-doctype-decl" set to true.')
+        raise Fault('soapenv:Client', 'A SOAP request may not contain a DOCTYPE')
     try:
         envelope = ET.fromstring(request.body)
     except ET.ParseError as exc:
