@@ -10,8 +10,8 @@ the REST and Metadata API guides) and as observed where they are silent: the JWT
 endpoint (each documented error), sessions checked by the REST API (versions, limits, SOQL query /
 queryAll with pagination, sobjects CRUD, sObject Collections, per-endpoint API-call counts, the 16,384-byte
 request URI limit), the setup objects behind pre-authorization (User,
-PermissionSet, PermissionSetAssignment, Organization), the REST Metadata API deploy (External Client
-Apps, Connected App updates, permission sets, Apex) with its propagation delay before the token
+PermissionSet, PermissionSetAssignment, Organization), the Metadata API deploy over REST and SOAP (External Client
+Apps, Connected App updates, permission sets, Apex; SOAP readMetadata / listMetadata read them back) with its propagation delay before the token
 endpoint sees a deployed OAuth change, revoke and userinfo, plus switches that make it fail on purpose.
 Test tooling, not part of the collection.
 
@@ -27,7 +27,7 @@ Module map: server (FakeOrg and the HTTPS plumbing), oauth (token / revoke / use
 retrieve, 200 records a call, allOrNone), soql (query parser), records (the sObject store, field validation, Account
 and the custom object Integration_Setting__c with its External ID Key__c),
 directory (User, PermissionSet, PermissionSetAssignment, Organization), identities (users, apps, keys),
-deploy (the REST Metadata API deploy and its log), metadata (Metadata API format: types, package.xml,
+deploy (the Metadata API deploy engine, its REST front end and its log), soap (the SOAP Metadata API), metadata (Metadata API format: types, package.xml,
 component checks), apps (apps over time: versions with effective_at, deployed components), faults (the
 switches), admin (the /_fake/ HTTP API), pytest_plugin (fixtures), __main__ (the command line).
 """

@@ -38,6 +38,11 @@ counted and never hit by faults. Errors answer 400 {"error": "..."}.
   POST /_fake/connected_apps  one object or a list: {"name", "consumer_key", "certificate_pem", "permission_sets",
                            "admin_approved", "label", "contact_email"}: Connected Apps that exist (deploys may update them)
   POST /_fake/revoke_all  end every session (the next REST call gets 401 INVALID_SESSION_ID)
+  GET  /_fake/components  ?type=ExtlClntAppOauthConfigurablePolicies&full_name=Acme_oauthPlcy: {"type", "full_name",
+                          "fields"} of a saved component (FakeOrg.deployed_component); 404 when the org has none
+  POST /_fake/components  {"type", "full_name", "changes": {field: text, or null to remove it}, "changed_by": username}:
+                          change it as an admin in Setup would, without a deploy (FakeOrg.change_component: a drift);
+                          answers {"type", "full_name", "fields"}; 404 when the org has no such component
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ def handle(org, request) -> Response:
         ('POST', 'apps'): _apps,
         ('POST', 'connected_apps'): _connected_apps,
         ('POST', 'revoke_all'): _revoke_all,
+        ('GET', 'components'): _component,
+        ('POST', 'components'): _change_component,
     }
     route = routes.get((request.method, endpoint))
     if route is None:
@@ -224,6 +231,29 @@ def _connected_apps(org, request) -> Response:
 
 def _revoke_all(org, request) -> Response:
     return json_response(200, {'revoked': org.revoke_all_sessions()})
+
+
+def _component(org, request) -> Response:
+    type_name, full_name = request.query.get('type') or '', request.query.get('full_name') or ''
+    fields = org.deployed_component(type_name, full_name)
+    if fields is None:
+        return json_response(404, {'error': 'no component %s %s in the org' % (type_name, full_name)})
+    return json_response(200, {'type': type_name, 'full_name': full_name, 'fields': fields})
+
+
+def _change_component(org, request) -> Response:
+    body = _object(request.json, ('type', 'full_name', 'changes', 'changed_by'), 'components')
+    changes = _object(body.get('changes'), tuple(body.get('changes') or ()), 'changes')
+    for name, value in changes.items():
+        if value is not None and not isinstance(value, (str, list, dict)):   # metadata fields are text, as in the XML
+            raise AdminError('changes.%s must be text (e.g. "true"), a list, an object or null' % name)
+    if not isinstance(body.get('type'), str) or not isinstance(body.get('full_name'), str):
+        raise AdminError('components: expected {"type", "full_name", "changes": {...}}')
+    try:
+        fields = org.change_component(body['type'], body['full_name'], changed_by=body.get('changed_by'), **changes)
+    except KeyError:
+        return json_response(404, {'error': 'no component %s %s in the org' % (body['type'], body['full_name'])})
+    return json_response(200, {'type': body['type'], 'full_name': body['full_name'], 'fields': fields})
 
 
 def _list(body) -> list:

@@ -9,15 +9,21 @@ As documented in https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta
 
 Only an admin may use it (add_user(..., admin=True)); anyone else gets 403 INSUFFICIENT_ACCESS.
 
-  POST  .../deployRequest        multipart/form-data: part `json` {"deployOptions": {...}}, part `file` (the zip).
+  POST  .../deployRequest        multipart/form-data: part `json` {"deployOptions": {...}} (or `entity_content`, the name
+                                 jsforce and so the Salesforce CLI send), part `file` (the zip).
                                  201 {"id": "0Af...", "url", "deployOptions" (with defaults), "deployResult" (Pending)};
                                  400 INVALID_MULTIPART_REQUEST (not multipart, a part missing or unknown, the zip
                                  unreadable) or JSON_PARSER_ERROR (json part not JSON, unknown or mistyped option).
   GET   .../deployRequest/<id>   [?includeDetails=true] 200 {"id", "url", "deployOptions", "deployResult"}; unknown id 404.
   PATCH .../deployRequest/<id>   {"deployResult": {"status": "Canceling"}} 202; a finished deploy 400 INVALID_ID_FIELD.
 
-Progress is driven by the polls: the POST answers Pending, GETs answer InProgress until the
-org.deploy_polls_to_finish-th GET (default 2), which runs the deploy and answers its final state (Succeeded,
+One engine behind two front ends: this REST resource and the SOAP deploy / checkDeployStatus / cancelDeploy (soap.py)
+create, advance and cancel the same Deployment records (create(), advance(), cancel()) in org.deploys, so a deploy
+started over one API is read and canceled over the other, and both save through _Run. change_component() changes a
+saved component without a deploy, as an admin in Setup would (a drift), and republishes the app the same way.
+
+Progress is driven by the polls (REST GET or SOAP checkDeployStatus): the POST answers Pending, GETs answer
+InProgress until the org.deploy_polls_to_finish-th GET (default 2), which runs the deploy and answers its final state (Succeeded,
 SucceededPartial or Failed). With org.hold_deploys set, new deploys stay InProgress until canceled. After a PATCH
 the next GET answers Canceling and the one after Canceled; nothing of a canceled deploy is saved. Both settings
 are read when the deploy is created.
@@ -109,9 +115,10 @@ NO_SUCH = 'In field: %s - no %s named %s found'
 
 def handle(org, request, version: str, parts: list, session: dict) -> Response:
     """Answer .../metadata/deployRequest[/<id>] (`parts`: what follows deployRequest)."""
-    user = org.find_user(session['username'])
-    if user is None or not user.admin:
-        raise RestError(403, 'INSUFFICIENT_ACCESS', INSUFFICIENT_ACCESS)
+    try:
+        user = deployer(org, session['username'])
+    except DeployProblem as problem:
+        raise RestError(403, problem.code, problem.message)
     base = '/services/data/%s/metadata/deployRequest' % version
     if not parts:
         if request.method != 'POST':
@@ -124,13 +131,34 @@ def handle(org, request, version: str, parts: list, session: dict) -> Response:
         if deployment is None:
             raise not_found()
         if request.method in ('GET', 'HEAD'):
-            _advance(org, deployment)
+            advance(org, deployment)
             details = (request.query.get('includeDetails') or '').lower() == 'true'
             return json_response(200, deployment.envelope(base, details))
         if request.method == 'PATCH':
-            _cancel(org, request, deployment)
+            _cancel_request(request)
+            try:
+                cancel(org, deployment)
+            except DeployProblem as problem:
+                raise RestError(400, problem.code, problem.message)
             return json_response(202, deployment.envelope(base, False))
     raise method_not_allowed(request.method, 'GET,HEAD,PATCH')
+
+
+class DeployProblem(Exception):
+    """A refusal either front end (REST deployRequest, SOAP deploy) words its own way: Salesforce's code and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__('%s: %s' % (code, message))
+        self.code = code
+        self.message = message
+
+
+def deployer(org, username: str):
+    """The user, if it may deploy (an admin); DeployProblem INSUFFICIENT_ACCESS otherwise."""
+    user = org.find_user(username)
+    if user is None or not user.admin:
+        raise DeployProblem('INSUFFICIENT_ACCESS', INSUFFICIENT_ACCESS)
+    return user
 
 
 # -- the deploys the org knows -----------------------------------------------------------------------
@@ -211,6 +239,18 @@ class Deployments:
     def __init__(self):
         self.lock = threading.RLock()
         self._by_id = {}
+        self._saved = {}   # (type, full name) -> who created / last changed it and when: listMetadata's FileProperties
+
+    def saved(self, type_name: str, full_name: str, user_id: str, user_name: str, now: float) -> None:
+        """Note that a deploy (or a change in Setup) saved the component."""
+        with self.lock:
+            entry = self._saved.setdefault((type_name, full_name), {'createdById': user_id, 'createdByName': user_name, 'created': now})
+            entry.update(lastModifiedById=user_id, lastModifiedByName=user_name, lastModified=now)
+
+    def provenance(self, type_name: str, full_name: str) -> dict | None:
+        with self.lock:
+            entry = self._saved.get((type_name, full_name))
+            return dict(entry) if entry is not None else None
 
     def add(self, deployment: Deployment) -> None:
         with self.lock:
@@ -230,6 +270,7 @@ class Deployments:
     def clear(self) -> None:
         with self.lock:
             self._by_id.clear()
+            self._saved.clear()
 
     def __len__(self) -> int:
         with self.lock:
@@ -247,13 +288,26 @@ def timestamp(moment: float | None) -> str | None:
 
 def _start(org, request, base: str, user) -> Response:
     parts = parse_multipart(request.header('Content-Type'), request.body)
+    if 'json' in parts and 'entity_content' in parts:
+        raise _multipart_error("the deploy options are sent twice (parts 'json' and 'entity_content')")
+    if 'entity_content' in parts:   # jsforce's (the Salesforce CLI's) name for the json part
+        parts['json'] = parts.pop('entity_content')
     for name in ('json', 'file'):
         if name not in parts:
             raise RestError(400, 'INVALID_MULTIPART_REQUEST', "The request has no '%s' part: a deploy sends a 'json' part "
                             '({"deployOptions": {...}}) and a \'file\' part (the zip).' % name)
     received = _received_options(parts['json'])
-    options = _options(received)
-    zip_bytes = parts['file']
+    options = deploy_options(received)
+    try:
+        deployment = create(org, user, received, options, parts['file'])
+    except DeployProblem as problem:
+        raise RestError(400, 'INVALID_MULTIPART_REQUEST', "The 'file' part is not a readable zip file: %s" % problem.message)
+    return json_response(201, deployment.envelope(base, False))
+
+
+def create(org, user, received: dict, options: dict, zip_bytes: bytes) -> Deployment:
+    """A new deploy (Pending), known to both front ends; DeployProblem ZIP_UNREADABLE (the fake's own code: each front
+    end answers it its own way) when the zip cannot be listed."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             members = [info.filename for info in archive.infolist()]
@@ -262,7 +316,7 @@ def _start(org, request, base: str, user) -> Response:
                 with archive.open(PACKAGE_XML) as handle:
                     package_xml = handle.read(MAX_PACKAGE_XML_BYTES).decode('utf-8', errors='replace')
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError, EOFError, OSError) as exc:
-        raise RestError(400, 'INVALID_MULTIPART_REQUEST', "The 'file' part is not a readable zip file: %s" % exc)
+        raise DeployProblem('ZIP_UNREADABLE', str(exc))
     now = org.now()
     deployment = Deployment(id=random_id(DEPLOY_ID_PREFIX), received_options=received, options=options, zip_bytes=zip_bytes,
                             members=members, package_xml=package_xml, username=user.username, user_id=user.user_id,
@@ -270,7 +324,7 @@ def _start(org, request, base: str, user) -> Response:
                             polls_to_finish=max(1, int(org.deploy_polls_to_finish)), hold=bool(org.hold_deploys))
     org.deploys.add(deployment)
     org.log_line('deploy %s started by %s: %d files' % (deployment.id, user.username, len(members)))
-    return json_response(201, deployment.envelope(base, False))
+    return deployment
 
 
 def parse_multipart(content_type: str | None, body: bytes) -> dict:
@@ -305,8 +359,8 @@ def parse_multipart(content_type: str | None, body: bytes) -> dict:
         name = headers.get_param('name', header='content-disposition') if disposition == 'form-data' else None
         if not isinstance(name, str) or not name:
             raise _multipart_error('a part has no Content-Disposition: form-data; name="..."')
-        if name not in ('json', 'file'):
-            raise _multipart_error("unknown part '%s': a deploy sends the parts 'json' and 'file'" % name)
+        if name not in ('json', 'entity_content', 'file'):
+            raise _multipart_error("unknown part '%s': a deploy sends the parts 'json' (or 'entity_content') and 'file'" % name)
         if name in parts:
             raise _multipart_error("the part '%s' is sent twice" % name)
         parts[name] = body[content_start:content_end]
@@ -334,7 +388,8 @@ def _received_options(data: bytes) -> dict:
     return options
 
 
-def _options(received: dict) -> dict:
+def deploy_options(received: dict) -> dict:
+    """The options with their defaults, after the checks (RestError JSON_PARSER_ERROR): shared by REST and SOAP."""
     for key, value in received.items():
         if key not in OPTION_DEFAULTS:
             raise RestError(400, 'JSON_PARSER_ERROR', 'Unrecognized field "%s" in deployOptions; known fields: %s'
@@ -358,7 +413,8 @@ def _options(received: dict) -> dict:
 # -- GET: progress; PATCH: cancel -----------------------------------------------------------------------
 
 
-def _advance(org, deployment: Deployment) -> None:
+def advance(org, deployment: Deployment) -> None:
+    """One status poll (REST GET, SOAP checkDeployStatus): the polls drive a deploy forward (org.deploys.lock held)."""
     now = org.now()
     deployment.polls += 1
     if deployment.done:
@@ -377,15 +433,19 @@ def _advance(org, deployment: Deployment) -> None:
     org.log_line('deploy %s: %s' % (deployment.id, deployment.status))
 
 
-def _cancel(org, request, deployment: Deployment) -> None:
+def _cancel_request(request) -> None:
     if request.json_error:
         raise RestError(400, 'JSON_PARSER_ERROR', request.json_error)
     body = request.json
     if not isinstance(body, dict) or set(body) != {'deployResult'} or body['deployResult'] != {'status': 'Canceling'}:
         raise RestError(400, 'INVALID_FIELD', 'To cancel a deployment send {"deployResult": {"status": "Canceling"}}')
+
+
+def cancel(org, deployment: Deployment) -> None:
+    """Ask a deploy to stop (REST PATCH, SOAP cancelDeploy); DeployProblem INVALID_ID_FIELD once it is done."""
     if deployment.done:
-        raise RestError(400, 'INVALID_ID_FIELD', 'Deployment %s has already completed (%s) and cannot be canceled'
-                        % (deployment.id, deployment.status))
+        raise DeployProblem('INVALID_ID_FIELD', 'Deployment %s has already completed (%s) and cannot be canceled'
+                            % (deployment.id, deployment.status))
     if deployment.status != 'Canceling':
         deployment.set_status('Canceling', org.now())
         deployment.cancel_polls = 0
@@ -647,32 +707,78 @@ class _Run:
 
     def _save(self) -> None:
         registry = self.org.app_registry
-        ecas = set()
-        connected_apps = set()
-        for type_name, name, fields in self.saves:
-            if type_name == ECA:
-                ecas.add(name)
-            elif type_name in ECA_PARTS:
-                ecas.add(fields.get('externalClientApplication'))
-            elif type_name == CONNECTED_APP:
-                connected_apps.add(name)
-        keys_before = {eca: (registry.linked(ECA_GLOBAL_OAUTH, eca)[1] or {}).get('consumerKey') for eca in ecas}
+        keys_before = _keys_before(registry, self.saves)
+        deployment = self.deployment
         for type_name, name, fields in self.saves:
             if type_name == PERMISSION_SET:
                 self.org.data.save_permission_set(name, fields.get('label'), fields.get('description'))
             registry.save_component(type_name, name, fields)
-        effective_at = self.now + float(self.org.propagation_delay)
-        for eca in sorted(ecas):
-            app = registry.eca_app(eca)
-            if app is None:
-                continue
-            registry.publish(app.consumer_key, owner_of(ECA, eca), app, effective_at)
-            if keys_before[eca] and keys_before[eca] != app.consumer_key:   # rotated: the old key stops working
-                registry.publish(keys_before[eca], owner_of(ECA, eca), None, effective_at)
-        for name in sorted(connected_apps):
-            app = registry.connected_app(name)
-            if app is not None:
-                registry.publish(app.consumer_key, owner_of(CONNECTED_APP, name), app, effective_at)
+            self.org.deploys.saved(type_name, name, deployment.user_id, deployment.user_name, self.now)
+        _publish(self.org, self.saves, keys_before, self.now + float(self.org.propagation_delay))
+
+
+def _affected_apps(saves: list) -> tuple:
+    """(External Client App names, Connected App names) whose token-endpoint behaviour the saved components make."""
+    ecas, connected_apps = set(), set()
+    for type_name, name, fields in saves:
+        if type_name == ECA:
+            ecas.add(name)
+        elif type_name in ECA_PARTS:
+            ecas.add(fields.get('externalClientApplication'))
+        elif type_name == CONNECTED_APP:
+            connected_apps.add(name)
+    return ecas, connected_apps
+
+
+def _keys_before(registry, saves: list) -> dict:
+    ecas, _connected_apps = _affected_apps(saves)
+    return {eca: (registry.linked(ECA_GLOBAL_OAUTH, eca)[1] or {}).get('consumerKey') for eca in ecas}
+
+
+def _publish(org, saves: list, keys_before: dict, effective_at: float) -> None:
+    """New app versions for the token endpoint, in effect at `effective_at` (Salesforce: changes take a while)."""
+    registry = org.app_registry
+    ecas, connected_apps = _affected_apps(saves)
+    for eca in sorted(ecas):
+        app = registry.eca_app(eca)
+        if app is None:
+            continue
+        registry.publish(app.consumer_key, owner_of(ECA, eca), app, effective_at)
+        if keys_before[eca] and keys_before[eca] != app.consumer_key:   # rotated: the old key stops working
+            registry.publish(keys_before[eca], owner_of(ECA, eca), None, effective_at)
+    for name in sorted(connected_apps):
+        app = registry.connected_app(name)
+        if app is not None:
+            registry.publish(app.consumer_key, owner_of(CONNECTED_APP, name), app, effective_at)
+
+
+def change_component(org, type_name: str, full_name: str, changes: dict, changed_by: str | None = None) -> dict:
+    """Change a saved component's fields as an admin would in Setup, without a deploy (a drift for tests to find).
+
+    `changes`: {field: new value, or None to remove the field}; the field order of the deployed component is kept,
+    new fields go last. The token endpoint follows after org.propagation_delay, as after a deploy. Returns the
+    component's new fields; KeyError when the org has no such component.
+    """
+    registry = org.app_registry
+    with org.deploys.lock:
+        fields = registry.component(type_name, full_name)
+        if fields is None:
+            raise KeyError('%s %s is not in the org' % (type_name, full_name))
+        for name, value in changes.items():
+            if value is None:
+                fields.pop(name, None)
+            else:
+                fields[name] = value
+        saves = [(type_name, full_name, fields)]
+        keys_before = _keys_before(registry, saves)
+        registry.save_component(type_name, full_name, fields)
+        if type_name == PERMISSION_SET:
+            org.data.save_permission_set(full_name, fields.get('label'), fields.get('description'))
+        user = org.find_user(changed_by) if changed_by else None
+        now = org.now()
+        org.deploys.saved(type_name, full_name, user.user_id if user else '', user.name if user else '', now)
+        _publish(org, saves, keys_before, now + float(org.propagation_delay))
+        return dict(fields)
 
 
 def _at(node, name: str) -> tuple:

@@ -35,10 +35,10 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import trustme
 
-from . import admin, oauth, rest
+from . import admin, oauth, rest, soap
 from .apps import OrgApps, owner_of
 from .data import OrgData, api_call_list
-from .deploy import Deployments
+from .deploy import Deployments, change_component
 from .faults import TOKEN_PATH, Faults
 from .identities import App, User
 from .ids import ORG_ID_PREFIX, stable_id
@@ -309,6 +309,13 @@ class FakeOrg:
         """The fields of a component deploys saved (ExternalClientApplication, ExtlClntAppGlobalOauthSettings, ...)."""
         return self.app_registry.component(metadata_type, name)
 
+    def change_component(self, metadata_type: str, name: str, changed_by: str | None = None, **changes) -> dict:
+        """Change a deployed component as someone would in Setup (a drift): see deploy.change_component.
+
+        e.g. org.change_component('ExtlClntAppOauthConfigurablePolicies', 'Acme_oauthPlcy', permittedUsersPolicyType='AllSelfAuthorized')
+        """
+        return change_component(self, metadata_type, name, changes, changed_by)
+
     def eca_consumer_key(self, eca_name: str) -> str | None:
         """The consumer key of a deployed External Client App (generated when its deploy left it out)."""
         if self.app_registry.component(ECA, eca_name) is None:
@@ -535,7 +542,7 @@ class FakeOrg:
         if self.faults.take('reset', path) is not None:
             return _DROP
         if self.faults.take('expire_session', path) is not None:
-            self.close_session(request.bearer_token() or '')
+            self.close_session(request.bearer_token() or (soap.session_id(request) if path.startswith(soap.PREFIX) else None) or '')
         fail = self.faults.take('fail', path)
         if fail is not None:
             return _error_page(path, fail['status'], fail['html'])
@@ -556,6 +563,8 @@ class FakeOrg:
             return oauth.identity(self, request, match.group('org_id'), match.group('user_id'))
         if path == rest.API_PREFIX or path.startswith(rest.API_PREFIX + '/'):
             return rest.handle(self, request)
+        if path.startswith(soap.PREFIX):
+            return soap.handle(self, request)
         return not_found().response()
 
     def log_line(self, message: str) -> None:
