@@ -469,3 +469,37 @@ def test_a_token_error_a_task_explains_is_shown_once(ansible, provision_org):
     assert msg.startswith('Salesforce at %s does not know the app %s (consumer key SfjwtUnknownKey0001): deploy it first'
                           % (org.url, APP))
     assert run.output.count(msg) == (2 if '[ERROR]: Task failed' in run.output else 1), run.output
+
+
+def test_a_change_made_in_the_org_is_shown_by_check_diff_and_put_back(ansible, provision_org):
+    """Drift: someone opens the app's policy to every user in Setup. --check --diff shows it (org before, project after)
+    and changes nothing; the next run deploys the project again; the run after that deploys nothing."""
+    org = provision_org
+    env = org_env(org)
+    with propagation_until_refused(org):
+        first = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert first.rc == 0, first.output
+    policy = ('ExtlClntAppOauthConfigurablePolicies', APP)
+    org.change_component(*policy, permittedUsersPolicyType='AllSelfAuthorized')
+    deploys = len(org.deploy_log())
+
+    check = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), check=True, diff=True)
+    assert check.rc == 0, check.output
+    deploy = check.result(DEPLOY_TASK)
+    assert deploy['changed'] is True and deploy['check_only'] is True
+    assert deploy['drift'] == [{'type': 'ExtlClntAppOauthConfigurablePolicies', 'name': APP, 'state': 'differs', 'fields': [
+        {'field': 'permittedUsersPolicyType', 'org': 'AllSelfAuthorized', 'project': 'AdminApprovedPreAuthorized'}]}]
+    assert '-    "AllSelfAuthorized"' in check.stdout and '+    "AdminApprovedPreAuthorized"' in check.stdout
+    assert org.deployed_component(*policy)['permittedUsersPolicyType'] == 'AllSelfAuthorized'
+    assert all(entry['deployOptions'].get('checkOnly') for entry in org.deploy_log()[deploys:])
+
+    real = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert real.rc == 0, real.output
+    assert real.result(DEPLOY_TASK)['changed'] is True and real.result(DEPLOY_TASK)['status'] == 'Succeeded'
+    assert org.deployed_component(*policy)['permittedUsersPolicyType'] == 'AdminApprovedPreAuthorized'
+
+    deploys = len(org.deploy_log())
+    again = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert again.rc == 0, again.output
+    assert again.result(DEPLOY_TASK)['changed'] is False and again.result(DEPLOY_TASK)['drift'] == []
+    assert len(org.deploy_log()) == deploys
