@@ -56,8 +56,13 @@ def test_deploy_then_nothing_to_deploy_then_force(ansible, deploy_setup):
                                     'ExtlClntAppOauthSettings:DeployTest', 'PermissionSet:DeployTest_Access']
     assert result['component_failures'] == [] and result['test_failures'] == []
     assert result['components_deployed'] == result['components_total'] >= 6
-    assert len(result['progress']) >= 2 and all(line.startswith('Deploy %s: ' % result['deploy_id']) for line in result['progress'])
+    # the progress: each component found missing in the org, then the deploy's status lines
+    missing = ['%s is not in the org' % component.replace(':', ' ') for component in result['components']]
+    assert result['progress'][:len(missing)] == missing
+    statuses = result['progress'][len(missing):]
+    assert len(statuses) >= 2 and all(line.startswith('Deploy %s: ' % result['deploy_id']) for line in statuses)
     assert 'Succeeded' in result['progress'][-1]
+    assert [entry['state'] for entry in result['drift']] == ['missing'] * len(missing)
     # what reached the org: one POST, then polls with includeDetails, with the documented options
     log = org.deploy_log()
     assert len(log) == 1
@@ -76,14 +81,15 @@ def test_deploy_then_nothing_to_deploy_then_force(ansible, deploy_setup):
     assert '/.sfjwt-deploy.json' in (project / '.gitignore').read_text().splitlines()
     assert org.token_requests_by(admin.username) == 1
 
-    # the same content again: no request at all but the (cached) token
+    # the same content again: the org is read (one readMetadata a type), holds the project, nothing is deployed
     received_before = len(org.received_log())
     second = ansible.playbook('metadata_deploy.yml', extra_vars=extra)
     assert second.rc == 0, second.output
     again = second.result(DEPLOY_TASK)
-    assert again['changed'] is False and again['status'] is None
+    assert again['changed'] is False and again['status'] is None and again['drift'] == []
     assert again['deploy_id'] == result['deploy_id'] and again['sha256'] == result['sha256']
-    assert len(org.received_log()) == received_before
+    reads = org.received_log()[received_before:]
+    assert [(e['method'], e['path']) for e in reads] == [('POST', '/services/Soap/m/62.0')] * 6
     assert len(org.deploy_log()) == 1
 
     # force deploys anyway
