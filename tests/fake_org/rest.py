@@ -99,11 +99,14 @@ def _route(org, request) -> Response:
     if parts == ['limits']:
         _allow(request, 'GET')
         return json_response(200, _limits(data.api_usage))
-    if parts[0] in ('query', 'queryAll') and len(parts) <= 2:
+    if parts[0] in ('query', 'queryAll') and len(parts) <= 2:   # q=<SOQL>; columns=true: the columns only
         _allow(request, 'GET')
         include_deleted = parts[0] == 'queryAll'
         if len(parts) == 2:
             return json_response(200, data.next_query_page(version, parts[0], parts[1]))
+        if request.query.get('columns') == 'true':
+            # The Salesforce CLI's `data query` asks for the columns to lay out its table (plugin-data retrieveColumns).
+            return json_response(200, data.query_columns(request.query.get('q')))
         return json_response(200, data.run_query(version, parts[0], request.query.get('q'), include_deleted,
                                                  _batch_size(request, data.batch_size)))
     if parts[0] == 'sobjects':
