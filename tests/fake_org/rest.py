@@ -11,6 +11,8 @@ Every resource below /services/data/vXX.X needs `Authorization: Bearer <live ses
 authenticated call counts against the daily API limit, reported in `Sforce-Limit-Info`, and per endpoint
 (OrgData.api_calls(), keyed by (method, normalized_path(...))).
 
+query / queryAll: ?q=<SOQL> (the subset of soql.py); with &columns=true the query's columnMetadata instead of its
+records, as Salesforce answers the Salesforce CLI's `data query` (@salesforce/plugin-data retrieveColumns).
 sobjects: Account (full CRUD, seeded; Legacy_Id__c is an External ID), Integration_Setting__c (full CRUD, empty;
 Key__c is an External ID), and the setup objects of directory.py (User, PermissionSet, PermissionSetAssignment,
 Organization: read and query; PermissionSetAssignment also insert and delete). GET sobjects/<X>/describe lists

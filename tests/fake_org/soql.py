@@ -40,7 +40,8 @@ MAX_SOQL_CHARS = 100000
 _TOKEN = re.compile(r"""\s*(?:
       (?P<string>'(?:[^'\\]|\\.)*')
     | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2}))
-    | (?P<relative>(?i:(?:LAST_N_DAYS|NEXT_N_DAYS):\d+(?![\w.])|(?:YESTERDAY|TODAY|TOMORROW|(?:LAST|THIS|NEXT)_(?:MONTH|YEAR))(?![\w.:])))   # date literals; names are case-insensitive
+    | (?P<relative>(?i:(?:LAST_N_DAYS|NEXT_N_DAYS):\d+(?![\w.])
+                  |(?:YESTERDAY|TODAY|TOMORROW|(?:LAST|THIS|NEXT)_(?:MONTH|YEAR))(?![\w.:])))   # date literals, in any case
     | (?P<date>\d{4}-\d{2}-\d{2}(?![\w:.]))
     | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
     | (?P<op>!=|<>|<=|>=|=|<|>)

@@ -87,7 +87,10 @@ def installed_cli() -> Path:
         _npm(['pack', '--silent', '@salesforce/cli@' + SF_CLI_VERSION], staging, 'npm pack @salesforce/cli@' + SF_CLI_VERSION)
         (tarball,) = staging.glob('salesforce-cli-*.tgz')
         with tarfile.open(tarball) as archive:
-            archive.extractall(staging, filter='data') if hasattr(tarfile, 'data_filter') else archive.extractall(staging)
+            if hasattr(tarfile, 'data_filter'):   # Python 3.11.4+: refuse links and paths out of the folder
+                archive.extractall(staging, filter='data')
+            else:
+                archive.extractall(staging)
         tarball.unlink()
         # --ignore-scripts: the package's preinstall only checks the Node version; nothing the CLI needs to run.
         _npm(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], staging / 'package',
@@ -113,8 +116,8 @@ class SfRun:
         try:
             return json.loads(self.stdout)
         except ValueError:
-            raise AssertionError('sf %s printed no JSON (exit %d):\n%s\n%s' % (' '.join(self.args), self.rc, self.stdout[-3000:],
-                                                                              self.stderr[-3000:])) from None
+            raise AssertionError('sf %s printed no JSON (exit %d):\n%s\n%s'
+                                 % (' '.join(self.args), self.rc, self.stdout[-3000:], self.stderr[-3000:])) from None
 
 
 class SfCli:
