@@ -77,7 +77,7 @@ def installed_cli() -> Path:
     prefix = cli_dir()
     prefix.parent.mkdir(parents=True, exist_ok=True)
     binary = prefix / 'bin' / 'sf'
-    with open(prefix.parent / (prefix.name + '.lock'), 'w') as lock:
+    with open(prefix.parent / (prefix.name + '.lock'), 'w', encoding='utf-8') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)   # one install at a time; the others find it done
         if _installed_version(prefix) == SF_CLI_VERSION and binary.exists():
             return binary
