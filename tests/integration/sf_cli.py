@@ -59,8 +59,8 @@ def _npm(args: list, cwd: Path, what: str) -> None:
         pytest.skip('%s did not finish in %d s (npm registry unreachable or too slow?)' % (what, INSTALL_TIMEOUT))
     output = proc.stdout + proc.stderr
     if proc.returncode != 0 and _UNREACHABLE.search(output):
-        last = [line for line in output.strip().splitlines() if line.strip()] or ['']
-        pytest.skip('the npm registry is unreachable, so the official Salesforce CLI cannot be installed (%s): %s' % (what, last[-1][:300]))
+        cause = next(line for line in output.splitlines() if _UNREACHABLE.search(line))
+        pytest.skip('the npm registry is unreachable, so the official Salesforce CLI cannot be installed (%s): %s' % (what, cause.strip()[:300]))
     if proc.returncode != 0:
         pytest.fail('%s failed (exit %d):\n%s' % (what, proc.returncode, output[-4000:]))
 
@@ -84,7 +84,7 @@ def installed_cli() -> Path:
         staging = prefix.parent / (prefix.name + '.new')
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        _npm(['pack', '--silent', '@salesforce/cli@' + SF_CLI_VERSION], staging, 'npm pack @salesforce/cli@' + SF_CLI_VERSION)
+        _npm(['pack', '--loglevel=error', '@salesforce/cli@' + SF_CLI_VERSION], staging, 'npm pack @salesforce/cli@' + SF_CLI_VERSION)
         (tarball,) = staging.glob('salesforce-cli-*.tgz')
         with tarfile.open(tarball) as archive:
             if hasattr(tarfile, 'data_filter'):   # Python 3.11.4+: refuse links and paths out of the folder
