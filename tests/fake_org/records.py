@@ -151,7 +151,9 @@ class SObjectStore:
 
     def columns(self, query: Query) -> dict:
         """GET .../query?q=...&columns=true: the query's columns, not its records (the Salesforce CLI asks for them to
-        lay out `sf data query`). COUNT() selects no column."""
+        lay out `sf data query`), shaped as the Tooling API's QueryResultMetadata and QueryResultColumnMetadata
+        (columnMetadata, entityName, groupBy, idSelected, keyPrefix; as @salesforce/types declares them). COUNT()
+        selects no column."""
         columns = [self.field(name).column() for name in query.fields]
         return {'columnMetadata': columns, 'entityName': self.name, 'groupBy': False,
                 'idSelected': any(column['columnName'] == 'Id' for column in columns), 'keyPrefix': self.key_prefix}
