@@ -68,7 +68,7 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
         'alias': 'admin', 'connectedStatus': 'Connected', 'apiVersion': '62.0'}
     assert display['accessToken'] in org.issued_access_tokens()
 
-    # -- data query: what the CLI needs is columns=true, then the query -----------------------------------
+    # -- data query: the query, then query?columns=true for its columns --------------------------------------
     organization = sf.json('data', 'query', '--target-org', 'admin', '--query',
                            'SELECT Id, Name, InstanceName, IsSandbox, OrganizationType, TrialExpirationDate FROM Organization')
     assert (organization['totalSize'], organization['done']) == (1, True)
@@ -87,7 +87,9 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
     assert (older['totalSize'], older['records']) == (0, [])
     queries = [(entry['query'].get('q'), entry['query'].get('columns')) for entry in org.received_log()
                if entry['path'] == '/services/data/v62.0/query' and entry['status'] == 200]
-    assert ('SELECT Username FROM User WHERE CreatedDate = TODAY', 'true') in queries
+    # The query, then its columns (what `data query` lays its table out with; none for an empty answer).
+    assert [columns for q, columns in queries if q == 'SELECT Username FROM User WHERE CreatedDate = TODAY'] == [None, 'true']
+    assert [columns for q, columns in queries if q == 'SELECT Username FROM User WHERE CreatedDate < LAST_N_DAYS:7'] == [None]
 
     # -- org assign permset -------------------------------------------------------------------------------
     assigned = sf.json('org', 'assign', 'permset', '--target-org', 'admin', '--name', 'SFJWT_Integration',
