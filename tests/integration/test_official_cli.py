@@ -15,6 +15,7 @@ org login jwt (the admin), org display, data query (Organization, User, a date l
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 
@@ -39,6 +40,9 @@ def records(result) -> list:
 
 def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_admin, tmp_path):
     org = fake_org_admin.org
+    # The org's clock at noon of today (UTC), so that TODAY below holds even when the test runs across midnight.
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    org.clock_offset = datetime.datetime.combine(today, datetime.time(12), tzinfo=datetime.timezone.utc).timestamp() - time.time()
     integration_id = org.add_user('integration@example.com', name='Jane Integration').user_id
     permission_set_id, _created = org.data.save_permission_set('SFJWT_Integration', label='SFJWT Integration')
     sf = SfCli(sf_binary, tmp_path / 'sf', org)
@@ -80,8 +84,8 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
         {'Username': 'admin@example.com', 'Name': 'admin', 'LastName': 'admin', 'IsActive': True},
         {'Username': 'integration@example.com', 'Name': 'Jane Integration', 'LastName': 'Integration', 'IsActive': True}]
     # Users were made today (by the org's clock); none before the last seven days.
-    today = sf.json('data', 'query', '--target-org', 'admin', '--query', 'SELECT Username FROM User WHERE CreatedDate = TODAY')
-    assert sorted(r['Username'] for r in records(today)) == ['admin@example.com', 'integration@example.com']
+    made_today = sf.json('data', 'query', '--target-org', 'admin', '--query', 'SELECT Username FROM User WHERE CreatedDate = TODAY')
+    assert sorted(r['Username'] for r in records(made_today)) == ['admin@example.com', 'integration@example.com']
     older = sf.json('data', 'query', '--target-org', 'admin', '--query',
                     'SELECT Username FROM User WHERE CreatedDate < LAST_N_DAYS:7')
     assert (older['totalSize'], older['records']) == (0, [])
