@@ -108,8 +108,8 @@ def test_describe_lists_types_external_ids_and_access(api):
         'LastModifiedDate': 'datetime', 'SystemModstamp': 'datetime'}
     assert [n for n, f in fields.items() if f['externalId']] == ['Key__c'] and [n for n, f in fields.items() if f['unique']] == ['Key__c']
     assert (fields['Key__c']['length'], fields['Name']['length'], fields['Name']['nillable'], fields['Value__c']['nillable']) == (80, 80, False, True)
-    assert [n for n, f in fields.items() if not f['updateable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']
-    assert [n for n, f in fields.items() if not f['createable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']
+    assert [n for n, f in fields.items() if not f['updateable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
+    assert [n for n, f in fields.items() if not f['createable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
 
     account = {f['name']: f for f in api.call('GET', '/sobjects/Account/describe').json()['fields']}
     assert (account['Legacy_Id__c']['externalId'], account['Legacy_Id__c']['unique'], account['Legacy_Id__c']['length']) == (True, True, 40)
