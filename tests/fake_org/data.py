@@ -31,6 +31,12 @@ from .records import INTEGRATION_SETTING, account_store, integration_setting_sto
 
 _NEXT_PAGE = re.compile(r'^(?P<locator>01g[0-9A-Za-z]{15})-(?P<offset>\d+)$')
 _MAX_OPEN_CURSORS = 1000
+PROFILE_ID_PREFIX = '00e'
+# Every user has the org's standard profile and locale; the org is no trial, in the US, on GMT.
+_USER_DEFAULTS = {'ProfileId': stable_id(PROFILE_ID_PREFIX, 'Profile:Standard User'), 'TimeZoneSidKey': 'GMT', 'LocaleSidKey': 'en_US',
+                  'LanguageLocaleKey': 'en_US', 'EmailEncodingKey': 'UTF-8'}
+_ORGANIZATION_DEFAULTS = {'TrialExpirationDate': None, 'Division': None, 'Country': 'US', 'DefaultLocaleSidKey': 'en_US',
+                          'LanguageLocaleKey': 'en_US', 'TimeZoneSidKey': 'GMT'}
 
 
 def project(object_name: str, record: dict, names: list, version: str) -> dict:
@@ -214,13 +220,15 @@ class OrgData:
     # -- setup objects: the org's own writes and lookups ------------------------------------------
 
     def put_user(self, user) -> None:
+        first, _, last = user.name.rpartition(' ')
         with self._lock:
-            self.objects['User'].put({'Username': user.username, 'Name': user.name, 'Email': user.email, 'IsActive': user.active},
+            self.objects['User'].put(dict(_USER_DEFAULTS, Username=user.username, Name=user.name, FirstName=first or None, LastName=last,
+                                          Alias=user.username.split('@')[0][:8], Email=user.email, IsActive=user.active),
                                      self._now(), record_id=user.user_id)
 
     def put_organization(self, values: dict, org_id: str) -> None:
         with self._lock:
-            self.objects['Organization'].put(values, self._now(), record_id=org_id)
+            self.objects['Organization'].put(dict(_ORGANIZATION_DEFAULTS, **values), self._now(), record_id=org_id)
 
     def save_permission_set(self, name: str, label: str | None = None, description: str | None = None) -> tuple:
         """Create or update PermissionSet `name`; return (id, created). Without a label an existing one is kept."""
@@ -262,15 +270,26 @@ class OrgData:
 
     # -- SOQL -----------------------------------------------------------------------------------
 
-    def run_query(self, version: str, endpoint: str, text, include_deleted: bool, batch_size: int) -> dict:
-        """First page of a query; the rest stays in a cursor that nextRecordsUrl points at."""
+    def query_columns(self, text) -> dict:
+        """GET .../query?q=...&columns=true: the columns of a valid query (checked as when it runs), no records."""
+        query, store = self._parsed(text)
+        with self._lock:
+            store.run(query, False, self._now().date())   # the same errors as the query itself
+            return store.columns(query)
+
+    def _parsed(self, text) -> tuple:
         query = soql.parse(text)
         store = self.object_store(query.sobject)
         if store is None:
             raise RestError(400, 'INVALID_TYPE', "sObject type '%s' is not supported. If you are attempting to use a custom object, "
                             "be sure to append the '__c' after the entity name." % query.sobject)
+        return query, store
+
+    def run_query(self, version: str, endpoint: str, text, include_deleted: bool, batch_size: int) -> dict:
+        """First page of a query; the rest stays in a cursor that nextRecordsUrl points at."""
+        query, store = self._parsed(text)
         with self._lock:
-            fields, rows = store.run(query, include_deleted)
+            fields, rows = store.run(query, include_deleted, self._now().date())
             if query.count_only:
                 return {'totalSize': len(rows), 'done': True, 'records': []}
             records = [project(store.name, row, fields, version) for row in rows]

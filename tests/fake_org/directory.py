@@ -25,12 +25,22 @@ from .ids import ASSIGNMENT_ID_PREFIX, ORG_ID_PREFIX, PERMISSION_SET_ID_PREFIX, 
 from .messages import RestError
 from .records import Field, SObjectStore
 
+# The fields the Salesforce CLI reads too (@salesforce/core's User REQUIRED_FIELDS; `org list users`); every user has
+# the standard profile's locale settings of the org (en_US, GMT, UTF-8).
 USER_FIELDS = (
     Field('Id', 'id', 18, updateable=False),
     Field('Username', 'string', 80, updateable=False),
     Field('Name', 'string', 121, updateable=False),
+    Field('FirstName', 'string', 40, updateable=False),
+    Field('LastName', 'string', 80, updateable=False),
+    Field('Alias', 'string', 8, updateable=False),
     Field('Email', 'email', 128, updateable=False),
     Field('IsActive', 'boolean', updateable=False),
+    Field('ProfileId', 'reference', 18, updateable=False),
+    Field('TimeZoneSidKey', 'string', 40, updateable=False),
+    Field('LocaleSidKey', 'string', 40, updateable=False),
+    Field('LanguageLocaleKey', 'string', 40, updateable=False),
+    Field('EmailEncodingKey', 'string', 40, updateable=False),
 )
 PERMISSION_SET_FIELDS = (
     Field('Id', 'id', 18, updateable=False),
@@ -46,6 +56,9 @@ ASSIGNMENT_FIELDS = (
     Field('AssigneeId', 'reference', 18, required=True),
     Field('PermissionSetId', 'reference', 18, required=True),
 )
+# The CLI reads Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix, OrganizationType after every
+# login (@salesforce/core determineOrg / Org.retrieveOrganizationInformation); the rest are the Organization
+# object's common standard fields. TrialExpirationDate is null: the org is no trial.
 ORGANIZATION_FIELDS = (
     Field('Id', 'id', 18, updateable=False),
     Field('Name', 'string', 80, updateable=False),
@@ -53,6 +66,12 @@ ORGANIZATION_FIELDS = (
     Field('OrganizationType', 'string', 40, updateable=False),
     Field('InstanceName', 'string', 5, updateable=False),
     Field('NamespacePrefix', 'string', 15, updateable=False),
+    Field('TrialExpirationDate', 'datetime', updateable=False),
+    Field('Division', 'string', 80, updateable=False),
+    Field('Country', 'string', 80, updateable=False),
+    Field('DefaultLocaleSidKey', 'string', 40, updateable=False),
+    Field('LanguageLocaleKey', 'string', 40, updateable=False),
+    Field('TimeZoneSidKey', 'string', 40, updateable=False),
 )
 
 _ID = re.compile(r'^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$')

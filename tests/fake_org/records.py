@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from .ids import ACCOUNT_ID_PREFIX, INTEGRATION_SETTING_ID_PREFIX, sequential_id
 from .messages import RestError, not_found
-from .soql import Query, walk
+from .soql import Literal, Query, date_range, walk
 
 TEXT_TYPES = ('id', 'reference', 'string', 'email', 'textarea')
 NUMBER_TYPES = ('int', 'double', 'currency')
@@ -39,7 +39,12 @@ _LITERAL_NAMES = {'boolean': 'boolean', 'date': 'date', 'datetime': 'dateTime', 
 _DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 _DATETIME = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$')
 _NUMBER = re.compile(r'^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$')
-_SYSTEM_FIELDS = ('Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate')
+_SYSTEM_FIELDS = ('Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp')
+# Every sObject has these audit fields ("System Fields", Object Reference for the Salesforce Platform); the org sets them.
+_AUDIT_FIELDS = ('CreatedDate', 'LastModifiedDate', 'SystemModstamp')
+# columns=true: the Apex type of each field type.
+_APEX_TYPES = {'id': 'Id', 'reference': 'Id', 'boolean': 'Boolean', 'string': 'String', 'email': 'String', 'textarea': 'String',
+               'currency': 'Decimal', 'int': 'Integer', 'double': 'Double', 'date': 'Date', 'datetime': 'Datetime'}
 
 
 @dataclass(frozen=True)
@@ -73,10 +78,18 @@ class Field:
             described.update(precision=18, scale=2)
         return described
 
+    def column(self) -> dict:
+        """The field as GET .../query?q=...&columns=true lists a selected column (what the Salesforce CLI's `data query`
+        reads to name its columns: columnName, displayName, aggregate, joinColumns)."""
+        return {'aggregate': False, 'apexType': _APEX_TYPES.get(self.type, 'String'), 'booleanType': self.type == 'boolean',
+                'columnName': self.name, 'custom': self.custom, 'displayName': self.name, 'foreignKeyName': None,
+                'insertable': self.is_createable, 'joinColumns': [], 'numberType': self.type in NUMBER_TYPES,
+                'textType': self.type in ('string', 'email', 'textarea'), 'updatable': self.updateable}
+
 
 def _system_fields(*fields) -> tuple:
-    return (Field('Id', 'id', 18, updateable=False), Field('IsDeleted', 'boolean', updateable=False)) + fields + (
-        Field('CreatedDate', 'datetime', updateable=False), Field('LastModifiedDate', 'datetime', updateable=False))
+    # The audit fields come last, added by SObjectStore.
+    return (Field('Id', 'id', 18, updateable=False), Field('IsDeleted', 'boolean', updateable=False)) + fields
 
 
 ACCOUNT_FIELDS = _system_fields(
@@ -122,6 +135,8 @@ class SObjectStore:
                  deletable: bool = True, soft_delete: bool = True, on_insert=None):
         self.name = name
         self.key_prefix = key_prefix
+        fields = tuple(fields) + tuple(Field(audit, 'datetime', updateable=False) for audit in _AUDIT_FIELDS
+                                       if audit.lower() not in {f.name.lower() for f in fields})
         self.fields = {f.name.lower(): f for f in fields}
         self.records = {}
         self.insertable = insertable
@@ -133,6 +148,15 @@ class SObjectStore:
         # unique or External ID field name -> {value, lower case: id of the live record holding it}
         self._unique = {f.name: {} for f in fields if f.unique or f.external_id}
         self._unique_names = {f.name for f in fields if f.unique}
+
+    def columns(self, query: Query) -> dict:
+        """GET .../query?q=...&columns=true: the query's columns, not its records (the Salesforce CLI asks for them to
+        lay out `sf data query`), shaped as the Tooling API's QueryResultMetadata and QueryResultColumnMetadata
+        (columnMetadata, entityName, groupBy, idSelected, keyPrefix; as @salesforce/types declares them). COUNT()
+        selects no column."""
+        columns = [self.field(name).column() for name in query.fields]
+        return {'columnMetadata': columns, 'entityName': self.name, 'groupBy': False,
+                'idSelected': any(column['columnName'] == 'Id' for column in columns), 'keyPrefix': self.key_prefix}
 
     def field(self, name: str) -> Field:
         """A field named in SOQL; INVALID_FIELD as the query endpoint words it."""
@@ -272,8 +296,9 @@ class SObjectStore:
                 raise RestError(400, 'DUPLICATE_VALUE', 'duplicate value found: %s duplicates value on record with id: %s' % (name, holder), [])
 
     def _stamp(self, record: dict, now: datetime.datetime, name: str) -> None:
-        if name.lower() in self.fields:
-            record[name] = _timestamp(now)
+        record[name] = _timestamp(now)
+        if name == 'LastModifiedDate':   # SystemModstamp moves with every change, the org's own too
+            record['SystemModstamp'] = record[name]
 
     def _refuse_unless(self, allowed: bool, verb: str) -> None:
         if not allowed:
@@ -318,16 +343,21 @@ class SObjectStore:
 
     # -- SOQL -----------------------------------------------------------------------------------
 
-    def run(self, query: Query, include_deleted: bool) -> tuple:
-        """Return (matching field-name list, matching records) for a parsed query on this object."""
+    def run(self, query: Query, include_deleted: bool, today: datetime.date | None = None) -> tuple:
+        """Return (matching field-name list, matching records) for a parsed query on this object; `today` (UTC, the
+        org's clock) anchors the relative date literals."""
         fields = [self.field(name).name for name in query.fields]
+        today = today or datetime.datetime.now(datetime.timezone.utc).date()
         for condition in walk(query.where):
             spec = self.field(condition.field)
             condition.field = spec.name
-            for literal_kind in [v.kind for v in condition.values] or [condition.kind]:
-                _check_literal(spec, literal_kind)
+            literals = condition.values or [Literal(condition.kind, condition.value)]
+            for literal in literals:
+                _check_literal(spec, literal.kind)
+            condition.spans = [_span(spec, literal.value, today) for literal in literals if literal.kind == 'relative']
             if condition.op in ('IN', 'NOT IN'):
-                condition.lookup = _in_lookup(condition.values, spec.type in ('id', 'reference'))
+                condition.lookup = _in_lookup([literal for literal in literals if literal.kind != 'relative'],
+                                              spec.type in ('id', 'reference'))
         order_by = [(self.field(name).name, descending, nulls_first) for name, descending, nulls_first in query.order_by]
         rows = [r for r in self.records.values() if (include_deleted or not r['IsDeleted']) and _holds(query.where, r, self)]
         for name, descending, nulls_first in reversed(order_by):
@@ -436,7 +466,7 @@ def _datetime(value):
 
 
 def _check_literal(spec: Field, kind: str) -> None:
-    if kind == 'null':
+    if kind == 'null' or (kind == 'relative' and spec.type in ('date', 'datetime')):
         return
     wanted = _LITERAL_KINDS.get(spec.type, 'number' if spec.type in NUMBER_TYPES else 'string')
     if kind != wanted:
@@ -460,11 +490,32 @@ def _holds(node, record: dict, store: SObjectStore) -> bool:
         if actual is None:
             found = null_listed
         else:
-            found = (actual[:15] if is_id and isinstance(actual, str) else _comparable(actual)) in values
+            found = (actual[:15] if is_id and isinstance(actual, str) else _comparable(actual)) in values or any(
+                start <= actual < end for start, end in node.spans)
         return found if node.op == 'IN' else not found
+    if node.spans:
+        return _in_span(actual, node.op, node.spans[0])
     if node.op == 'LIKE':
         return isinstance(actual, str) and bool(node.pattern.match(actual))
     return _matches(actual, node.op, node.value, is_id)
+
+
+def _span(spec: Field, literal: str, today: datetime.date) -> tuple:
+    """A relative date literal's range in the stored format of the field: days for a date field, UTC midnights for a
+    datetime field (stored values of one format compare as text)."""
+    start, end = date_range(literal, today)
+    if spec.type == 'date':
+        return start.isoformat(), end.isoformat()
+    return start.isoformat() + 'T00:00:00.000+0000', end.isoformat() + 'T00:00:00.000+0000'
+
+
+def _in_span(actual, op: str, span: tuple) -> bool:
+    # "Date Formats and Date Literals in WHERE": = finds values in the range, < and > values on either side of it.
+    start, end = span
+    if actual is None:
+        return op == '!='
+    inside = start <= actual < end
+    return {'=': inside, '!=': not inside, '<': actual < start, '<=': actual < end, '>': actual >= end, '>=': actual >= start}[op]
 
 
 def _in_lookup(literals: list, is_id: bool) -> tuple:

@@ -11,6 +11,8 @@ Every resource below /services/data/vXX.X needs `Authorization: Bearer <live ses
 authenticated call counts against the daily API limit, reported in `Sforce-Limit-Info`, and per endpoint
 (OrgData.api_calls(), keyed by (method, normalized_path(...))).
 
+query / queryAll: ?q=<SOQL> (the subset of soql.py); with &columns=true the query's columnMetadata instead of its
+records, as Salesforce answers the Salesforce CLI's `data query` (@salesforce/plugin-data retrieveColumns).
 sobjects: Account (full CRUD, seeded; Legacy_Id__c is an External ID), Integration_Setting__c (full CRUD, empty;
 Key__c is an External ID), and the setup objects of directory.py (User, PermissionSet, PermissionSetAssignment,
 Organization: read and query; PermissionSetAssignment also insert and delete). GET sobjects/<X>/describe lists
@@ -99,11 +101,14 @@ def _route(org, request) -> Response:
     if parts == ['limits']:
         _allow(request, 'GET')
         return json_response(200, _limits(data.api_usage))
-    if parts[0] in ('query', 'queryAll') and len(parts) <= 2:
+    if parts[0] in ('query', 'queryAll') and len(parts) <= 2:   # q=<SOQL>; columns=true: the columns only
         _allow(request, 'GET')
         include_deleted = parts[0] == 'queryAll'
         if len(parts) == 2:
             return json_response(200, data.next_query_page(version, parts[0], parts[1]))
+        if request.query.get('columns') == 'true':
+            # The Salesforce CLI's `data query` asks for the columns to lay out its table (plugin-data retrieveColumns).
+            return json_response(200, data.query_columns(request.query.get('q')))
         return json_response(200, data.run_query(version, parts[0], request.query.get('q'), include_deleted,
                                                  _batch_size(request, data.batch_size)))
     if parts[0] == 'sobjects':

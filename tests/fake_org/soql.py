@@ -16,7 +16,9 @@
               | condition AND condition | condition OR condition | NOT condition | ( condition )
 
 Values: 'quoted strings', numbers, true, false, null, date literals 2024-01-31 and datetime literals
-2024-01-31T10:00:00Z (or +02:00 / -05:00), unquoted. Escapes in strings, as SOQL has them: \\' \\" \\\\ \\n \\r
+2024-01-31T10:00:00Z (or +02:00 / -05:00), unquoted, and the relative date literals YESTERDAY, TODAY, TOMORROW,
+LAST_N_DAYS:n, NEXT_N_DAYS:n, LAST_MONTH, THIS_MONTH, NEXT_MONTH, LAST_YEAR, THIS_YEAR, NEXT_YEAR (a range of days, see
+date_range). Escapes in strings, as SOQL has them: \\' \\" \\\\ \\n \\r
 \\t \\b \\f (also upper case N R T B F), and in LIKE patterns \\% and \\_ for a literal % and _; any other
 backslash sequence is MALFORMED_QUERY. A statement longer than 100,000 characters is MALFORMED_QUERY
 ("SOQL statements can not be longer than 100000 characters."). Keywords and names are case-insensitive, as in
@@ -38,6 +40,8 @@ MAX_SOQL_CHARS = 100000
 _TOKEN = re.compile(r"""\s*(?:
       (?P<string>'(?:[^'\\]|\\.)*')
     | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2}))
+    | (?P<relative>(?i:(?:LAST_N_DAYS|NEXT_N_DAYS):\d+(?![\w.])
+                  |(?:YESTERDAY|TODAY|TOMORROW|(?:LAST|THIS|NEXT)_(?:MONTH|YEAR))(?![\w.:])))   # date literals, in any case
     | (?P<date>\d{4}-\d{2}-\d{2}(?![\w:.]))
     | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
     | (?P<op>!=|<>|<=|>=|=|<|>)
@@ -52,8 +56,9 @@ _ESCAPES = {'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', "'"
 
 @dataclass
 class Literal:
-    kind: str     # string, number, boolean, null, date, datetime
-    value: object  # str / int / float / bool / None; dates as 'YYYY-MM-DD', datetimes as 'YYYY-MM-DDTHH:MM:SS.000+0000' (UTC)
+    kind: str     # string, number, boolean, null, date, datetime, relative
+    value: object  # str / int / float / bool / None; dates as 'YYYY-MM-DD', datetimes as 'YYYY-MM-DDTHH:MM:SS.000+0000' (UTC);
+    #                relative date literals as their upper-case text ('TODAY', 'LAST_N_DAYS:7'), resolved by date_range
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Condition:
     values: list = _field(default_factory=list)   # IN / NOT IN: the Literals
     pattern: re.Pattern | None = None            # LIKE: the compiled pattern
     lookup: tuple | None = None                  # IN / NOT IN: (set of values, null listed), set when the query runs
+    spans: list = _field(default_factory=list)   # relative date literals: their (start, end) in the field's format, set when the query runs
 
 
 @dataclass
@@ -209,6 +215,8 @@ class _Parser:
             return Literal('date', _date_value(token.text))
         if token.kind == 'datetime':
             return Literal('datetime', _datetime_value(token.text))
+        if token.kind == 'relative':
+            return Literal('relative', token.text.upper())
         if token.is_keyword('TRUE', 'FALSE'):
             return Literal('boolean', token.text.upper() == 'TRUE')
         if token.is_keyword('NULL'):
@@ -351,3 +359,29 @@ def like_pattern(pattern: str) -> re.Pattern:
         parts.append('.*' if char == '%' else '.' if char == '_' else re.escape(char))
         index += 1
     return re.compile('^%s$' % ''.join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _month_start(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def date_range(literal: str, today: datetime.date) -> tuple:
+    """The days a relative date literal stands for, as (first day, day after the last), in UTC (the fake org's users
+    all have the UTC time zone). As "Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference) defines them:
+    each range starts at 00:00:00 of its first day; LAST_N_DAYS:n "starts with the current day and continues for the
+    past n days ... includes the current day" (so LAST_N_DAYS:1 is yesterday and today); NEXT_N_DAYS:n "starts 00:00:00
+    of the next day and continues for the next n days", without the current day."""
+    day = datetime.timedelta(days=1)
+    name, _, number = literal.partition(':')
+    if name == 'LAST_N_DAYS':
+        return today - int(number) * day, today + day
+    if name == 'NEXT_N_DAYS':
+        return today + day, today + (int(number) + 1) * day
+    if name in ('YESTERDAY', 'TODAY', 'TOMORROW'):
+        start = today + {'YESTERDAY': -1, 'TODAY': 0, 'TOMORROW': 1}[name] * day
+        return start, start + day
+    shift = {'LAST': -1, 'THIS': 0, 'NEXT': 1}[name.split('_')[0]]
+    if name.endswith('_MONTH'):
+        return _month_start(today, shift), _month_start(today, shift + 1)
+    return datetime.date(today.year + shift, 1, 1), datetime.date(today.year + shift + 1, 1, 1)

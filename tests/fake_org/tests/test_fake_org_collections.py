@@ -101,15 +101,15 @@ def test_describe_lists_types_external_ids_and_access(api):
     assert (described['name'], described['keyPrefix'], described['custom']) == (SETTING, 'a0B', True)
     fields = {f['name']: f for f in described['fields']}
     assert list(fields) == ['Id', 'IsDeleted', 'Name', 'Key__c', 'Value__c', 'Enabled__c', 'Limit__c', 'Effective_Date__c',
-                            'Secret_Token__c', 'CreatedDate', 'LastModifiedDate']
+                            'Secret_Token__c', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
     assert {name: f['type'] for name, f in fields.items()} == {
         'Id': 'id', 'IsDeleted': 'boolean', 'Name': 'string', 'Key__c': 'string', 'Value__c': 'string', 'Enabled__c': 'boolean',
         'Limit__c': 'double', 'Effective_Date__c': 'date', 'Secret_Token__c': 'string', 'CreatedDate': 'datetime',
-        'LastModifiedDate': 'datetime'}
+        'LastModifiedDate': 'datetime', 'SystemModstamp': 'datetime'}
     assert [n for n, f in fields.items() if f['externalId']] == ['Key__c'] and [n for n, f in fields.items() if f['unique']] == ['Key__c']
     assert (fields['Key__c']['length'], fields['Name']['length'], fields['Name']['nillable'], fields['Value__c']['nillable']) == (80, 80, False, True)
-    assert [n for n, f in fields.items() if not f['updateable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']
-    assert [n for n, f in fields.items() if not f['createable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']
+    assert [n for n, f in fields.items() if not f['updateable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
+    assert [n for n, f in fields.items() if not f['createable']] == ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
 
     account = {f['name']: f for f in api.call('GET', '/sobjects/Account/describe').json()['fields']}
     assert (account['Legacy_Id__c']['externalId'], account['Legacy_Id__c']['unique'], account['Legacy_Id__c']['length']) == (True, True, 40)
