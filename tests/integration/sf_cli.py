@@ -142,14 +142,14 @@ class SfCli:
             'NO_PROXY': 'localhost,127.0.0.1', 'no_proxy': 'localhost,127.0.0.1',
         })
 
-    def run(self, *args, timeout: int = RUN_TIMEOUT) -> SfRun:
-        proc = subprocess.run([str(self.binary)] + list(args) + ['--json'], cwd=str(self.workdir), env=self.env, capture_output=True,
+    def run(self, *args, timeout: int = RUN_TIMEOUT, cwd=None) -> SfRun:
+        proc = subprocess.run([str(self.binary)] + list(args) + ['--json'], cwd=str(cwd or self.workdir), env=self.env, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         return SfRun(list(args), proc.returncode, proc.stdout, proc.stderr)
 
-    def json(self, *args, timeout: int = RUN_TIMEOUT) -> dict:
-        """The `result` of a command that must succeed."""
-        run = self.run(*args, timeout=timeout)
+    def json(self, *args, timeout: int = RUN_TIMEOUT, cwd=None) -> dict:
+        """The `result` of a command that must succeed (run in cwd, the test's folder unless given)."""
+        run = self.run(*args, timeout=timeout, cwd=cwd)
         answer = run.answer
         assert run.rc == 0 and answer.get('status') == 0, 'sf %s failed (exit %d): %s\n%s' % (
             ' '.join(args), run.rc, json.dumps(answer, indent=1)[-4000:], run.stderr[-2000:])

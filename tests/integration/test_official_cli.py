@@ -10,19 +10,31 @@ The CLI is installed from the npm registry once into an ignored folder (sf_cli.i
 Node, npm or the registry the test is skipped with the reason. Its state stays in the test's own HOME.
 
 Steps, in one test because each needs the login before it (the fake_org fixture resets the org between tests):
-org login jwt (the admin), org display, data query (Organization, User, a date literal), org assign permset.
+org login jwt (the admin), org display, data query (Organization, User, a date literal), org assign permset, project
+deploy start over SOAP (the CLI's default) and over REST, project deploy report. A second test is the drift the
+collection must see: the CLI deploys a change to a provisioned app, the provision playbook shows it with --check --diff
+and puts it back.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import shutil
 import time
 
 import jwt
 import pytest
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from conftest import propagation_until_refused
 from sf_cli import SF_CLI_VERSION, SfCli, installed_cli
+from test_provision import APP, DEPLOY_TASK, USERNAME, org_env, role_vars
 
 # The CLI does not run Ansible: where the API modules run (SFJWT_TEST_IN_PROCESS) changes nothing for it.
 pytestmark = pytest.mark.skipif(os.environ.get('SFJWT_TEST_IN_PROCESS', 'true') == 'false',
@@ -32,6 +44,43 @@ pytestmark = pytest.mark.skipif(os.environ.get('SFJWT_TEST_IN_PROCESS', 'true') 
 @pytest.fixture(scope='module')
 def sf_binary():
     return installed_cli()
+
+
+def write_app_project(root):
+    """A source-format External Client App project, as sfjwt.salesforce.app_metadata writes one (the CLI's layout)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'cli-app')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+                   .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    files = {
+        'externalClientApps/CliApp.eca-meta.xml': '<ExternalClientApplication xmlns="{ns}"><contactEmail>admin@example.com'
+        '</contactEmail><distributionState>Local</distributionState><isProtected>false'
+        '</isProtected><label>CliApp</label></ExternalClientApplication>',
+        'extlClntAppOauthSettings/CliApp.ecaOauth-meta.xml': '<ExtlClntAppOauthSettings xmlns="{ns}"><commaSeparatedOauthScopes>Api'
+                                                             '</commaSeparatedOauthScopes><externalClientApplication>CliApp'
+                                                             '</externalClientApplication><label>CliApp</label></ExtlClntAppOauthSettings>',
+        'extlClntAppGlobalOauthSets/CliApp.ecaGlblOauth-meta.xml': '<ExtlClntAppGlobalOauthSettings xmlns="{ns}"><callbackUrl>'
+                                                                   'https://login.salesforce.com/services/oauth2/success</callbackUrl>'
+                                                                   '<certificate>%s</certificate><externalClientApplication>CliApp'
+                                                                   '</externalClientApplication><label>CliApp</label>'
+                                                                   '</ExtlClntAppGlobalOauthSettings>' % certificate,
+        'extlClntAppOauthPolicies/CliApp.ecaOauthPlcy-meta.xml': '<ExtlClntAppOauthConfigurablePolicies xmlns="{ns}">'
+                                                                 '<commaSeparatedPermissionSet>CliApp_Access</commaSeparatedPermissionSet>'
+                                                                 '<externalClientApplication>CliApp</externalClientApplication>'
+                                                                 '<ipRelaxationPolicyType>Enforce</ipRelaxationPolicyType><label>CliApp'
+                                                                 '</label><permittedUsersPolicyType>AdminApprovedPreAuthorized'
+                                                                 '</permittedUsersPolicyType></ExtlClntAppOauthConfigurablePolicies>',
+        'permissionsets/CliApp_Access.permissionset-meta.xml': '<PermissionSet xmlns="{ns}"><label>CliApp Access</label></PermissionSet>',
+    }
+    for relative, body in files.items():
+        path = root / 'force-app' / 'main' / 'default' / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + body.replace('{ns}', 'http://soap.sforce.com/2006/04/metadata'))
+    (root / 'sfdx-project.json').write_text(json.dumps({'packageDirectories': [{'path': 'force-app', 'default': True}],
+                                                        'sourceApiVersion': '62.0'}))
+    return root
 
 
 def records(result) -> list:
@@ -107,10 +156,68 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
         {'name': 'integration@example.com', 'message': 'Duplicate PermissionSetAssignment. Assignee: %s; Permission Set: %s'
          % (integration_id, permission_set_id)}]})
 
-    # -- project deploy start / report: the SOAP Metadata API comes with its own change (issue 18, item 2) ---
-    # Here: `sf project deploy start --source-dir <app_metadata project> --target-org admin` over SOAP, then over REST
-    # (SF_ORG_METADATA_REST_DEPLOY=true), `sf project deploy report --job-id <id>`, and `org login jwt` as the deployed
-    # app's integration user.
+    # -- project deploy start (SOAP, then REST) and project deploy report ---------------------------------------
+    project = write_app_project(tmp_path / 'project')
+    deployed = sf.json('project', 'deploy', 'start', '--source-dir', 'force-app', '--target-org', 'admin', '--wait', '2',
+                       cwd=project)
+    assert deployed['status'] == 'Succeeded' and deployed['success'] is True
+    assert {(f['type'], f['fullName']) for f in deployed['files']} >= {('ExternalClientApplication', 'CliApp'),
+                                                                       ('PermissionSet', 'CliApp_Access')}
+    soap_deploys = [entry for entry in org.received_log() if entry['path'].startswith('/services/Soap/m/')]
+    assert soap_deploys, 'the CLI deploys over SOAP by default'
+    assert org.deployed_component('ExtlClntAppOauthConfigurablePolicies', 'CliApp')['permittedUsersPolicyType'] == \
+        'AdminApprovedPreAuthorized'
+    report = sf.json('project', 'deploy', 'report', '--job-id', deployed['id'], '--target-org', 'admin', cwd=project)
+    assert (report['id'], report['status'], report['success']) == (deployed['id'], 'Succeeded', True)
+    sf.env['SF_ORG_METADATA_REST_DEPLOY'] = 'true'
+    posts = len([e for e in org.received_log() if e['path'].endswith('/metadata/deployRequest') and e['method'] == 'POST'])
+    again = sf.json('project', 'deploy', 'start', '--source-dir', 'force-app', '--target-org', 'admin', '--wait', '2',
+                    cwd=project)
+    assert again['status'] == 'Succeeded'
+    assert len([e for e in org.received_log() if e['path'].endswith('/metadata/deployRequest') and e['method'] == 'POST']) == posts + 1
 
     # Seconds for every step after the install (the report of the change quotes it).
     print('official CLI steps: %.1f s' % (time.monotonic() - started))
+
+
+def test_a_change_deployed_by_the_cli_is_found_by_check_diff_and_put_back(sf_binary, ansible, fake_org_admin, tmp_path):
+    """Drift made by another tool: the official CLI opens the provisioned app's policy to every user
+    (AllSelfAuthorized). `--check --diff` of the provision playbook shows it, the next run puts the project back, and
+    the run after that deploys nothing."""
+    org = fake_org_admin.org
+    org.add_user(USERNAME)
+    ansible.env.update({'SFJWT_ADMIN_CONSUMER_KEY': fake_org_admin.consumer_key, 'SFJWT_ADMIN_USERNAME': fake_org_admin.username,
+                        'SFJWT_ADMIN_PRIVATE_KEY_PATH': str(fake_org_admin.key_path)})
+    env = org_env(org)
+    with propagation_until_refused(org):
+        first = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert first.rc == 0, first.output
+
+    # A copy of the provisioned project with the policy opened, deployed by the CLI as the admin.
+    changed = tmp_path / 'changed'
+    shutil.copytree(ansible.workdir / 'sfjwt' / 'project', changed)
+    policy = changed / 'force-app' / 'main' / 'default' / 'extlClntAppOauthPolicies' / (APP + '.ecaOauthPlcy-meta.xml')
+    policy.write_text(policy.read_text().replace('AdminApprovedPreAuthorized', 'AllSelfAuthorized'))
+    sf = SfCli(sf_binary, tmp_path / 'sf', org)
+    sf.json('org', 'login', 'jwt', '--username', ansible.env['SFJWT_ADMIN_USERNAME'], '--jwt-key-file',
+            ansible.env['SFJWT_ADMIN_PRIVATE_KEY_PATH'], '--client-id', ansible.env['SFJWT_ADMIN_CONSUMER_KEY'],
+            '--instance-url', org.url, '--alias', 'admin')
+    sf.json('project', 'deploy', 'start', '--source-dir', str(policy.relative_to(changed)), '--target-org', 'admin',
+            '--wait', '2', cwd=changed)
+    assert org.deployed_component('ExtlClntAppOauthConfigurablePolicies', APP)['permittedUsersPolicyType'] == 'AllSelfAuthorized'
+
+    check = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org), check=True, diff=True)
+    assert check.rc == 0, check.output
+    assert check.result(DEPLOY_TASK)['drift'] == [{'type': 'ExtlClntAppOauthConfigurablePolicies', 'name': APP, 'state': 'differs',
+                                                   'fields': [{'field': 'permittedUsersPolicyType', 'org': 'AllSelfAuthorized',
+                                                               'project': 'AdminApprovedPreAuthorized'}]}]
+    assert '-    "AllSelfAuthorized"' in check.stdout and '+    "AdminApprovedPreAuthorized"' in check.stdout
+    assert org.deployed_component('ExtlClntAppOauthConfigurablePolicies', APP)['permittedUsersPolicyType'] == 'AllSelfAuthorized'
+
+    real = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert real.rc == 0 and real.result(DEPLOY_TASK)['changed'] is True, real.output
+    assert org.deployed_component('ExtlClntAppOauthConfigurablePolicies', APP)['permittedUsersPolicyType'] == 'AdminApprovedPreAuthorized'
+    deploys = len(org.deploy_log())
+    again = ansible.playbook('provision_facts.yml', env=env, extra_vars=role_vars(org))
+    assert again.rc == 0 and again.result(DEPLOY_TASK)['changed'] is False, again.output
+    assert len(org.deploy_log()) == deploys
