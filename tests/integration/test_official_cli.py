@@ -11,7 +11,8 @@ Node, npm or the registry the test is skipped with the reason. Its state stays i
 
 Steps, in one test because each needs the login before it (the fake_org fixture resets the org between tests):
 org login jwt (the admin), org display, data query (Organization, User, a date literal), org assign permset, project
-deploy start over SOAP (the CLI's default) and over REST, project deploy report. A second test is the drift the
+deploy start over SOAP (the CLI's default) and over REST, project deploy report, org login jwt as the deployed app's
+integration user. A second test is the drift the
 collection must see: the CLI deploys a change to a provisioned app, the provision playbook shows it with --check --diff
 and puts it back.
 """
@@ -80,7 +81,11 @@ def write_app_project(root):
         path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + body.replace('{ns}', 'http://soap.sforce.com/2006/04/metadata'))
     (root / 'sfdx-project.json').write_text(json.dumps({'packageDirectories': [{'path': 'force-app', 'default': True}],
                                                         'sourceApiVersion': '62.0'}))
-    return root
+    key_path = root / 'cli-app.key'
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return root, key_path
 
 
 def records(result) -> list:
@@ -157,7 +162,7 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
          % (integration_id, permission_set_id)}]})
 
     # -- project deploy start (SOAP, then REST) and project deploy report ---------------------------------------
-    project = write_app_project(tmp_path / 'project')
+    project, app_key_path = write_app_project(tmp_path / 'project')
     deployed = sf.json('project', 'deploy', 'start', '--source-dir', 'force-app', '--target-org', 'admin', '--wait', '2',
                        cwd=project)
     assert deployed['status'] == 'Succeeded' and deployed['success'] is True
@@ -175,6 +180,13 @@ def test_official_cli_logs_in_displays_queries_and_assigns(sf_binary, fake_org_a
                     cwd=project)
     assert again['status'] == 'Succeeded'
     assert len([e for e in org.received_log() if e['path'].endswith('/metadata/deployRequest') and e['method'] == 'POST']) == posts + 1
+
+    # -- org login jwt as the deployed app's integration user (the org generated the app's consumer key) ---------
+    sf.json('org', 'assign', 'permset', '--target-org', 'admin', '--name', 'CliApp_Access', '--on-behalf-of', 'integration@example.com')
+    org.clock_offset += org.propagation_delay + 1   # past the time Salesforce takes to apply a deployed app
+    integration = sf.json('org', 'login', 'jwt', '--username', 'integration@example.com', '--jwt-key-file', str(app_key_path),
+                          '--client-id', org.eca_consumer_key('CliApp'), '--instance-url', org.url, '--alias', 'integration')
+    assert (integration['username'], integration['orgId']) == ('integration@example.com', org.org_id)
 
     # Seconds for every step after the install (the report of the change quotes it).
     print('official CLI steps: %.1f s' % (time.monotonic() - started))
