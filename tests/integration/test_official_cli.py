@@ -12,9 +12,8 @@ Node, npm or the registry the test is skipped with the reason. Its state stays i
 Steps, in one test because each needs the login before it (the fake_org fixture resets the org between tests):
 org login jwt (the admin), org display, data query (Organization, User, a date literal), org assign permset, project
 deploy start over SOAP (the CLI's default) and over REST, project deploy report, org login jwt as the deployed app's
-integration user. A second test is the drift the
-collection must see: the CLI deploys a change to a provisioned app, the provision playbook shows it with --check --diff
-and puts it back.
+integration user. A second test is the drift the collection must see: the CLI deploys a change to a provisioned app,
+the provision playbook shows it with --check --diff and puts it back.
 """
 
 from __future__ import annotations
