@@ -220,7 +220,7 @@ class OrgData:
     # -- setup objects: the org's own writes and lookups ------------------------------------------
 
     def put_user(self, user) -> None:
-        first, _, last = user.name.rpartition(' ')
+        first, dummy, last = user.name.rpartition(' ')
         with self._lock:
             self.objects['User'].put(dict(_USER_DEFAULTS, Username=user.username, Name=user.name, FirstName=first or None, LastName=last,
                                           Alias=user.username.split('@')[0][:8], Email=user.email, IsActive=user.active),

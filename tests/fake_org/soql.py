@@ -373,7 +373,7 @@ def date_range(literal: str, today: datetime.date) -> tuple:
     past n days ... includes the current day" (so LAST_N_DAYS:1 is yesterday and today); NEXT_N_DAYS:n "starts 00:00:00
     of the next day and continues for the next n days", without the current day."""
     day = datetime.timedelta(days=1)
-    name, _, number = literal.partition(':')
+    name, dummy, number = literal.partition(':')
     if name == 'LAST_N_DAYS':
         return today - int(number) * day, today + day
     if name == 'NEXT_N_DAYS':

@@ -166,8 +166,8 @@ def test_a_different_certificate_is_drift(tmp_path, certificate_pem, other_key):
              .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(other_key, hashes.SHA256()))
     set_field(org, SETTINGS, 'certificate', other.public_bytes(serialization.Encoding.PEM).decode())
     client, http = client_for(org)
-    [entry] = deploy.run(client, project, poll_interval=0.1)['drift']
-    assert [field['field'] for field in entry['fields']] == ['certificate']
+    drift = deploy.run(client, project, poll_interval=0.1)['drift']
+    assert [(entry['name'], [field['field'] for field in entry['fields']]) for entry in drift] == [('SfjwtApp', ['certificate'])]
 
 
 def test_a_consumer_secret_is_compared_but_never_shown(tmp_path, certificate_pem):
