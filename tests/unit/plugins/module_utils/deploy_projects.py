@@ -23,7 +23,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_m
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata as md
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project import _metadata_files as metadata_files
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import response
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import FakeHttp, response
 
 NS = 'http://soap.sforce.com/2006/04/metadata'
 APEX_META = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass xmlns="%s">\n    <apiVersion>62.0</apiVersion>\n'
@@ -147,3 +147,19 @@ def read_metadata_answer(components, envelope):
             '<soapenv:Body><readMetadataResponse><result>%s</result></readMetadataResponse></soapenv:Body>'
             '</soapenv:Envelope>' % ''.join(records))
     return response(200, body=body.encode('utf-8'), content_type='text/xml;charset=UTF-8')
+
+
+class DeployHttp(FakeHttp):
+    """FakeHttp that also records the multipart parts (files) of each call."""
+
+    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
+        handler = self.handler
+
+        def with_files(call):
+            call['files'] = kwargs.get('files')
+            return handler(call)
+        self.handler = with_files
+        try:
+            return super().request(method, url, params=params, data=data, headers=headers, **kwargs)
+        finally:
+            self.handler = handler

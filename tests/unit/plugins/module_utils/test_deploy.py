@@ -23,14 +23,13 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_m
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
-    APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, apex_project, read_metadata_answer, unreadable_org, zip_components, app_project, mode_of, raises, write_files)
+    APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, DeployHttp as Http, apex_project, read_metadata_answer, unreadable_org, zip_components, app_project, mode_of, raises, write_files)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,
     NEW_TOKEN,
     TOKEN,
     FakeAuth,
-    FakeHttp,
     bearer,
     make_response,
 )
@@ -50,22 +49,6 @@ GITIGNORE = deploy.RECORD_GITIGNORE_COMMENT + '/.sfjwt-deploy.json\n'
 
 def failing(call):
     pytest.fail('nothing may be sent: %s %s' % (call['method'], call['path']))
-
-
-class Http(FakeHttp):
-    """FakeHttp that also records the multipart parts (files) of each call."""
-
-    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
-        handler = self.handler
-
-        def with_files(call):
-            call['files'] = kwargs.get('files')
-            return handler(call)
-        self.handler = with_files
-        try:
-            return super().request(method, url, params=params, data=data, headers=headers, **kwargs)
-        finally:
-            self.handler = handler
 
 
 class SessionWithOrg:

@@ -24,30 +24,14 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_m
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
-    NS, SOAP_PATH, app_project, read_metadata_answer, unreadable_org, write_files, zip_components)
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN, FakeHttp, make_response, response
+    NS, SOAP_PATH, DeployHttp as Http, app_project, read_metadata_answer, unreadable_org, write_files, zip_components)
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN, make_response, response
 
 DEPLOY_ID = '0Afxx00000001ABCAA'
 DEPLOY_PATH = '/services/data/v62.0/metadata/deployRequest'
 STATUS_PATH = DEPLOY_PATH + '/' + DEPLOY_ID
 POLICIES = ('ExtlClntAppOauthConfigurablePolicies', 'SfjwtApp')
 SETTINGS = ('ExtlClntAppGlobalOauthSettings', 'SfjwtApp')
-
-
-class Http(FakeHttp):
-    """FakeHttp that passes the multipart parts (files) of each call to the handler."""
-
-    def request(self, method, url, params=None, data=None, headers=None, **kwargs):
-        handler = self.handler
-
-        def with_files(call):
-            call['files'] = kwargs.get('files')
-            return handler(call)
-        self.handler = with_files
-        try:
-            return super().request(method, url, params=params, data=data, headers=headers, **kwargs)
-        finally:
-            self.handler = handler
 
 
 class Org:
