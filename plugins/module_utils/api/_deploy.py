@@ -424,18 +424,28 @@ def run(client, project_dir, manifest=None, check_mode=False, force=False, test_
     result = dict(changed=False, org_id=org_id, sha256=sha256, components=components, check_only=bool(check_mode),
                   deploy_id=None, status=None, components_total=len(components), components_deployed=0,
                   component_failures=[], test_failures=[], record_path=record.path, drift=None, diff=[])
+    say = progress or (lambda line: None)
     if not force:
-        report = org_drift(client, selected, record.path, warn)
-        if report is None and record.deployed(org_id, sha256):
-            result['deploy_id'] = record.orgs[org_id].get('deploy_id')
-            return result
-        if report is not None:
-            result['drift'], result['diff'] = report
-            if not report[0]:
-                result['deploy_id'] = (record.orgs.get(org_id) or {}).get('deploy_id')
+        found = org_drift(client, selected, record.path, warn)
+        if found is None:
+            if record.deployed(org_id, sha256):
+                result['deploy_id'] = record.orgs[org_id].get('deploy_id')
                 return result
-            for line in drift_summary(report[0]):
-                (progress or (lambda line: None))(line)
+        else:
+            result['drift'], result['diff'], unverified = found
+            for line in drift_summary(result['drift']):
+                say(line)
+            if not result['drift']:
+                # What the org shows matches. What it does not show (a consumer secret, an Apex body) counts as
+                # deployed when this content is what was last deployed to this org, or when nothing was recorded
+                # here and the org showed everything.
+                previous = record.orgs.get(org_id)
+                if record.deployed(org_id, sha256) or (previous is None and not unverified):
+                    result['deploy_id'] = (previous or {}).get('deploy_id')
+                    return result
+                say('The org holds the project as far as it shows it, but %s: deploying.'
+                    % ('the project changed since its last deploy to this org' if previous is not None else
+                       'it does not show %s, and nothing recorded here says this content was deployed' % ', '.join(unverified)))
     result['api_version'] = client.api_version()
     deploy_id = deployer.start(zip_bytes, options)
     result['deploy_id'] = deploy_id

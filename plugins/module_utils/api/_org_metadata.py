@@ -34,8 +34,11 @@ READ_BATCH = 10
 # Fields whose value is never shown (compared only).
 SECRET_FIELDS = frozenset(('consumerSecret',))
 SHOWN_SECRET = '(secret, not shown)'
-# Fields the org may leave out of what it returns (write-only for the reading user): not compared when it does.
-UNREADABLE_FIELDS = frozenset(('consumerSecret', 'consumerKey'))
+# Fields the org may leave out of what it returns (write-only for the reading user, an Apex body it does not send):
+# not compared when it does - the record of the last deploy decides about them (see drift()).
+UNREADABLE_FIELDS = frozenset(('consumerSecret', 'consumerKey', 'content'))
+# Deeper than this, a record is not something the Metadata API returns.
+MAX_DEPTH = 50
 CERTIFICATE_FIELDS = frozenset(('certificate', 'oauthLink'))
 # SOAP faults that mean "this user may not read metadata", not "the org is unreachable".
 NO_ACCESS_CODES = ('INSUFFICIENT_ACCESS', 'API_DISABLED_FOR_ORG', 'FUNCTIONALITY_NOT_ENABLED')
@@ -96,24 +99,29 @@ def read_components(client, wanted):
 
 def _read_batch(client, url_path, metadata_type, names):
     what = 'Reading %s %s from the org' % (metadata_type, ', '.join(names))
-    answer = client.request('POST', url_path, body=read_envelope(client.session_id(), metadata_type, names),
-                            headers={'Content-Type': 'text/xml; charset=UTF-8', 'SOAPAction': '""',
-                                     'Accept': 'text/xml'})
-    content = answer.response.content or b''
-    try:
-        root = ET.fromstring(content)
-    except (ET.ParseError, LookupError):
-        root = None
-    if root is None or local_name(root.tag) != 'Envelope':
-        raise ApiError('%s: Salesforce answered HTTP %d with %s, not a SOAP answer.'
-                       % (what, answer.status, answer.describe()), status=answer.status)
-    fault = _soap_fault(root)
+    while True:
+        answer = client.request('POST', url_path, body=read_envelope(client.session_id(), metadata_type, names),
+                                headers={'Content-Type': 'text/xml; charset=UTF-8', 'SOAPAction': '""', 'Accept': 'text/xml'})
+        root = _soap_root(answer.response.content or b'')
+        fault = _soap_fault(root) if root is not None else None
+        # SOAP says a session is over with a fault, not a 401: renewed once, the envelope rebuilt with the new one.
+        if fault and fault[0] == 'INVALID_SESSION_ID' and client.renew_session():
+            continue
+        break
+    if root is None:
+        # No SOAP endpoint there (a proxy, a stand-in that has none): the org cannot be read, as without access.
+        error = OrgMetadataUnreadable if answer.status in (404, 405) else ApiError
+        raise error('%s: Salesforce answered HTTP %d with %s, not a SOAP answer.' % (what, answer.status, answer.describe()),
+                    status=answer.status)
     if fault or answer.status != 200:
         code, message = fault or ('HTTP %d' % answer.status, '')
+        for token in client.tokens_used():   # before the cut: no part of a token is left
+            message = message.replace(token, '<redacted>')
         error = OrgMetadataUnreadable if code in NO_ACCESS_CODES else ApiError
         raise error('%s failed: %s%s' % (what, printable(code), (': ' + printable(message[:500])) if message else ''),
                     status=answer.status, code=code)
     records = [element for element in root.iter() if local_name(element.tag) == 'records']
+    wanted = {name.casefold(): name for name in names}   # Salesforce's names are case-insensitive
     found = {(metadata_type, name): None for name in names}
     for record in records:
         full_name = None
@@ -121,9 +129,19 @@ def _read_batch(client, url_path, metadata_type, names):
             if local_name(child.tag) == 'fullName':
                 full_name = (child.text or '').strip()
         # An absent component comes back as an empty record (xsi:nil, or no fullName).
-        if (metadata_type, full_name) in found and len(record) > 1:
-            found[(metadata_type, full_name)] = record
+        name = wanted.get((full_name or '').casefold())
+        if name is not None and len(record) > 1 and found[(metadata_type, name)] is None:
+            found[(metadata_type, name)] = record
     return found
+
+
+def _soap_root(content):
+    """The root of a SOAP answer, or None when the answer is not one."""
+    try:
+        root = ET.fromstring(content)
+    except (ET.ParseError, LookupError, ValueError):   # ValueError: an encoding expat cannot read
+        return None
+    return root if root.tag == '{%s}Envelope' % SOAP_NS else None
 
 
 # -- the canonical form -------------------------------------------------------------------------------------
@@ -138,13 +156,17 @@ def _certificate_content(text):
         return text
 
 
-def canonical(element, name=None):
-    """A comparable form of an element: its stripped text (booleans lower-cased), or {child name: [forms]} with
-    repeated children sorted, so their order does not count."""
+def canonical(element, name=None, depth=0):
+    """A comparable form of an element: its stripped text (booleans lower-cased, line endings as LF), or
+    {child name: [forms]} with repeated children sorted, so their order does not count."""
+    if depth > MAX_DEPTH:
+        raise ApiError('A metadata record is nested more than %d levels deep; that is not something Salesforce returns.' % MAX_DEPTH)
     name = name or local_name(element.tag)
     children = list(element)
     if not children:
-        text = (element.text or '').strip()
+        text = (element.text or '').replace('\r\n', '\n').strip()
+        if name == 'apiVersion' and re.match(r'^\d{1,3}(\.\d)?$', text):
+            return '%.1f' % float(text)
         if text.lower() in ('true', 'false'):
             return text.lower()
         if name in CERTIFICATE_FIELDS and text:
@@ -155,37 +177,63 @@ def canonical(element, name=None):
     grouped = {}
     for child in children:
         child_name = local_name(child.tag)
-        grouped.setdefault(child_name, []).append(canonical(child, child_name))
+        grouped.setdefault(child_name, []).append(canonical(child, child_name, depth + 1))
     return {child_name: sorted(values, key=lambda value: json.dumps(value, sort_keys=True))
             for child_name, values in grouped.items()}
 
 
-def differences(project_form, org_form, prefix=''):
-    """[(field path, org value, project value)] where the org differs from the project, for the fields the project
-    sets. A field the org leaves out that it never returns to a reader (UNREADABLE_FIELDS) is not compared."""
+def differences(project_form, org_form, prefix='', unverified=None):
+    """[(field path, org value, project value)] where the org does not hold what the project sets. Fields the project
+    does not set are not compared; an entry of a repeated element is held by an org entry that holds its fields; an
+    empty element is held by an absent one. A field the org leaves out that it does not return to a reader
+    (UNREADABLE_FIELDS) is not compared: its path goes to ``unverified``."""
     found = []
     for field in sorted(project_form):
         wanted = project_form[field]
         have = org_form.get(field) if isinstance(org_form, dict) else None
         path = prefix + field
         if have is None and field in UNREADABLE_FIELDS:
+            if unverified is not None:
+                unverified.append(path)
+            continue
+        if have is None and all(item == '' for item in wanted):
             continue
         if have is not None and len(wanted) == 1 and len(have) == 1 and isinstance(wanted[0], dict) and isinstance(have[0], dict):
-            found.extend(differences(wanted[0], have[0], path + '.'))
-        elif have != wanted:
+            found.extend(differences(wanted[0], have[0], path + '.', unverified))
+        elif not _holds(have or [], wanted):
             found.append((path, have, wanted))
     return found
 
 
+def _holds(have, wanted):
+    """Whether the org's values of a field hold the project's: the same texts (in any order), and for each entry
+    (a dict) of the project's an org entry that holds its fields."""
+    entries = [item for item in wanted if isinstance(item, dict)]
+    texts = [item for item in wanted if not isinstance(item, dict)]
+    if texts != [item for item in have if not isinstance(item, dict)]:
+        return False
+    return all(any(isinstance(item, dict) and not differences(entry, item) for item in have) for entry in entries)
+
+
 def shown(field, value):
-    """A value for the drift report and the diff: secrets masked, one-element lists unwrapped."""
+    """A value for the drift report: secrets masked at any depth, server text made printable, one-element lists
+    unwrapped."""
     if value is None:
         return None
-    if field.rsplit('.', 1)[-1] in SECRET_FIELDS:
-        return SHOWN_SECRET
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return value
+    value = _mask(value, field.rsplit('.', 1)[-1])
+    if isinstance(value, list):
+        value = [_mask(item) for item in value]
+        if len(value) == 1:
+            value = value[0]
+    return _printable_form(value)
+
+
+def _printable_form(value):
+    if isinstance(value, dict):
+        return {printable(name): _printable_form(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_form(item) for item in value]
+    return printable(value) if isinstance(value, str) else value
 
 
 def _mask(form, field=''):
@@ -224,9 +272,10 @@ class ProjectComponent:
         self.name = component.name
         self.source = component.source
         self.read_type = read_type_of(component.type, root)
-        self.form = canonical(root)
+        form = canonical(root)
+        self.form = form if isinstance(form, dict) else {}   # an empty file sets no field
         if content is not None:   # Apex: the source file is a field of the record
-            self.form['content'] = [content.decode('utf-8', errors='replace').strip()]
+            self.form['content'] = [content.decode('utf-8', errors='replace').replace('\r\n', '\n').strip()]
 
     @property
     def key(self):
@@ -250,18 +299,19 @@ def org_form(record, component):
     form = canonical(record)
     if isinstance(form, dict) and 'content' in form and 'content' in component.form:
         try:
-            form['content'] = [base64.b64decode(''.join(form['content'])).decode('utf-8', errors='replace').strip()]
+            form['content'] = [base64.b64decode(''.join(form['content'])).decode('utf-8', errors='replace')
+                               .replace('\r\n', '\n').strip()]
         except (ValueError, TypeError):
             pass
     return form
 
 
 def drift(client, components):
-    """(report, diff) of how the org differs from the project's components (ProjectComponent): report is a list of
-    {type, name, state ('missing' | 'differs'), fields: [{field, org, project}]}, secrets masked; diff a list of
-    before/after texts for Ansible's --diff."""
+    """(report, diff, unverified) of how the org differs from the project's components (ProjectComponent): report is a
+    list of {type, name, state ('missing' | 'differs'), fields: [{field, org, project}]}, secrets masked; diff a list
+    of before/after texts for Ansible's --diff; unverified the fields the org did not show ('Type Name field')."""
     org = read_components(client, [component.key for component in components])
-    report, diff = [], []
+    report, diff, unverified = [], [], []
     for component in sorted(components, key=lambda item: item.key):
         record = org.get(component.key)
         if record is None:
@@ -269,7 +319,9 @@ def drift(client, components):
             before = None
         else:
             form = org_form(record, component)
-            changes = differences(component.form, form)
+            hidden = []
+            changes = differences(component.form, form, unverified=hidden)
+            unverified.extend('%s %s %s' % (component.type, component.name, field) for field in hidden)
             if not changes:
                 continue
             report.append(dict(type=component.type, name=component.name, state='differs',
@@ -279,7 +331,7 @@ def drift(client, components):
         diff.append(dict(before_header='%s %s (in the org)' % (component.type, component.name),
                          after_header='%s %s (%s)' % (component.type, component.name, component.source),
                          before=_text(before), after=_text(_mask(component.form))))
-    return report, diff
+    return report, diff, unverified
 
 
 def drift_summary(report):

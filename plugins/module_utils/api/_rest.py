@@ -287,6 +287,17 @@ class RestClient:
     def instance_url(self):
         return self.credentials.instance_url
 
+    def renew_session(self):
+        """Get a new session once per client, after Salesforce rejected this one (INVALID_SESSION_ID: a 401 of the REST
+        API, a SOAP fault); False when it was renewed already."""
+        if self.renewed:
+            return False
+        self.renewed = True
+        self.credentials.renew()
+        self.warn('Salesforce rejected the cached session (INVALID_SESSION_ID: expired or revoked); '
+                  'a new one was obtained and the call repeated.')
+        return True
+
     def session_id(self):
         """The session's access token, for an API that takes it in the request body (SOAP's SessionHeader)."""
         token = self.credentials.access_token
@@ -384,11 +395,7 @@ class RestClient:
             payload, json_error = (None, None)
             if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)
-            if invalid_session(response, payload) and not self.renewed:
-                self.renewed = True
-                self.credentials.renew()
-                self.warn('Salesforce rejected the cached session (INVALID_SESSION_ID: expired or revoked); '
-                          'a new one was obtained and the call repeated.')
+            if invalid_session(response, payload) and self.renew_session():
                 continue
             return Answer(response.status_code, payload, json_error, response.url, response.headers, response)
 

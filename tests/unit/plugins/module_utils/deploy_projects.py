@@ -136,12 +136,13 @@ def read_metadata_answer(components, envelope):
     names = [e.text for e in request.iter() if e.tag.endswith('}fullNames')]
     records = []
     for name in names:
-        root = components.get((metadata_type, name))
-        if root is None:
+        # Names are case-insensitive; the record carries the name as the org keeps it.
+        stored = [key for key in components if key[0] == metadata_type and key[1].casefold() == name.casefold()]
+        if not stored:
             records.append('<records xsi:nil="true"/>')
             continue
-        inner = ''.join(ET.tostring(child, encoding='unicode') for child in root)
-        records.append('<records xsi:type="%s"><fullName>%s</fullName>%s</records>' % (metadata_type, name, inner))
+        inner = ''.join(ET.tostring(child, encoding='unicode') for child in components[stored[0]])
+        records.append('<records xsi:type="%s"><fullName>%s</fullName>%s</records>' % (metadata_type, stored[0][1], inner))
     body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
             'xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             '<soapenv:Body><readMetadataResponse><result>%s</result></readMetadataResponse></soapenv:Body>'

@@ -22,6 +22,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deplo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_metadata as org_metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
     APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, DeployHttp as Http, apex_project, read_metadata_answer, unreadable_org, zip_components, app_project, mode_of, raises, write_files)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
@@ -742,7 +743,8 @@ def test_force_deploys_again_and_changed_content_is_deployed(tmp_path, clock):
     result = deploy.run(client, project)
     assert result['changed'] is True and len(deploy_paths(http)) == 3
     assert result['drift'] == [{'type': 'ApexClass', 'name': 'Hello', 'state': 'differs', 'fields': [
-        {'field': 'content', 'org': APEX_SOURCE.decode().strip(), 'project': APEX_SOURCE.decode().strip() + '\n// changed'}]}]
+        {'field': 'content', 'org': printable(APEX_SOURCE.decode().strip()),
+         'project': printable(APEX_SOURCE.decode().strip() + '\n// changed')}]}]
     assert record_of(project)['orgs'][ORG_18]['sha256'] == result['sha256']
 
 

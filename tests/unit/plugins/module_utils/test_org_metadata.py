@@ -25,7 +25,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
     NS, SOAP_PATH, DeployHttp as Http, app_project, read_metadata_answer, unreadable_org, write_files, zip_components)
-from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import INSTANCE, TOKEN, make_response, response
+from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
+    INSTANCE, NEW_TOKEN, TOKEN, FakeAuth, make_response, response)
 
 DEPLOY_ID = '0Afxx00000001ABCAA'
 DEPLOY_PATH = '/services/data/v62.0/metadata/deployRequest'
@@ -186,10 +187,10 @@ def test_an_org_the_user_may_not_read_falls_back_to_the_record_with_a_warning(tm
 
 @pytest.mark.parametrize('answer, message', [
     (response(500, body=b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-              b'<soapenv:Fault><faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>Invalid Session ID\xe2\x80\xae'
+              b'<soapenv:Fault><faultcode>sf:INVALID_TYPE</faultcode><faultstring>No such type\xe2\x80\xae'
               b'</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>', content_type='text/xml'),
      "Reading the org's metadata to compare it with the project failed: Reading ExternalClientApplication SfjwtApp "
-     "from the org failed: INVALID_SESSION_ID: Invalid Session ID\\u202e (force=true deploys without comparing.)"),
+     "from the org failed: INVALID_TYPE: No such type\\u202e (force=true deploys without comparing.)"),
     (response(200, text='<html><title>Down for Maintenance</title></html>', content_type='text/html'),
      "Reading the org's metadata to compare it with the project failed: Reading ExternalClientApplication SfjwtApp "
      "from the org: Salesforce answered HTTP 200 with an HTML page titled \"Down for Maintenance\" (maintenance or an "
@@ -227,3 +228,98 @@ def test_settings_are_read_as_their_own_type(tmp_path):
     client, http = client_for(org)
     assert deploy.run(client, project)['drift'] == []
     assert ET.fromstring(http.calls[0]['data']).find('.//{%s}type' % org_metadata.METADATA_NS).text == 'SecuritySettings'
+
+
+SESSION_FAULT = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault>'
+                 b'<faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>INVALID_SESSION_ID: Invalid Session ID found in '
+                 b'SessionHeader: Illegal Session</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>')
+
+
+def test_a_session_the_soap_api_rejects_is_renewed_once_and_the_envelope_rebuilt(tmp_path, certificate_pem):
+    project, org = deployed(tmp_path, certificate_pem)
+
+    def expired_first(call):
+        if call['path'] == SOAP_PATH and TOKEN + '<' in call['data']:
+            return response(500, body=SESSION_FAULT, content_type='text/xml')
+        return org(call)
+    auth = FakeAuth()
+    http = Http(expired_first)
+    client = rest.RestClient(rest.SessionCredentials(None, auth), http, api_version='62.0')
+    result = deploy.run(client, project)
+    assert result['changed'] is False and result['drift'] == []
+    envelopes = [call['data'] for call in http.calls if call['path'] == SOAP_PATH]
+    assert TOKEN in envelopes[0] and all(NEW_TOKEN in envelope for envelope in envelopes[1:]) and len(envelopes) == 7
+    assert auth.invalidated == [TOKEN]
+
+
+def test_a_missing_soap_endpoint_falls_back_to_the_record(tmp_path, certificate_pem):
+    project, org = deployed(tmp_path, certificate_pem)
+    warnings = []
+    client, http = client_for(lambda call: make_response(404, [{'errorCode': 'NOT_FOUND', 'message': 'no'}])
+                              if call['path'] == SOAP_PATH else org(call))
+    result = deploy.run(client, project, warn=warnings.append)
+    assert result['changed'] is False and result['drift'] is None and sent(http) == []
+    assert warnings[0].startswith('Reading ExternalClientApplication SfjwtApp from the org: Salesforce answered HTTP 404 with')
+
+
+def test_what_the_org_does_not_show_is_deployed_when_the_project_changed(tmp_path, certificate_pem):
+    """A new consumer secret in the project: the org does not return secrets, so only the record says the project
+    changed since its last deploy there - and it is deployed."""
+    project, org = deployed(tmp_path, certificate_pem)
+    path = tmp_path / 'force-app/main/default/extlClntAppGlobalOauthSets/SfjwtApp.ecaGlblOauth-meta.xml'
+    path.write_text(path.read_text().replace('<label>', '<consumerSecret>NEW-SECRET-3</consumerSecret>\n    <label>'))
+    progress = []
+    client, http = client_for(org)
+    result = deploy.run(client, project, progress=progress.append, poll_interval=0.1)
+    assert result['changed'] is True and result['drift'] == [] and org.deploys == 2
+    assert progress[0] == 'The org holds the project as far as it shows it, but the project changed since its last deploy to this org: deploying.'
+    client, http = client_for(org)
+    assert deploy.run(client, project)['changed'] is False
+
+
+def test_repeated_entries_the_org_completes_and_empty_elements_are_not_drift(tmp_path):
+    permission_set = (b'<?xml version="1.0" encoding="UTF-8"?>\n<PermissionSet xmlns="%s"><description/><label>P</label>'
+                      b'<fieldPermissions><field>Account.Name</field><editable>true</editable></fieldPermissions>'
+                      b'<fieldPermissions><field>Account.Site</field><editable>false</editable></fieldPermissions>'
+                      b'</PermissionSet>\n' % NS.encode())
+    project = write_files(tmp_path, {'force-app/main/default/permissionsets/P.permissionset-meta.xml': permission_set})
+    in_org = ('<PermissionSet xmlns="%s"><label>P</label>'
+              '<fieldPermissions><editable>false</editable><field>Account.Site</field><readable>true</readable></fieldPermissions>'
+              '<fieldPermissions><editable>true</editable><field>Account.Name</field><readable>true</readable></fieldPermissions>'
+              '<fieldPermissions><editable>false</editable><field>Account.Phone</field><readable>true</readable></fieldPermissions>'
+              '</PermissionSet>' % NS)
+    org = Org({('PermissionSet', 'p'): ET.fromstring(in_org)})   # the org's name in another case
+    client, http = client_for(org)
+    assert deploy.run(client, project)['drift'] == []
+    org.components[('PermissionSet', 'p')] = ET.fromstring(in_org.replace('<editable>true</editable><field>Account.Name',
+                                                                          '<editable>false</editable><field>Account.Name'))
+    client, http = client_for(org)
+    [entry] = deploy.run(client, project, check_mode=True, poll_interval=0.1)['drift']
+    assert [field['field'] for field in entry['fields']] == ['fieldPermissions']
+
+
+def test_a_nested_secret_is_masked_in_the_drift_report(tmp_path):
+    connected_app = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ConnectedApp xmlns="%s"><contactEmail>a@example.com</contactEmail>'
+                     b'<label>C</label><oauthConfig><callbackUrl>https://x.example.com/cb</callbackUrl>'
+                     b'<consumerSecret>TOPSECRET-PROJ</consumerSecret></oauthConfig></ConnectedApp>\n' % NS.encode())
+    project = write_files(tmp_path, {'force-app/main/default/connectedApps/C.connectedApp-meta.xml': connected_app})
+    for in_org in ('<ConnectedApp xmlns="%s"><contactEmail>a@example.com</contactEmail><label>C</label></ConnectedApp>',
+                   '<ConnectedApp xmlns="%s"><contactEmail>a@example.com</contactEmail><label>C</label><oauthConfig>'
+                   '<consumerSecret>ORGSECRET</consumerSecret></oauthConfig><oauthConfig><consumerSecret>ORG2</consumerSecret>'
+                   '</oauthConfig></ConnectedApp>'):
+        org = Org({('ConnectedApp', 'C'): ET.fromstring(in_org % NS)})
+        client, http = client_for(org)
+        result = deploy.run(client, project, check_mode=True, poll_interval=0.1)
+        shown = json.dumps(result['drift'])
+        assert result['drift'] and 'TOPSECRET' not in shown and 'ORGSECRET' not in shown and 'ORG2' not in shown
+
+
+def test_a_record_nested_too_deeply_is_refused_by_name(tmp_path, certificate_pem):
+    project, org = deployed(tmp_path, certificate_pem)
+    deep = ET.fromstring(('<ExternalClientApplication xmlns="%s">' % NS) + '<a>' * 60 + '</a>' * 60 + '<label>x</label>'
+                         '</ExternalClientApplication>')
+    org.components[('ExternalClientApplication', 'SfjwtApp')] = deep
+    client, http = client_for(org)
+    with pytest.raises(ApiError) as caught:
+        deploy.run(client, project)
+    assert 'nested more than 50 levels deep' in str(caught.value)
