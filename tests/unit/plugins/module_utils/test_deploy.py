@@ -24,7 +24,8 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
-    APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, DeployHttp as Http, apex_project, read_metadata_answer, unreadable_org, zip_components, app_project, mode_of, raises, write_files)
+    APEX_SOURCE, DEFAULT, PEM_IN_TEXT, SOAP_PATH, DeployHttp as Http, apex_project, app_project, mode_of, raises,
+    read_metadata_answer, unreadable_org, write_files, zip_components)
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.fakes import (
     INSTANCE,
     INVALID_SESSION,

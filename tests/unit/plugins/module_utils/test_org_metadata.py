@@ -294,8 +294,8 @@ def test_repeated_entries_the_org_completes_and_empty_elements_are_not_drift(tmp
     org.components[('PermissionSet', 'p')] = ET.fromstring(in_org.replace('<editable>true</editable><field>Account.Name',
                                                                           '<editable>false</editable><field>Account.Name'))
     client, http = client_for(org)
-    [entry] = deploy.run(client, project, check_mode=True, poll_interval=0.1)['drift']
-    assert [field['field'] for field in entry['fields']] == ['fieldPermissions']
+    drift = deploy.run(client, project, check_mode=True, poll_interval=0.1)['drift']
+    assert [[field['field'] for field in entry['fields']] for entry in drift] == [['fieldPermissions']]
 
 
 def test_a_nested_secret_is_masked_in_the_drift_report(tmp_path):
