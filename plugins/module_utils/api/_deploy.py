@@ -33,7 +33,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api._org_metadata
     project_components,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, parse_json, write_file_atomic
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import InvalidJson, directory_lock, parse_json, write_file_atomic
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import update_gitignore
 
 RECORD_FILE = '.sfjwt-deploy.json'
@@ -108,12 +108,17 @@ class DeployRecord:
         return entry.get('sha256') == sha256
 
     def remember(self, org_id, sha256, deploy_id, instance_url):
-        self.orgs[org_id] = {'sha256': sha256, 'deploy_id': deploy_id, 'instance_url': instance_url,
-                             'deployed_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
-        content = {'version': RECORD_VERSION, 'orgs': self.orgs}
-        gitignore = os.path.join(os.path.dirname(self.path), '.gitignore')
+        entry = {'sha256': sha256, 'deploy_id': deploy_id, 'instance_url': instance_url,
+                 'deployed_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
+        project_dir = os.path.dirname(self.path)
+        gitignore = os.path.join(project_dir, '.gitignore')
         try:
-            write_file_atomic(self.path, (json.dumps(content, indent=2, sort_keys=True) + '\n').encode('utf-8'), mode=0o600)
+            # Org hosts of one play deploy the same project at once: each adds its org to the record as it is now.
+            with directory_lock(project_dir):
+                self.orgs = DeployRecord(project_dir).orgs
+                self.orgs[org_id] = entry
+                content = {'version': RECORD_VERSION, 'orgs': self.orgs}
+                write_file_atomic(self.path, (json.dumps(content, indent=2, sort_keys=True) + '\n').encode('utf-8'), mode=0o600)
             try:
                 existing = read_project_file(gitignore, '.gitignore', limit=1000 * 1000)
             except InputError:
@@ -122,6 +127,9 @@ class DeployRecord:
             if updated is not None:
                 mode = 0o644 if existing is None else stat.S_IMODE(os.lstat(gitignore).st_mode)
                 write_file_atomic(gitignore, updated, mode=mode)
+        except TimeoutError as exc:
+            raise InputError('The deploy succeeded, but its record %s could not be written (%s); the next run deploys '
+                             'again.' % (self.path, exc)) from None
         except OSError as exc:
             raise InputError('The deploy succeeded, but its record %s could not be written (%s); the next run deploys '
                              'again.' % (self.path, exc.strerror)) from None

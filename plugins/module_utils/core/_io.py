@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -76,6 +77,29 @@ def _lock_if_possible(fd):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         pass  # no locks on this filesystem: the age rule alone then protects the file
+
+
+@contextlib.contextmanager
+def directory_lock(directory, timeout=60.0, poll=0.05):
+    """Hold an exclusive flock on ``directory`` itself (no lock file is added to it) for a read-modify-write of a file
+    in it that several processes may update at once. Raises TimeoutError after ``timeout`` seconds; a filesystem
+    without locks gives no lock, as _lock_if_possible."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    break   # no locks on this filesystem
+                if time.monotonic() >= deadline:
+                    raise TimeoutError('%s stayed locked by another process for %g seconds' % (directory, timeout)) from None
+                time.sleep(poll)
+        yield
+    finally:
+        os.close(fd)   # closing drops the lock
 
 
 def remove_stale_temp_files(path, max_age=STALE_TEMP_SECONDS):

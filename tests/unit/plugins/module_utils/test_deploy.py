@@ -9,6 +9,8 @@ what a hostile project, record file or server can make of it."""
 from __future__ import annotations
 
 import datetime
+import fcntl
+import functools
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -21,6 +23,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deplo
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _deploy_source as deploy_source
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _org_metadata as org_metadata
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.api import _rest as rest
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core import _io as io_module
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.tests.unit.plugins.module_utils.deploy_projects import (
@@ -195,6 +198,29 @@ def test_record_roundtrip_mode_0600_even_under_umask_000(tmp_path):
     assert sorted(record_of(str(tmp_path))['orgs']) == sorted([ORG_18, OTHER_ORG])
     assert (tmp_path / '.gitignore').read_text() == GITIGNORE
     assert sorted(os.listdir(str(tmp_path))) == ['.gitignore', '.sfjwt-deploy.json']
+
+
+def test_records_read_before_either_deploy_keep_both_orgs(tmp_path):
+    # Two org hosts of one play read the record, deploy, and remember: the second must not drop the first one's org.
+    first, second = deploy.DeployRecord(str(tmp_path)), deploy.DeployRecord(str(tmp_path))
+    first.remember(ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE)
+    second.remember(OTHER_ORG, 'b' * 64, '0Afxx00000002ABCAA', INSTANCE)
+    assert sorted(record_of(str(tmp_path))['orgs']) == sorted([ORG_18, OTHER_ORG])
+    assert deploy.DeployRecord(str(tmp_path)).deployed(ORG_18, 'a' * 64)
+
+
+def test_record_locked_by_another_process_too_long_is_named(tmp_path, monkeypatch):
+    holder = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    monkeypatch.setattr(deploy, 'directory_lock', functools.partial(io_module.directory_lock, timeout=0.2))
+    try:
+        # A lock taken through another open file description: as another process's would be.
+        assert raises(deploy.DeployRecord(str(tmp_path)).remember, ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE).msg == (
+            'The deploy succeeded, but its record %s/.sfjwt-deploy.json could not be written (%s stayed locked by another '
+            'process for 0.2 seconds); the next run deploys again.' % (tmp_path, tmp_path))
+    finally:
+        os.close(holder)
+    assert not (tmp_path / '.sfjwt-deploy.json').exists()
 
 
 def test_record_keeps_an_existing_gitignore_mode_and_content(tmp_path):
