@@ -245,18 +245,16 @@ class Deployer:
         return deploy_id
 
     def status(self, deploy_id, give_up_after=None):
-        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
         payload = self._call('GET', 'metadata/deployRequest/%s' % deploy_id, 'Checking deploy %s' % deploy_id, (200,),
-                             params={'includeDetails': 'true'}, **limit)
+                             params={'includeDetails': 'true'}, give_up_after=give_up_after)
         result = payload.get('deployResult')
         if not isinstance(result, dict) or result.get('status') not in KNOWN_STATUSES:
             raise ApiError('Checking deploy %s: the answer holds no deploy status Salesforce documents.' % deploy_id)
         return result
 
     def cancel(self, deploy_id, give_up_after=None):
-        limit = {} if give_up_after is None else {'give_up_after': give_up_after}
         self._call('PATCH', 'metadata/deployRequest/%s' % deploy_id, 'Canceling deploy %s' % deploy_id, (200, 202),
-                   body=json.dumps({'deployResult': {'status': 'Canceling'}}), **limit)
+                   body=json.dumps({'deployResult': {'status': 'Canceling'}}), give_up_after=give_up_after)
 
     def wait(self, deploy_id):
         """Poll until the deploy is done; on wait_timeout cancel it and fail saying so."""

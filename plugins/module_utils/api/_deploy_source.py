@@ -31,6 +31,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._io import (
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
     DEFAULT_MANIFEST,
     build_package_xml,
+    local_name,
 )
 
 PROJECT_FILE = 'sfdx-project.json'
@@ -101,10 +102,6 @@ def _parse_xml(data, path):
         raise InputError('%s is not well-formed XML (%s); fix it before deploying.' % (path, exc)) from None
 
 
-def _local(tag):
-    return tag.rsplit('}', 1)[-1]
-
-
 class Component:
     """One metadata component: its type and name, and the zip entries (name -> bytes) that carry it."""
 
@@ -122,21 +119,21 @@ class Component:
 def parse_manifest(data, path):
     """({type: [members]}, version or None) of a package.xml; '*' is kept as a member."""
     root = _parse_xml(data, path)
-    if _local(root.tag) != 'Package':
-        raise InputError('%s is not a package.xml manifest (its root element is %s, not Package).' % (path, _local(root.tag)))
+    if local_name(root.tag) != 'Package':
+        raise InputError('%s is not a package.xml manifest (its root element is %s, not Package).' % (path, local_name(root.tag)))
     members = {}
     version = None
     for child in root:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name == 'version':
             version = (child.text or '').strip() or None
         elif name == 'types':
             type_name = None
             names = []
             for item in child:
-                if _local(item.tag) == 'name':
+                if local_name(item.tag) == 'name':
                     type_name = (item.text or '').strip()
-                elif _local(item.tag) == 'members':
+                elif local_name(item.tag) == 'members':
                     names.append((item.text or '').strip())
             if not type_name:
                 raise InputError('%s has a <types> element without <name>; fix the manifest.' % path)
@@ -249,7 +246,7 @@ class SourceProject:
                                  % (path, metadata_type, metadata_type, expected_folder))
             meta = read_project_file(path, 'metadata file')
             root = _parse_xml(meta, path)
-            root_type = _local(root.tag)
+            root_type = local_name(root.tag)
             if metadata_type not in ('Settings',) and root_type != metadata_type:
                 raise InputError('%s should hold a %s, but its root element is %s; fix the file.' % (path, metadata_type, root_type))
             if content_extension:

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import local_name
 
 SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 METADATA_NS = 'http://soap.sforce.com/2006/04/metadata'
@@ -46,10 +47,6 @@ NO_ACCESS_CODES = ('INSUFFICIENT_ACCESS', 'API_DISABLED_FOR_ORG', 'FUNCTIONALITY
 
 class OrgMetadataUnreadable(ApiError):
     """The org cannot be read by this user (no permission): the caller falls back to its own record."""
-
-
-def local_name(tag):
-    return tag.rsplit('}', 1)[-1]
 
 
 def read_type_of(component_type, root):

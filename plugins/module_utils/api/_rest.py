@@ -387,11 +387,11 @@ class RestClient:
         ends = None if give_up_after is None else time.monotonic() + give_up_after
         while True:
             # A call repeated after a session renewal gets what is left of the caller's time, not a new allowance.
-            limit = {} if ends is None else {'give_up_after': max(0.0, ends - time.monotonic())}
+            left = None if ends is None else max(0.0, ends - time.monotonic())
             url = self.resolve(path)
             # verify given per request: requests lets REQUESTS_CA_BUNDLE override a session's verify (ca_path).
             response = send(self.http, method, url, params=params, data=body, files=files, verify=self.http.verify,
-                            headers=dict(self._headers(body is not None), **(headers or {})), allow_redirects=False, **limit)
+                            headers=dict(self._headers(body is not None), **(headers or {})), allow_redirects=False, give_up_after=left)
             payload, json_error = (None, None)
             if method != 'HEAD' and (is_json(response) or response.status_code == 401):
                 payload, json_error = decode_json(response)

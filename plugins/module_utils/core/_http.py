@@ -403,7 +403,9 @@ def retries_used(response):
 
 def send(session, method, url, **kwargs):
     """session.request(), with requests' exceptions turned into an HttpError carrying a user-facing message.
-    max_bytes (MAX_ANSWER_BYTES unless given) caps the answer."""
+    max_bytes (MAX_ANSWER_BYTES unless given) caps the answer; give_up_after=None is no caller deadline."""
+    if 'give_up_after' in kwargs and kwargs['give_up_after'] is None:
+        del kwargs['give_up_after']
     try:
         return session.request(method, url, **kwargs)
     except AnswerDeadlineExceeded as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import xml.etree.ElementTree as ET
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import InputError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata import (
@@ -24,6 +23,7 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata
     ECA_GLOBAL_OAUTH,
     ECA_OAUTH_POLICIES,
     SOURCE_LAYOUT,
+    first_element_text,
     validate_api_name,
 )
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata_files import (
@@ -37,20 +37,6 @@ from ansible_collections.sfjwt.salesforce.plugins.module_utils.project._metadata
 # Where an app's name can be read from the file names, whichever of its files the project has.
 APP_TYPES = (ECA, ECA_GLOBAL_OAUTH, CONNECTED_APP)
 MAX_LISTED_FILES = 10000
-
-
-def _element_text(content, tag):
-    """The text of the first element named ``tag`` (any namespace) in the XML content, stripped; None without one."""
-    if not content:
-        return None
-    try:
-        root = ET.fromstring(content)
-    except (ET.ParseError, LookupError):   # LookupError: an encoding Python does not know
-        return None
-    for element in root.iter():
-        if element.tag.rsplit('}', 1)[-1] == tag and element.text and element.text.strip():
-            return element.text.strip()
-    return None
 
 
 def app_names(project_dir, package_directory=DEFAULT_PACKAGE_DIRECTORY):
@@ -95,11 +81,11 @@ def read_app(project_dir, name=None, package_directory=DEFAULT_PACKAGE_DIRECTORY
         name = names[0]
     validate_api_name(name)
     policies = read_app_file(project_dir, component_path(project_dir, package_directory, ECA_OAUTH_POLICIES, name))
-    permission_sets = _element_text(policies, 'commaSeparatedPermissionSet') or ''
+    permission_sets = first_element_text(policies, 'commaSeparatedPermissionSet') or ''
     found.update(
         name=name,
         consumer_key=existing_consumer_key(project_dir, package_directory, name),
-        contact_email=(_element_text(read_app_file(project_dir, component_path(project_dir, package_directory, ECA, name)),
+        contact_email=(first_element_text(read_app_file(project_dir, component_path(project_dir, package_directory, ECA, name)),
                                      'contactEmail')),
         permission_sets=[item.strip() for item in permission_sets.split(',') if item.strip()],
     )

@@ -482,7 +482,12 @@ def update_gitignore(existing, entry=GITIGNORE_ENTRY, comment=GITIGNORE_COMMENT)
     return text.encode('utf-8')
 
 
-def _first_element_text(content, tag, accept=lambda text: True):
+def local_name(tag):
+    """An XML element's tag without its namespace ('{http://soap.sforce.com/2006/04/metadata}label' -> 'label')."""
+    return tag.rsplit('}', 1)[-1]
+
+
+def first_element_text(content, tag, accept=lambda text: True):
     """The stripped text of the first ``tag`` element (any namespace) in content (bytes) that accept() takes, or None
     (also for no content, or content that is not XML)."""
     if not content:
@@ -492,7 +497,7 @@ def _first_element_text(content, tag, accept=lambda text: True):
     except (ET.ParseError, LookupError):   # LookupError: an encoding Python does not know
         return None
     for element in tree.iter():
-        if element.tag.rsplit('}', 1)[-1] == tag and element.text and element.text.strip() and accept(element.text.strip()):
+        if local_name(element.tag) == tag and element.text and element.text.strip() and accept(element.text.strip()):
             return element.text.strip()
     return None
 
@@ -501,7 +506,7 @@ def read_consumer_secret(content):
     """consumerSecret of the content (bytes) of an existing settings file (ECA global OAuth settings or Connected App, as
     a retrieve from the org gives them), or None. The rewritten file keeps it: it is the user's, and the module has no
     reason to drop it; it is never shown (see hide_consumer_secrets)."""
-    return _first_element_text(content, 'consumerSecret')
+    return first_element_text(content, 'consumerSecret')
 
 
 # What stands for a consumer secret in a diff, before and after alike.
@@ -535,4 +540,4 @@ def read_consumer_key(content):
     Only the consumerKey element is read: a file written with the certificate as a one-line base64 body (as versions
     before the PEM form did) keeps its key, and is rewritten with the PEM on the next run.
     """
-    return _first_element_text(content, 'consumerKey', accept=CONSUMER_KEY_RE.match)
+    return first_element_text(content, 'consumerKey', accept=CONSUMER_KEY_RE.match)

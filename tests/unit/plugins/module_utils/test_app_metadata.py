@@ -77,7 +77,7 @@ def test_provision_role_uses_the_module_s_defaults():
         defaults = yaml.safe_load(handle)
     with open(os.path.join(role, 'meta', 'argument_specs.yml')) as handle:
         documented = yaml.safe_load(handle)['argument_specs']['main']['options']
-    with open(os.path.join(role, 'tasks', 'main.yml')) as handle:
+    with open(os.path.join(role, 'tasks', 'provision.yml')) as handle:
         tasks = handle.read()
     assert defaults['sfjwt_provision_metadata_api_version'] == md.DEFAULT_API_VERSION
     assert documented['sfjwt_provision_metadata_api_version']['default'] == md.DEFAULT_API_VERSION
