@@ -24,17 +24,10 @@ from conftest import build_and_install; from pathlib import Path
 print(build_and_install(Path(sys.argv[1])))" "$work/galaxy" "$root/tests/integration")
 
 echo "== Starting the fake Salesforce org"
-PYTHONPATH="$root/tests" "$venv/bin/python" -m fake_org --workdir "$work/org" \
-    --admin admin@example.com --user integration@example.com --propagation-delay 8 \
-    --ready-file "$work/org/ready.json" > "$work/org/fake-org.log" 2>&1 &
-org_pid=$!
+# shellcheck source=scripts/fake_org_start.sh
+. "$root/scripts/fake_org_start.sh"
+start_fake_org "$venv" "$work/org" --admin admin@example.com --user integration@example.com --propagation-delay 8
 trap 'kill "$org_pid" 2>/dev/null; wait "$org_pid" 2>/dev/null || true; echo "== Fake org stopped"' EXIT
-for _ in $(seq 100); do
-    [ -s "$work/org/ready.json" ] && break
-    kill -0 "$org_pid" 2>/dev/null || { cat "$work/org/fake-org.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$work/org/ready.json" ] || { echo "the fake org did not start; see $work/org/fake-org.log" >&2; exit 1; }
 read_ready() { "$venv/bin/python" -c "
 import json, sys
 value = json.load(open(sys.argv[1]))

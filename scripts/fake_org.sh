@@ -12,10 +12,9 @@ work="$root/build/fake-org"
 rm -rf "$work"
 mkdir -p "$work"
 
-PYTHONPATH="$root/tests" "$venv/bin/python" -m fake_org --workdir "$work" \
-    --admin admin@example.com --user integration@example.com --ready-file "$work/ready.json" "$@" \
-    > "$work/fake-org.log" 2>&1 &
-org_pid=$!
+# shellcheck source=scripts/fake_org_start.sh
+. "$root/scripts/fake_org_start.sh"
+start_fake_org "$venv" "$work" --admin admin@example.com --user integration@example.com "$@"
 stop() {
     kill -INT "$org_pid" 2>/dev/null || true
     wait "$org_pid" 2>/dev/null || true
@@ -23,12 +22,6 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 trap 'kill "$org_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 300); do
-    [ -s "$work/ready.json" ] && break
-    kill -0 "$org_pid" 2>/dev/null || { cat "$work/fake-org.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$work/ready.json" ] || { echo "the fake org did not start; see $work/fake-org.log" >&2; exit 1; }
 
 "$venv/bin/python" - "$work/ready.json" <<'PYTHON'
 import json, shlex, sys
