@@ -171,6 +171,11 @@ def sandbox_process(row, name):
     }
 
 
+def other_license(info, license_type):
+    """Whether license_type is set and is not the sandbox's (case aside: a picklist value's case is not its meaning)."""
+    return license_type is not None and (info['license_type'] or '').upper() != license_type
+
+
 def newest(processes):
     """The newest copy: by start, then last change; a row without dates counts as the oldest."""
     oldest = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
@@ -314,7 +319,7 @@ class Sandbox:
             if reason:
                 return self.refresh(info, processes, reason, license_type, auto_activate, activation_user_group_id,
                                     check_mode)
-        elif license_type is not None and info['license_type'] != license_type:
+        elif other_license(info, license_type):
             self.warn('Sandbox %s is a %s sandbox, not %s as license_type asks; state=present does not change a sandbox '
                       'that exists. Its license changes with a refresh: run with state=refreshed and license_type=%s to '
                       'copy it again as a %s sandbox (its data and changes are replaced).'
@@ -333,7 +338,7 @@ class Sandbox:
         if current is not None and current['status'] in RUNNING:
             self.say('Sandbox %s: a copy is going on already (%s), not starting another' % (self.name, current['status']))
             return None
-        if license_type is not None and info['license_type'] != license_type:
+        if other_license(info, license_type):
             return 'its license type is %s, %s is asked' % (shown(info['license_type']), license_type)
         if max_age is None:
             return 'refresh_older_than is not set'

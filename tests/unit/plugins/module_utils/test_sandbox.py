@@ -474,3 +474,20 @@ def test_a_duplicate_name_refused_by_salesforce_is_reported():
     assert error.message.startswith('Creating sandbox uat failed: POST /services/data/v62.0/tooling/sobjects/SandboxInfo '
                                     'answered HTTP 400')
     assert 'DUPLICATE_VALUE' in error.message and 'duplicate value found: SandboxName' in error.message
+
+
+def test_a_license_type_in_another_case_is_the_same_license():
+    org = existing(days_ago=1, license_type='Developer')
+    result, lines, warnings = run(org, state='refreshed', refresh_older_than='7d', license_type='DEVELOPER')
+    assert org.writes == [] and warnings == [] and result['changed'] is False
+
+
+def test_after_a_refresh_the_previous_completed_copy_does_not_end_the_wait():
+    org = existing(days_ago=10)
+    old_rows = [{k: v for k, v in row.items() if k != 'steps'} for row in org.processes]
+    # the first poll after the PATCH lists only the copy from before
+    org.script = {2: make_response(200, {'totalSize': 1, 'done': True, 'records': old_rows})}
+    result, lines, dummy = run(org, state='refreshed')
+    assert lines[1:] == ['Sandbox uat: waiting for Salesforce to start the copy (0 s)',
+                         'Sandbox uat: Processing, 50% copied (30 s)', 'Sandbox uat: Completed, 100% copied (60 s)']
+    assert result['last_copy_completed'] == stamp(0)
