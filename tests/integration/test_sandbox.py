@@ -78,8 +78,7 @@ def test_create_rerun_refresh_delete(ansible, fake_fleet, tmp_path):
     assert result['license_type'] == 'DEVELOPER' and result['copy_progress'] == 100
 
     # the sandbox is an org of its own: the production admin's copy logs in there
-    login = ansible.playbook(login_playbook(ansible), extra_vars={'sandbox_username': username + '.uat',
-                                                                   'login_url': fleet.login_url})
+    login = ansible.playbook(login_playbook(ansible), extra_vars={'sandbox_username': username + '.uat', 'login_url': fleet.login_url})
     assert login.rc == 0, login.output
     assert login.result('Login to the sandbox')['url'].startswith(sandbox.url + '/services/data/')
     assert sandbox.token_requests_by(username + '.uat') == 1
@@ -112,8 +111,7 @@ def test_create_rerun_refresh_delete(ansible, fake_fleet, tmp_path):
     assert result['progress'][-1].startswith('Sandbox uat: Completed, 100% copied')
     assert tooling_writes(prod)[1:] == [('PATCH', TOOLING_WRITES + '/' + result['sandbox_info_id'])]
     assert sandbox.eca_consumer_key('DeployTest') is None
-    relogin = ansible.playbook(login_playbook(ansible), extra_vars={'sandbox_username': username + '.uat',
-                                                                     'login_url': sandbox.url})
+    relogin = ansible.playbook(login_playbook(ansible), extra_vars={'sandbox_username': username + '.uat', 'login_url': sandbox.url})
     assert relogin.rc == 0, relogin.output
 
     # a recent copy is not refreshed again
