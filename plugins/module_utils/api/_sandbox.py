@@ -17,7 +17,7 @@ import json
 import re
 import time
 
-from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError
+from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import ApiError, HttpError, InputError, SalesforceError
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._salesforce_facts import ORG_ID_RE
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._text import printable
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._urls import json_type
@@ -197,7 +197,8 @@ class Tooling:
             return self.client.request(method, path, accepted=accepted, **kwargs)
         except (ApiError, HttpError) as exc:
             codes = [error.get('errorCode') for error in exc.details.get('errors') or []]
-            hint = NOT_PRODUCTION_HINT if ('INVALID_TYPE' in codes or exc.details.get('status') in (403, 404)) else ''
+            status = exc.details.get('status')
+            hint = NOT_PRODUCTION_HINT if ('INVALID_TYPE' in codes or status == 403 or (status == 404 and method == 'GET')) else ''
             raise exc.add_context('%s failed: ' % what, hint)
 
     def query(self, soql, what, give_up_after=None):
@@ -292,6 +293,16 @@ class Sandbox:
 
     def run(self, state='present', license_type=None, description=None, auto_activate=True, activation_user_group_id=None,
             refresh_older_than=None, check_mode=False):
+        """The result; a SalesforceError carries the result fields known when it happened (changed, action, ...)."""
+        try:
+            return self._run(state, license_type, description, auto_activate, activation_user_group_id, refresh_older_than,
+                             check_mode)
+        except SalesforceError as exc:
+            for key, value in self.result.items():
+                exc.details.setdefault(key, value)
+            raise
+
+    def _run(self, state, license_type, description, auto_activate, activation_user_group_id, refresh_older_than, check_mode):
         if state not in STATES:
             raise InputError('state must be one of %s.' % ', '.join(STATES))
         if license_type is not None and license_type not in LICENSE_TYPES:
@@ -365,13 +376,13 @@ class Sandbox:
             body['Description'] = description
         if activation_user_group_id is not None:
             body['ActivationUserGroupId'] = activation_user_group_id
-        self.result.update(changed=True, action='created', license_type=license_type)
         self.say('Sandbox %s: not in the production org, %s a %s sandbox'
                  % (self.name, 'would create' if check_mode else 'creating', license_type))
+        # changed once Salesforce took the request (a refused one changed nothing)
         if check_mode:
-            return self.result
+            return self.changed('created', license_type=license_type)
         info_id = self.tooling.create(body)
-        self.result['sandbox_info_id'] = info_id
+        self.changed('created', license_type=license_type, sandbox_info_id=info_id)
         self.finish(info_id, known={})
         return self.result
 
@@ -379,20 +390,23 @@ class Sandbox:
         body = {'LicenseType': license_type or info['license_type'], 'AutoActivate': bool(auto_activate)}
         if activation_user_group_id is not None:
             body['ActivationUserGroupId'] = activation_user_group_id
-        self.result.update(changed=True, action='refreshed', license_type=body['LicenseType'])
         self.say('Sandbox %s: %s (%s)' % (self.name, 'would refresh' if check_mode else 'refreshing', reason))
         if check_mode:
-            return self.result
+            return self.changed('refreshed', license_type=body['LicenseType'])
         self.tooling.refresh(info['id'], body)
+        self.changed('refreshed', license_type=body['LicenseType'])
         self.finish(info['id'], known={p['id']: p['raw'] for p in processes})
         return self.result
 
     def delete(self, info, check_mode):
-        self.result.update(changed=True, action='deleted')
         self.say('Sandbox %s: %s' % (self.name, 'would delete' if check_mode else 'deleting'))
-        if not check_mode:
-            self.tooling.delete(info['id'])
-            self.result.update(status='Deleted', copy_progress=None)
+        if check_mode:
+            return self.changed('deleted')
+        self.tooling.delete(info['id'])
+        return self.changed('deleted', status='Deleted', copy_progress=None)
+
+    def changed(self, action, **values):
+        self.result.update(changed=True, action=action, **values)
         return self.result
 
     def finish(self, info_id, known):

@@ -491,3 +491,28 @@ def test_after_a_refresh_the_previous_completed_copy_does_not_end_the_wait():
     assert lines[1:] == ['Sandbox uat: waiting for Salesforce to start the copy (0 s)',
                          'Sandbox uat: Processing, 50% copied (30 s)', 'Sandbox uat: Completed, 100% copied (60 s)']
     assert result['last_copy_completed'] == stamp(0)
+
+
+def test_a_refused_refresh_changed_nothing_and_says_why():
+    org = existing(days_ago=30)
+    original = org.handle
+
+    def too_soon(call):
+        if call['method'] == 'PATCH':
+            return make_response(400, [{'errorCode': 'INVALID_OPERATION', 'message': 'You can refresh this sandbox in 1 day'}])
+        return original(call)
+    org.http.handler = too_soon
+    error = failure(org, state='refreshed')
+    assert error.message.startswith('Refreshing sandbox uat failed: PATCH /services/data/v62.0/tooling/sobjects/SandboxInfo/%s '
+                                    'answered HTTP 400' % INFO_ID)
+    assert 'You can refresh this sandbox in 1 day' in error.message
+    assert error.details['changed'] is False and error.details['action'] == 'none'
+    assert error.details['sandbox_info_id'] == INFO_ID
+
+
+def test_an_unknown_status_after_a_create_keeps_the_create_in_the_result():
+    org = Org(script={1: make_response(200, {'totalSize': 1, 'done': True, 'records': [
+        dict(process_row(Status='Hatching'), SandboxInfoId=INFO_ID)]})})
+    error = failure(org, state='present', license_type='DEVELOPER')
+    assert "has status 'Hatching'" in error.message
+    assert error.details['changed'] is True and error.details['action'] == 'created'
