@@ -10,6 +10,7 @@ the forks, the limits playbook's line per org, and the api_budget role skipping 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -113,6 +114,23 @@ def test_the_limits_playbook_prints_one_line_per_org(ansible, orgs):
     assert 'answers with API v' not in run.stdout
 
 
+def test_an_org_that_cannot_log_in_fails_alone_and_its_line_says_so(ansible, orgs, tmp_path):
+    found, inventory = orgs
+    hosts = yaml.safe_load(Path(inventory).read_text())
+    hosts['all']['children']['production']['hosts']['gamma']['sfjwt_consumer_key'] = 'SFJWTUNKNOWNAPP000001'
+    broken = tmp_path / 'broken.yml'
+    broken.write_text(yaml.safe_dump(hosts))
+    run = ansible.playbook('sfjwt.salesforce.limits', inventory=str(broken), forks=FORKS)
+    assert run.rc == 2, run.output
+    failed = run.results('Get the limits (GET /services/data/vNN.N/limits)', host='gamma')
+    assert [record['status'] for record in failed] == ['failed'] and 'invalid_client_id' in failed[0]['result']['msg'], failed
+    lines = run.results('Show the daily API requests of each org')[0]['result']['msg']
+    assert [line for line in lines if line.startswith('gamma: ')] == ['gamma: limits not read (see its error above)']
+    assert len(lines) == len(found) and all(re.match(r'^%s: \d+ of 100000 daily API requests remaining$' % re.escape(name), line)
+                                            for name, line in zip(sorted(found), lines) if name != 'gamma'), lines
+    assert {name: count(org.token_requests) for name, org in found.items()} == {name: 1 for name in found}
+
+
 def gate_play(path, **gate_vars):
     return write_play(path, {
         'name': 'Work on the orgs that can afford it', 'hosts': 'all', 'gather_facts': False,
@@ -151,6 +169,8 @@ def test_the_budget_gate_skips_an_org_under_its_budget_and_the_recap_names_it(an
         assert count(org.token_requests) == 1, name
         fact = run.result(GATE_TASKS + 'Compare the daily API requests left with the budget', host=name)['ansible_facts']['sfjwt_api_budget']
         assert fact['enough'] is (name not in skipped) and fact['min_remaining'] == 1500 and fact['max'] == 15000, fact
+        assert fact['message'] == skipped.get(name, '%s: %d of 15000 daily API requests remaining, not under the budget of 1500 '
+                                              '(sfjwt_api_budget_min_remaining_percent=10 of 15000).' % (name, fact['remaining'])), fact
     assert sorted(record['host'] for record in run.results('Which org')) == sorted(set(found) - set(skipped))
 
     recap = run.stdout.split('PLAY RECAP')[-1]
