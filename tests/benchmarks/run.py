@@ -41,6 +41,7 @@ from conftest import CALLBACK_DIR, Ansible, build_and_install
 from fake_org import LOGIN_AUDIENCE
 from fake_org.pytest_plugin import DEFAULT_PERMISSION_SET, DEFAULT_USERNAME, generate_key_and_certificate, write_private_file
 
+from fake_fleet_process import FakeFleetProcess
 from fake_org_process import FakeOrgProcess
 from machine import describe_machine
 
@@ -60,6 +61,7 @@ IN_WORKER = {'SFJWT_IN_PROCESS': 'true'}
 AS_PROCESS = {'SFJWT_IN_PROCESS': 'false'}
 # The rest loop costs a module run per record (about 0.3 s): it runs on this many records and is scaled to RECORDS.
 REST_LOOP_SAMPLE = 200
+ORGS, ORG_FORKS, ORG_LATENCY = 200, 50, 0.150   # benchmark 8: a fleet of orgs, one host each
 
 # Added to the integration harness's environment: our timing callback next to its recorder, and the timing lookup.
 BENCH_ENV = {
@@ -191,7 +193,7 @@ class Bench:
         return stats
 
 
-# -- the five measurements ------------------------------------------------------------------------------
+# -- the measurements ------------------------------------------------------------------------------
 
 def token_requests(bench: Bench) -> list:
     """1. Token requests of H hosts x T tasks using the lookup (cache on, cache off) against the manual procedure."""
@@ -384,10 +386,45 @@ def records(bench: Bench) -> list:
     return rows
 
 
-MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records, 7: in_worker}
+def many_orgs(bench: Bench) -> list:
+    """8. 200 orgs of a fake fleet, one host each, forks 50, 150 ms latency: rest path=limits on each against ansible.builtin.ping."""
+    with FakeFleetProcess(bench.fresh_dir('fleet'), ORGS, ORG_LATENCY) as fleet:
+        inventory = fleet.inventory(bench.fresh_dir('inventory') / 'orgs.yml')
+        samples = {key: [] for key in ('rest wall', 'rest task', 'ping wall', 'ping task')}
+        tokens = calls = None
+        for _run in range(bench.repeat):   # interleaved, so both plays see the same machine state
+            ping = bench.playbook('identities_ping.yml', inventory=inventory, forks=ORG_FORKS)
+            samples['ping wall'].append(ping.wall)
+            samples['ping task'].append(ping.play_seconds)
+            before = fleet.counters()
+            rest = bench.playbook('many_orgs_limits.yml', inventory=inventory, forks=ORG_FORKS)
+            after = fleet.counters()
+            delta = {org: {name: after[org][name] - before.get(org, {}).get(name, 0) for name in after[org]} for org in after}
+            per_org = {org: counts for org, counts in delta.items() if org != '_login'}
+            tokens = sum(counts['token_requests'] for counts in delta.values())
+            calls = sum(counts['api_usage'] for counts in delta.values())
+            # Each host logs in at its org's own URL, so the login host routes none; were it to, only totals could be compared.
+            routed = delta.get('_login', {}).get('token_requests', 0)
+            wrong = sorted(org for org, counts in per_org.items() if counts['api_usage'] != 1 or (not routed and counts['token_requests'] != 1))
+            if tokens != ORGS or calls != ORGS or wrong:
+                raise BenchmarkError('%d orgs: expected %d token requests and %d API calls (one each per org), the fleet counted %d and '
+                                     '%d; orgs off: %s' % (ORGS, ORGS, ORGS, tokens, calls, ', '.join(wrong[:10]) or '-'))
+            samples['rest wall'].append(rest.wall)
+            samples['rest task'].append(rest.play_seconds)
+    bench.notes.append('8: every run made exactly %d token requests and %d API calls in all (GET limits), one of each per org, as the '
+                       'fleet counted them.' % (tokens, calls))
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    label = '%d orgs (one host and identity each), forks %d, fake fleet +%d ms: rest path=limits, ' % (ORGS, ORG_FORKS, round(ORG_LATENCY * 1000))
+    return [Row(8, label + 'ansible-playbook wall / ansible.builtin.ping play wall', median['rest wall'], median['ping wall'], 's', bench.repeat),
+            Row(8, label + 'task alone / ansible.builtin.ping task alone', median['rest task'], median['ping task'], 's', bench.repeat),
+            Row(8, label + 'token requests / orgs', tokens, ORGS, 'requests', bench.repeat),
+            Row(8, label + 'API calls / orgs', calls, ORGS, 'requests', bench.repeat)]
+
+
+MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records, 7: in_worker, 8: many_orgs}
 # Runs per timed measurement (medians are reported). Token counts (1) need one run; the lookup loop (2) is one run
 # whose median is already over 1,000 paired samples.
-DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1, 7: 3}
+DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1, 7: 3, 8: 3}
 
 
 # -- the table ------------------------------------------------------------------------------------------
