@@ -55,9 +55,10 @@ def orgs(fake_fleet, tmp_path):
     # for several orgs still means one login per org.
     hosts['delta']['sfjwt_login_url'] = fake_fleet.login_url
     inventory = tmp_path / 'orgs.yml'
-    inventory.write_text(yaml.safe_dump({'all': {'children': {
+    # The groups the sfjwt.salesforce.orgs inventory makes: every org in sfjwt_orgs, by kind below it.
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'sfjwt_orgs': {'children': {
         'production': {'hosts': {name: hosts[name] for name in PRODUCTIONS}},
-        'sandbox': {'hosts': {'acme-uat': hosts['acme-uat']}}}}}))
+        'sandbox': {'hosts': {'acme-uat': hosts['acme-uat']}}}}}}}))
     return found, str(inventory)
 
 
@@ -121,7 +122,7 @@ def test_the_limits_playbook_prints_one_line_per_org(ansible, orgs):
 def test_an_org_that_cannot_log_in_fails_alone_and_its_line_says_so(ansible, orgs, tmp_path):
     found, inventory = orgs
     hosts = yaml.safe_load(Path(inventory).read_text())
-    hosts['all']['children']['production']['hosts']['gamma']['sfjwt_consumer_key'] = 'SFJWTUNKNOWNAPP000001'
+    hosts['all']['children']['sfjwt_orgs']['children']['production']['hosts']['gamma']['sfjwt_consumer_key'] = 'SFJWTUNKNOWNAPP000001'
     broken = tmp_path / 'broken.yml'
     broken.write_text(yaml.safe_dump(hosts))
     run = ansible.playbook('sfjwt.salesforce.limits', inventory=str(broken), forks=FORKS)

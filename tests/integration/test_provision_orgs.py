@@ -115,9 +115,13 @@ def test_every_org_host_provisioned_in_one_run_then_a_refreshed_sandbox_comes_ba
     # A full-copy refresh: the sandbox is acme again, without the External Client App.
     sandbox = fleet.refresh_sandbox(orgs['acme'], 'uat')
     assert sandbox.eca_consumer_key(APP) is None
+    # The integration's login there is refused (its token cached before the refresh is not used: the cache is off).
     refused = ansible.playbook('sfjwt.salesforce.limits', inventory=inventory, extra_args=['--limit', 'acme-uat'],
                                env={'SFJWT_CACHE': 'false'})
-    assert refused.rc != 0 and 'acme-uat' in refused.stdout
+    assert refused.rc != 0, refused.output
+    assert refused.status('Get the limits (GET /services/data/vNN.N/limits)', host='acme-uat') == 'failed'
+    assert 'does not know the consumer key %s (invalid_client_id' % consumer_key in refused.result(
+        'Get the limits (GET /services/data/vNN.N/limits)', host='acme-uat')['msg']
 
     before = {name: len(org.received_log()) for name, org in orgs.items() if name != 'acme-uat'}
     back = ansible.playbook('sfjwt.salesforce.provision', inventory=inventory, extra_args=['--limit', 'acme-uat'])
