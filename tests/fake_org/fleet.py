@@ -70,35 +70,37 @@ class SelectorLoop:
     server's own process_request (a thread per connection for ThreadingHTTPServer)."""
 
     def __init__(self):
-        self._selector = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._pending = []   # (operation, server, done event), applied by the loop thread
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._selector = None
+        self._wake_reader = self._wake_writer = None
         self._thread = None
         self._stopping = False
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name='fake-fleet-selector', daemon=True)
-            self._thread.start()
+        if self._thread is not None:
+            return
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name='fake-fleet-selector', daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread and close the selector; servers still registered are no longer served (not closed)."""
         if self._thread is None:
             return
         self._stopping = True
         self._wake()
         self._thread.join()
         self._thread = None
-
-    def close(self) -> None:
-        self.stop()
         self._selector.close()
         self._wake_reader.close()
         self._wake_writer.close()
+        self._selector = self._wake_reader = self._wake_writer = None
 
     def add(self, server) -> None:
         server.socket.setblocking(False)   # a connection gone between select and accept must not block the loop
@@ -109,10 +111,14 @@ class SelectorLoop:
         self._submit('remove', server)
 
     def _submit(self, operation: str, server) -> None:
+        if self._thread is None:
+            if operation == 'add':
+                raise RuntimeError('the selector loop is not running: start it first')
+            return   # nothing is served while it is stopped
         done = threading.Event()
         with self._lock:
             self._pending.append((operation, server, done))
-        if self._thread is None or threading.current_thread() is self._thread:
+        if threading.current_thread() is self._thread:
             self._apply_pending()
         else:
             self._wake()
