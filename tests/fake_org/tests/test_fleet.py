@@ -386,3 +386,22 @@ def test_command_line_prints_the_fleet_and_every_org_accepts_the_admin_key(tmp_p
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0, process.stderr.read()
     assert not ready_file.exists()
+
+
+def test_get_of_a_sandbox_process_advances_it_and_only_productions_have_the_tooling_api(fake_fleet, acme):
+    fake_fleet.sandbox_polls_to_finish = 3
+    assert fake_fleet.add_sandbox(acme, 'qa', license_type='PARTIAL', status='Processing') is None
+    (process,) = acme.tooling.processes('qa')
+    bearer = access_token(fake_fleet, acme.url, 'admin@acme.example.com')
+
+    steps = [call(fake_fleet, acme, bearer, '/tooling/sobjects/SandboxProcess/' + process['Id']).json() for _poll in range(3)]
+
+    assert [(step['Status'], step['CopyProgress']) for step in steps] == [('Processing', 33), ('Processing', 66), ('Completed', 100)]
+    assert steps[2]['SandboxOrganization'] == fake_fleet.orgs['acme-qa'].org_id[:15] and steps[2]['EndDate'].endswith('+0000')
+    assert call(fake_fleet, acme, bearer, '/tooling/sobjects/SandboxProcess/' + process['Id'], 'DELETE').status_code == 405
+    assert call(fake_fleet, acme, bearer, '/tooling/sobjects/ApexClass').status_code == 404
+    unknown = call(fake_fleet, acme, bearer, '/tooling/query', params={'q': 'SELECT Id FROM ApexClass'})
+    assert (unknown.status_code, unknown.json()) == (400, [{'message': "sObject type 'ApexClass' is not supported.", 'errorCode': 'INVALID_TYPE'}])
+    sandbox = fake_fleet.orgs['acme-qa']
+    sandbox_token = access_token(fake_fleet, sandbox.url, 'admin@acme.example.com.qa', TEST)
+    assert call(fake_fleet, sandbox, sandbox_token, '/tooling/query', params={'q': 'SELECT Id FROM SandboxInfo'}).status_code == 404
