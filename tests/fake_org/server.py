@@ -187,6 +187,10 @@ class FakeOrg:
         self.stop()
 
     @property
+    def started(self) -> bool:
+        return self._server is not None
+
+    @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError('the fake org is not started')

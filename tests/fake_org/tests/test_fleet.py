@@ -141,6 +141,9 @@ def test_daily_api_limits_are_per_org_and_each_rest_call_takes_one(fake_fleet, a
     assert second.headers['Sforce-Limit-Info'] == 'api-usage=99983/100000'
     assert other.json()['DailyApiRequests'] == {'Max': 500, 'Remaining': 499}
     assert (acme.daily_api_remaining, globex.daily_api_remaining) == (17, 499)
+    assert fake_fleet.api_usage() == 4 and fake_fleet.stats()['orgs']['acme']['daily_api_remaining'] == 17
+    fake_fleet.reset()
+    assert (fake_fleet.api_usage(), fake_fleet.token_requests(), acme.daily_api_remaining) == (0, 0, 100000)
 
 
 # -- sandboxes ---------------------------------------------------------------------------------------
@@ -382,6 +385,14 @@ def test_command_line_prints_the_fleet_and_every_org_accepts_the_admin_key(tmp_p
             routed = token(Fleet, ready['login_url'], org['username'], org['audience'], key_pem=key_pem)
             assert direct.status_code == routed.status_code == 200, (org, direct.text, routed.text)
             assert direct.json()['instance_url'] == routed.json()['instance_url'] == org['url']
+        stats = requests.get(ready['login_url'] + '/_fake/fleet', verify=ready['ca_path'], timeout=10).json()
+        assert (stats['token_requests'], stats['login_host_token_requests'], stats['api_usage']) == (10, 5, 0)
+        assert {name: org['token_requests'] for name, org in stats['orgs'].items()} == {org['name']: 2 for org in ready['orgs']}
+        assert stats['orgs']['org001-sb1']['kind'] == 'sandbox' and stats['orgs']['org001']['kind'] == 'devhub'
+        reset = requests.post(ready['login_url'] + '/_fake/fleet/reset', verify=ready['ca_path'], timeout=10).json()
+        assert (reset['token_requests'], reset['login_host_token_requests']) == (0, 0)
+        slow = requests.post(ready['login_url'] + '/_fake/fleet/latency', json={'seconds': -1}, verify=ready['ca_path'], timeout=10)
+        assert (slow.status_code, slow.json()) == (400, {'error': 'send {"seconds": a number >= 0}'})
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0, process.stderr.read()
