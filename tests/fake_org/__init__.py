@@ -30,6 +30,10 @@ directory (User, PermissionSet, PermissionSetAssignment, Organization), identiti
 deploy (the Metadata API deploy engine, its REST front end and its log), soap (the SOAP Metadata API), metadata (Metadata API format: types, package.xml,
 component checks), apps (apps over time: versions with effective_at, deployed components), faults (the
 switches), admin (the /_fake/ HTTP API), pytest_plugin (fixtures), __main__ (the command line).
+
+Many orgs: fleet (FakeFleet: productions, sandboxes, Dev Hubs and scratch orgs sharing one CA and one selector thread,
+behind a login host that routes token requests by username; `python -m fake_org.fleet`) and tooling (the Tooling API's
+SandboxInfo / SandboxProcess, the Dev Hub's ScratchOrgInfo / ActiveScratchOrg).
 """
 
 from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg

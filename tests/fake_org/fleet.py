@@ -32,7 +32,9 @@ Listening sockets of every org and of the login host are served by one selector 
 connection still gets a thread of its own while it lasts, so an idle fleet of 200 orgs holds one thread, not 200.
 
 Command line (benchmarks, demos): `PYTHONPATH=tests python -m fake_org.fleet --workdir DIR --orgs N
-[--sandboxes-of-first M] [--scratch-orgs K] [--latency S] [--ready-file F]`, see main().
+[--sandboxes-of-first M] [--scratch-orgs K] [--latency S] [--ready-file F]`, see main(); the login host's
+GET /_fake/fleet answers the fleet's counters (stats()), POST /_fake/fleet/reset resets them (reset()), POST
+/_fake/fleet/latency {"seconds": n} sets the latency (set_latency()).
 """
 
 from __future__ import annotations
@@ -56,12 +58,16 @@ import trustme
 from .faults import TOKEN_PATH
 from .identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_private_file
 from .ids import ORG_ID_PREFIX, stable_id
-from .messages import OAuthError, RestError, not_found
+from .messages import OAuthError, RestError, json_response, not_found
 from .metadata import CONNECTED_APP
 from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg, _TLSServer, _unverified_subject
 from .tooling import COMPLETED, ToolingApi, devhub_stores
 
 KINDS = ('production', 'devhub', 'sandbox', 'scratch')
+# The login host's admin API, for a fleet in another process (python -m fake_org.fleet): GET answers stats(); POST
+# .../reset resets every org's counters, sessions and faults (FakeOrg.reset) and the login host's, then answers stats();
+# POST .../latency {"seconds": n} is set_latency(n). Each org keeps its own /_fake/ API (admin.py) on its own URL.
+FLEET_ADMIN_PATH = '/_fake/fleet'
 FLEET_ACCOUNT_COUNT = 5   # Account records each fleet org seeds: enough to query, cheap for 200 orgs
 
 
@@ -70,35 +76,37 @@ class SelectorLoop:
     server's own process_request (a thread per connection for ThreadingHTTPServer)."""
 
     def __init__(self):
-        self._selector = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._pending = []   # (operation, server, done event), applied by the loop thread
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._selector = None
+        self._wake_reader = self._wake_writer = None
         self._thread = None
         self._stopping = False
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name='fake-fleet-selector', daemon=True)
-            self._thread.start()
+        if self._thread is not None:
+            return
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name='fake-fleet-selector', daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread and close the selector; servers still registered are no longer served (not closed)."""
         if self._thread is None:
             return
         self._stopping = True
         self._wake()
         self._thread.join()
         self._thread = None
-
-    def close(self) -> None:
-        self.stop()
         self._selector.close()
         self._wake_reader.close()
         self._wake_writer.close()
+        self._selector = self._wake_reader = self._wake_writer = None
 
     def add(self, server) -> None:
         server.socket.setblocking(False)   # a connection gone between select and accept must not block the loop
@@ -109,10 +117,14 @@ class SelectorLoop:
         self._submit('remove', server)
 
     def _submit(self, operation: str, server) -> None:
+        if self._thread is None:
+            if operation == 'add':
+                raise RuntimeError('the selector loop is not running: start it first')
+            return   # nothing is served while it is stopped
         done = threading.Event()
         with self._lock:
             self._pending.append((operation, server, done))
-        if self._thread is None or threading.current_thread() is self._thread:
+        if threading.current_thread() is self._thread:
             self._apply_pending()
         else:
             self._wake()
@@ -174,6 +186,8 @@ class _LoginHost:
             sys.stderr.write('fake-fleet login host: %s\n' % message)
 
     def serve(self, request):
+        if request.path.rstrip('/') in (FLEET_ADMIN_PATH, FLEET_ADMIN_PATH + '/reset', FLEET_ADMIN_PATH + '/latency'):
+            return self._admin(request)
         is_token = request.path == TOKEN_PATH and request.method == 'POST'
         with self._lock:
             self.requests += 1
@@ -192,6 +206,27 @@ class _LoginHost:
                 self.unrouted_token_requests += 1
             return OAuthError('invalid_grant', "user hasn't approved this consumer").response()
         return not_found().response()
+
+    def _admin(self, request):
+        """The fleet's admin API (not recorded, not counted, no latency): see FLEET_ADMIN_PATH."""
+        endpoint = request.path.rstrip('/')
+        if endpoint == FLEET_ADMIN_PATH and request.method == 'GET':
+            return json_response(200, self.fleet.stats())
+        if endpoint == FLEET_ADMIN_PATH + '/reset' and request.method == 'POST':
+            self.fleet.reset()
+            return json_response(200, self.fleet.stats())
+        if endpoint == FLEET_ADMIN_PATH + '/latency' and request.method == 'POST':
+            seconds = (request.json or {}).get('seconds') if isinstance(request.json, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+                return json_response(400, {'error': 'send {"seconds": a number >= 0}'})
+            self.fleet.set_latency(seconds)
+            return json_response(200, self.fleet.stats())
+        return json_response(405, {'error': 'use GET %s, POST %s/reset or POST %s/latency {"seconds": n}'
+                                            % (FLEET_ADMIN_PATH, FLEET_ADMIN_PATH, FLEET_ADMIN_PATH)})
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = self.token_requests = self.unrouted_token_requests = 0
 
 
 @dataclasses.dataclass
@@ -395,6 +430,31 @@ class FakeFleet:
         """Token requests over the fleet: every org's (those routed by the login host included) and the login host's
         that no org answered."""
         return self._login_host.unrouted_token_requests + sum(org.token_requests for org in self.orgs.values())
+
+    def api_usage(self) -> int:
+        """REST API calls over the fleet since the orgs' last reset."""
+        return sum(org.data.api_usage for org in self.orgs.values())
+
+    def reset(self) -> None:
+        """FakeOrg.reset() on every org (counters, request logs, sessions, faults), the latency put back, and the login
+        host's counters zeroed; users, apps, sandboxes and scratch orgs stay."""
+        for org in self.orgs.values():
+            org.reset()
+            org.set_latency(self.latency)
+        self._login_host.reset()
+
+    def stats(self) -> dict:
+        """{"login_url", "token_requests", "api_usage", "login_host_token_requests", "latency", "orgs": {name: {"kind",
+        "url", "token_requests", "api_usage", "daily_api_max", "daily_api_remaining"}}}."""
+        with self._lock:
+            members = dict(self._members)
+        orgs = {name: {'kind': member.kind, 'url': member.org.url if member.org.started else None,
+                       'token_requests': member.org.token_requests, 'api_usage': member.org.data.api_usage,
+                       'daily_api_max': member.org.daily_api_max, 'daily_api_remaining': member.org.daily_api_remaining}
+                for name, member in members.items()}
+        return {'login_url': self.login_url if self._login_server is not None else None, 'token_requests': self.token_requests(),
+                'api_usage': sum(org['api_usage'] for org in orgs.values()), 'login_host_token_requests': self.login_host_token_requests,
+                'latency': self.latency, 'orgs': orgs}
 
     @property
     def login_host_token_requests(self) -> int:

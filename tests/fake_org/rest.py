@@ -19,6 +19,8 @@ Organization: read and query; PermissionSetAssignment also insert and delete). G
 the fields with type, length, externalId, unique, nillable, createable, updateable.
 composite/sobjects: sObject Collections, see composite.py.
 metadata/deployRequest: see deploy.py (admins only).
+limits: DailyApiRequests {Max, Remaining} from org.daily_api_max / org.daily_api_remaining (settable per org).
+tooling/: on a fleet's production org only (org.tooling), see tooling.py.
 """
 
 from __future__ import annotations

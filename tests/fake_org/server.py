@@ -80,6 +80,7 @@ class FakeOrg:
       allow_oauth_secrets_via_metadata  the org setting deploying ExtlClntAppGlobalOauthSettings needs (True)
       is_sandbox, organization_type     the Organization row; a deploy is "in production" unless the org is a sandbox
                                         or a Developer Edition (organization_type defaults to Enterprise Edition)
+      daily_api_max, daily_api_remaining  what GET limits answers as DailyApiRequests; each REST API call takes one
     """
 
     def __init__(self, workdir, batch_size: int = 2000, account_count: int = 2500, *, accepted_audience: str = LOGIN_AUDIENCE,
@@ -184,6 +185,10 @@ class FakeOrg:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
 
     @property
     def port(self) -> int:
