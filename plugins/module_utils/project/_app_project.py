@@ -86,7 +86,7 @@ def read_app(project_dir, name=None, package_directory=DEFAULT_PACKAGE_DIRECTORY
         name=name,
         consumer_key=existing_consumer_key(project_dir, package_directory, name),
         contact_email=(first_element_text(read_app_file(project_dir, component_path(project_dir, package_directory, ECA, name)),
-                                     'contactEmail')),
+                                          'contactEmail')),
         permission_sets=[item.strip() for item in permission_sets.split(',') if item.strip()],
     )
     return found
