@@ -226,6 +226,16 @@ class OrgData:
                                           Alias=user.username.split('@')[0][:8], Email=user.email, IsActive=user.active),
                                      self._now(), record_id=user.user_id)
 
+    def add_objects(self, stores: dict) -> None:
+        """More setup objects ({name: SObjectStore}, e.g. a Dev Hub's ScratchOrgInfo): queryable, kept over reset()."""
+        with self._lock:
+            self.objects.update(stores)
+
+    def put_record(self, name: str, values: dict, record_id: str | None = None) -> str:
+        """Insert (or replace the fields of) a record of object `name`, unchecked: the org's own writes; its id."""
+        with self._lock:
+            return self.objects[name].put(values, self._now(), record_id=record_id)
+
     def put_organization(self, values: dict, org_id: str) -> None:
         with self._lock:
             self.objects['Organization'].put(dict(_ORGANIZATION_DEFAULTS, **values), self._now(), record_id=org_id)

@@ -13,6 +13,9 @@
   held by user integration@example.com.
 - fake_org_admin (function): an admin user admin@example.com (it may deploy metadata) and the app
   SFJWTFAKEORGADMINAPP0001 with a second RSA key and certificate, written to tmp_path, approving it.
+- fake_fleet (function): a started FakeFleet (fleet.py: many orgs, one login host, sandboxes, scratch orgs) in
+  tmp_path, stopped after the test; it has no org until the test adds some. fleet_admin_material() gives the admin
+  key (a 0600 file) and certificate to register with fleet.add_admin(org, cert_pem) on each org.
 
 generate_key_and_certificate and write_private_file live in identities; they are imported here for the
 tests and benchmarks that take them from this module.
@@ -21,6 +24,7 @@ tests and benchmarks that take them from this module.
 from __future__ import annotations
 
 import functools
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,7 @@ import jwt
 import pytest
 
 from .identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_private_file
+from .fleet import FakeFleet
 from .server import FakeOrg
 
 DEFAULT_CONSUMER_KEY = 'SFJWTTESTCONSUMERKEY0001'
@@ -37,8 +42,8 @@ DEFAULT_PERMISSION_SET = 'SFJWT_Integration'
 ADMIN_USERNAME = 'admin@example.com'
 
 __all__ = ['ADMIN_CONSUMER_KEY', 'ADMIN_USERNAME', 'DEFAULT_CONSUMER_KEY', 'DEFAULT_PERMISSION_SET', 'DEFAULT_USERNAME', 'FakeOrgAdmin',
-           'FakeOrgApp', 'fake_org', 'fake_org_admin', 'fake_org_app', 'fake_org_server', 'generate_key_and_certificate',
-           'write_private_file']
+           'FakeOrgApp', 'fake_fleet', 'fake_org', 'fake_org_admin', 'fake_org_app', 'fake_org_server', 'fleet_admin_material',
+           'generate_key_and_certificate', 'write_private_file']
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,3 +135,24 @@ def fake_org_admin(fake_org, tmp_path) -> FakeOrgAdmin:
     fake_org.add_app(ADMIN_CONSUMER_KEY, cert_pem, admin_approved=True, approved_users=[ADMIN_USERNAME])
     return FakeOrgAdmin(org=fake_org, key_path=key_path, cert_path=cert_path, consumer_key=ADMIN_CONSUMER_KEY,
                         username=ADMIN_USERNAME, private_key_pem=key_pem, certificate_pem=cert_pem)
+
+
+@functools.lru_cache(maxsize=None)
+def _fleet_admin_key_path() -> Path:
+    key_pem, _cert_pem = _admin_material()
+    key_path = Path(tempfile.mkdtemp(prefix='sfjwt-fleet-admin-')) / 'admin.key'
+    write_private_file(key_path, key_pem)
+    return key_path
+
+
+def fleet_admin_material() -> tuple:
+    """(key path, certificate PEM bytes) of the admin identity for fleets: one key per test process (mode 0600), the same
+    as fake_org_admin's; register it on an org with fleet.add_admin(org, cert_pem)."""
+    return _fleet_admin_key_path(), _admin_material()[1]
+
+
+@pytest.fixture
+def fake_fleet(tmp_path) -> FakeFleet:
+    fleet = FakeFleet(tmp_path / 'fake-fleet').start()
+    yield fleet
+    fleet.stop()

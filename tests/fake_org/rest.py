@@ -72,7 +72,7 @@ def handle(org, request) -> Response:
         response = _route(org, request)
     except RestError as exc:
         response = exc.response()
-    response.headers['Sforce-Limit-Info'] = 'api-usage=%d/%d' % (org.data.api_usage, DAILY_API_MAX)
+    response.headers['Sforce-Limit-Info'] = 'api-usage=%d/%d' % (org.daily_api_max - org.daily_api_remaining, org.daily_api_max)
     return response
 
 
@@ -100,7 +100,7 @@ def _route(org, request) -> Response:
         return json_response(200, {name: '/services/data/%s/%s' % (version, name) for name in names})
     if parts == ['limits']:
         _allow(request, 'GET')
-        return json_response(200, _limits(data.api_usage))
+        return json_response(200, _limits(org.daily_api_max, org.daily_api_remaining))
     if parts[0] in ('query', 'queryAll') and len(parts) <= 2:   # q=<SOQL>; columns=true: the columns only
         _allow(request, 'GET')
         include_deleted = parts[0] == 'queryAll'
@@ -117,6 +117,8 @@ def _route(org, request) -> Response:
         return composite.handle(data, request, version, parts[2:])
     if parts[:2] == ['metadata', 'deployRequest']:
         return deploy.handle(org, request, version, parts[2:], session)
+    if parts[0] == 'tooling' and org.tooling is not None:   # a fleet's production org (tooling.py)
+        return org.tooling.handle(request, version, parts[1:])
     raise not_found()
 
 
@@ -175,12 +177,12 @@ def _object_summary(store, version: str) -> dict:
             'urls': {'sobject': base, 'describe': base + '/describe', 'rowTemplate': base + '/{ID}'}}
 
 
-def _limits(used: int) -> dict:
+def _limits(daily_max: int, daily_remaining: int) -> dict:
     def limit(maximum, remaining=None):
         return {'Max': maximum, 'Remaining': maximum if remaining is None else remaining}
     return {
         'ConcurrentAsyncGetReportInstances': limit(200),
-        'DailyApiRequests': limit(DAILY_API_MAX, max(DAILY_API_MAX - used, 0)),
+        'DailyApiRequests': limit(daily_max, daily_remaining),
         'DailyAsyncApexExecutions': limit(250000),
         'DailyBulkApiBatches': limit(15000),
         'DailyBulkV2QueryJobs': limit(10000),

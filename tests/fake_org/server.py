@@ -85,14 +85,26 @@ class FakeOrg:
     def __init__(self, workdir, batch_size: int = 2000, account_count: int = 2500, *, accepted_audience: str = LOGIN_AUDIENCE,
                  host: str = '127.0.0.1', port: int = 0, verbose: bool = False, propagation_delay: float = 0.0,
                  is_sandbox: bool = False, organization_type: str = 'Enterprise Edition',
-                 allow_oauth_secrets_via_metadata: bool = True, hold_deploys: bool = False, deploy_polls_to_finish: int = 2):
+                 allow_oauth_secrets_via_metadata: bool = True, hold_deploys: bool = False, deploy_polls_to_finish: int = 2,
+                 ca: trustme.CA | None = None, ca_path: str | None = None, name: str | None = None, instance_name: str | None = None,
+                 listener=None, daily_api_max: int = rest.DAILY_API_MAX):
+        """ca / ca_path: a CA shared with other orgs (a fleet) and the file that already holds its PEM; name: the
+        Organization's Name, also the seed of its id (orgs of a fleet need distinct ids); instance_name: the
+        Organization's InstanceName (default NA1, CS1 for a sandbox); listener: an object with add(server) /
+        remove(server) that serves the listening socket (fleet.SelectorLoop) instead of a thread of the org's own."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.accepted_audience = accepted_audience
         self._default_audience = accepted_audience
         self.clock_offset = 0.0
         self.verbose = verbose
-        self.org_id = stable_id(ORG_ID_PREFIX, 'sfjwt.salesforce fake org')
+        self.name = name
+        self.instance_name = instance_name
+        self.org_id = stable_id(ORG_ID_PREFIX, 'sfjwt.salesforce fake org' if name is None else 'sfjwt.salesforce fake org ' + name)
+        self._default_daily_api_max = int(daily_api_max)
+        self.daily_api_max = int(daily_api_max)
+        self._api_spent = 0   # calls counted before the last set of daily_api_remaining
+        self.tooling = None   # a fleet's tooling.ToolingApi on a production org: the /tooling/ resources
         self.faults = Faults()
         self.data = OrgData(self.now, account_count=account_count, batch_size=batch_size)
         self.app_registry = OrgApps()
@@ -120,10 +132,14 @@ class FakeOrg:
 
         self._host = host
         self._port = port
-        self._ca = trustme.CA()
+        self._ca = ca or trustme.CA()
         self._server_cert = self._ca.issue_cert('localhost', '127.0.0.1')
-        self.ca_path = str(self.workdir / 'fake-org-ca.pem')
-        self._ca.cert_pem.write_to_path(self.ca_path)
+        if ca is not None and ca_path is not None:
+            self.ca_path = str(ca_path)
+        else:
+            self.ca_path = str(self.workdir / 'fake-org-ca.pem')
+            self._ca.cert_pem.write_to_path(self.ca_path)
+        self._listener = listener
         self._server = None
         self._thread = None
         self._stopping = threading.Event()
@@ -141,6 +157,9 @@ class FakeOrg:
         self._stopping.clear()
         self._wakeup = threading.Event()
         self._server = _TLSServer((self._host, self._port), context, self)
+        if self._listener is not None:
+            self._listener.add(self._server)
+            return self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
                                         name='fake-org-%d' % self.port, daemon=True)
         self._thread.start()
@@ -151,9 +170,12 @@ class FakeOrg:
             return
         self._stopping.set()
         self._wakeup.set()
-        self._server.shutdown()
+        if self._thread is None:
+            self._listener.remove(self._server)
+        else:
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()
         self._server = None
         self._thread = None
 
@@ -216,8 +238,21 @@ class FakeOrg:
                 'clock_offset': self.clock_offset}
 
     def _put_organization(self) -> None:
-        self.data.put_organization({'Name': 'sfjwt fake org', 'IsSandbox': self._is_sandbox, 'OrganizationType': self._organization_type,
-                                    'InstanceName': 'CS1' if self._is_sandbox else 'NA1', 'NamespacePrefix': None}, self.org_id)
+        instance_name = self.instance_name or ('CS1' if self._is_sandbox else 'NA1')
+        self.data.put_organization({'Name': self.name or 'sfjwt fake org', 'IsSandbox': self._is_sandbox,
+                                    'OrganizationType': self._organization_type, 'InstanceName': instance_name,
+                                    'NamespacePrefix': None}, self.org_id)
+
+    # -- daily API limits ------------------------------------------------------------------------
+
+    @property
+    def daily_api_remaining(self) -> int:
+        """What GET limits answers as DailyApiRequests.Remaining: every REST API call since the last reset takes one."""
+        return max(self.daily_api_max - self._api_spent - self.data.api_usage, 0)
+
+    @daily_api_remaining.setter
+    def daily_api_remaining(self, value: int) -> None:
+        self._api_spent = self.daily_api_max - int(value) - self.data.api_usage
 
     # -- users and apps -----------------------------------------------------------------------
 
@@ -290,6 +325,10 @@ class FakeOrg:
     def apps(self) -> dict:
         """{consumer key: App} of every app the token endpoint knows now (deployed changes count once in effect)."""
         return self.app_registry.effective(self.now())
+
+    def has_user(self, username) -> bool:
+        with self._lock:
+            return isinstance(username, str) and username in self._users
 
     def find_user(self, username) -> User | None:
         """The user, with the permission sets of all its assignments (add_user's and those made over REST)."""
@@ -446,6 +485,7 @@ class FakeOrg:
         self.faults.clear()
         self.data.reset()
         with self._lock:
+            self._api_spent = 0
             self.clock_offset = 0.0
             self.sessions.clear()
             self._issued_tokens.clear()
@@ -463,6 +503,7 @@ class FakeOrg:
             self._granted.clear()
             self.data.clear_setup()
             self.accepted_audience = self._default_audience
+            self.daily_api_max = self._default_daily_api_max
             for name, value in self._default_settings.items():
                 setattr(self, name, value)
             self._is_sandbox, self._organization_type = self._default_organization

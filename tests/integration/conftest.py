@@ -35,7 +35,7 @@ if str(TESTS_DIR) not in sys.path:
 
 # The fake org's fixtures: fake_org_server (one per test session and xdist worker), fake_org (reset per test),
 # fake_org_app, fake_org_admin.
-from fake_org.pytest_plugin import fake_org, fake_org_admin, fake_org_app, fake_org_server  # noqa: E402,F401 pylint: disable=unused-import
+from fake_org.pytest_plugin import fake_fleet, fake_org, fake_org_admin, fake_org_app, fake_org_server  # noqa: E402,F401 pylint: disable=unused-import
 
 
 def build_and_install(dest: Path) -> Path:
