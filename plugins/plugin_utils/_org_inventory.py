@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 
 from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._auth import normalize_login_url
 from ansible_collections.sfjwt.salesforce.plugins.module_utils.core._errors import AuthError
@@ -379,13 +380,14 @@ def kind_of_login_url(login_url):
 
 def host_variables(name, kind, source, options, facts, variables):
     """The variables of an org host: the connection, sfjwt_<option> for every option set, the facts, the user's vars
-    (last: they may override any of them)."""
+    (last: they may override any of them). What Salesforce answered (the facts, and options made from its rows) is
+    marked unsafe: a scratch org named "{{ ... }}" is never templated."""
     result = {'ansible_connection': 'local'}
     for option in ORG_OPTIONS:
         if options.get(option) is not None:
             result[var_name(option)] = options[option]
     result.update({'sfjwt_org_name': name, 'sfjwt_org_kind': kind, 'sfjwt_source': source.label})
-    result.update(dict((key, value) for key, value in facts.items() if value not in (None, '')))
+    result.update(dict((key, wrap_var(value)) for key, value in facts.items() if value not in (None, '')))
     result.update(variables)
     return result
 
@@ -454,7 +456,7 @@ def devhub_hosts(source, discovery):
                             % (source.where, printable(label), name))
             continue
         taken.add(name)
-        options = dict(source.given, login_url=login_url, username=username, audience=SANDBOX_AUDIENCE)
+        options = dict(source.given, login_url=wrap_var(login_url), username=wrap_var(username), audience=SANDBOX_AUDIENCE)
         facts = {'sfjwt_org_id': _org_id(scratch_org), 'sfjwt_edition': _text(row, 'Edition'), 'sfjwt_org_status': status,
                  'sfjwt_org_label': _text(row, 'OrgName'), 'sfjwt_org_expiration_date': _text(row, 'ExpirationDate'),
                  'sfjwt_scratch_org_info_id': _text(row, 'Id'), 'sfjwt_org_instance_url': login_url}
@@ -506,8 +508,8 @@ def sandbox_hosts(source, discovery):
         seen.add(lower)
         override = source.sandboxes.get(lower, {})
         name = '%s-%s' % (source.name, lower)
-        options = dict(source.given, login_url=sandbox_login_url(source, discovery.instance_url, sandbox),
-                       username='%s.%s' % (production_username, lower), audience=SANDBOX_AUDIENCE)
+        options = dict(source.given, login_url=wrap_var(sandbox_login_url(source, discovery.instance_url, sandbox)),
+                       username=wrap_var('%s.%s' % (production_username, lower)), audience=SANDBOX_AUDIENCE)
         options.update(override.get('given') or {})
         facts = {'sfjwt_org_id': _org_id(_text(process, 'SandboxOrganization')), 'sfjwt_org_status': status,
                  'sfjwt_sandbox_name': sandbox, 'sfjwt_sandbox_license_type': _text(row, 'LicenseType') or _text(
