@@ -137,8 +137,8 @@ options:
 notes:
   - With the inventory cache on (O(cache=true) and a persistent O(cache_plugin) such as V(ansible.builtin.jsonfile)), the
     answers of discovery are kept per entry and reused until O(cache_timeout) or until the entry's identity changes
-    (C(vars) and sandbox overrides apply without asking again); C(ansible-inventory --flush-cache) asks again. A failed
-    entry is not cached.
+    (C(vars) and sandbox overrides apply without asking again); the C(--flush-cache) option of C(ansible-playbook) asks
+    again. A failed entry is not cached.
   - The values of the options may be templates; they are templated with the extra variables only.
 seealso:
   - module: sfjwt.salesforce.rest

@@ -10,6 +10,7 @@ play that reaches every org with no auth option."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -122,8 +123,9 @@ def group_hosts(data, group):
     return sorted(data.get(group, {}).get('hosts', []))
 
 
-def one_line(text):
-    return ' '.join(text.split())
+def squeezed(text):
+    """Text without its white space: ansible-core 2.16 wraps warnings and errors at 80 columns (and after a '-')."""
+    return re.sub(r'\s+', '', text)
 
 
 EVERY_HOST = ['acme', 'acme-dev1', 'acme-hotfix', 'acme-perf', 'acme-qa', 'acme-train', 'acme-uat', 'customer1',
@@ -200,8 +202,8 @@ def test_a_key_or_passphrase_in_the_file_is_refused_with_the_way_to_give_it(ansi
     path = orgs.write('refused', orgs=[dict(orgs.customer_entry(), private_key_passphrase=PASSPHRASE)])
     rc, out, err = inventory(ansible, path, '--list', env={'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'true'})
     assert rc != 0
-    assert one_line('%s: orgs[0] (customer1) sets private_key_passphrase. The inventory does not take keys or passphrases'
-                    % path) in one_line(err)
+    assert squeezed('%s: orgs[0] (customer1) sets private_key_passphrase. The inventory does not take keys or passphrases'
+                    % path) in squeezed(err)
     assert 'SFJWT_PRIVATE_KEY_PASSPHRASE' in err
     assert PASSPHRASE not in out + err
 
@@ -231,8 +233,10 @@ def test_a_second_run_with_the_inventory_cache_makes_no_request(ansible, orgs, t
     assert orgs.requests() == before
     assert second == first
     # --flush-cache asks again (the token is reused from the token cache: queries only).
-    listed_again = inventory(ansible, path, '--list', '--flush-cache')
-    assert listed_again[0] == 0
+    playbook = ansible.workdir / 'nothing.yml'
+    playbook.write_text('- hosts: all\n  gather_facts: false\n  tasks: []\n')
+    run = ansible.playbook(str(playbook), inventory=path, extra_args=['--flush-cache'])
+    assert run.rc == 0, run.output
     requests, token_requests = orgs.requests()
     assert requests > before[0] and token_requests == before[1]
 
@@ -245,13 +249,13 @@ def test_a_failing_source_is_a_warning_naming_it_unless_strict(ansible, orgs, tm
     path = orgs.write('failing', **config)
     data, dummy, err = listed(ansible, path)
     assert sorted(data['_meta']['hostvars']) == [name for name in EVERY_HOST if name not in ('hub', 'feature-one', 'feature2')]
-    assert one_line('[WARNING]: %s: devhub (hub): login failed:' % path) in one_line(err)
+    assert squeezed('[WARNING]: %s: devhub (hub): login failed:' % path) in squeezed(err)
 
     strict = orgs.write('failing_strict', strict=True, **config)
     rc, out, err = inventory(ansible, strict, '--list', env={'ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED': 'true'})
     assert rc != 0
-    assert one_line('%s: devhub (hub): login failed:' % strict) in one_line(err)
-    assert 'strict is true: a failing source fails the inventory' in one_line(err)
+    assert squeezed('%s: devhub (hub): login failed:' % strict) in squeezed(err)
+    assert squeezed('strict is true: a failing source fails the inventory') in squeezed(err)
 
 
 PLAY = '''
