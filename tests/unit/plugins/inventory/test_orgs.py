@@ -169,8 +169,11 @@ def test_the_inventory_cache_answers_the_next_run_and_holds_no_secret(tmp_path, 
     assert discover.asked == ['hub', 'acme']
     files = [file for file in cache_dir.iterdir() if file.is_file()]
     assert len(files) == 1
-    stored = files[0].read_text()   # the cache plugin's JSON (ansible-core 2.19 wraps the value)
-    assert json.loads(stored) and '"devhub:hub"' in stored and '"sandboxes_of:acme"' in stored
+    stored = json.loads(files[0].read_text())
+    if '__payload__' in stored:   # ansible-core 2.19's cache plugins keep the value as JSON text
+        stored = json.loads(stored['__payload__'])
+    assert sorted(stored['sources']) == ['devhub:hub', 'sandboxes_of:acme']
+    stored = files[0].read_text()
     assert 'env-passphrase-42' not in stored
 
     second = parse(path)
