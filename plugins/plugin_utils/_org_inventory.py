@@ -255,8 +255,8 @@ def _entries(config, key, path):
     if isinstance(value, dict) and key != 'orgs':
         return [('%s' % key, value)]
     if not isinstance(value, list):
-        raise InventoryFileError('%s: %s is %s. Give %s.' % (path, key, _json_type(value), 'a list of orgs' if key == 'orgs'
-                                                                 else 'a mapping (one identity) or a list of them'))
+        wanted = 'a list of orgs' if key == 'orgs' else 'a mapping (one identity) or a list of them'
+        raise InventoryFileError('%s: %s is %s. Give %s.' % (path, key, _json_type(value), wanted))
     return [('%s[%d]' % (key, index), entry) for index, entry in enumerate(value)]
 
 

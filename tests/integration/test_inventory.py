@@ -283,4 +283,3 @@ def test_a_play_reaches_every_org_with_no_auth_option_and_reuses_discovery_login
     for name, org in orgs.fleet.orgs.items():
         assert org.daily_api_remaining < org.daily_api_max, name
     assert not any(token in run.output for token in orgs.issued_tokens())
-
