@@ -65,9 +65,9 @@ def discover(source, warn=None):
     except SalesforceError as exc:
         raise _failure(source, exc, 'login') from None
     answer = Discovery(org_id=client.credentials.org_id, instance_url=client.instance_url)
+    what = 'the query of its scratch orgs (ScratchOrgInfo)'
     try:
         if source.kind == 'devhub':
-            what = 'the query of its scratch orgs (ScratchOrgInfo)'
             answer.scratch_orgs = client.query(SCRATCH_ORG_QUERY)['records']
         else:
             what = 'the query of its sandboxes (Tooling API SandboxInfo)'

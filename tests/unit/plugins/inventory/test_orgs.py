@@ -65,7 +65,7 @@ class FakeDiscover:
 @pytest.fixture
 def discover(monkeypatch):
     fake = FakeDiscover()
-    monkeypatch.setattr(orgs_plugin.InventoryModule, '_discover', staticmethod(lambda source: fake(source)))
+    monkeypatch.setattr(orgs_plugin.InventoryModule, '_discover', staticmethod(fake))
     return fake
 
 
