@@ -19,6 +19,7 @@ from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
+from ansible.template import Templar
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.sfjwt.salesforce.plugins.inventory import orgs as orgs_plugin
@@ -182,3 +183,22 @@ def test_the_inventory_cache_answers_the_next_run_and_holds_no_secret(tmp_path, 
     # cache=False (what --flush-cache passes): asked again, and the cache rewritten.
     parse(path, cache=False)
     assert discover.asked == ['hub', 'acme', 'hub', 'acme']
+
+
+def test_what_salesforce_answered_is_never_templated(tmp_path, discover, warnings, monkeypatch):
+    # A scratch org's name and signup username are chosen by whoever creates it: templating them would run their lookups.
+    # (ansible-core 2.19 templates no value an inventory plugin makes; 2.16 does unless it is marked unsafe.)
+    hostile = "{{ lookup('pipe', 'id') }}"
+
+    def answers(source):
+        answer = discover(source)
+        if source.kind == 'devhub':
+            answer.scratch_orgs[0].update(OrgName='feature ' + hostile, SignupUsername=hostile)
+        return answer
+
+    monkeypatch.setattr(orgs_plugin.InventoryModule, '_discover', staticmethod(answers))
+    inventory = parse(write(tmp_path, MIXED))
+    variables = inventory.get_host('feature-lookup-pipe-id').get_vars()
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(variables['sfjwt_org_label']) == 'feature ' + hostile
+    assert templar.template(variables['sfjwt_username']) == hostile
