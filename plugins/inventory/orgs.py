@@ -97,11 +97,18 @@ options:
           session) or C(NN.N).
         type: str
         default: latest
+      org_facts:
+        description:
+          - Also query the Organization row of the Dev Hub (one more query), for its C(sfjwt_instance_name) and
+            C(sfjwt_edition) facts (and groups).
+        type: bool
+        default: false
   sandboxes_of:
     description:
       - A production identity (a mapping, or a list of them), with the keys of an O(orgs) entry plus those below. Its
         sandboxes (Tooling API C(SandboxInfo), with the status of each one's newest C(SandboxProcess); two queries)
-        become hosts named C(<name>-<sandbox name in lower case>); deleted sandboxes are left out.
+        become hosts named C(<name>-<sandbox name in lower case>); deleted sandboxes are left out. With
+        O(sandboxes_of.org_facts), one query more.
       - A sandbox host logs in with the production's C(consumer_key), key and connection options, the username
         C(<production username>.<sandbox name in lower case>), audience V(https://test.salesforce.com), and as
         C(login_url) the sandbox's My Domain V(https://<domain>--<sandbox>.sandbox.my.salesforce.com) when the production
@@ -124,6 +131,13 @@ options:
           session) or C(NN.N).
         type: str
         default: latest
+      org_facts:
+        description:
+          - Also query the Organization row of the production org (one more query), for its C(sfjwt_instance_name) and
+            C(sfjwt_edition) facts (and groups); its sandboxes get its C(sfjwt_edition) too (a sandbox has the
+            edition of its production org).
+        type: bool
+        default: false
       sandbox_login_url:
         description: The token host of the sandboxes when the production org has no My Domain URL to derive theirs from.
         type: str

@@ -57,7 +57,7 @@ DEFAULT_SANDBOX_LOGIN_URL = 'https://test.salesforce.com'
 
 DEFAULTS_KEYS = ORG_OPTIONS + ('vars',)
 ORG_KEYS = ('name',) + DEFAULTS_KEYS
-DEVHUB_KEYS = ORG_KEYS + ('add_host', 'api_version')
+DEVHUB_KEYS = ORG_KEYS + ('add_host', 'api_version', 'org_facts')
 SANDBOXES_OF_KEYS = DEVHUB_KEYS + ('sandbox_login_url', 'sandboxes')
 SANDBOX_OVERRIDE_KEYS = DEFAULTS_KEYS
 SOURCE_KEYS = {'devhub': DEVHUB_KEYS, 'sandboxes_of': SANDBOXES_OF_KEYS}
@@ -93,6 +93,7 @@ class Source:
     variables: dict = field(default_factory=dict)
     add_host: bool = True
     api_version: str = 'latest'
+    org_facts: bool = False
     sandbox_login_url: str = DEFAULT_SANDBOX_LOGIN_URL
     sandboxes: dict = field(default_factory=dict)   # lower-case sandbox name -> {'name', 'given', 'variables'}
 
@@ -109,7 +110,7 @@ class Source:
         """What discovery's answer for this source depends on, hashed (secrets left out): the cached answer of a changed
         identity is not used."""
         identity = dict((name, value) for name, value in self.resolved.items() if name not in SECRET_OPTIONS)
-        data = [CACHE_FORMAT, self.kind, self.name, identity, self.api_version]
+        data = [CACHE_FORMAT, self.kind, self.name, identity, self.api_version, self.org_facts]
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode('utf-8')).hexdigest()
 
 
@@ -131,6 +132,7 @@ class Discovery:
     scratch_orgs: list = field(default_factory=list)          # ScratchOrgInfo rows
     sandbox_infos: list = field(default_factory=list)         # SandboxInfo rows
     sandbox_processes: list = field(default_factory=list)     # SandboxProcess rows
+    organization: dict = field(default_factory=dict)          # the identity's Organization row (org_facts)
 
 
 @dataclass
@@ -310,6 +312,7 @@ def _bool(value, name, where):
 
 def _identity_settings(source, entry, where, template):
     source.add_host = _bool(entry.get('add_host', True), 'add_host', where)
+    source.org_facts = _bool(entry.get('org_facts', False), 'org_facts', where)
     if entry.get('api_version') is not None:
         text = str(entry['api_version']).strip()
         if text.lower() != 'latest' and parse_api_version(text) is None:
@@ -413,7 +416,9 @@ def static_host(source):
 
 
 def identity_host(source, discovery):
-    facts = {'sfjwt_org_id': _org_id(discovery.org_id), 'sfjwt_org_instance_url': discovery.instance_url}
+    organization = discovery.organization or {}
+    facts = {'sfjwt_org_id': _org_id(discovery.org_id), 'sfjwt_org_instance_url': discovery.instance_url,
+             'sfjwt_instance_name': _text(organization, 'InstanceName'), 'sfjwt_edition': _text(organization, 'OrganizationType')}
     return OrgHost(source.name, host_variables(source.name, 'production', source, source.given, facts, source.variables))
 
 
@@ -514,7 +519,9 @@ def sandbox_hosts(source, discovery):
         facts = {'sfjwt_org_id': _org_id(_text(process, 'SandboxOrganization')), 'sfjwt_org_status': status,
                  'sfjwt_sandbox_name': sandbox, 'sfjwt_sandbox_license_type': _text(row, 'LicenseType') or _text(
                      process, 'LicenseType'), 'sfjwt_sandbox_info_id': _text(row, 'Id'),
-                 'sfjwt_sandbox_copy_progress': process.get('CopyProgress')}
+                 'sfjwt_sandbox_copy_progress': process.get('CopyProgress'),
+                 # A sandbox has its production org's edition.
+                 'sfjwt_edition': _text(discovery.organization or {}, 'OrganizationType')}
         variables = dict(source.variables, **(override.get('variables') or {}))
         hosts.append(OrgHost(name, host_variables(name, 'sandbox', source, options, facts, variables)))
     for lower, override in sorted(source.sandboxes.items()):

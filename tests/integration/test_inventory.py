@@ -82,7 +82,7 @@ class Fleet:
 
     def everything(self, name='fleet', **more):
         return self.write(name, orgs=[self.customer_entry()], devhub=self.devhub_entry(),
-                          sandboxes_of=self.sandboxes_entry(), **more)
+                          sandboxes_of=self.sandboxes_entry(org_facts=True), **more)
 
 
 @pytest.fixture
@@ -149,7 +149,9 @@ def test_graph_shows_the_orgs_of_every_source_in_their_groups(ansible, orgs):
     assert group_hosts(data, 'scratch') == ['feature-one', 'feature2']
     assert group_hosts(data, 'status_completed') == group_hosts(data, 'sandbox')
     assert group_hosts(data, 'status_active') == ['feature-one', 'feature2']
-    assert group_hosts(data, 'edition_enterprise_edition') == ['customer1']
+    # org_facts on acme: its instance and edition, and its sandboxes' edition; customer1 has it from its vars.
+    assert group_hosts(data, 'edition_enterprise_edition') == ['acme'] + group_hosts(data, 'sandbox') + ['customer1']
+    assert group_hosts(data, 'instance_na1') == ['acme']
 
     uat = hostvars['acme-uat']
     assert {name: uat[name] for name in ('ansible_connection', 'sfjwt_username', 'sfjwt_login_url', 'sfjwt_audience',

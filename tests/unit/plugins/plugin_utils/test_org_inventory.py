@@ -292,6 +292,20 @@ def test_sandboxes_get_the_my_domain_login_url_the_username_rule_and_the_test_au
     assert org_groups(hosts[1].variables) == ['sandbox', 'status_completed']
 
 
+def test_org_facts_give_the_identity_its_instance_and_edition_and_the_sandboxes_its_edition():
+    source = one_source({'sandboxes_of': dict(IDENTITY, name='acme', org_facts=True)})
+    infos, processes = sandbox_rows('uat')
+    organization = {'Id': PROD_ORG_18, 'Name': 'Acme', 'InstanceName': 'NA123', 'OrganizationType': 'Unlimited Edition'}
+    hosts = sandbox_hosts(source, Discovery(org_id=PROD_ORG, sandbox_infos=infos, sandbox_processes=processes,
+                                            organization=organization))[0]
+    assert (hosts[0].variables['sfjwt_instance_name'], hosts[0].variables['sfjwt_edition']) == ('NA123', 'Unlimited Edition')
+    assert org_groups(hosts[0].variables) == ['production', 'instance_na123', 'edition_unlimited_edition']
+    assert 'sfjwt_instance_name' not in hosts[1].variables
+    assert org_groups(hosts[1].variables) == ['sandbox', 'edition_unlimited_edition', 'status_completed']
+    assert refused({'devhub': dict(IDENTITY, name='hub', org_facts='yes')}) == (
+        '%s: devhub (hub): org_facts is a string; give true or false.' % PATH)
+
+
 def test_the_my_domain_may_come_from_the_instance_url_else_sandbox_login_url_applies():
     infos, processes = sandbox_rows('uat')
     source = one_source({'sandboxes_of': dict(IDENTITY, name='acme')})
@@ -435,6 +449,28 @@ def test_sandbox_discovery_is_one_session_and_two_tooling_queries_with_paging(mo
     assert [row['SandboxName'] for row in answer.sandbox_infos] == ['uat', 'dev', 'qa']
     assert answer.sandbox_processes == [{'Id': '0GR1', 'SandboxInfoId': '0GQ1', 'Status': 'Completed'}]
     assert answer.instance_url == 'https://acme.my.salesforce.com'
+
+
+def test_org_facts_add_one_query_of_the_organization_with_the_standard_api(monkeypatch):
+    auth = FakeAuth(tokens=('00D5g000004Sxyz!token',))
+    monkeypatch.setattr(discovery_module, 'auth', auth)
+    organization = {'Id': PROD_ORG_18, 'InstanceName': 'NA1', 'OrganizationType': 'Enterprise Edition'}
+
+    def handler(call):
+        if call['path'] == '/services/data/':
+            return make_response(200, [{'version': '61.0'}, {'version': '62.0'}])
+        if call['path'] == '/services/data/v62.0/query':
+            return query_answer([organization])
+        return query_answer([])
+
+    http = FakeHttp(handler)
+    monkeypatch.setattr(rest, 'build_rest_http_session', lambda options: http)
+    answer = discovery_module.discover(one_source({'sandboxes_of': dict(IDENTITY, name='acme', org_facts=True)}))
+    # The API version is asked once, for both APIs.
+    assert http.paths() == [('GET', '/services/data/'), ('GET', '/services/data/v62.0/tooling/query'),
+                            ('GET', '/services/data/v62.0/tooling/query'), ('GET', '/services/data/v62.0/query')]
+    assert 'FROM Organization' in http.calls[-1]['params']['q']
+    assert answer.organization == organization and auth.minted == 1
 
 
 def test_a_refused_query_names_the_source_the_step_and_the_fix(monkeypatch):
