@@ -19,7 +19,8 @@ description:
     C(sfjwt_org_status), C(sfjwt_edition), C(sfjwt_instance_name); sandboxes add C(sfjwt_sandbox_name),
     C(sfjwt_sandbox_license_type), C(sfjwt_sandbox_info_id) and C(sfjwt_sandbox_copy_progress); scratch orgs add
     C(sfjwt_org_label) (the OrgName), C(sfjwt_org_expiration_date) and C(sfjwt_scratch_org_info_id).'
-  - Groups - V(production), V(sandbox), V(scratch) by kind, and C(instance_<name>), C(edition_<name>), C(status_<name>)
+  - Groups - V(sfjwt_orgs) (every org host; the collection's C(provision) and C(limits) playbooks run on it),
+    V(production), V(sandbox), V(scratch) by kind, and C(instance_<name>), C(edition_<name>), C(status_<name>)
     from C(sfjwt_instance_name), C(sfjwt_edition) and C(sfjwt_org_status) (also when set in O(orgs[].vars)), in lower
     case with Ansible's safe group name rules (C(Enterprise Edition) gives C(edition_enterprise_edition)).
   - Discovery (O(devhub), O(sandboxes_of)) logs in once per entry, through the collection's token cache, which the play

@@ -52,6 +52,8 @@ ORG_OPTIONS = tuple(name for name in OPTION_NAMES if name not in SECRET_OPTIONS)
 SECRET_VARIABLES = tuple(var_name(name) for name in SECRET_OPTIONS)
 
 KINDS = ('production', 'sandbox', 'scratch')
+# Every org host is in this group: the collection's playbooks (provision, limits) run on it when the inventory has it.
+ORGS_GROUP = 'sfjwt_orgs'
 SOURCE_KINDS = ('orgs', 'devhub', 'sandboxes_of')
 DEFAULT_SANDBOX_LOGIN_URL = 'https://test.salesforce.com'
 
@@ -396,8 +398,8 @@ def host_variables(name, kind, source, options, facts, variables):
 
 
 def org_groups(variables):
-    """The groups of a host, from its variables: its kind, instance_<name>, edition_<name>, status_<name>."""
-    groups = []
+    """The groups of a host, from its variables: sfjwt_orgs, its kind, instance_<name>, edition_<name>, status_<name>."""
+    groups = [ORGS_GROUP]
     kind = variables.get('sfjwt_org_kind')
     if kind in KINDS:
         groups.append(kind)

@@ -138,12 +138,13 @@ def test_graph_shows_the_orgs_of_every_source_in_their_groups(ansible, orgs):
     assert rc == 0, out + err
     assert '[WARNING]' not in err, err
     lines = [line.strip(' |-') for line in out.splitlines()]
-    for group in ('@production:', '@sandbox:', '@scratch:', '@status_completed:', '@status_active:',
+    for group in ('@sfjwt_orgs:', '@production:', '@sandbox:', '@scratch:', '@status_completed:', '@status_active:',
                   '@edition_developer:', '@edition_enterprise_edition:'):
         assert group in lines, out
     data, dummy, dummy = listed(ansible, path)
     hostvars = data['_meta']['hostvars']
     assert sorted(hostvars) == EVERY_HOST
+    assert group_hosts(data, 'sfjwt_orgs') == EVERY_HOST
     assert group_hosts(data, 'production') == ['acme', 'customer1', 'hub']
     assert group_hosts(data, 'sandbox') == ['acme-dev1', 'acme-hotfix', 'acme-perf', 'acme-qa', 'acme-train', 'acme-uat']
     assert group_hosts(data, 'scratch') == ['feature-one', 'feature2']

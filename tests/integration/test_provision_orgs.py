@@ -134,3 +134,40 @@ def test_every_org_host_provisioned_in_one_run_then_a_refreshed_sandbox_comes_ba
     assert recap(back, 'acme-uat')[3] == 0
     # The other orgs were not asked anything.
     assert {name: len(org.received_log()) for name, org in orgs.items() if name != 'acme-uat'} == before
+
+
+def test_provision_over_the_orgs_inventory_discovering_the_sandboxes(ansible, fake_fleet):
+    """The README's pattern: sandboxes_of as the production admin (discovery needs it); vars give the provision role
+    the admin identity (the host's own) and each org's integration user (the sandbox's copy by its sfjwt_sandbox_name)."""
+    fleet = fake_fleet
+    key_path, cert_pem = fleet_admin_material()
+    prod = fleet.add_org('acme')
+    fleet.add_admin(prod, cert_pem)
+    prod.add_user(integration_user('acme'))
+    sandbox = fleet.add_sandbox(prod, 'uat')
+    inventory = ansible.workdir / 'orgs.sfjwt_orgs.yml'
+    inventory.write_text(yaml.safe_dump({
+        'plugin': 'sfjwt.salesforce.orgs',
+        'sandboxes_of': {
+            'name': 'acme', 'username': 'admin@acme.example.com', 'login_url': prod.url, 'consumer_key': ADMIN_CONSUMER_KEY,
+            'private_key_path': str(key_path), 'ca_path': fleet.ca_path, 'sandbox_login_url': fleet.login_url,
+            'vars': {
+                'sfjwt_provision_admin_username': '{{ sfjwt_username }}',
+                'sfjwt_provision_admin_consumer_key': '{{ sfjwt_consumer_key }}',
+                'sfjwt_provision_admin_private_key_path': '{{ sfjwt_private_key_path }}',
+                'sfjwt_provision_username': "integration@acme.example.com{{ ('.' ~ sfjwt_sandbox_name) if sfjwt_sandbox_name is defined else '' }}",
+                'sfjwt_provision_contact_email': 'admin@example.com', 'sfjwt_provision_deploy': True,
+                'sfjwt_provision_propagation_interval': 1, 'sfjwt_provision_deploy_poll_interval': 0.2}}}))
+
+    run = ansible.playbook('sfjwt.salesforce.provision', inventory=str(inventory), forks=5)
+    assert run.rc == 0, run.output
+    consumer_key = prod.eca_consumer_key(APP)
+    assert consumer_key and sandbox.eca_consumer_key(APP) == consumer_key
+    assert consumer_key != ADMIN_CONSUMER_KEY
+    assert APP in prod.find_user(integration_user('acme')).permission_sets
+    assert APP in sandbox.find_user(integration_user('acme') + '.uat').permission_sets
+    # Each host's token is its own org's integration user's.
+    assert re.search(r'"Token for integration@acme.example.com works at %s' % re.escape(prod.url), run.stdout), run.stdout
+    assert re.search(r'"Token for integration@acme.example.com.uat works at %s' % re.escape(sandbox.url), run.stdout), run.stdout
+    # The admins deployed: one deploy in each org.
+    assert len(deploy_posts(prod)) == 1 and len(deploy_posts(sandbox)) == 1

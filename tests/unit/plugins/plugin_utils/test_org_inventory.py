@@ -209,7 +209,7 @@ def test_a_listed_org_carries_its_options_facts_and_vars():
         'sfjwt_private_key_path': '~/k.pem', 'sfjwt_login_url': 'https://acme--uat.sandbox.my.salesforce.com',
         'sfjwt_validate_certs': True, 'sfjwt_ca_path': '/ca.pem', 'sfjwt_org_name': 'acme-uat',
         'sfjwt_org_kind': 'sandbox', 'sfjwt_source': 'orgs', 'sfjwt_edition': 'Enterprise Edition', 'wave': 1}
-    assert org_groups(host.variables) == ['sandbox', 'edition_enterprise_edition']
+    assert org_groups(host.variables) == ['sfjwt_orgs', 'sandbox', 'edition_enterprise_edition']
 
 
 @pytest.mark.parametrize('login_url, kind', [
@@ -227,8 +227,8 @@ def test_the_kind_of_a_listed_org_follows_its_login_url(login_url, kind):
 def test_groups_are_safe_names_in_lower_case():
     assert org_groups({'sfjwt_org_kind': 'scratch', 'sfjwt_instance_name': 'CS42', 'sfjwt_edition': 'Developer Pro',
                        'sfjwt_org_status': 'In Progress'}) == [
-        'scratch', 'instance_cs42', 'edition_developer_pro', 'status_in_progress']
-    assert org_groups({'sfjwt_org_kind': 'other', 'sfjwt_edition': 'Ent.-Plus (2)'}) == ['edition_ent__plus__2_']
+        'sfjwt_orgs', 'scratch', 'instance_cs42', 'edition_developer_pro', 'status_in_progress']
+    assert org_groups({'sfjwt_org_kind': 'other', 'sfjwt_edition': 'Ent.-Plus (2)'}) == ['sfjwt_orgs', 'edition_ent__plus__2_']
 
 
 def scratch_row(name, org_id, status='Active', **more):
@@ -261,7 +261,7 @@ def test_scratch_orgs_are_named_by_their_org_name_and_log_in_with_the_hub_app():
         'sfjwt_org_status': 'Active', 'sfjwt_org_label': 'Feature One', 'sfjwt_org_expiration_date': '2030-01-31',
         'sfjwt_scratch_org_info_id': '2SR1x0000000AAA', 'sfjwt_org_instance_url': 'https://feature-one.scratch.my.salesforce.com',
         'team': 'blue'}
-    assert org_groups(hosts[1].variables) == ['scratch', 'edition_developer', 'status_active']
+    assert org_groups(hosts[1].variables) == ['sfjwt_orgs', 'scratch', 'edition_developer', 'status_active']
 
 
 def sandbox_rows(*names, status='Completed'):
@@ -289,7 +289,7 @@ def test_sandboxes_get_the_my_domain_login_url_the_username_rule_and_the_test_au
         'sfjwt_source': 'acme', 'sfjwt_org_id': '00D5g0000000100EAA', 'sfjwt_org_status': 'Completed',
         'sfjwt_sandbox_name': 'UAT', 'sfjwt_sandbox_license_type': 'DEVELOPER', 'sfjwt_sandbox_info_id': '0GQ5g0000000000',
         'sfjwt_sandbox_copy_progress': 100}
-    assert org_groups(hosts[1].variables) == ['sandbox', 'status_completed']
+    assert org_groups(hosts[1].variables) == ['sfjwt_orgs', 'sandbox', 'status_completed']
 
 
 def test_org_facts_give_the_identity_its_instance_and_edition_and_the_sandboxes_its_edition():
@@ -299,9 +299,9 @@ def test_org_facts_give_the_identity_its_instance_and_edition_and_the_sandboxes_
     hosts = sandbox_hosts(source, Discovery(org_id=PROD_ORG, sandbox_infos=infos, sandbox_processes=processes,
                                             organization=organization))[0]
     assert (hosts[0].variables['sfjwt_instance_name'], hosts[0].variables['sfjwt_edition']) == ('NA123', 'Unlimited Edition')
-    assert org_groups(hosts[0].variables) == ['production', 'instance_na123', 'edition_unlimited_edition']
+    assert org_groups(hosts[0].variables) == ['sfjwt_orgs', 'production', 'instance_na123', 'edition_unlimited_edition']
     assert 'sfjwt_instance_name' not in hosts[1].variables
-    assert org_groups(hosts[1].variables) == ['sandbox', 'edition_unlimited_edition', 'status_completed']
+    assert org_groups(hosts[1].variables) == ['sfjwt_orgs', 'sandbox', 'edition_unlimited_edition', 'status_completed']
     assert refused({'devhub': dict(IDENTITY, name='hub', org_facts='yes')}) == (
         '%s: devhub (hub): org_facts is a string; give true or false.' % PATH)
 
@@ -333,7 +333,7 @@ def test_the_newest_copy_gives_the_status_and_deleted_sandboxes_are_left_out():
     assert hosts[0].variables['sfjwt_org_status'] == 'Processing'
     assert hosts[0].variables['sfjwt_sandbox_copy_progress'] == 40
     assert 'sfjwt_org_id' not in hosts[0].variables
-    assert org_groups(hosts[0].variables) == ['sandbox', 'status_processing']
+    assert org_groups(hosts[0].variables) == ['sfjwt_orgs', 'sandbox', 'status_processing']
 
 
 def test_overrides_replace_the_derived_options_and_an_unknown_sandbox_is_reported():
