@@ -54,6 +54,8 @@ SECRET_VARIABLES = tuple(var_name(name) for name in SECRET_OPTIONS)
 KINDS = ('production', 'sandbox', 'scratch')
 # Every org host is in this group: the collection's playbooks (provision, limits) run on it when the inventory has it.
 ORGS_GROUP = 'sfjwt_orgs'
+# The options a discovery answer depends on: the org and the identity that reads it.
+DIGEST_OPTIONS = ('login_url', 'username', 'consumer_key', 'private_key_path', 'audience')
 SOURCE_KINDS = ('orgs', 'devhub', 'sandboxes_of')
 DEFAULT_SANDBOX_LOGIN_URL = 'https://test.salesforce.com'
 
@@ -111,7 +113,8 @@ class Source:
     def digest(self):
         """What discovery's answer for this source depends on, hashed (secrets left out): the cached answer of a changed
         identity is not used."""
-        identity = dict((name, value) for name, value in self.resolved.items() if name not in SECRET_OPTIONS)
+        # Who logs in where, not how (timeouts, the token cache's directory): those leave the answer as it is.
+        identity = dict((name, self.resolved.get(name)) for name in DIGEST_OPTIONS)
         data = [CACHE_FORMAT, self.kind, self.name, identity, self.api_version, self.org_facts]
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode('utf-8')).hexdigest()
 

@@ -25,9 +25,10 @@ COUNTERS = ('token_requests', 'api_usage', 'requests')
 
 
 class FakeFleetProcess:
-    def __init__(self, workdir: Path, orgs: int, latency: float = 0.0):
+    def __init__(self, workdir: Path, orgs: int, latency: float = 0.0, sandboxes_of_first: int = 0):
         self.workdir = Path(workdir)
-        self.count = orgs
+        self.count = orgs + sandboxes_of_first
+        self.command_orgs = ['--orgs', str(orgs), '--sandboxes-of-first', str(sandboxes_of_first)]
         self.latency = latency
         self.process = None
         self.info = None
@@ -36,7 +37,7 @@ class FakeFleetProcess:
     def start(self) -> 'FakeFleetProcess':
         env = dict(os.environ, PYTHONPATH=str(TESTS_DIR))
         ready_file = self.workdir / 'ready.json'
-        command = [sys.executable, '-m', 'fake_org.fleet', '--workdir', str(self.workdir), '--orgs', str(self.count),
+        command = [sys.executable, '-m', 'fake_org.fleet', '--workdir', str(self.workdir), *self.command_orgs,
                    '--latency', str(self.latency), '--ready-file', str(ready_file)]
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)  # until stop()

@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,7 @@ AS_PROCESS = {'SFJWT_IN_PROCESS': 'false'}
 # The rest loop costs a module run per record (about 0.3 s): it runs on this many records and is scaled to RECORDS.
 REST_LOOP_SAMPLE = 200
 ORGS, ORG_FORKS, ORG_LATENCY = 200, 50, 0.150   # benchmark 8: a fleet of orgs, one host each
+SANDBOXES = 200                            # benchmark 9: sandboxes of one production org, discovered by the orgs inventory
 
 # Added to the integration harness's environment: our timing callback next to its recorder, and the timing lookup.
 BENCH_ENV = {
@@ -421,10 +423,78 @@ def many_orgs(bench: Bench) -> list:
             Row(8, label + 'API calls / orgs', calls, ORGS, 'requests', bench.repeat)]
 
 
-MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records, 7: in_worker, 8: many_orgs}
+def _ansible_inventory(ansible: Ansible, path: str) -> tuple:
+    """ansible-inventory --list on path as a user runs it (the installed collection, ansible's token cache):
+    (seconds, parsed output)."""
+    env = ansible.base_env()
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / 'ansible-inventory'), '-i', path, '--list'], cwd=str(ansible.workdir),
+                          env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0 or '[WARNING]' in proc.stderr:
+        raise BenchmarkError('ansible-inventory -i %s failed or warned (exit status %d):\n%s' % (path, proc.returncode, proc.stderr[-4000:]))
+    return seconds, json.loads(proc.stdout)
+
+
+def inventory_discovery(bench: Bench) -> list:
+    """9. The orgs inventory discovering 200 sandboxes of a production org (+150 ms latency): against a static inventory of the same hosts."""
+    with FakeFleetProcess(bench.fresh_dir('fleet'), 1, ORG_LATENCY, sandboxes_of_first=SANDBOXES) as fleet:
+        prod = fleet.orgs[0]
+        directory = bench.fresh_dir('orgs-inventory')
+        source = directory / 'orgs.sfjwt_orgs.yml'
+        cache_dir = directory / 'inventory-cache'
+        source.write_text(yaml.safe_dump({
+            'plugin': 'sfjwt.salesforce.orgs', 'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile', 'cache_connection': str(cache_dir),
+            'sandboxes_of': {
+                'name': prod['name'], 'username': prod['username'], 'login_url': prod['url'], 'consumer_key': prod['consumer_key'],
+                'private_key_path': prod['private_key_path'], 'ca_path': fleet.ca_path, 'sandbox_login_url': fleet.info['login_url']}}))
+        static = fleet.inventory(directory / 'static.yml')
+        samples = {'discovery': [], 'cached': [], 'static': []}
+        for _run in range(bench.repeat):
+            if cache_dir.exists():
+                shutil.rmtree(cache_dir)
+            user = Ansible(bench.collections, bench.fresh_dir('inventory-run'))   # a user's machine: empty caches
+            before = fleet.counters()
+            seconds, listed = _ansible_inventory(user, str(source))
+            middle = fleet.counters()
+            cached_seconds, cached = _ansible_inventory(user, str(source))
+            after = fleet.counters()
+            static_seconds, _static = _ansible_inventory(user, static)
+            hosts = sorted(listed['_meta']['hostvars'])
+            if len(hosts) != SANDBOXES + 1 or sorted(cached['_meta']['hostvars']) != hosts:
+                raise BenchmarkError('the orgs inventory listed %d hosts (cached: %d), not %d'
+                                     % (len(hosts), len(cached['_meta']['hostvars']), SANDBOXES + 1))
+            first = {org: {name: middle[org][name] - before.get(org, {}).get(name, 0) for name in middle[org]} for org in middle}
+            second = {org: {name: after[org][name] - middle.get(org, {}).get(name, 0) for name in after[org]} for org in after}
+            tokens = sum(counts['token_requests'] for counts in first.values())
+            prod_requests = first[prod['name']]['requests'] - first[prod['name']]['token_requests']
+            elsewhere = sorted(org for org, counts in first.items() if org not in (prod['name'], '_login') and counts['requests'])
+            cached_requests = sum(counts['requests'] for counts in second.values())
+            # One login; the API version (latest) and two Tooling queries (SandboxInfo, SandboxProcess); no sandbox asked.
+            if tokens != 1 or prod_requests > 3 or elsewhere or cached_requests:
+                raise BenchmarkError('discovery of %d sandboxes: %d token requests, %d API requests to the production org, requests '
+                                     'to %s; the cached run made %d requests' % (SANDBOXES, tokens, prod_requests,
+                                                                                 ', '.join(elsewhere) or 'no other org', cached_requests))
+            samples['discovery'].append(seconds)
+            samples['cached'].append(cached_seconds)
+            samples['static'].append(static_seconds)
+    bench.notes.append('9: discovery made %d token request and %d API requests (GET /services/data/ for the latest version, then the '
+                       'SandboxInfo and SandboxProcess Tooling queries, paging included), none to a sandbox; the cached run made '
+                       '%d requests.' % (tokens, prod_requests, cached_requests))
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    label = 'orgs inventory, %d sandboxes of one production org, fake fleet +%d ms: ansible-inventory --list, ' % (
+        SANDBOXES, round(ORG_LATENCY * 1000))
+    return [Row(9, label + 'discovery / a static inventory of the same hosts', median['discovery'], median['static'], 's', bench.repeat),
+            Row(9, label + 'from the inventory cache / a static inventory', median['cached'], median['static'], 's', bench.repeat),
+            Row(9, label + 'token requests / 1', tokens, 1, 'requests', bench.repeat),
+            Row(9, label + 'requests with the inventory cache / 0', cached_requests, 0, 'requests', bench.repeat)]
+
+
+MEASUREMENTS = {1: token_requests, 2: lookup_cost, 3: first_token, 4: certificate, 5: many_identities, 6: records, 7: in_worker, 8: many_orgs,
+                9: inventory_discovery}
 # Runs per timed measurement (medians are reported). Token counts (1) need one run; the lookup loop (2) is one run
 # whose median is already over 1,000 paired samples.
-DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1, 7: 3, 8: 3}
+DEFAULT_RUNS = {2: 1, 3: 5, 4: 5, 5: 3, 6: 1, 7: 3, 8: 3, 9: 3}
 
 
 # -- the table ------------------------------------------------------------------------------------------

@@ -84,6 +84,17 @@ def test_the_environment_completes_discovery_but_not_host_variables(monkeypatch)
     assert 'env-passphrase' not in json.dumps(host.variables)
 
 
+def test_the_cached_answer_follows_the_identity_not_the_connection_settings(monkeypatch):
+    base = one_source({'sandboxes_of': dict(IDENTITY, name='acme')}).digest()
+    # Another token cache directory or timeout (another shell, an AWX job's environment) reads the same cached answer.
+    monkeypatch.setenv('SFJWT_CACHE_DIR', '/tmp/elsewhere')
+    assert one_source({'sandboxes_of': dict(IDENTITY, name='acme', timeout=99)}).digest() == base
+    # Another user, app, key or org does not.
+    for changed in ({'username': 'other@acme.com'}, {'consumer_key': 'CK2'}, {'private_key_path': '~/keys/other.key'},
+                    {'login_url': 'https://acme.my.salesforce.com'}, {'audience': 'https://test.salesforce.com'}):
+        assert one_source({'sandboxes_of': dict(IDENTITY, name='acme', **changed)}).digest() != base, changed
+
+
 @pytest.mark.parametrize('where, config', [
     ('orgs[0] (acme)', {'orgs': [{'name': 'acme', 'private_key': '-----BEGIN PRIVATE KEY-----'}]}),
     ('defaults', {'defaults': {'private_key_passphrase': 'secret'}, 'orgs': [{'name': 'acme'}]}),
