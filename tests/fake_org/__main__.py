@@ -25,14 +25,11 @@ https://test.salesforce.com unless --audience says otherwise).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from .identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_private_file
+from .ready import announce_until_stopped, stop_on_signals
 from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg
 
 DEFAULT_USER = 'integration@example.com:SFJWT_Integration'
@@ -112,31 +109,15 @@ def main(argv=None) -> int:
     admin = add_admin(org, args.admin, args.workdir) if args.admin else None
     org.set_latency(args.latency)
 
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
-
+    stop = stop_on_signals()
     org.start()
-    ready = {'url': org.url, 'ca_path': org.ca_path, 'pid': os.getpid()}
+    ready = {'url': org.url, 'ca_path': org.ca_path}
     if admin is not None:
         ready['admin'] = admin
-    line = json.dumps(ready)
     try:
-        if args.ready_file:
-            temporary = args.ready_file.with_name('.%s.tmp' % args.ready_file.name)
-            temporary.write_text(line + '\n')
-            os.replace(temporary, args.ready_file)
-        sys.stdout.write(line + '\n')
-        sys.stdout.flush()
-        while not stop.wait(0.5):
-            pass
+        announce_until_stopped(ready, args.ready_file, stop)
     finally:
         org.stop()
-        if args.ready_file:
-            try:
-                args.ready_file.unlink()
-            except FileNotFoundError:
-                pass
     return 0
 
 

@@ -42,10 +42,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
-import os
 import selectors
-import signal
 import socket
 import ssl
 import sys
@@ -60,6 +57,7 @@ from .identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_
 from .ids import ORG_ID_PREFIX, stable_id
 from .messages import OAuthError, RestError, json_response, not_found
 from .metadata import CONNECTED_APP
+from .ready import announce_until_stopped, stop_on_signals
 from .server import LOGIN_AUDIENCE, SANDBOX_AUDIENCE, FakeOrg, _TLSServer, _unverified_subject
 from .tooling import COMPLETED, ToolingApi, devhub_stores
 
@@ -608,30 +606,14 @@ def build(fleet: FakeFleet, orgs: int, sandboxes: int = 0, scratch_orgs: int = 0
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+    stop = stop_on_signals()
     fleet = FakeFleet(args.workdir, verbose=args.verbose).start()
     try:
         ready = build(fleet, args.orgs, args.sandboxes_of_first, args.scratch_orgs)
         fleet.set_latency(args.latency)
-        ready = dict(ready, pid=os.getpid())
-        line = json.dumps(ready)
-        if args.ready_file:
-            temporary = args.ready_file.with_name('.%s.tmp' % args.ready_file.name)
-            temporary.write_text(line + '\n')
-            os.replace(temporary, args.ready_file)
-        sys.stdout.write(line + '\n')
-        sys.stdout.flush()
-        while not stop.wait(0.5):
-            pass
+        announce_until_stopped(ready, args.ready_file, stop)
     finally:
         fleet.stop()
-        if args.ready_file:
-            try:
-                args.ready_file.unlink()
-            except FileNotFoundError:
-                pass
     return 0
 
 
