@@ -234,6 +234,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.sfjwt.salesforce.plugins.plugin_utils._org_inventory import (
+    ORGS_GROUP,
     InventoryFileError,
     build_inventory,
     org_groups,
@@ -271,7 +272,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 cache_needs_update = True
 
-        result = build_inventory(sources, self._discover, cached, use_cache=bool(attempt_to_read_cache))
+        # The group always exists: with no org host the collection's playbooks match none, not localhost.
+        self.inventory.add_group(ORGS_GROUP)
+        result = build_inventory(sources, self._discover, cached, use_cache=bool(attempt_to_read_cache),
+                                 existing_hosts=set(self.inventory.hosts))
         if result.failures and self.get_option('strict'):
             raise AnsibleParserError('\n'.join(result.failures + ['(strict is true: a failing source fails the inventory; '
                                                                   'with strict false it is a warning.)']))

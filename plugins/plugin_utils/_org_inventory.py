@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -54,6 +55,13 @@ SECRET_VARIABLES = tuple(var_name(name) for name in SECRET_OPTIONS)
 KINDS = ('production', 'sandbox', 'scratch')
 # Every org host is in this group: the collection's playbooks (provision, limits) run on it when the inventory has it.
 ORGS_GROUP = 'sfjwt_orgs'
+# Names Ansible gives a meaning of its own: a host of that name would take over plays written for them.
+RESERVED_HOST_NAMES = ('localhost', 'all', 'ungrouped')
+# What is kept of a text Salesforce answered (a name, an edition): a host or group name, not a document.
+MAX_TEXT_CHARS = 255
+# A scratch org's LoginUrl comes from the Dev Hub's answer: it is trusted only on a Salesforce host, or on the Dev
+# Hub's own host (a test server, a proxy), as the Dev Hub's key signs the assertions sent there.
+SALESFORCE_HOST_SUFFIXES = ('.salesforce.com', '.force.com', '.salesforce.mil', '.cloudforce.com')
 # The options a discovery answer depends on: the org and the identity that reads it.
 DIGEST_OPTIONS = ('login_url', 'username', 'consumer_key', 'private_key_path', 'audience')
 SOURCE_KINDS = ('orgs', 'devhub', 'sandboxes_of')
@@ -247,6 +255,10 @@ def _host_name(value, where):
         raise InventoryFileError('%s: name %s is not a host name. Give a name of letters, digits, "-", "_" and ".", '
                                  'starting with a letter or digit (it becomes the host name).'
                                  % (where, 'is missing' if value is None else repr(printable(value))))
+    if value.lower() in RESERVED_HOST_NAMES:
+        raise InventoryFileError('%s: name %s is a name Ansible gives a meaning of its own (%s): a host of that name would '
+                                 'take over plays written for it. Name the org after itself.'
+                                 % (where, value, ', '.join(RESERVED_HOST_NAMES)))
     return value
 
 
@@ -432,8 +444,14 @@ def _org_id(value):
 
 
 def _text(row, name):
+    """A text field of a row Salesforce answered, stripped; None when missing, empty, not a text or absurdly long."""
     value = row.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    value = value.strip() if isinstance(value, str) else None
+    return value if value and len(value) <= MAX_TEXT_CHARS else None
+
+
+def _percent(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100 else None
 
 
 def devhub_hosts(source, discovery):
@@ -458,6 +476,11 @@ def devhub_hosts(source, discovery):
             warnings.append('%s: the scratch org %s is left out: its LoginUrl is not usable (%s).'
                             % (source.where, printable(label), exc.message))
             continue
+        if not _trusted_scratch_host(login_url, source):
+            warnings.append('%s: the scratch org %s is left out: its LoginUrl %s is neither a Salesforce host nor the Dev '
+                            "Hub's own host, and the Dev Hub's key would sign the assertions sent there."
+                            % (source.where, printable(label), printable(login_url)))
+            continue
         name = slug(_text(row, 'OrgName')) or slug(scratch_org) or slug(_text(row, 'Id'))
         if name in taken:
             name = '%s-%s' % (name, slug(scratch_org or _text(row, 'Id')))
@@ -472,6 +495,15 @@ def devhub_hosts(source, discovery):
                  'sfjwt_scratch_org_info_id': _text(row, 'Id'), 'sfjwt_org_instance_url': login_url}
         hosts.append(OrgHost(name, host_variables(name, 'scratch', source, options, facts, source.variables)))
     return hosts, warnings
+
+
+def _url_host(url):
+    return (urlsplit(url).hostname or '').lower().rstrip('.') if isinstance(url, str) else ''
+
+
+def _trusted_scratch_host(login_url, source):
+    host = _url_host(login_url)
+    return bool(host) and (host.endswith(SALESFORCE_HOST_SUFFIXES) or host == _url_host(source.resolved.get('login_url')))
 
 
 def sandbox_login_url(source, instance_url, sandbox):
@@ -524,7 +556,7 @@ def sandbox_hosts(source, discovery):
         facts = {'sfjwt_org_id': _org_id(_text(process, 'SandboxOrganization')), 'sfjwt_org_status': status,
                  'sfjwt_sandbox_name': sandbox, 'sfjwt_sandbox_license_type': _text(row, 'LicenseType') or _text(
                      process, 'LicenseType'), 'sfjwt_sandbox_info_id': _text(row, 'Id'),
-                 'sfjwt_sandbox_copy_progress': process.get('CopyProgress'),
+                 'sfjwt_sandbox_copy_progress': _percent(process.get('CopyProgress')),
                  # A sandbox has its production org's edition.
                  'sfjwt_edition': _text(discovery.organization or {}, 'OrganizationType')}
         variables = dict(source.variables, **(override.get('variables') or {}))
@@ -554,13 +586,18 @@ def _cached_discovery(cached, source):
         return None
 
 
-def build_inventory(sources, discover: Callable[[Source], Discovery], cached: Any = None, use_cache=False):
+def build_inventory(sources, discover: Callable[[Source], Discovery], cached: Any = None, use_cache=False, existing_hosts=()):
     """Every host of the sources, in file order. ``discover(source)`` asks Salesforce (raising SourceFailure); with
     ``use_cache`` a source whose identity is unchanged is answered from ``cached``. The cache keeps discovery's answers
     (rows of Salesforce's queries, never a token), so hosts follow the file's vars and overrides without a request.
-    A failed source gives no host and is not cached; a host name an earlier entry gave is left out with a warning."""
+    A failed source gives no host and is not cached; a host name an earlier entry gave is left out with a warning.
+    A host that would take a name Salesforce's answer must not decide (one of ``existing_hosts``, the hosts other
+    inventory sources made; for a discovered org also an entry's own name, or localhost/all/ungrouped) is left out as
+    a failure: a scratch org's creator names it."""
     hosts, failures, warnings, discovered = [], [], [], []
     cache = {'format': CACHE_FORMAT, 'sources': {}}
+    existing = set(existing_hosts)
+    entry_names = set(source.name for source in sources)
     for source in sources:
         if source.kind == 'orgs':
             found = [static_host(source)]
@@ -578,6 +615,15 @@ def build_inventory(sources, discover: Callable[[Source], Discovery], cached: An
             warnings.extend(source_warnings)
         names = set(host.name for host in hosts)
         for host in found:
+            own = host.name == source.name
+            taken = host.name in existing or (not own and (host.name in entry_names or host.name.lower() in RESERVED_HOST_NAMES))
+            if taken:
+                failures.append('%s: the host %s is left out: %s. Rename the entry, or the org in Salesforce.'
+                                % (source.where, printable(host.name),
+                                   'another inventory source has a host of that name, which it would take over'
+                                   if host.name in existing else 'its name is %s, which an org found in Salesforce may not take'
+                                   % ('an entry of this file' if host.name in entry_names else 'one Ansible gives a meaning of its own')))
+                continue
             if host.name in names:
                 warnings.append('%s: the host %s is left out: an earlier entry of the file gave a host of that name. '
                                 'Rename one (the hosts of a devhub or sandboxes_of entry are named after it, or after '

@@ -261,6 +261,22 @@ def test_a_failing_source_is_a_warning_naming_it_unless_strict(ansible, orgs, tm
     assert squeezed('strict is true: a failing source fails the inventory') in squeezed(err)
 
 
+def test_with_every_source_failing_the_playbooks_run_on_no_org_not_on_the_environment_s(ansible, orgs, tmp_path):
+    """An AWX job's credential puts an org's identity in SFJWT_*: an inventory whose discovery failed must not send the
+    collection's playbooks there (they run on the group sfjwt_orgs, which exists even when empty)."""
+    wrong_key = tmp_path / 'wrong.key'
+    write_private_file(wrong_key, generate_key_and_certificate('not-the-app')[0])
+    path = orgs.write('all_failing', sandboxes_of=orgs.sandboxes_entry(private_key_path=str(wrong_key)))
+    ansible.env.update({'SFJWT_LOGIN_URL': orgs.customer.url, 'SFJWT_USERNAME': 'admin@customer1.example.com',
+                        'SFJWT_CONSUMER_KEY': ADMIN_CONSUMER_KEY, 'SFJWT_PRIVATE_KEY_PATH': orgs.key_path,
+                        'SFJWT_CA_PATH': str(orgs.fleet.ca_path)})
+    before = orgs.customer.token_requests
+    run = ansible.playbook('sfjwt.salesforce.limits', inventory=path)
+    assert run.rc == 0, run.output
+    assert 'skipping: no hosts matched' in run.stdout
+    assert orgs.customer.token_requests == before
+
+
 PLAY = '''
 - hosts: all
   gather_facts: false

@@ -200,3 +200,14 @@ def test_the_budget_by_count_names_its_variable_and_without_custom_stats_the_lin
     assert run.result(GATE_TASKS + 'Say why the org is skipped', host='omega')['msg'] == line
     assert 'CUSTOM STATS' not in run.stdout, 'ansible-core shows custom stats only when asked'
     assert sorted(record['host'] for record in run.results('Which org')) == sorted(set(found) - {'omega'})
+
+
+@pytest.mark.parametrize('budget', [{'sfjwt_api_budget_min_remaining_percent': 101}, {'sfjwt_api_budget_min_remaining_percent': 'nan'},
+                                    {'sfjwt_api_budget_min_remaining_percent': -5}, {'sfjwt_api_budget_min_remaining': -1}])
+def test_a_budget_out_of_bounds_stops_every_org_before_any_request(ansible, orgs, tmp_path, budget):
+    found, inventory = orgs
+    run = ansible.playbook(gate_play(tmp_path / 'gate.yml', sfjwt_api_version='62.0', **budget), inventory=inventory, forks=FORKS)
+    assert run.rc != 0
+    for name, org in found.items():
+        assert run.result(GATE_TASKS + 'Check the budget', host=name)['msg'].startswith('The budget is out of bounds:'), name
+        assert org.api_calls()[('GET', '/limits')] == 0, name

@@ -112,6 +112,19 @@ def test_every_org_host_provisioned_in_one_run_then_a_refreshed_sandbox_comes_ba
         assert recap(again, name)[1] == 0, (name, again.stdout)
         assert len(deploy_posts(org)) == 1, name
 
+    # A rotation would move the shared key under the other orgs' feet: refused, naming them, before anything changes.
+    key_before = (ansible.workdir / 'sfjwt' / 'server.key').read_bytes()
+    rotate = ansible.playbook('sfjwt.salesforce.provision', inventory=inventory, forks=5,
+                              extra_vars={'sfjwt_provision_rotate': True})
+    assert rotate.rc != 0
+    for name in orgs:
+        message = rotate.result(ROLE + 'Check that a rotation over org hosts has a provision directory of its own', host=name)['msg']
+        match = re.search(r'holds the key of the orgs (.*): rotating it in (\S+) would leave the others', message)
+        assert match and sorted(match.group(1).split(', ')) == sorted(orgs) and match.group(2) == name, message
+    assert (ansible.workdir / 'sfjwt' / 'server.key').read_bytes() == key_before
+    assert not (ansible.workdir / 'sfjwt' / 'server.key.new').exists()
+    assert all(len(deploy_posts(org)) == 1 for org in orgs.values())
+
     # A full-copy refresh: the sandbox is acme again, without the External Client App.
     sandbox = fleet.refresh_sandbox(orgs['acme'], 'uat')
     assert sandbox.eca_consumer_key(APP) is None

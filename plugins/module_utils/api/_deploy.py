@@ -114,7 +114,8 @@ class DeployRecord:
         gitignore = os.path.join(project_dir, '.gitignore')
         try:
             # Org hosts of one play deploy the same project at once: each adds its org to the record as it is now.
-            with directory_lock(project_dir):
+            # The directory itself, also when project_dir is a link to it (the playbook's choice, _deploy_source).
+            with directory_lock(os.path.realpath(project_dir)):
                 self.orgs = DeployRecord(project_dir).orgs
                 self.orgs[org_id] = entry
                 content = {'version': RECORD_VERSION, 'orgs': self.orgs}

@@ -209,6 +209,13 @@ def test_records_read_before_either_deploy_keep_both_orgs(tmp_path):
     assert deploy.DeployRecord(str(tmp_path)).deployed(ORG_18, 'a' * 64)
 
 
+def test_record_of_a_project_dir_that_is_a_link(tmp_path):
+    (tmp_path / 'project').mkdir()
+    os.symlink(str(tmp_path / 'project'), str(tmp_path / 'link'))
+    deploy.DeployRecord(str(tmp_path / 'link')).remember(ORG_18, 'a' * 64, DEPLOY_ID, INSTANCE)
+    assert deploy.DeployRecord(str(tmp_path / 'project')).deployed(ORG_18, 'a' * 64)
+
+
 def test_record_locked_by_another_process_too_long_is_named(tmp_path, monkeypatch):
     holder = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(holder, fcntl.LOCK_EX)

@@ -286,6 +286,15 @@ def sandbox_rows(*names, status='Completed'):
     return infos, processes
 
 
+@pytest.mark.parametrize('progress', ['40', 101, -1, True, {'a': 1}, 'x' * 100000, 4.5])
+def test_a_copy_progress_that_is_not_a_percentage_is_left_out(progress):
+    source = one_source({'sandboxes_of': dict(IDENTITY, name='acme', add_host=False)})
+    infos, processes = sandbox_rows('uat')
+    processes[0]['CopyProgress'] = progress
+    hosts, _warnings = sandbox_hosts(source, Discovery(sandbox_infos=infos, sandbox_processes=processes))
+    assert 'sfjwt_sandbox_copy_progress' not in hosts[0].variables
+
+
 def test_sandboxes_get_the_my_domain_login_url_the_username_rule_and_the_test_audience():
     source = one_source({'sandboxes_of': dict(IDENTITY, name='acme', login_url='https://ACME.my.salesforce.com')})
     infos, processes = sandbox_rows('UAT', 'dev1')
@@ -416,14 +425,71 @@ def test_the_cache_answers_unchanged_sources_without_asking(monkeypatch):
     assert fresh.asked == ['hub', 'acme', 'globex']
 
 
-def test_a_host_name_given_twice_keeps_the_first_with_a_warning():
+def test_a_discovered_org_never_takes_an_entry_s_name():
     config = {'defaults': dict(IDENTITY), 'orgs': [{'name': 'feature'}], 'devhub': {'name': 'hub'}}
     result = build_inventory(sources_of(config), FakeDiscovery())
     assert [host.name for host in result.hosts] == ['feature', 'hub']
     assert result.hosts[0].variables['sfjwt_source'] == 'orgs'
-    assert result.warnings == ['%s: devhub (hub): the host feature is left out: an earlier entry of the file gave a host '
-                               'of that name. Rename one (the hosts of a devhub or sandboxes_of entry are named after it, '
-                               'or after their scratch org).' % PATH]
+    assert result.failures == ['%s: devhub (hub): the host feature is left out: its name is an entry of this file, which an '
+                               'org found in Salesforce may not take. Rename the entry, or the org in Salesforce.' % PATH]
+
+
+class NamedScratchOrgs(FakeDiscovery):
+    """A Dev Hub whose scratch orgs are named (OrgName) and placed (LoginUrl) as given: what their creators chose."""
+
+    def __init__(self, *rows):
+        super().__init__()
+        self.rows = rows
+
+    def __call__(self, source):
+        if source.kind == 'devhub':
+            return Discovery(org_id=PROD_ORG, instance_url='https://hub.my.salesforce.com', scratch_orgs=[
+                scratch_row(name, '00D1x0000000A%02d' % number, **more) for number, (name, more) in enumerate(self.rows)])
+        return super().__call__(source)
+
+
+def test_a_scratch_org_named_like_a_later_entry_localhost_or_another_source_s_host_is_left_out_as_a_failure():
+    config = {'defaults': dict(IDENTITY), 'devhub': {'name': 'hub'}, 'sandboxes_of': {'name': 'acme'}}
+    discover = NamedScratchOrgs(('ACME', {}), ('localhost', {}), ('All', {}), ('db-prod-1', {}), ('fine', {}))
+    result = build_inventory(sources_of(config), discover, existing_hosts={'db-prod-1'})
+    assert [host.name for host in result.hosts] == ['hub', 'fine', 'acme', 'acme-uat']
+    assert result.hosts[2].variables['sfjwt_source'] == 'acme' and result.hosts[2].variables['sfjwt_org_kind'] == 'production'
+    assert [message.split(': ', 2)[2] for message in result.failures] == [
+        'the host acme is left out: its name is an entry of this file, which an org found in Salesforce may not take. '
+        'Rename the entry, or the org in Salesforce.',
+        'the host localhost is left out: its name is one Ansible gives a meaning of its own, which an org found in '
+        'Salesforce may not take. Rename the entry, or the org in Salesforce.',
+        'the host all is left out: its name is one Ansible gives a meaning of its own, which an org found in Salesforce '
+        'may not take. Rename the entry, or the org in Salesforce.',
+        'the host db-prod-1 is left out: another inventory source has a host of that name, which it would take over. '
+        'Rename the entry, or the org in Salesforce.']
+
+
+@pytest.mark.parametrize('name', ['localhost', 'all', 'Ungrouped'])
+def test_an_entry_named_like_ansible_s_own_names_is_refused(name):
+    assert refused({'defaults': dict(IDENTITY), 'orgs': [{'name': name}]}).startswith(
+        "%s: orgs[0] (%s): name %s is a name Ansible gives a meaning of its own (localhost, all, ungrouped)" % (PATH, name, name))
+
+
+def test_a_scratch_org_s_login_url_must_be_salesforce_s_or_the_dev_hub_s_host():
+    config = {'defaults': dict(IDENTITY), 'devhub': {'name': 'hub', 'login_url': 'https://hub.example.net:8443'}}
+    discover = NamedScratchOrgs(('evil', {'LoginUrl': 'https://attacker.example.com/steal'}),
+                                ('own', {'LoginUrl': 'https://HUB.example.net:9443'}),
+                                ('real', {'LoginUrl': 'https://real-1234.scratch.my.salesforce.com'}))
+    result = build_inventory(sources_of(config), discover)
+    assert [host.name for host in result.hosts] == ['hub', 'own', 'real']
+    assert result.warnings == ["%s: devhub (hub): the scratch org evil is left out: its LoginUrl https://attacker.example.com/steal "
+                               "is neither a Salesforce host nor the Dev Hub's own host, and the Dev Hub's key would sign the "
+                               "assertions sent there." % PATH]
+
+
+def test_odd_values_from_salesforce_are_not_kept():
+    config = {'defaults': dict(IDENTITY), 'devhub': {'name': 'hub'}}
+    result = build_inventory(sources_of(config), NamedScratchOrgs(('x' * 300, {'LoginUrl': 'https://x.scratch.my.salesforce.com'}),
+                                                                  ('ok', {'Edition': 'E' * 256})))
+    # A 300-character OrgName is no name: the host is named by its org id; a 256-character edition is dropped.
+    assert [host.name for host in result.hosts] == ['hub', '00d1x0000000a00', 'ok']
+    assert 'sfjwt_edition' not in result.hosts[2].variables and 'sfjwt_org_label' not in result.hosts[1].variables
 
 
 # -- discovery's requests -------------------------------------------------------------------------------------------
