@@ -31,6 +31,11 @@ description:
   - A discovery entry that fails (its login, or its query) gives a warning naming the file, the entry and what to do,
     and the other entries still give their hosts; with O(strict=true) the inventory fails instead. A mistake in the file
     itself always fails it.
+  - What Salesforce answers names and places discovered orgs, and whoever creates a scratch org chooses its name. So a
+    discovered org never takes the name of an entry of the file, of a host another inventory source made, or
+    C(localhost), C(all) or C(ungrouped) (it is left out, as a failing entry is), and a scratch org's C(LoginUrl) must be
+    a Salesforce host or the Dev Hub's own host, as the Dev Hub's key signs the assertions sent there. Entries may not be
+    named C(localhost), C(all) or C(ungrouped).
 author:
   - sfjwt.salesforce contributors (@sfjwt)
 requirements:
