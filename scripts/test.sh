@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 CORE_VERSIONS=${SFJWT_CORE_VERSIONS:-"2.16 2.19 2.20 2.21"}
 NEWEST=${CORE_VERSIONS##* }
+OLDEST=${CORE_VERSIONS%% *}
 stages=${*:-lint sanity units integration}
 failed=()
 passed=()
@@ -108,11 +109,13 @@ from conftest import build_and_install; from pathlib import Path
 build_and_install(Path(sys.argv[1]))" "$inner" || { rm -rf "$dest"; return 1; }
     # In the worker on every core; as module processes too on the newest (test_in_process.py runs module processes
     # on every core). tests/README.md says why.
-    local ways="true"
+    local ways="true" edge=middle
     [ "$core" = "$NEWEST" ] && ways="true false"
+    { [ "$core" = "$OLDEST" ] || [ "$core" = "$NEWEST" ]; } && edge=edge
     for in_process in $ways; do
         echo "--- API modules in process: $in_process"
-        with_core "$core" SFJWT_COLLECTIONS_PATH="$inner/collections" SFJWT_TEST_IN_PROCESS="$in_process" "${builder[@]}" \
+        with_core "$core" SFJWT_COLLECTIONS_PATH="$inner/collections" SFJWT_TEST_IN_PROCESS="$in_process" \
+            SFJWT_TEST_CORE_EDGE="$edge" "${builder[@]}" \
             python -m pytest tests/integration -p no:cacheprovider -n 2 -q -rfE || rc=1
     done
     rm -rf "$dest"

@@ -29,6 +29,13 @@ PLAYBOOK_DIR = Path(__file__).resolve().parent / 'playbooks'
 CALLBACK_DIR = Path(__file__).resolve().parent / 'callback_plugins'
 BIN_DIR = Path(sys.executable).parent
 IN_PROCESS = os.environ.get('SFJWT_TEST_IN_PROCESS', 'true')
+# scripts/test.sh says whether the stage's core is the oldest or the newest ('edge') or one between ('middle').
+CORE_EDGE = os.environ.get('SFJWT_TEST_CORE_EDGE', 'edge')
+# Playbook-level flows over many orgs (roles, the inventory, the fake fleet): slow, and the same on every core and both
+# execution paths of the API modules, which other tests prove. They run on the oldest and the newest core, in the worker.
+oldest_and_newest_core_in_worker = pytest.mark.skipif(
+    CORE_EDGE != 'edge' or IN_PROCESS == 'false',
+    reason='a flow over many orgs: run on the oldest and the newest ansible-core, API modules in the worker')
 
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))

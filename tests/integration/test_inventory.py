@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from fake_org.identities import ADMIN_CONSUMER_KEY, generate_key_and_certificate, write_private_file
 from fake_org.pytest_plugin import fleet_admin_material
 
-from conftest import BIN_DIR
+from conftest import BIN_DIR, oldest_and_newest_core_in_worker
+
+pytestmark = oldest_and_newest_core_in_worker
 
 SANDBOXES = ('uat', 'Dev1', 'qa', 'perf', 'train', 'hotfix')
 PASSPHRASE = 'inventory-passphrase-7f3a'

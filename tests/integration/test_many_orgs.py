@@ -17,6 +17,10 @@ import yaml
 
 from fake_org.pytest_plugin import generate_key_and_certificate, write_private_file
 
+from conftest import oldest_and_newest_core_in_worker
+
+pytestmark = oldest_and_newest_core_in_worker
+
 CONSUMER_KEY = 'SFJWTMANYORGSAPP0001'
 PERMISSION_SET = 'SFJWT_Integration'
 PRODUCTIONS = ('acme', 'beta', 'gamma', 'delta', 'omega')

@@ -17,6 +17,10 @@ import yaml
 from fake_org.identities import ADMIN_CONSUMER_KEY
 from fake_org.pytest_plugin import fleet_admin_material
 
+from conftest import oldest_and_newest_core_in_worker
+
+pytestmark = oldest_and_newest_core_in_worker
+
 APP = 'SfjwtIntegration'
 SANDBOX_AUDIENCE = 'https://test.salesforce.com'
 ROLE = 'sfjwt.salesforce.provision : '
