@@ -54,4 +54,9 @@ print('ansible-playbook sfjwt.salesforce.limits')
 print('== Ctrl-C stops the fake org (its log: %s).' % sys.argv[1].replace('ready.json', 'fake-org.log'))
 sys.stdout.flush()
 PYTHON
-wait "$org_pid"
+# A Ctrl-C that comes while the lines above are printed is taken by that python (bash then runs no trap): the org,
+# which got it too, stops, and this says so all the same.
+status=0
+wait "$org_pid" || status=$?
+echo "== Fake org stopped (its files stay in $work until the next start)."
+(exit "$status")   # the org's own exit status
